@@ -1,0 +1,415 @@
+// Package eve writes Suricata-compatible EVE JSON lines: one object per line,
+// Suricata's field names, so Filebeat, Vector, Logstash and Splunk ingest
+// opsdeck's output unchanged.
+package eve
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/opsdeck/opsdeck/internal/detect"
+	"github.com/opsdeck/opsdeck/internal/flow"
+	"github.com/opsdeck/opsdeck/internal/packet"
+	"github.com/opsdeck/opsdeck/internal/proto"
+)
+
+// TimeFormat is RFC 3339 with microseconds, always in UTC.
+const TimeFormat = "2006-01-02T15:04:05.000000Z07:00"
+
+// Writer encodes records to an io.Writer. It is not safe for concurrent use.
+type Writer struct {
+	bw  *bufio.Writer
+	buf []byte
+	// ShowSecrets writes credentials' passwords in clear (--show-secrets).
+	ShowSecrets bool
+	// FileInput adds pcap_cnt to records, as Suricata does for files.
+	FileInput bool
+	// FlushEach flushes after every record (live mode: every alert reaches the
+	// disk when written).
+	FlushEach bool
+	// CommunityIDSeed is the Community ID seed (default 0).
+	CommunityIDSeed uint16
+	err             error
+}
+
+// NewWriter returns a Writer on w.
+func NewWriter(w io.Writer) *Writer {
+	return &Writer{bw: bufio.NewWriterSize(w, 64<<10), buf: make([]byte, 0, 1024)}
+}
+
+// Flush writes buffered records.
+func (w *Writer) Flush() error {
+	if err := w.bw.Flush(); err != nil && w.err == nil {
+		w.err = err
+	}
+	return w.err
+}
+
+// Err is the first write error seen.
+func (w *Writer) Err() error { return w.err }
+
+func (w *Writer) end() error {
+	w.buf = append(w.buf, '}', '\n')
+	if _, err := w.bw.Write(w.buf); err != nil && w.err == nil {
+		w.err = err
+	}
+	if w.FlushEach {
+		w.Flush()
+	}
+	return w.err
+}
+
+// ProtoName is the EVE proto value for an IP protocol number.
+func ProtoName(p uint8) string {
+	switch p {
+	case packet.ProtoTCP:
+		return "TCP"
+	case packet.ProtoUDP:
+		return "UDP"
+	case packet.ProtoICMP:
+		return "ICMP"
+	case packet.ProtoICMPv6:
+		return "IPv6-ICMP"
+	case packet.ProtoSCTP:
+		return "SCTP"
+	}
+	return strconv.Itoa(int(p))
+}
+
+type endpoints struct {
+	src, dst     netip.Addr
+	sport, dport uint16
+	hasPorts     bool
+}
+
+func flowEndpoints(f *flow.Flow) endpoints {
+	return endpoints{src: f.Client, dst: f.Server, sport: f.CPort, dport: f.SPort, hasPorts: f.Proto == packet.ProtoTCP || f.Proto == packet.ProtoUDP || f.Proto == packet.ProtoSCTP}
+}
+
+// head starts a record with the fields every event type shares.
+func (w *Writer) head(ts time.Time, eventType string, f *flow.Flow, ep endpoints, pcapCnt uint64) {
+	b := w.buf[:0]
+	b = append(b, `{"timestamp":"`...)
+	b = ts.UTC().AppendFormat(b, TimeFormat)
+	b = append(b, '"')
+	if f != nil {
+		b = append(b, `,"flow_id":`...)
+		b = strconv.AppendUint(b, f.ID, 10)
+	}
+	if w.FileInput && pcapCnt > 0 {
+		b = append(b, `,"pcap_cnt":`...)
+		b = strconv.AppendUint(b, pcapCnt, 10)
+	}
+	b = append(b, `,"event_type":"`...)
+	b = append(b, eventType...)
+	b = append(b, '"')
+	if f != nil && f.VLAN[0] != 0 {
+		b = append(b, `,"vlan":[`...)
+		b = strconv.AppendUint(b, uint64(f.VLAN[0]), 10)
+		if f.VLAN[1] != 0 {
+			b = append(b, ',')
+			b = strconv.AppendUint(b, uint64(f.VLAN[1]), 10)
+		}
+		b = append(b, ']')
+	}
+	if ep.src.IsValid() {
+		b = append(b, `,"src_ip":"`...)
+		b = ep.src.AppendTo(b)
+		b = append(b, '"')
+		if ep.hasPorts {
+			b = append(b, `,"src_port":`...)
+			b = strconv.AppendUint(b, uint64(ep.sport), 10)
+		}
+		b = append(b, `,"dest_ip":"`...)
+		b = ep.dst.AppendTo(b)
+		b = append(b, '"')
+		if ep.hasPorts {
+			b = append(b, `,"dest_port":`...)
+			b = strconv.AppendUint(b, uint64(ep.dport), 10)
+		}
+	}
+	if f != nil {
+		b = append(b, `,"proto":"`...)
+		b = append(b, ProtoName(f.Proto)...)
+		b = append(b, '"')
+		if f.Proto == packet.ProtoICMP || f.Proto == packet.ProtoICMPv6 {
+			b = append(b, `,"icmp_type":`...)
+			b = strconv.AppendUint(b, uint64(f.ICMPType), 10)
+			b = append(b, `,"icmp_code":`...)
+			b = strconv.AppendUint(b, uint64(f.ICMPCode), 10)
+		}
+		b = append(b, `,"community_id":"`...)
+		b = append(b, w.communityID(f)...)
+		b = append(b, '"')
+		if f.AppProto != "" {
+			b = append(b, `,"app_proto":"`...)
+			b = append(b, f.AppProto...)
+			b = append(b, '"')
+		}
+		if f.PID > 0 {
+			b = append(b, `,"process":{"pid":`...)
+			b = strconv.AppendInt(b, int64(f.PID), 10)
+			b = append(b, `,"name":`...)
+			b = appendString(b, f.Process)
+			b = append(b, '}')
+		}
+	}
+	w.buf = b
+}
+
+func (w *Writer) communityID(f *flow.Flow) string {
+	if w.CommunityIDSeed == 0 {
+		return f.CommunityID()
+	}
+	sp, dp := f.CPort, f.SPort
+	if f.Proto == packet.ProtoICMP || f.Proto == packet.ProtoICMPv6 {
+		sp, dp = uint16(f.ICMPType), uint16(f.ICMPCode)
+	}
+	return flow.CommunityID(w.CommunityIDSeed, f.Proto, f.Client, f.Server, sp, dp)
+}
+
+func appendTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, TimeFormat)
+	return append(b, '"')
+}
+
+func appendHex2(b []byte, v uint8) []byte {
+	const hexd = "0123456789abcdef"
+	return append(b, hexd[v>>4], hexd[v&0xf])
+}
+
+// Flow writes the record of a flow that ended.
+func (w *Writer) Flow(f *flow.Flow, reason flow.EndReason) error {
+	w.head(f.Last, "flow", f, flowEndpoints(f), 0)
+	b := w.buf
+	b = append(b, `,"flow":{"pkts_toserver":`...)
+	b = strconv.AppendUint(b, f.PktsToServer, 10)
+	b = append(b, `,"pkts_toclient":`...)
+	b = strconv.AppendUint(b, f.PktsToClient, 10)
+	b = append(b, `,"bytes_toserver":`...)
+	b = strconv.AppendUint(b, f.BytesToServer, 10)
+	b = append(b, `,"bytes_toclient":`...)
+	b = strconv.AppendUint(b, f.BytesToClient, 10)
+	b = append(b, `,"start":`...)
+	b = appendTime(b, f.First)
+	b = append(b, `,"end":`...)
+	b = appendTime(b, f.Last)
+	b = append(b, `,"age":`...)
+	b = strconv.AppendInt(b, f.Age(), 10)
+	b = append(b, `,"state":"`...)
+	b = append(b, f.State.String()...)
+	b = append(b, `","reason":"`...)
+	b = append(b, reason.String()...)
+	b = append(b, `","alerted":`...)
+	b = strconv.AppendBool(b, f.Alerted)
+	b = append(b, '}')
+	if f.Proto == packet.ProtoTCP {
+		all := f.FlagsTS | f.FlagsTC
+		b = append(b, `,"tcp":{"tcp_flags":"`...)
+		b = appendHex2(b, all)
+		b = append(b, `","tcp_flags_ts":"`...)
+		b = appendHex2(b, f.FlagsTS)
+		b = append(b, `","tcp_flags_tc":"`...)
+		b = appendHex2(b, f.FlagsTC)
+		b = append(b, '"')
+		for _, fl := range [...]struct {
+			bit  uint8
+			name string
+		}{{packet.TCPSyn, "syn"}, {packet.TCPFin, "fin"}, {packet.TCPRst, "rst"}, {packet.TCPPsh, "psh"}, {packet.TCPAck, "ack"}, {packet.TCPUrg, "urg"}, {packet.TCPEce, "ecn"}, {packet.TCPCwr, "cwr"}} {
+			if all&fl.bit != 0 {
+				b = append(b, `,"`...)
+				b = append(b, fl.name...)
+				b = append(b, `":true`...)
+			}
+		}
+		b = append(b, `,"state":"`...)
+		b = append(b, f.TCPState.String()...)
+		b = append(b, `"}`...)
+	}
+	w.buf = b
+	return w.end()
+}
+
+// Proto writes a protocol event of flow f.
+func (w *Writer) Proto(ev *proto.Event, f *flow.Flow) error {
+	ep := endpoints{}
+	if f != nil {
+		ep = flowEndpoints(f)
+		// DNS records follow the packet, as Suricata's do: a response goes
+		// from the server to the client.
+		if ev.Type == "dns" && !ev.ToServer {
+			ep.src, ep.dst, ep.sport, ep.dport = ep.dst, ep.src, ep.dport, ep.sport
+		}
+	}
+	w.head(ev.TS, ev.Type, f, ep, ev.PcapCnt)
+	var body any
+	switch {
+	case ev.DNS != nil:
+		body = ev.DNS
+	case ev.TLS != nil:
+		body = ev.TLS
+	case ev.HTTP != nil:
+		body = ev.HTTP
+	case ev.FTP != nil:
+		body = ev.FTP
+	case ev.SSH != nil:
+		body = ev.SSH
+	case ev.RDP != nil:
+		body = ev.RDP
+	case ev.Cred != nil:
+		body = w.credential(ev.Cred)
+	}
+	if body != nil {
+		w.buf = append(w.buf, ',')
+		w.buf = appendString(w.buf, ev.Type)
+		w.buf = append(w.buf, ':')
+		j, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("encode %s event: %w", ev.Type, err)
+		}
+		w.buf = append(w.buf, j...)
+	}
+	if ev.Cred != nil && ev.Type != "credential" {
+		w.buf = append(w.buf, `,"credential":`...)
+		j, _ := json.Marshal(w.credential(ev.Cred))
+		w.buf = append(w.buf, j...)
+	}
+	return w.end()
+}
+
+type credentialJSON struct {
+	Protocol string `json:"protocol"`
+	User     string `json:"user"`
+	Password string `json:"password"`
+	Outcome  string `json:"outcome"`
+	Reply    string `json:"reply,omitempty"`
+}
+
+func (w *Writer) credential(c *proto.Credential) credentialJSON {
+	pw := c.Password
+	if !w.ShowSecrets {
+		pw = Mask(pw)
+	}
+	return credentialJSON{Protocol: c.Protocol, User: c.User, Password: pw, Outcome: c.Outcome, Reply: c.Reply}
+}
+
+// Mask hides a secret without revealing its length.
+func Mask(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "********"
+}
+
+type alertJSON struct {
+	Action      string              `json:"action"`
+	GID         int                 `json:"gid"`
+	SignatureID uint32              `json:"signature_id"`
+	Rev         uint32              `json:"rev"`
+	Signature   string              `json:"signature"`
+	Category    string              `json:"category"`
+	Severity    int                 `json:"severity"`
+	Metadata    map[string][]string `json:"metadata"`
+	Suppressed  uint64              `json:"suppressed,omitempty"`
+	Update      bool                `json:"update,omitempty"`
+}
+
+// Alert writes an alert; f is the flow it concerns, or nil.
+func (w *Writer) Alert(a *detect.Alert, f *flow.Flow) error {
+	ep := endpoints{src: a.Src, dst: a.Dst, sport: a.SrcPort, dport: a.DstPort, hasPorts: a.SrcPort != 0 || a.DstPort != 0}
+	if !ep.src.IsValid() && f != nil {
+		ep = flowEndpoints(f)
+	}
+	w.head(a.TS, "alert", f, ep, 0)
+	if f == nil && a.Proto != "" {
+		w.buf = append(w.buf, `,"proto":`...)
+		w.buf = appendString(w.buf, a.Proto)
+	}
+	if f == nil && a.Community != "" {
+		w.buf = append(w.buf, `,"community_id":`...)
+		w.buf = appendString(w.buf, a.Community)
+	}
+	md := map[string][]string{"rule": {a.Rule.Name}}
+	if len(a.Rule.MITRE) > 0 {
+		md["mitre_technique_id"] = a.Rule.MITRE
+	}
+	sev := a.Severity
+	if sev == 0 {
+		sev = a.Rule.Severity
+	}
+	j, err := json.Marshal(alertJSON{Action: "allowed", GID: 1, SignatureID: a.Rule.SID, Rev: a.Rule.Rev, Signature: a.Signature,
+		Category: a.Rule.Category, Severity: int(sev), Metadata: md, Suppressed: a.Suppressed, Update: a.Update})
+	if err != nil {
+		return fmt.Errorf("encode alert: %w", err)
+	}
+	w.buf = append(w.buf, `,"alert":`...)
+	w.buf = append(w.buf, j...)
+	if len(a.Evidence) > 0 {
+		j, err := json.Marshal(a.Evidence)
+		if err != nil {
+			return fmt.Errorf("encode alert evidence: %w", err)
+		}
+		w.buf = append(w.buf, `,"evidence":`...)
+		w.buf = append(w.buf, j...)
+	}
+	if a.PID > 0 && (f == nil || f.PID <= 0) {
+		w.buf = append(w.buf, `,"process":{"pid":`...)
+		w.buf = strconv.AppendInt(w.buf, int64(a.PID), 10)
+		w.buf = append(w.buf, `,"name":`...)
+		w.buf = appendString(w.buf, a.Process)
+		w.buf = append(w.buf, '}')
+	}
+	return w.end()
+}
+
+// Object writes a record whose body is an arbitrary JSON-encodable value
+// under the key named like the event type ("stats", "host").
+func (w *Writer) Object(ts time.Time, eventType string, body any) error {
+	w.head(ts, eventType, nil, endpoints{}, 0)
+	j, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("encode %s record: %w", eventType, err)
+	}
+	w.buf = append(w.buf, ',')
+	w.buf = appendString(w.buf, eventType)
+	w.buf = append(w.buf, ':')
+	w.buf = append(w.buf, j...)
+	return w.end()
+}
+
+// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
+// encoding/json does.
+func appendString(b []byte, s string) []byte {
+	const hexd = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c < 0x20 || c == 0x7f:
+				b = append(b, '\\', 'u', '0', '0', hexd[c>>4], hexd[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}

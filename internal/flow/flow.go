@@ -1,0 +1,253 @@
+// Package flow keeps a bounded table of bidirectional flows keyed by 5-tuple
+// and VLAN, with per-direction counters, TCP state and Community ID.
+package flow
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/packet"
+)
+
+// Key identifies a flow regardless of direction: the endpoints are stored in
+// a canonical order so A->B and B->A find the same entry.
+type Key struct {
+	A, B         netip.Addr
+	APort, BPort uint16
+	Proto        uint8
+	VLAN         uint16
+}
+
+// KeyOf returns the canonical key of a packet and whether the packet's source
+// is the key's A side.
+func KeyOf(s *packet.Summary) (Key, bool) {
+	sp, dp := s.SrcPort, s.DstPort
+	if s.Proto == packet.ProtoICMP || s.Proto == packet.ProtoICMPv6 {
+		// ICMP echo flows are keyed by identifier, as Suricata and Zeek do,
+		// so concurrent pings are separate flows; other ICMP shares one flow
+		// per host pair.
+		sp, dp = s.ICMPID, s.ICMPID
+		if !isEcho(s.Proto, s.ICMPType) {
+			sp, dp = 0, 0
+		}
+	}
+	k := Key{Proto: s.Proto, VLAN: s.VLAN[0]}
+	if c := s.Src.Compare(s.Dst); c < 0 || (c == 0 && sp <= dp) {
+		k.A, k.B, k.APort, k.BPort = s.Src, s.Dst, sp, dp
+		return k, true
+	}
+	k.A, k.B, k.APort, k.BPort = s.Dst, s.Src, dp, sp
+	return k, false
+}
+
+func isEcho(proto, typ uint8) bool {
+	if proto == packet.ProtoICMP {
+		return typ == 0 || typ == 8
+	}
+	return typ == 128 || typ == 129
+}
+
+// State is the flow's life stage in Suricata's terms.
+type State uint8
+
+// Flow states.
+const (
+	StateNew State = iota
+	StateEstablished
+	StateClosed
+)
+
+// String is the EVE flow.state value.
+func (s State) String() string {
+	switch s {
+	case StateEstablished:
+		return "established"
+	case StateClosed:
+		return "closed"
+	}
+	return "new"
+}
+
+// TCPState follows the server-side TCP state machine Suricata reports.
+type TCPState uint8
+
+// TCP states, in the order a connection normally passes through them.
+const (
+	TCPNone TCPState = iota
+	TCPSynSent
+	TCPSynRecv
+	TCPEstablished
+	TCPFinWait1
+	TCPFinWait2
+	TCPTimeWait
+	TCPCloseWait
+	TCPLastAck
+	TCPClosing
+	TCPClosed
+)
+
+var tcpStateNames = [...]string{"none", "syn_sent", "syn_recv", "established", "fin_wait1", "fin_wait2", "time_wait", "close_wait", "last_ack", "closing", "closed"}
+
+// String is the EVE tcp.state value.
+func (t TCPState) String() string {
+	if int(t) < len(tcpStateNames) {
+		return tcpStateNames[t]
+	}
+	return "unknown"
+}
+
+// EndReason says why a flow record was written.
+type EndReason uint8
+
+// End reasons (EVE flow.reason).
+const (
+	EndTimeout EndReason = iota
+	EndActiveTimeout
+	EndShutdown // end of input
+	EndEvicted  // the table was full
+	EndForced
+)
+
+// String is the EVE flow.reason value.
+func (r EndReason) String() string {
+	switch r {
+	case EndTimeout:
+		return "timeout"
+	case EndActiveTimeout:
+		return "active_timeout"
+	case EndShutdown:
+		return "shutdown"
+	case EndEvicted:
+		return "evicted"
+	}
+	return "forced"
+}
+
+// Flow is one bidirectional conversation. The client is the side that sent the
+// first packet (or the SYN, when the capture starts at a SYN-ACK).
+type Flow struct {
+	ID     uint64 // EVE flow_id
+	Key    Key
+	Client netip.Addr
+	Server netip.Addr
+	CPort  uint16
+	SPort  uint16
+	Proto  uint8
+	VLAN   [2]uint16
+	// ICMP type and code of the first packet, for Community ID.
+	ICMPType, ICMPCode uint8
+
+	First, Last time.Time
+
+	PktsToServer, PktsToClient   uint64
+	BytesToServer, BytesToClient uint64
+
+	FlagsTS, FlagsTC uint8 // TCP flags seen from client and from server
+	TCPState         TCPState
+	State            State
+	clientIsA        bool
+
+	// AppProto is the application protocol found by content ("" unknown).
+	AppProto string
+	// App holds the engine's per-flow application state (protocol parsers).
+	App any
+	// Alerted is set once any alert names this flow.
+	Alerted bool
+	// PID and Process name the local owner, when attribution found one.
+	PID     int32
+	Process string
+
+	communityID string
+	prev, next  *Flow // LRU list by last packet time
+}
+
+// CommunityID returns the flow's Community ID v1 (seed 0), computed once.
+func (f *Flow) CommunityID() string {
+	if f.communityID == "" {
+		sp, dp := f.CPort, f.SPort
+		if f.Proto == packet.ProtoICMP || f.Proto == packet.ProtoICMPv6 {
+			sp, dp = uint16(f.ICMPType), uint16(f.ICMPCode)
+		}
+		f.communityID = CommunityID(0, f.Proto, f.Client, f.Server, sp, dp)
+	}
+	return f.communityID
+}
+
+// Age is the flow's duration in whole seconds (EVE flow.age).
+func (f *Flow) Age() int64 { return int64(f.Last.Sub(f.First) / time.Second) }
+
+// Pkts is the total packet count of both directions.
+func (f *Flow) Pkts() uint64 { return f.PktsToServer + f.PktsToClient }
+
+// Bytes is the total byte count of both directions.
+func (f *Flow) Bytes() uint64 { return f.BytesToServer + f.BytesToClient }
+
+// updateTCP advances the TCP state machine with one segment.
+func (f *Flow) updateTCP(toServer bool, flags uint8) {
+	if flags&packet.TCPRst != 0 {
+		f.TCPState = TCPClosed
+		f.State = StateClosed
+		return
+	}
+	syn, ack, fin := flags&packet.TCPSyn != 0, flags&packet.TCPAck != 0, flags&packet.TCPFin != 0
+	switch f.TCPState {
+	case TCPNone:
+		switch {
+		case syn && !ack && toServer:
+			f.TCPState = TCPSynSent
+		case syn && ack:
+			f.TCPState = TCPSynRecv
+		default:
+			// Picked up mid-stream: treat as established once both sides speak.
+			if f.PktsToClient > 0 && f.PktsToServer > 0 {
+				f.TCPState = TCPEstablished
+			}
+		}
+	case TCPSynSent:
+		if syn && ack && !toServer {
+			f.TCPState = TCPSynRecv
+		}
+	case TCPSynRecv:
+		if ack && !syn && toServer {
+			f.TCPState = TCPEstablished
+		}
+	}
+	// States are named from the server's side, as Suricata reports them: a
+	// FIN from the client puts the server in close_wait, the server's own
+	// FIN then leaves it in last_ack.
+	if fin {
+		switch f.TCPState {
+		case TCPEstablished, TCPSynRecv:
+			if toServer {
+				f.TCPState = TCPCloseWait
+			} else {
+				f.TCPState = TCPFinWait1
+			}
+		case TCPCloseWait:
+			if !toServer {
+				f.TCPState = TCPLastAck
+			}
+		case TCPFinWait1:
+			if toServer {
+				f.TCPState = TCPClosing
+			}
+		case TCPFinWait2:
+			if toServer {
+				f.TCPState = TCPTimeWait
+			}
+		}
+	} else if ack && toServer {
+		switch f.TCPState {
+		case TCPFinWait1:
+			f.TCPState = TCPFinWait2
+		case TCPLastAck, TCPClosing:
+			f.TCPState = TCPClosed
+		}
+	}
+	switch f.TCPState {
+	case TCPEstablished, TCPFinWait1, TCPFinWait2, TCPCloseWait:
+		f.State = StateEstablished
+	case TCPTimeWait, TCPLastAck, TCPClosing, TCPClosed:
+		f.State = StateClosed
+	}
+}

@@ -1,0 +1,316 @@
+package flow
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/packet"
+)
+
+// Config bounds the table. Zero values take the defaults below.
+type Config struct {
+	// MaxFlows caps the table; when full, the least recently seen flow is
+	// evicted (and counted) to make room. Default 262144 (about 100 MB at most).
+	MaxFlows int
+	// NewTimeout ends a flow that never saw both directions (Suricata: 30 s).
+	NewTimeout time.Duration
+	// EstablishedTimeout ends an idle flow that saw both directions (Suricata: 300 s).
+	EstablishedTimeout time.Duration
+	// ClosedTimeout ends a TCP flow after FIN/RST (Suricata: 0 s; a little
+	// slack catches the last ACK).
+	ClosedTimeout time.Duration
+	// ActiveTimeout ends a long flow so its record is not held back for
+	// hours (as NetFlow exporters do); the next packet starts a new flow. 0 disables.
+	ActiveTimeout time.Duration
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{MaxFlows: 262144, NewTimeout: 30 * time.Second, EstablishedTimeout: 300 * time.Second, ClosedTimeout: 5 * time.Second, ActiveTimeout: 30 * time.Minute}
+}
+
+func (c *Config) fill() {
+	d := DefaultConfig()
+	if c.MaxFlows <= 0 {
+		c.MaxFlows = d.MaxFlows
+	}
+	if c.NewTimeout <= 0 {
+		c.NewTimeout = d.NewTimeout
+	}
+	if c.EstablishedTimeout <= 0 {
+		c.EstablishedTimeout = d.EstablishedTimeout
+	}
+	if c.ClosedTimeout <= 0 {
+		c.ClosedTimeout = d.ClosedTimeout
+	}
+}
+
+// Stats counts the table's life.
+type Stats struct {
+	Active    int    // flows in the table now
+	MaxActive int    // high-water mark
+	Created   uint64 // flows ever created
+	Ended     uint64 // flows ended by timeout, shutdown or eviction
+	Evicted   uint64 // flows ended early because the table was full
+}
+
+// Table is a bounded flow table. It is not safe for concurrent use: the
+// packet pipeline owns it; the UI sees copies in snapshots.
+type Table struct {
+	cfg        Config
+	m          map[Key]*Flow
+	head, tail *Flow // least and most recently seen
+	seq        uint64
+	stats      Stats
+	minTimeout time.Duration
+	onEnd      func(*Flow, EndReason)
+}
+
+// NewTable makes a table; onEnd is called once for every flow that ends, with
+// the flow still intact (it must not keep the pointer).
+func NewTable(cfg Config, onEnd func(*Flow, EndReason)) *Table {
+	cfg.fill()
+	t := &Table{cfg: cfg, m: make(map[Key]*Flow, min(cfg.MaxFlows, 4096)), onEnd: onEnd}
+	t.minTimeout = min(cfg.NewTimeout, cfg.EstablishedTimeout, cfg.ClosedTimeout)
+	return t
+}
+
+// Config returns the effective configuration.
+func (t *Table) Config() Config { return t.cfg }
+
+// Update accounts packet s to its flow, creating the flow if needed. It
+// returns the flow, whether s travels client to server, and whether the flow
+// was created by this packet. Packets without an IP header are not flows:
+// Update returns nil for them.
+func (t *Table) Update(s *packet.Summary) (f *Flow, toServer, created bool) {
+	if s.IPVersion == 0 {
+		return nil, false, false
+	}
+	k, srcIsA := KeyOf(s)
+	f = t.m[k]
+	if f != nil && t.cfg.ActiveTimeout > 0 && s.TS.Sub(f.First) > t.cfg.ActiveTimeout {
+		t.end(f, EndActiveTimeout)
+		f = nil
+	}
+	if f == nil {
+		if len(t.m) >= t.cfg.MaxFlows {
+			t.stats.Evicted++
+			t.end(t.head, EndEvicted)
+		}
+		f = t.create(k, s, srcIsA)
+		created = true
+	} else {
+		t.touch(f)
+	}
+	toServer = srcIsA == f.clientIsA
+	if toServer {
+		f.PktsToServer++
+		f.BytesToServer += uint64(s.CapLen)
+	} else {
+		f.PktsToClient++
+		f.BytesToClient += uint64(s.CapLen)
+	}
+	if s.TS.After(f.Last) {
+		f.Last = s.TS
+	}
+	if s.Proto == packet.ProtoTCP && s.HasL4 {
+		if toServer {
+			f.FlagsTS |= s.TCPFlags
+		} else {
+			f.FlagsTC |= s.TCPFlags
+		}
+		f.updateTCP(toServer, s.TCPFlags)
+	} else if f.State == StateNew && f.PktsToServer > 0 && f.PktsToClient > 0 {
+		f.State = StateEstablished
+	}
+	return f, toServer, created
+}
+
+func (t *Table) create(k Key, s *packet.Summary, srcIsA bool) *Flow {
+	t.seq++
+	f := &Flow{ID: flowID(t.seq), Key: k, Proto: s.Proto, VLAN: s.VLAN, First: s.TS, Last: s.TS}
+	f.Client, f.Server, f.CPort, f.SPort = s.Src, s.Dst, s.SrcPort, s.DstPort
+	f.clientIsA = srcIsA
+	// A capture that starts at the SYN-ACK: the sender is the server.
+	if s.Proto == packet.ProtoTCP && s.TCPFlags&(packet.TCPSyn|packet.TCPAck) == packet.TCPSyn|packet.TCPAck {
+		f.Client, f.Server, f.CPort, f.SPort = s.Dst, s.Src, s.DstPort, s.SrcPort
+		f.clientIsA = !srcIsA
+	}
+	if s.Proto == packet.ProtoICMP || s.Proto == packet.ProtoICMPv6 {
+		f.ICMPType, f.ICMPCode = s.ICMPType, s.ICMPCode
+		f.CPort, f.SPort = 0, 0
+	}
+	t.m[k] = f
+	t.pushTail(f)
+	t.stats.Created++
+	if len(t.m) > t.stats.MaxActive {
+		t.stats.MaxActive = len(t.m)
+	}
+	return f
+}
+
+// flowID spreads the sequence number over 51 bits (splitmix64), so ids look
+// like Suricata's and do not reveal how many flows came before.
+func flowID(n uint64) uint64 {
+	n += 0x9e3779b97f4a7c15
+	n = (n ^ (n >> 30)) * 0xbf58476d1ce4e5b9
+	n = (n ^ (n >> 27)) * 0x94d049bb133111eb
+	n ^= n >> 31
+	return n&(1<<51-1) | 1
+}
+
+func (t *Table) timeout(f *Flow) time.Duration {
+	switch f.State {
+	case StateClosed:
+		return t.cfg.ClosedTimeout
+	case StateEstablished:
+		return t.cfg.EstablishedTimeout
+	}
+	return t.cfg.NewTimeout
+}
+
+// Expire ends the flows idle past their timeout at packet time now. It walks
+// from the least recently seen flow and stops at the first one too recent to
+// have expired under even the shortest timeout, so its cost is proportional
+// to the flows it ends.
+func (t *Table) Expire(now time.Time) {
+	for f := t.head; f != nil; {
+		next := f.next
+		idle := now.Sub(f.Last)
+		if idle <= t.minTimeout {
+			return
+		}
+		if idle > t.timeout(f) {
+			t.end(f, EndTimeout)
+		}
+		f = next
+	}
+}
+
+// Flush ends every flow with the given reason (end of input, shutdown).
+func (t *Table) Flush(reason EndReason) {
+	for t.head != nil {
+		t.end(t.head, reason)
+	}
+}
+
+func (t *Table) end(f *Flow, reason EndReason) {
+	t.unlink(f)
+	delete(t.m, f.Key)
+	t.stats.Ended++
+	if t.onEnd != nil {
+		t.onEnd(f, reason)
+	}
+}
+
+// Len is the number of flows in the table.
+func (t *Table) Len() int { return len(t.m) }
+
+// Stats returns the table's counters.
+func (t *Table) Stats() Stats {
+	s := t.stats
+	s.Active = len(t.m)
+	return s
+}
+
+// Each calls fn for every flow, most recently seen first, until fn returns false.
+func (t *Table) Each(fn func(*Flow) bool) {
+	for f := t.tail; f != nil; f = f.prev {
+		if !fn(f) {
+			return
+		}
+	}
+}
+
+// Talker is one host's share of the traffic in the table.
+type Talker struct {
+	Addr              netip.Addr
+	BytesOut, BytesIn uint64
+	PktsOut, PktsIn   uint64
+	Flows             int
+}
+
+// Bytes is the host's total.
+func (t Talker) Bytes() uint64 { return t.BytesOut + t.BytesIn }
+
+// Pkts is the host's total.
+func (t Talker) Pkts() uint64 { return t.PktsOut + t.PktsIn }
+
+// TopTalkers returns up to n hosts with the most bytes (or packets when
+// byPackets) over the flows in the table.
+func (t *Table) TopTalkers(n int, byPackets bool) []Talker {
+	hosts := make(map[netip.Addr]*Talker)
+	get := func(a netip.Addr) *Talker {
+		h := hosts[a]
+		if h == nil {
+			h = &Talker{Addr: a}
+			hosts[a] = h
+		}
+		return h
+	}
+	for f := t.head; f != nil; f = f.next {
+		c, s := get(f.Client), get(f.Server)
+		c.BytesOut += f.BytesToServer
+		c.PktsOut += f.PktsToServer
+		c.BytesIn += f.BytesToClient
+		c.PktsIn += f.PktsToClient
+		s.BytesIn += f.BytesToServer
+		s.PktsIn += f.PktsToServer
+		s.BytesOut += f.BytesToClient
+		s.PktsOut += f.PktsToClient
+		c.Flows++
+		s.Flows++
+	}
+	out := make([]Talker, 0, len(hosts))
+	for _, h := range hosts {
+		out = append(out, *h)
+	}
+	slices.SortFunc(out, func(a, b Talker) int {
+		if byPackets {
+			if c := cmp.Compare(b.Pkts(), a.Pkts()); c != 0 {
+				return c
+			}
+		} else if c := cmp.Compare(b.Bytes(), a.Bytes()); c != 0 {
+			return c
+		}
+		return a.Addr.Compare(b.Addr)
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+func (t *Table) pushTail(f *Flow) {
+	f.prev, f.next = t.tail, nil
+	if t.tail != nil {
+		t.tail.next = f
+	} else {
+		t.head = f
+	}
+	t.tail = f
+}
+
+func (t *Table) unlink(f *Flow) {
+	if f.prev != nil {
+		f.prev.next = f.next
+	} else {
+		t.head = f.next
+	}
+	if f.next != nil {
+		f.next.prev = f.prev
+	} else {
+		t.tail = f.prev
+	}
+	f.prev, f.next = nil, nil
+}
+
+func (t *Table) touch(f *Flow) {
+	if t.tail == f {
+		return
+	}
+	t.unlink(f)
+	t.pushTail(f)
+}

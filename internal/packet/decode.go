@@ -1,0 +1,337 @@
+package packet
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+)
+
+// ErrUnknownLink is returned for a link type Decode does not understand.
+var ErrUnknownLink = errors.New("unsupported link type")
+
+// Decoder turns raw frames into Summaries. It owns one DecodingLayerParser and
+// its preallocated layers, so it is not safe for concurrent use: give each
+// packet goroutine its own Decoder.
+type Decoder struct {
+	eth      layers.Ethernet
+	dot1q    layers.Dot1Q
+	arp      layers.ARP
+	ip4      layers.IPv4
+	ip6      layers.IPv6
+	ip6ext   layers.IPv6ExtensionSkipper
+	tcp      layers.TCP
+	udp      layers.UDP
+	icmp4    layers.ICMPv4
+	icmp6    layers.ICMPv6
+	sll      layers.LinuxSLL
+	loopback layers.Loopback
+
+	parser  *gopacket.DecodingLayerParser
+	fromIP4 gopacket.DecodingLayerFunc
+	fromIP6 gopacket.DecodingLayerFunc
+	fromSLL gopacket.DecodingLayerFunc
+	fromLo  gopacket.DecodingLayerFunc
+	fromARP gopacket.DecodingLayerFunc
+	fromVLN gopacket.DecodingLayerFunc
+	decoded []gopacket.LayerType
+
+	// Errors counts frames that failed to decode past the link layer.
+	Errors uint64
+}
+
+// NewDecoder builds a Decoder with every layer preallocated.
+func NewDecoder() *Decoder {
+	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 16)}
+	d.parser = gopacket.NewDecodingLayerParser(layers.LayerTypeEthernet,
+		&d.eth, &d.dot1q, &d.arp, &d.ip4, &d.ip6, &d.ip6ext, &d.tcp, &d.udp,
+		&d.icmp4, &d.icmp6, &d.sll, &d.loopback)
+	d.parser.IgnoreUnsupported = true
+	// The other link types start the same layer set at a different layer.
+	dlc := gopacket.DecodingLayerContainer(gopacket.DecodingLayerArray(nil))
+	for _, l := range []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.arp, &d.ip4, &d.ip6, &d.ip6ext, &d.tcp, &d.udp, &d.icmp4, &d.icmp6, &d.sll, &d.loopback} {
+		dlc = dlc.Put(l)
+	}
+	d.parser.SetDecodingLayerContainer(dlc)
+	d.fromIP4 = dlc.LayersDecoder(layers.LayerTypeIPv4, d.parser)
+	d.fromIP6 = dlc.LayersDecoder(layers.LayerTypeIPv6, d.parser)
+	d.fromSLL = dlc.LayersDecoder(layers.LayerTypeLinuxSLL, d.parser)
+	d.fromLo = dlc.LayersDecoder(layers.LayerTypeLoopback, d.parser)
+	d.fromARP = dlc.LayersDecoder(layers.LayerTypeARP, d.parser)
+	d.fromVLN = dlc.LayersDecoder(layers.LayerTypeDot1Q, d.parser)
+	return d
+}
+
+// Decode fills s from one frame of the given link type. It never panics on
+// garbage: what decodes is kept, and the error says what did not. A frame
+// that decodes only partly still fills s with what it had (for example the
+// IP header of a packet whose TCP header is cut).
+func (d *Decoder) Decode(link uint16, data []byte, ts time.Time, wireLen int, s *Summary) (err error) {
+	*s = Summary{TS: ts, CapLen: len(data), WireLen: wireLen}
+	if wireLen < len(data) {
+		s.WireLen = len(data)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("decode: panic in layer decoder: %v", r)
+		}
+		if err != nil {
+			d.Errors++
+		}
+	}()
+	d.parser.Truncated = false
+	var typ gopacket.LayerType
+	switch link {
+	case LinkEthernet:
+		err = d.parser.DecodeLayers(data, &d.decoded)
+	case LinkLinuxSLL:
+		typ, err = d.fromSLL(data, &d.decoded)
+	case LinkRaw, LinkRaw12, LinkRaw14:
+		if len(data) == 0 {
+			return errors.New("decode: empty raw IP packet")
+		}
+		switch data[0] >> 4 {
+		case 4:
+			typ, err = d.fromIP4(data, &d.decoded)
+		case 6:
+			typ, err = d.fromIP6(data, &d.decoded)
+		default:
+			return fmt.Errorf("decode: raw IP packet with version %d", data[0]>>4)
+		}
+	case LinkIPv4:
+		typ, err = d.fromIP4(data, &d.decoded)
+	case LinkIPv6:
+		typ, err = d.fromIP6(data, &d.decoded)
+	case LinkNull, LinkLoop:
+		typ, err = d.fromLo(data, &d.decoded)
+	case LinkLinuxSLL2:
+		err = d.decodeSLL2(data)
+	default:
+		return fmt.Errorf("decode: %w %d", ErrUnknownLink, link)
+	}
+	_ = typ // an unsupported next layer simply ends decoding
+	s.Truncated = d.parser.Truncated
+	d.fill(s)
+	if err != nil {
+		return fmt.Errorf("decode: %w", err)
+	}
+	return nil
+}
+
+// decodeSLL2 handles Linux cooked v2, which gopacket lacks: a 20-byte header
+// whose first field is the EtherType.
+func (d *Decoder) decodeSLL2(data []byte) error {
+	d.decoded = d.decoded[:0]
+	if len(data) < 20 {
+		return errors.New("Linux SLL2 header truncated")
+	}
+	proto := binary.BigEndian.Uint16(data[0:2])
+	body := data[20:]
+	var err error
+	switch layers.EthernetType(proto) {
+	case layers.EthernetTypeIPv4:
+		_, err = d.fromIP4(body, &d.decoded)
+	case layers.EthernetTypeIPv6:
+		_, err = d.fromIP6(body, &d.decoded)
+	case layers.EthernetTypeARP:
+		_, err = d.fromARP(body, &d.decoded)
+	case layers.EthernetTypeDot1Q:
+		_, err = d.fromVLN(body, &d.decoded)
+	}
+	return err
+}
+
+func addrFrom(ip []byte) netip.Addr {
+	a, _ := netip.AddrFromSlice(ip)
+	return a
+}
+
+func (d *Decoder) fill(s *Summary) {
+	l4 := false
+	for _, t := range d.decoded {
+		switch t {
+		case layers.LayerTypeEthernet:
+			copy(s.SrcMAC[:], d.eth.SrcMAC)
+			copy(s.DstMAC[:], d.eth.DstMAC)
+			s.EtherType = uint16(d.eth.EthernetType)
+		case layers.LayerTypeLinuxSLL:
+			if d.sll.AddrLen == 6 {
+				copy(s.SrcMAC[:], d.sll.Addr)
+			}
+			s.EtherType = uint16(d.sll.EthernetType)
+		case layers.LayerTypeDot1Q:
+			if s.VLANCount < 2 {
+				s.VLAN[s.VLANCount] = d.dot1q.VLANIdentifier
+			}
+			s.VLANCount++
+			s.EtherType = uint16(d.dot1q.Type)
+		case layers.LayerTypeARP:
+			s.IsARP = true
+			s.ARPOp = d.arp.Operation
+			if d.arp.HwAddressSize == 6 && d.arp.ProtAddressSize == 4 {
+				copy(s.ARPSenderMAC[:], d.arp.SourceHwAddress)
+				copy(s.ARPTargetMAC[:], d.arp.DstHwAddress)
+				s.ARPSenderIP = addrFrom(d.arp.SourceProtAddress)
+				s.ARPTargetIP = addrFrom(d.arp.DstProtAddress)
+			}
+		case layers.LayerTypeIPv4:
+			s.IPVersion = 4
+			s.Src, s.Dst = addrFrom(d.ip4.SrcIP), addrFrom(d.ip4.DstIP)
+			s.Proto = uint8(d.ip4.Protocol)
+			s.TTL = d.ip4.TTL
+			s.IPLen = int(d.ip4.Length)
+			if d.ip4.Flags&layers.IPv4MoreFragments != 0 || d.ip4.FragOffset != 0 {
+				s.Fragment = true
+				s.FragFirst = d.ip4.FragOffset == 0
+				if s.FragFirst {
+					// The parser stops at fragments; the first one still
+					// carries the transport header, as libpcap assumes.
+					l4 = d.decodeL4(s.Proto, d.ip4.Payload)
+				}
+			}
+		case layers.LayerTypeIPv6:
+			s.IPVersion = 6
+			s.Src, s.Dst = addrFrom(d.ip6.SrcIP), addrFrom(d.ip6.DstIP)
+			s.Proto = uint8(d.ip6.NextHeader)
+			s.TTL = d.ip6.HopLimit
+			s.IPLen = int(d.ip6.Length) + 40
+			if isIPv6Ext(d.ip6.NextHeader) {
+				d.walkIPv6Ext(s)
+			}
+		case layers.LayerTypeTCP:
+			l4 = true
+		case layers.LayerTypeUDP:
+			l4 = true
+		case layers.LayerTypeICMPv4, layers.LayerTypeICMPv6:
+			l4 = true
+		}
+		if t == layers.LayerTypeTCP || t == layers.LayerTypeUDP || t == layers.LayerTypeICMPv4 || t == layers.LayerTypeICMPv6 {
+			d.fillL4(s, t)
+		}
+	}
+	if s.Fragment && !s.FragFirst {
+		// Later fragments carry no transport header: whatever the parser
+		// made of their bytes is not one.
+		s.HasL4, s.SrcPort, s.DstPort, s.TCPFlags, s.Payload = false, 0, 0, 0, nil
+		return
+	}
+	_ = l4
+}
+
+// decodeL4 decodes the transport header of a first fragment by hand.
+func (d *Decoder) decodeL4(proto uint8, payload []byte) bool {
+	var err error
+	var t gopacket.LayerType
+	switch proto {
+	case ProtoTCP:
+		err, t = d.tcp.DecodeFromBytes(payload, d.parser), layers.LayerTypeTCP
+	case ProtoUDP:
+		err, t = d.udp.DecodeFromBytes(payload, d.parser), layers.LayerTypeUDP
+	case ProtoICMP:
+		err, t = d.icmp4.DecodeFromBytes(payload, d.parser), layers.LayerTypeICMPv4
+	default:
+		return false
+	}
+	if err != nil {
+		return false
+	}
+	d.decoded = append(d.decoded, t)
+	return true
+}
+
+func (d *Decoder) fillL4(s *Summary, t gopacket.LayerType) {
+	s.HasL4 = true
+	switch t {
+	case layers.LayerTypeTCP:
+		s.SrcPort, s.DstPort = uint16(d.tcp.SrcPort), uint16(d.tcp.DstPort)
+		s.Seq, s.Ack, s.Window = d.tcp.Seq, d.tcp.Ack, d.tcp.Window
+		s.TCPFlags = tcpFlags(&d.tcp)
+		s.Payload = d.tcp.Payload
+	case layers.LayerTypeUDP:
+		s.SrcPort, s.DstPort = uint16(d.udp.SrcPort), uint16(d.udp.DstPort)
+		s.Payload = d.udp.Payload
+	case layers.LayerTypeICMPv4:
+		s.ICMPType, s.ICMPCode = d.icmp4.TypeCode.Type(), d.icmp4.TypeCode.Code()
+		s.ICMPID, s.ICMPSeq = d.icmp4.Id, d.icmp4.Seq
+		s.Payload = d.icmp4.Payload
+	case layers.LayerTypeICMPv6:
+		s.ICMPType, s.ICMPCode = d.icmp6.TypeCode.Type(), d.icmp6.TypeCode.Code()
+		p := d.icmp6.Payload // after the 4-byte ICMPv6 header
+		if (s.ICMPType == 128 || s.ICMPType == 129) && len(p) >= 4 {
+			s.ICMPID, s.ICMPSeq = binary.BigEndian.Uint16(p[0:2]), binary.BigEndian.Uint16(p[2:4])
+			p = p[4:]
+		}
+		s.Payload = p
+	}
+}
+
+func tcpFlags(t *layers.TCP) uint8 {
+	var f uint8
+	if t.FIN {
+		f |= TCPFin
+	}
+	if t.SYN {
+		f |= TCPSyn
+	}
+	if t.RST {
+		f |= TCPRst
+	}
+	if t.PSH {
+		f |= TCPPsh
+	}
+	if t.ACK {
+		f |= TCPAck
+	}
+	if t.URG {
+		f |= TCPUrg
+	}
+	if t.ECE {
+		f |= TCPEce
+	}
+	if t.CWR {
+		f |= TCPCwr
+	}
+	return f
+}
+
+func isIPv6Ext(p layers.IPProtocol) bool {
+	switch p {
+	case layers.IPProtocolIPv6HopByHop, layers.IPProtocolIPv6Routing, layers.IPProtocolIPv6Fragment, layers.IPProtocolIPv6Destination:
+		return true
+	}
+	return false
+}
+
+// walkIPv6Ext follows the extension header chain to find the transport
+// protocol and any fragment header.
+func (d *Decoder) walkIPv6Ext(s *Summary) {
+	next := uint8(d.ip6.NextHeader)
+	b := d.ip6.Payload
+	for i := 0; i < 8 && isIPv6Ext(layers.IPProtocol(next)); i++ {
+		if len(b) < 8 {
+			return
+		}
+		n := 8
+		if next == uint8(layers.IPProtocolIPv6Fragment) {
+			off := binary.BigEndian.Uint16(b[2:4])
+			s.Fragment = true
+			s.FragFirst = off>>3 == 0
+			if off>>3 == 0 && off&1 == 0 {
+				// An atomic fragment (offset 0, no more): not really fragmented.
+				s.Fragment = false
+			}
+		} else {
+			n = (int(b[1]) + 1) * 8
+		}
+		next = b[0]
+		if len(b) < n {
+			return
+		}
+		b = b[n:]
+	}
+	s.Proto = next
+}

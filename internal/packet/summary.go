@@ -1,0 +1,114 @@
+// Package packet decodes raw frames into a compact Summary with one
+// gopacket.DecodingLayerParser and preallocated layers. gopacket types never
+// leave this package: the rest of the engine sees only Summary.
+package packet
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Link types understood by Decode (pcap LINKTYPE_ values).
+const (
+	LinkNull      uint16 = 0
+	LinkEthernet  uint16 = 1
+	LinkRaw12     uint16 = 12
+	LinkRaw14     uint16 = 14
+	LinkRaw       uint16 = 101
+	LinkLoop      uint16 = 108
+	LinkLinuxSLL  uint16 = 113
+	LinkIPv4      uint16 = 228
+	LinkIPv6      uint16 = 229
+	LinkLinuxSLL2 uint16 = 276
+)
+
+// IP protocol numbers the engine cares about.
+const (
+	ProtoICMP   uint8 = 1
+	ProtoTCP    uint8 = 6
+	ProtoUDP    uint8 = 17
+	ProtoICMPv6 uint8 = 58
+	ProtoSCTP   uint8 = 132
+)
+
+// TCP flag bits as they appear in the TCP header's flags byte.
+const (
+	TCPFin uint8 = 0x01
+	TCPSyn uint8 = 0x02
+	TCPRst uint8 = 0x04
+	TCPPsh uint8 = 0x08
+	TCPAck uint8 = 0x10
+	TCPUrg uint8 = 0x20
+	TCPEce uint8 = 0x40
+	TCPCwr uint8 = 0x80
+)
+
+// ARP operations.
+const (
+	ARPRequest uint16 = 1
+	ARPReply   uint16 = 2
+)
+
+// MAC is an Ethernet hardware address; comparable and allocation-free.
+type MAC [6]byte
+
+// String formats the address as aa:bb:cc:dd:ee:ff.
+func (m MAC) String() string {
+	const hexd = "0123456789abcdef"
+	var b [17]byte
+	for i, v := range m {
+		if i > 0 {
+			b[i*3-1] = ':'
+		}
+		b[i*3] = hexd[v>>4]
+		b[i*3+1] = hexd[v&0xf]
+	}
+	return string(b[:])
+}
+
+// Summary is what the engine knows about one frame. Payload aliases the frame
+// buffer and is only valid during the call that received the Summary.
+type Summary struct {
+	TS      time.Time
+	CapLen  int // bytes captured, link header included
+	WireLen int // bytes on the wire
+	Index   uint64
+
+	// Link layer (zero when the link type has no MACs).
+	SrcMAC, DstMAC MAC
+	VLAN           [2]uint16 // outer first; 0 means absent
+	VLANCount      uint8
+	EtherType      uint16
+
+	// ARP, when IsARP.
+	IsARP                      bool
+	ARPOp                      uint16
+	ARPSenderMAC, ARPTargetMAC MAC
+	ARPSenderIP, ARPTargetIP   netip.Addr
+
+	// Network layer; IPVersion is 0 when there is no IP header.
+	IPVersion uint8
+	Src, Dst  netip.Addr
+	Proto     uint8 // IP protocol (next header after IPv6 extension headers)
+	TTL       uint8
+	IPLen     int  // IP total length as the header claims
+	Fragment  bool // part of a fragmented datagram
+	FragFirst bool // first fragment (offset 0, more fragments set)
+
+	// Transport layer. Ports are zero for protocols without ports.
+	HasL4            bool // the transport header decoded (false for non-first fragments)
+	SrcPort, DstPort uint16
+	TCPFlags         uint8
+	Seq, Ack         uint32
+	Window           uint16
+	ICMPType         uint8
+	ICMPCode         uint8
+	ICMPID, ICMPSeq  uint16
+
+	// Payload is the transport payload (TCP/UDP data, ICMP body after the
+	// 8-byte header), trimmed to what the IP length claims.
+	Payload []byte
+
+	// Truncated is set when the frame was cut short of what its headers claim.
+	Truncated bool
+}

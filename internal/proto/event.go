@@ -1,0 +1,158 @@
+// Package proto extracts application facts (DNS, TLS, HTTP, FTP, SSH, RDP,
+// Telnet, mail logins) from the first bytes of each direction of a flow.
+package proto
+
+import "time"
+
+// Event is one application-layer fact. Exactly one of the typed fields is set;
+// Type names it and is the EVE event_type ("dns", "tls", "http", "ftp", "ssh",
+// "rdp", "telnet", "smtp", "pop3", "imap", "credential").
+// The engine adds the flow's common fields (addresses, ports, flow_id,
+// community_id, timestamp) when it encodes the event.
+type Event struct {
+	Type     string
+	TS       time.Time
+	ToServer bool   // direction of the packet that completed the event
+	PcapCnt  uint64 // frame number of that packet (file input)
+
+	DNS  *DNS
+	TLS  *TLS
+	HTTP *HTTP
+	FTP  *FTP
+	SSH  *SSH
+	RDP  *RDP
+	// Cred is a credential seen in clear (FTP, Telnet, HTTP Basic, POP3, IMAP,
+	// SMTP AUTH). It travels as its own event so detectors need not know each
+	// protocol; the protocol's own event may also carry it.
+	Cred *Credential
+}
+
+// DNSQuery is one question (EVE dns.queries[]).
+type DNSQuery struct {
+	RRName string `json:"rrname"`
+	RRType string `json:"rrtype"`
+}
+
+// DNSAnswer is one resource record (EVE dns.answers[] / dns.authorities[]).
+type DNSAnswer struct {
+	RRName string  `json:"rrname"`
+	RRType string  `json:"rrtype"`
+	TTL    uint32  `json:"ttl"`
+	RData  string  `json:"rdata,omitempty"`
+	SOA    *DNSSOA `json:"soa,omitempty"`
+}
+
+// DNSSOA is the data of a SOA record.
+type DNSSOA struct {
+	MName   string `json:"mname"`
+	RName   string `json:"rname"`
+	Serial  uint32 `json:"serial"`
+	Refresh uint32 `json:"refresh"`
+	Retry   uint32 `json:"retry"`
+	Expire  uint32 `json:"expire"`
+	Minimum uint32 `json:"minimum"`
+}
+
+// DNS is a DNS request or response, in Suricata's EVE v3 shape.
+type DNS struct {
+	Version     int                 `json:"version"`
+	Type        string              `json:"type"` // "request" or "response"
+	TxID        int                 `json:"tx_id"`
+	ID          uint16              `json:"id"`
+	Flags       string              `json:"flags,omitempty"` // hex, e.g. "8180"
+	QR          bool                `json:"qr,omitempty"`
+	AA          bool                `json:"aa,omitempty"`
+	TC          bool                `json:"tc,omitempty"`
+	RD          bool                `json:"rd,omitempty"`
+	RA          bool                `json:"ra,omitempty"`
+	Opcode      int                 `json:"opcode"`
+	RCode       string              `json:"rcode,omitempty"` // "NOERROR", "NXDOMAIN", ...
+	Queries     []DNSQuery          `json:"queries,omitempty"`
+	Answers     []DNSAnswer         `json:"answers,omitempty"`
+	Authorities []DNSAnswer         `json:"authorities,omitempty"`
+	Grouped     map[string][]string `json:"grouped,omitempty"`
+}
+
+// TLS is what a TLS handshake showed (EVE tls object).
+type TLS struct {
+	SNI         string   `json:"sni,omitempty"`
+	Version     string   `json:"version,omitempty"` // "TLS 1.3", "TLS 1.2", ...
+	Subject     string   `json:"subject,omitempty"`
+	IssuerDN    string   `json:"issuerdn,omitempty"`
+	Serial      string   `json:"serial,omitempty"`
+	Fingerprint string   `json:"fingerprint,omitempty"`
+	NotBefore   string   `json:"notbefore,omitempty"`
+	NotAfter    string   `json:"notafter,omitempty"`
+	ALPN        []string `json:"alpn_ts,omitempty"`
+	JA3         *JA      `json:"ja3,omitempty"`
+	JA3S        *JA      `json:"ja3s,omitempty"`
+	JA4         string   `json:"ja4,omitempty"`
+	// Ciphers offered by the client, as IANA numbers.
+	Ciphers []uint16 `json:"-"`
+}
+
+// JA is a JA3/JA3S fingerprint: the string and its MD5.
+type JA struct {
+	Hash   string `json:"hash"`
+	String string `json:"string"`
+}
+
+// HTTP is one HTTP/1.x request and, when seen, its response (EVE http object).
+type HTTP struct {
+	Hostname      string `json:"hostname,omitempty"`
+	Port          uint16 `json:"http_port,omitempty"`
+	URL           string `json:"url,omitempty"`
+	UserAgent     string `json:"http_user_agent,omitempty"`
+	ContentType   string `json:"http_content_type,omitempty"`
+	Method        string `json:"http_method,omitempty"`
+	Protocol      string `json:"protocol,omitempty"`
+	Status        int    `json:"status,omitempty"`
+	Length        int64  `json:"length,omitempty"`
+	Referer       string `json:"http_refer,omitempty"`
+	Authorization string `json:"-"` // scheme only is shown; the credential goes to Cred
+}
+
+// FTP is one FTP command and its reply (EVE ftp object).
+type FTP struct {
+	Command        string   `json:"command"`
+	CommandData    string   `json:"command_data,omitempty"`
+	Reply          []string `json:"reply,omitempty"`
+	CompletionCode []string `json:"completion_code,omitempty"`
+}
+
+// SSH is both sides' banners and HASSH (EVE ssh object).
+type SSH struct {
+	Client SSHSide `json:"client"`
+	Server SSHSide `json:"server"`
+}
+
+// SSHSide is one side of an SSH session.
+type SSHSide struct {
+	ProtoVersion    string `json:"proto_version,omitempty"`
+	SoftwareVersion string `json:"software_version,omitempty"`
+	HASSH           *HASSH `json:"hassh,omitempty"`
+}
+
+// HASSH is an SSH key-exchange fingerprint.
+type HASSH struct {
+	Hash   string `json:"hash"`
+	String string `json:"string"`
+}
+
+// RDP is the connection request's cookie (EVE rdp object, initial_request).
+type RDP struct {
+	EventType string `json:"event_type"`
+	Cookie    string `json:"cookie,omitempty"`
+}
+
+// Credential is a login seen in clear.
+type Credential struct {
+	Protocol string `json:"protocol"` // "ftp", "telnet", "http", "pop3", "imap", "smtp"
+	User     string `json:"user"`
+	// Password is the secret as sent. Encoders mask it unless told to show
+	// secrets (--show-secrets).
+	Password string `json:"-"`
+	// Outcome is "success", "failure" or "unknown" when the reply is not seen.
+	Outcome string `json:"outcome"`
+	Reply   string `json:"reply,omitempty"` // server reply code or status line
+}

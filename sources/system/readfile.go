@@ -1,0 +1,38 @@
+package system
+
+import (
+	"os"
+	"syscall"
+)
+
+// read returns the whole file at path in the Sampler's reusable buffer; the
+// bytes are valid until the next read. It uses raw system calls because
+// os.ReadFile's stat, poller registration and fresh buffer cost more than
+// reading a small /proc file, and a sample reads about a thousand of them.
+func (s *Sampler) read(path string) ([]byte, error) {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer syscall.Close(fd)
+	n := 0
+	for {
+		if n == len(s.buf) {
+			nb := make([]byte, 2*len(s.buf))
+			copy(nb, s.buf)
+			s.buf = nb
+		}
+		m, err := syscall.Read(fd, s.buf[n:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		if m <= 0 {
+			break
+		}
+		n += m
+	}
+	return s.buf[:n], nil
+}
