@@ -151,22 +151,23 @@ func addrFrom(ip []byte) netip.Addr {
 }
 
 func (d *Decoder) fill(s *Summary) {
-	l4 := false
 	for _, t := range d.decoded {
 		switch t {
 		case layers.LayerTypeEthernet:
 			copy(s.SrcMAC[:], d.eth.SrcMAC)
 			copy(s.DstMAC[:], d.eth.DstMAC)
 			s.EtherType = uint16(d.eth.EthernetType)
+			if s.EtherType == uint16(layers.EthernetTypeDot1Q) || s.EtherType == uint16(layers.EthernetTypeQinQ) {
+				vlanTags(s, d.eth.Payload)
+			}
 		case layers.LayerTypeLinuxSLL:
 			if d.sll.AddrLen == 6 {
 				copy(s.SrcMAC[:], d.sll.Addr)
 			}
 			s.EtherType = uint16(d.sll.EthernetType)
 		case layers.LayerTypeDot1Q:
-			if s.VLANCount < 2 {
-				s.VLAN[s.VLANCount] = d.dot1q.VLANIdentifier
-			}
+			// The one preallocated Dot1Q layer holds only the innermost
+			// tag; count tags here and read their ids in vlanTags.
 			s.VLANCount++
 			s.EtherType = uint16(d.dot1q.Type)
 		case layers.LayerTypeARP:
@@ -190,7 +191,9 @@ func (d *Decoder) fill(s *Summary) {
 				if s.FragFirst {
 					// The parser stops at fragments; the first one still
 					// carries the transport header, as libpcap assumes.
-					l4 = d.decodeL4(s.Proto, d.ip4.Payload)
+					if t, ok := d.decodeL4(s.Proto, d.ip4.Payload); ok {
+						d.fillL4(s, t)
+					}
 				}
 			}
 		case layers.LayerTypeIPv6:
@@ -199,15 +202,12 @@ func (d *Decoder) fill(s *Summary) {
 			s.Proto = uint8(d.ip6.NextHeader)
 			s.TTL = d.ip6.HopLimit
 			s.IPLen = int(d.ip6.Length) + 40
-			if isIPv6Ext(d.ip6.NextHeader) {
-				d.walkIPv6Ext(s)
+			if raw := d.ip6.Contents[:cap(d.ip6.Contents)]; len(raw) >= 40 && isIPv6Ext(layers.IPProtocol(raw[6])) {
+				// Walk the header chain from the fixed header: gopacket
+				// folds hop-by-hop into the IPv6 layer, hiding it.
+				end := min(len(raw), 40+int(binary.BigEndian.Uint16(raw[4:6])))
+				walkIPv6Ext(s, raw[6], raw[40:end])
 			}
-		case layers.LayerTypeTCP:
-			l4 = true
-		case layers.LayerTypeUDP:
-			l4 = true
-		case layers.LayerTypeICMPv4, layers.LayerTypeICMPv6:
-			l4 = true
 		}
 		if t == layers.LayerTypeTCP || t == layers.LayerTypeUDP || t == layers.LayerTypeICMPv4 || t == layers.LayerTypeICMPv6 {
 			d.fillL4(s, t)
@@ -217,13 +217,11 @@ func (d *Decoder) fill(s *Summary) {
 		// Later fragments carry no transport header: whatever the parser
 		// made of their bytes is not one.
 		s.HasL4, s.SrcPort, s.DstPort, s.TCPFlags, s.Payload = false, 0, 0, 0, nil
-		return
 	}
-	_ = l4
 }
 
 // decodeL4 decodes the transport header of a first fragment by hand.
-func (d *Decoder) decodeL4(proto uint8, payload []byte) bool {
+func (d *Decoder) decodeL4(proto uint8, payload []byte) (gopacket.LayerType, bool) {
 	var err error
 	var t gopacket.LayerType
 	switch proto {
@@ -234,13 +232,9 @@ func (d *Decoder) decodeL4(proto uint8, payload []byte) bool {
 	case ProtoICMP:
 		err, t = d.icmp4.DecodeFromBytes(payload, d.parser), layers.LayerTypeICMPv4
 	default:
-		return false
+		return 0, false
 	}
-	if err != nil {
-		return false
-	}
-	d.decoded = append(d.decoded, t)
-	return true
+	return t, err == nil
 }
 
 func (d *Decoder) fillL4(s *Summary, t gopacket.LayerType) {
@@ -308,9 +302,7 @@ func isIPv6Ext(p layers.IPProtocol) bool {
 
 // walkIPv6Ext follows the extension header chain to find the transport
 // protocol and any fragment header.
-func (d *Decoder) walkIPv6Ext(s *Summary) {
-	next := uint8(d.ip6.NextHeader)
-	b := d.ip6.Payload
+func walkIPv6Ext(s *Summary, next uint8, b []byte) {
 	for i := 0; i < 8 && isIPv6Ext(layers.IPProtocol(next)); i++ {
 		if len(b) < 8 {
 			return
@@ -334,4 +326,16 @@ func (d *Decoder) walkIPv6Ext(s *Summary) {
 		b = b[n:]
 	}
 	s.Proto = next
+}
+
+// vlanTags reads the ids of the first two 802.1Q/802.1ad tags.
+func vlanTags(s *Summary, b []byte) {
+	for i := 0; i < 2 && len(b) >= 4; i++ {
+		s.VLAN[i] = binary.BigEndian.Uint16(b[0:2]) & 0x0fff
+		t := binary.BigEndian.Uint16(b[2:4])
+		if t != uint16(layers.EthernetTypeDot1Q) && t != uint16(layers.EthernetTypeQinQ) {
+			return
+		}
+		b = b[4:]
+	}
 }

@@ -40,6 +40,15 @@ type DNSAnswer struct {
 	TTL    uint32  `json:"ttl"`
 	RData  string  `json:"rdata,omitempty"`
 	SOA    *DNSSOA `json:"soa,omitempty"`
+	SRV    *DNSSRV `json:"srv,omitempty"`
+}
+
+// DNSSRV is the data of a SRV record (EVE answers[].srv).
+type DNSSRV struct {
+	Priority uint16 `json:"priority"`
+	Weight   uint16 `json:"weight"`
+	Port     uint16 `json:"port"`
+	Name     string `json:"name"`
 }
 
 // DNSSOA is the data of a SOA record.
@@ -84,6 +93,7 @@ type TLS struct {
 	NotBefore   string   `json:"notbefore,omitempty"`
 	NotAfter    string   `json:"notafter,omitempty"`
 	ALPN        []string `json:"alpn_ts,omitempty"`
+	ALPNServer  []string `json:"alpn_tc,omitempty"` // protocol the server chose
 	JA3         *JA      `json:"ja3,omitempty"`
 	JA3S        *JA      `json:"ja3s,omitempty"`
 	JA4         string   `json:"ja4,omitempty"`

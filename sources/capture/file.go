@@ -110,7 +110,14 @@ func unwrapPath(err error) error {
 }
 
 func newReader(name string, r io.Reader, c io.Closer) (Source, error) {
-	br := bufio.NewReaderSize(r, readBufSize)
+	size := readBufSize
+	if l, ok := r.(interface{ Len() int }); ok && l.Len() < size {
+		// An in-memory input cannot hold a record longer than itself, so a
+		// smaller buffer is enough; this keeps small inputs (fuzzing, tests)
+		// from paying for a 320 KiB buffer each.
+		size = l.Len()
+	}
+	br := bufio.NewReaderSize(r, size)
 	head, err := br.Peek(4)
 	if err != nil {
 		if len(head) == 0 && (err == io.EOF || err == io.ErrUnexpectedEOF) {
@@ -150,6 +157,10 @@ func peekFull(br *bufio.Reader, n int) ([]byte, error) {
 		if len(b) == 0 {
 			return b, io.EOF
 		}
+		return b, io.ErrUnexpectedEOF
+	}
+	if err == bufio.ErrBufferFull {
+		// Only an in-memory input sized below the record gets here.
 		return b, io.ErrUnexpectedEOF
 	}
 	return b, err

@@ -81,6 +81,7 @@ type Sampler struct {
 	hungFS    map[string]bool // network mounts whose statfs never returned
 	lastSock  time.Time
 	refresh   chan struct{}
+	statfs    func(path string) (fsUsage, error) // tests replace statfs(2)
 	pageSize  uint64
 }
 
@@ -431,7 +432,7 @@ func (s *Sampler) sampleInterfaces(snap *hoststat.Snapshot, dt float64) error {
 	if err != nil {
 		return fmt.Errorf("parse %s: %w", s.path("net/dev"), err)
 	}
-	addrs := interfaceAddrs()
+	addrs, _, aerr := ifaceAddrs()
 	seen := make(map[string]ifCounters, len(ifs))
 	for _, c := range ifs {
 		seen[c.name] = c
@@ -454,5 +455,5 @@ func (s *Sampler) sampleInterfaces(snap *hoststat.Snapshot, dt float64) error {
 	}
 	s.prevNet = seen
 	sort.Slice(snap.Interfaces, func(i, j int) bool { return snap.Interfaces[i].Name < snap.Interfaces[j].Name })
-	return nil
+	return aerr
 }

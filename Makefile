@@ -1,0 +1,55 @@
+# opsdeck — build, test and measure. `make help` lists the targets.
+GO       ?= go
+BIN      ?= opsdeck
+PKGS     := ./...
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+FUZZTIME ?= 30s
+BENCHCAP := testdata/gen/mixed-1.5m.pcap
+
+.PHONY: help build run test race bench fuzz lint cross perf soak clean
+
+help:
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+build: ## build ./opsdeck (static, no cgo, no libpcap)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/opsdeck
+
+run: build ## run the console (live capture needs root or CAP_NET_RAW; try ARGS=--demo)
+	./$(BIN) $(ARGS)
+
+test: ## vet and run every test (tests needing root, tmux, tcpdump or tshark skip when missing)
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 $(PKGS)
+
+race: ## the test suite under the race detector
+	$(GO) test -race -count=1 $(PKGS)
+
+bench: ## go benchmarks of decode, flow, proto, detect and analyze
+	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+fuzz: ## run every fuzz target for FUZZTIME each
+	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$t"; $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	  done; done
+
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+cross: ## cross-compile for macOS (amd64, arm64) and Linux arm64
+	CGO_ENABLED=0 GOOS=darwin GOARCH=amd64 $(GO) build -o /dev/null ./cmd/opsdeck
+	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/opsdeck
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -o /dev/null ./cmd/opsdeck
+
+$(BENCHCAP):
+	@mkdir -p $(dir $@)
+	$(GO) run ./cmd/opsdeck-gen -n 1500000 -o $@
+
+perf: build $(BENCHCAP) ## whole-process figures for the README: opsdeck vs tcpdump vs tshark
+	./scripts/perf.sh $(BENCHCAP)
+
+clean:
+	rm -f $(BIN)
+	rm -rf testdata/gen

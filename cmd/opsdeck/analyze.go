@@ -1,0 +1,183 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/engine"
+	"github.com/opsdeck/opsdeck/internal/eve"
+	"github.com/opsdeck/opsdeck/internal/filter"
+	"github.com/opsdeck/opsdeck/sources/capture"
+)
+
+// cmdAnalyze reads capture files as fast as it can and writes EVE JSON lines.
+func cmdAnalyze(args []string, stdout io.Writer) error {
+	var o options
+	fs := newFlagSet("analyze", "opsdeck analyze [flags] FILE... [capture filter]", os.Stderr)
+	o.register(fs, true)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return &exitError{code: 2, err: errUsagePrinted}
+	}
+	var files []string
+	for len(pos) > 0 && isPath(pos[0]) {
+		files, pos = append(files, pos[0]), pos[1:]
+	}
+	if o.read != "" {
+		files = append([]string{o.read}, files...)
+	}
+	if len(files) == 0 {
+		if len(pos) > 0 {
+			return &exitError{code: 2, err: fmt.Errorf("analyze: no capture file: %q does not exist", pos[0])}
+		}
+		return &exitError{code: 2, err: errors.New("analyze: no capture file given (usage: opsdeck analyze FILE... [filter])")}
+	}
+	o.filter = strings.Join(pos, " ")
+
+	out := stdout
+	if o.output != "" && o.output != "-" {
+		f, err := os.OpenFile(o.output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return fmt.Errorf("analyze: open output: %w", err)
+		}
+		defer f.Close()
+		out = f
+	}
+	cfg, err := loadConfig(o.configPath)
+	if err != nil {
+		return err
+	}
+	ecfg := o.engineConfig(cfg)
+	w := eve.NewWriter(out)
+	w.FileInput = true
+	w.ShowSecrets = o.showSecrets
+	w.CommunityIDSeed = uint16(o.seed)
+	eng := engine.New(ecfg, w)
+
+	flt := newFilterCache(o.filter)
+	if _, err := flt.get(uint16(capture.LinkEthernet)); err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	var read uint64
+	var firstErr error
+	start := time.Now()
+	for _, name := range files {
+		n, err := analyzeFile(name, eng, flt)
+		read += n
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "opsdeck:", err)
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	eng.Finish()
+	writeStats(w, eng, read, capture.Stats{}, time.Since(start))
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("analyze: write output: %w", err)
+	}
+	if firstErr != nil {
+		return &exitError{code: 1}
+	}
+	return nil
+}
+
+// analyzeFile feeds one file through the engine and returns the frames read.
+func analyzeFile(name string, eng *engine.Engine, flt *filterCache) (uint64, error) {
+	var src capture.Source
+	var err error
+	if name == "-" {
+		src, err = capture.OpenReader("stdin", os.Stdin)
+	} else {
+		src, err = capture.OpenFile(name)
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer src.Close()
+	var n uint64
+	for {
+		fr, err := src.Next()
+		if err != nil {
+			if err == io.EOF {
+				return n, nil
+			}
+			return n, err
+		}
+		n++
+		if !flt.match(&fr) {
+			continue
+		}
+		eng.HandleFrame(uint16(fr.Link), fr.Data, fr.TS, fr.WireLen, fr.Index)
+	}
+}
+
+// filterCache compiles the capture filter once per link type met.
+type filterCache struct {
+	expr  string
+	progs map[uint16]*filter.Program
+	Out   uint64 // frames the filter dropped
+}
+
+func newFilterCache(expr string) *filterCache {
+	return &filterCache{expr: strings.TrimSpace(expr), progs: map[uint16]*filter.Program{}}
+}
+
+func (c *filterCache) get(link uint16) (*filter.Program, error) {
+	if c.expr == "" {
+		return nil, nil
+	}
+	if p, ok := c.progs[link]; ok {
+		return p, nil
+	}
+	p, err := filter.Compile(c.expr, link, capture.MaxRecordLen)
+	if err != nil {
+		return nil, err
+	}
+	c.progs[link] = p
+	return p, nil
+}
+
+func (c *filterCache) match(fr *capture.Frame) bool {
+	if c.expr == "" {
+		return true
+	}
+	p, err := c.get(uint16(fr.Link))
+	if err != nil || !p.Match(fr.Data, fr.WireLen) {
+		c.Out++
+		return false
+	}
+	return true
+}
+
+// writeStats writes the final EVE stats record.
+func writeStats(w *eve.Writer, eng *engine.Engine, read uint64, cs capture.Stats, uptime time.Duration) {
+	c := eng.Counters()
+	fl := eng.FlowStats()
+	stats := map[string]any{
+		"uptime": int64(uptime / time.Second),
+		"capture": map[string]any{
+			"kernel_packets": cs.KernelPackets,
+			"kernel_drops":   cs.KernelDrops,
+			"packets_read":   read,
+			"filtered_out":   read - c.Pkts,
+		},
+		"decoder": map[string]any{
+			"pkts": c.Pkts, "bytes": c.Bytes, "invalid": c.Invalid,
+			"ipv4": c.IPv4, "ipv6": c.IPv6, "tcp": c.TCP, "udp": c.UDP,
+			"icmpv4": c.ICMPv4, "icmpv6": c.ICMPv6, "arp": c.ARP, "vlan": c.VLAN,
+			"fragments": c.Fragments,
+		},
+		"flow": map[string]any{
+			"total": fl.Created, "active": fl.Active, "ended": fl.Ended,
+			"evicted": fl.Evicted, "max_active": fl.MaxActive,
+		},
+		"detect": map[string]any{"alert": c.Alerts, "tables": eng.DetectorStats()},
+		"app_layer": map[string]any{"events": c.Events},
+	}
+	w.Object(eng.Now(), "stats", stats)
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// stringList is a repeatable string flag (-i eth0 -i eth1).
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// options are the flags the subcommands share. Names follow tcpdump where
+// tcpdump has one.
+type options struct {
+	ifaces      stringList
+	read        string
+	noResolve   bool
+	output      string
+	alertsOnly  bool
+	showSecrets bool
+	seed        uint
+	maxFlows    int
+	noDetect    bool
+	noExtract   bool
+	noFlows     bool
+	snaplen     int
+	configPath  string
+	filter      string
+	positional  []string
+}
+
+func (o *options) register(fs *flag.FlagSet, headless bool) {
+	fs.Var(&o.ifaces, "i", "capture on `IFACE` (repeatable; \"any\" for all)")
+	fs.StringVar(&o.read, "r", "", "read packets from `FILE` (pcap or pcapng; - for stdin)")
+	fs.BoolVar(&o.noResolve, "n", true, "do not resolve addresses to names (the default; kept for tcpdump habits)")
+	fs.BoolVar(&o.showSecrets, "show-secrets", false, "show passwords seen in clear instead of masking them")
+	fs.UintVar(&o.seed, "community-id-seed", 0, "Community ID `seed`")
+	fs.IntVar(&o.maxFlows, "max-flows", 0, "flow table bound (default 262144)")
+	fs.BoolVar(&o.noDetect, "no-detect", false, "turn the detectors off")
+	fs.BoolVar(&o.noExtract, "no-extract", false, "turn protocol extraction off")
+	fs.IntVar(&o.snaplen, "snaplen", 262144, "bytes captured per packet on live interfaces")
+	fs.StringVar(&o.configPath, "config", "", "configuration `FILE` (default $XDG_CONFIG_HOME/opsdeck/config.toml)")
+	if headless {
+		fs.StringVar(&o.output, "o", "", "write EVE JSON to `FILE` instead of stdout")
+		fs.BoolVar(&o.alertsOnly, "alerts-only", false, "write only alert records")
+		fs.BoolVar(&o.noFlows, "no-flows", false, "do not write flow records")
+	}
+}
+
+// parseInterleaved parses flags that may come before, between or after
+// positional arguments (opsdeck analyze a.pcap --alerts-only b.pcap).
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if rest[0] == "--" {
+			return append(pos, rest[1:]...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+func newFlagSet(name, synopsis string, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func isPath(p string) bool {
+	if p == "-" {
+		return true
+	}
+	_, err := os.Stat(p)
+	return err == nil
+}

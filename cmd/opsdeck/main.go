@@ -1,0 +1,78 @@
+// Command opsdeck is a terminal console for the engineer on call: host health,
+// live flows with their processes, and security detections on one screen.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `opsdeck: host health and network security on one screen
+
+Usage:
+  opsdeck [flags] [capture filter]          live console: health + network + alerts
+  opsdeck -r FILE|- [flags] [filter]        console over a pcap/pcapng file or stdin
+  opsdeck --demo                            console on built-in generated traffic
+  opsdeck analyze [flags] FILE... [filter]  headless: read captures, print EVE JSON lines
+  opsdeck watch [flags] [filter]            headless live: EVE JSON lines to stdout or a file
+  opsdeck config                            print the effective configuration
+  opsdeck version
+
+Run "opsdeck COMMAND -h" for a command's flags.
+`
+
+// exitError carries an exit code with an error already printed or to print.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	var err error
+	cmd := ""
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "analyze":
+		err = cmdAnalyze(args[1:], os.Stdout)
+	case "watch":
+		err = cmdWatch(args[1:])
+	case "config":
+		err = cmdConfig(args[1:], os.Stdout)
+	case "version", "--version":
+		fmt.Println("opsdeck", version)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+	default:
+		err = cmdConsole(args)
+	}
+	if err == nil {
+		return 0
+	}
+	code := 1
+	var ee *exitError
+	if errors.As(err, &ee) {
+		code = ee.code
+		if ee.err == nil {
+			return code
+		}
+	}
+	if !errors.Is(err, errUsagePrinted) {
+		fmt.Fprintln(os.Stderr, "opsdeck:", err)
+	}
+	return code
+}
+
+var errUsagePrinted = errors.New("usage printed")

@@ -1,0 +1,186 @@
+package attrib
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/hoststat"
+)
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+func sock(proto, local, remote, state string, inode uint64, pid int32, name string) hoststat.Socket {
+	l, r := ap(local), ap(remote)
+	return hoststat.Socket{Proto: proto, V6: l.Addr().Is6(), Local: l, Remote: r, State: state, Inode: inode, PID: pid, Process: name}
+}
+
+func baseSnap() *hoststat.Snapshot {
+	return &hoststat.Snapshot{
+		Time:                 t0,
+		LocalAddrs:           []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("fd00::2")},
+		SocketOwnersComplete: true,
+		Processes:            []hoststat.Process{{PID: 100, Name: "nginx"}, {PID: 200, Name: "curl"}, {PID: 300, Name: "named"}, {PID: 400, Name: "sshd"}, {PID: 500, Name: "app6"}},
+		Sockets: []hoststat.Socket{
+			sock("TCP", "0.0.0.0:80", "0.0.0.0:0", "LISTEN", 11, 100, "nginx"),
+			sock("TCP", "192.0.2.2:80", "198.51.100.7:50000", "ESTABLISHED", 12, 100, "nginx"),
+			sock("TCP", "192.0.2.2:41000", "203.0.113.9:443", "ESTABLISHED", 13, 200, "curl"),
+			sock("UDP", "0.0.0.0:53", "0.0.0.0:0", "CLOSE", 14, 300, "named"),
+			sock("TCP", "[::]:22", "[::]:0", "LISTEN", 15, 400, "sshd"),
+			sock("TCP", "[::ffff:192.0.2.2]:8080", "[::ffff:198.51.100.8]:60000", "ESTABLISHED", 16, 500, "app6"),
+			sock("TCP", "192.0.2.2:80", "198.51.100.9:50001", "TIME_WAIT", 0, 0, ""),
+			sock("TCP", "127.0.0.1:9000", "0.0.0.0:0", "LISTEN", 17, 0, ""),
+			sock("UDP", "[fd00::2]:5353", "[::]:0", "CLOSE", 18, 300, "named"),
+		},
+	}
+}
+
+func TestLookup(t *testing.T) {
+	refreshes := 0
+	tb := NewTable(func() { refreshes++ })
+	tb.Update(baseSnap())
+	tests := []struct {
+		name          string
+		proto         uint8
+		local, remote string
+		want          Owner
+		wantRefresh   int
+	}{
+		{"established exact", ProtoTCP, "192.0.2.2:80", "198.51.100.7:50000", Owner{100, "nginx", Known}, 0},
+		{"outbound", ProtoTCP, "192.0.2.2:41000", "203.0.113.9:443", Owner{200, "curl", Known}, 0},
+		{"wildcard listener owns new inbound", ProtoTCP, "192.0.2.2:80", "198.51.100.50:1234", Owner{100, "nginx", Known}, 0},
+		{"wildcard listener on loopback", ProtoTCP, "127.0.0.1:80", "127.0.0.1:1234", Owner{100, "nginx", Known}, 0},
+		{"v6 wildcard accepts v4", ProtoTCP, "192.0.2.2:22", "198.51.100.1:5555", Owner{400, "sshd", Known}, 0},
+		{"v6 wildcard accepts v6", ProtoTCP, "[fd00::2]:22", "[2001:db8::1]:5555", Owner{400, "sshd", Known}, 0},
+		{"v4-mapped socket matches v4 flow", ProtoTCP, "192.0.2.2:8080", "198.51.100.8:60000", Owner{500, "app6", Known}, 0},
+		{"v4-mapped flow matches too", ProtoTCP, "[::ffff:192.0.2.2]:8080", "[::ffff:198.51.100.8]:60000", Owner{500, "app6", Known}, 0},
+		{"udp unconnected", ProtoUDP, "192.0.2.2:53", "198.51.100.3:40000", Owner{300, "named", Known}, 0},
+		{"udp v6 bound", ProtoUDP, "[fd00::2]:5353", "[fe80::1]:5353", Owner{300, "named", Known}, 0},
+		{"multicast to a wildcard-bound socket", ProtoUDP, "224.0.0.251:53", "192.0.2.9:53", Owner{300, "named", Known}, 0},
+		{"broadcast to a wildcard-bound socket", ProtoUDP, "255.255.255.255:53", "192.0.2.9:53", Owner{300, "named", Known}, 0},
+		{"udp is not tcp", ProtoTCP, "192.0.2.2:53", "198.51.100.3:40000", Owner{State: Unknown}, 1},
+		{"time wait is gone", ProtoTCP, "192.0.2.2:80", "198.51.100.9:50001", Owner{State: Gone}, 1},
+		{"not our address", ProtoTCP, "172.17.0.2:80", "198.51.100.7:1", Owner{State: OtherNamespace}, 1},
+		{"socket held by no visible process", ProtoTCP, "127.0.0.1:9000", "127.0.0.1:3333", Owner{State: OtherNamespace}, 1},
+		{"no socket at all asks for refresh", ProtoTCP, "192.0.2.2:7777", "198.51.100.1:1", Owner{State: Unknown}, 1},
+		{"second miss before update does not ask again", ProtoTCP, "192.0.2.2:7778", "198.51.100.1:1", Owner{State: Unknown}, 1},
+	}
+	for _, tc := range tests {
+		got, ok := tb.Lookup(tc.proto, ap(tc.local), ap(tc.remote))
+		if got != tc.want || ok != (tc.want.State == Known) {
+			t.Errorf("%s: Lookup = %+v, %v; want %+v", tc.name, got, ok, tc.want)
+		}
+		if refreshes != tc.wantRefresh {
+			t.Errorf("%s: %d refresh requests, want %d", tc.name, refreshes, tc.wantRefresh)
+		}
+	}
+
+	// After an update the same unknown tuple does not ask again (it has no
+	// socket: a port scan must not cause a refresh storm) but a new one does.
+	s := baseSnap()
+	s.Time = t0.Add(time.Second)
+	tb.Update(s)
+	tb.Lookup(ProtoTCP, ap("192.0.2.2:7777"), ap("198.51.100.1:1"))
+	if refreshes != 1 {
+		t.Errorf("repeat miss after refresh asked again: %d", refreshes)
+	}
+	tb.Lookup(ProtoTCP, ap("192.0.2.2:7779"), ap("198.51.100.1:1"))
+	if refreshes != 2 {
+		t.Errorf("new miss after update did not ask: %d", refreshes)
+	}
+}
+
+func TestLookupIncompleteOwners(t *testing.T) {
+	s := baseSnap()
+	s.SocketOwnersComplete = false // non-root: other users' fds unreadable
+	tb := NewTable(nil)
+	tb.Update(s)
+	if got, _ := tb.Lookup(ProtoTCP, ap("127.0.0.1:9000"), ap("127.0.0.1:3333")); got.State != Unknown {
+		t.Errorf("unowned socket with incomplete scan = %v, want unknown (not guessed)", got.State)
+	}
+}
+
+func TestGone(t *testing.T) {
+	tb := NewTable(nil)
+	tb.Update(baseSnap())
+	// curl's connection closes and curl exits.
+	s := baseSnap()
+	s.Time = t0.Add(time.Second)
+	s.Sockets = s.Sockets[:2]
+	s.Processes = s.Processes[:1]
+	tb.Update(s)
+	got, ok := tb.Lookup(ProtoTCP, ap("192.0.2.2:41000"), ap("203.0.113.9:443"))
+	if ok || got != (Owner{200, "curl", Gone}) {
+		t.Errorf("closed flow = %+v, %v; want curl gone", got, ok)
+	}
+	// Forgotten after goneKeep.
+	s.Time = t0.Add(goneKeep + 2*time.Second)
+	tb.Update(s)
+	if got, _ := tb.Lookup(ProtoTCP, ap("192.0.2.2:41000"), ap("203.0.113.9:443")); got.State != Unknown {
+		t.Errorf("after %v: %+v, want unknown", goneKeep, got)
+	}
+	// A socket whose pid is no longer running is not Known.
+	s = baseSnap()
+	s.Time = t0.Add(10 * time.Minute)
+	s.Processes = s.Processes[1:] // nginx exited, its sockets linger
+	tb.Update(s)
+	if got, ok := tb.Lookup(ProtoTCP, ap("192.0.2.2:80"), ap("198.51.100.7:50000")); ok {
+		t.Errorf("socket of exited pid = %+v, want not known", got)
+	}
+}
+
+func TestLookupFlow(t *testing.T) {
+	tb := NewTable(nil)
+	tb.Update(baseSnap())
+	o, aLocal, ok := tb.LookupFlow(ProtoTCP, ap("203.0.113.9:443"), ap("192.0.2.2:41000"))
+	if !ok || aLocal || o.PID != 200 {
+		t.Errorf("LookupFlow(remote first) = %+v, %v, %v", o, aLocal, ok)
+	}
+	o, _, ok = tb.LookupFlow(ProtoTCP, ap("203.0.113.9:443"), ap("198.51.100.1:1"))
+	if ok || o.State != OtherNamespace {
+		t.Errorf("LookupFlow(neither local) = %+v, %v", o, ok)
+	}
+}
+
+func TestAccount(t *testing.T) {
+	tb := NewTable(nil)
+	s := baseSnap()
+	tb.Update(s)
+	nginx := Owner{100, "nginx", Known}
+	curl := Owner{200, "curl", Known}
+	tb.Account(nginx, 1000, 5000)
+	tb.Account(curl, 300, 100)
+	tb.Account(Owner{State: Unknown}, 7, 7)
+	tb.Account(Owner{PID: 9, Name: "x", State: OtherNamespace}, 1, 1) // folded into one bucket
+	s.Time = t0.Add(2 * time.Second)
+	tb.Update(s)
+	tb.Account(curl, 20000, 0) // after the rate update: counts for the next one
+	top := tb.TopProcesses(2)
+	if len(top) != 2 || top[0].PID != 100 || top[0].RateOut != 2500 || top[0].RateIn != 500 || top[1].PID != 200 {
+		t.Fatalf("TopProcesses = %+v", top)
+	}
+	if top[1].BytesIn != 20300 || top[1].RateIn != 150 {
+		t.Errorf("curl = %+v", top[1])
+	}
+	s.Time = t0.Add(3 * time.Second)
+	tb.Update(s)
+	top = tb.TopProcesses(-1)
+	if top[0].PID != 200 || top[0].RateIn != 20000 || top[1].RateIn != 0 {
+		t.Errorf("after second interval: %+v", top)
+	}
+	if len(top) != 4 {
+		t.Errorf("%d entries, want 4 (nginx, curl, unknown, other namespace)", len(top))
+	}
+}
+
+func TestAccountBounded(t *testing.T) {
+	tb := NewTable(nil)
+	for i := 0; i < maxAcct*3; i++ {
+		tb.Account(Owner{PID: int32(i + 1), Name: "p", State: Known}, uint64(i), 0)
+	}
+	if n := len(tb.TopProcesses(-1)); n > maxAcct {
+		t.Errorf("%d accounting entries, bound is %d", n, maxAcct)
+	}
+}

@@ -1,0 +1,282 @@
+package detect
+
+import (
+	"math"
+	"math/bits"
+	"net/netip"
+	"time"
+)
+
+// table is a bounded map of trackers. When full, it evicts the least
+// recently seen of a sample of entries (Go's map iteration starts at a random
+// place, so this approximates LRU as Redis does) and recycles the evicted
+// entry, so a flood of new keys costs no allocation once the table is full.
+type table[K comparable, V any] struct {
+	name    string
+	m       map[K]*V
+	max     int
+	evicted uint64
+	spare   *V
+	seen    func(*V) time.Time
+}
+
+func newTable[K comparable, V any](name string, max int, seen func(*V) time.Time) *table[K, V] {
+	return &table[K, V]{name: name, m: make(map[K]*V, min(max, 1024)), max: max, seen: seen}
+}
+
+// get returns the entry for k or nil.
+func (t *table[K, V]) get(k K) *V { return t.m[k] }
+
+// upsert returns the entry for k, creating it (zeroed) when missing; fresh
+// reports creation.
+func (t *table[K, V]) upsert(k K) (v *V, fresh bool) {
+	if v = t.m[k]; v != nil {
+		return v, false
+	}
+	if len(t.m) >= t.max {
+		t.evictOne()
+	}
+	if v = t.spare; v != nil {
+		t.spare = nil
+		var zero V
+		*v = zero
+	} else {
+		v = new(V)
+	}
+	t.m[k] = v
+	return v, true
+}
+
+func (t *table[K, V]) evictOne() {
+	var (
+		victim K
+		vv     *V
+		oldest time.Time
+		n      int
+	)
+	for k, v := range t.m {
+		if ts := t.seen(v); vv == nil || ts.Before(oldest) {
+			victim, vv, oldest = k, v, ts
+		}
+		if n++; n == 8 {
+			break
+		}
+	}
+	if vv == nil {
+		return
+	}
+	delete(t.m, victim)
+	t.spare = vv
+	t.evicted++
+}
+
+// expire drops entries last seen before the cutoff.
+func (t *table[K, V]) expire(cutoff time.Time) {
+	for k, v := range t.m {
+		if t.seen(v).Before(cutoff) {
+			delete(t.m, k)
+		}
+	}
+}
+
+func (t *table[K, V]) stats(out map[string]uint64) {
+	out[t.name+".entries"] = uint64(len(t.m))
+	out[t.name+".evicted"] = t.evicted
+}
+
+// sketch counts distinct values in 4096 bits: exactly while values do not
+// collide (ports below 4096 apart never do), and by linear counting
+// (Whang et al. 1990) beyond, which stays within a few percent up to
+// about 10000 distinct values. 512 bytes, no allocation per value.
+type sketch struct {
+	b [64]uint64
+	n int // bits set
+}
+
+// add records h and reports whether it set a new bit.
+func (s *sketch) add(h uint32) bool {
+	i, m := (h&4095)>>6, uint64(1)<<(h&63)
+	if s.b[i]&m != 0 {
+		return false
+	}
+	s.b[i] |= m
+	s.n++
+	return true
+}
+
+// count estimates the number of distinct values added.
+func (s *sketch) count() int {
+	if s.n < 128 {
+		return s.n
+	}
+	zero := 4096 - s.n
+	if zero <= 0 {
+		zero = 1
+	}
+	return int(math.Round(-4096 * math.Log(float64(zero)/4096)))
+}
+
+// smallSketch is a 1024-bit linear counter for secondary counts (sources,
+// payload sizes); 128 bytes.
+type smallSketch struct {
+	b [16]uint64
+	n int
+}
+
+func (s *smallSketch) add(h uint32) bool {
+	i, m := (h&1023)>>6, uint64(1)<<(h&63)
+	if s.b[i]&m != 0 {
+		return false
+	}
+	s.b[i] |= m
+	s.n++
+	return true
+}
+
+func (s *smallSketch) count() int {
+	if s.n < 32 {
+		return s.n
+	}
+	zero := 1024 - s.n
+	if zero <= 0 {
+		zero = 1
+	}
+	return int(math.Round(-1024 * math.Log(float64(zero)/1024)))
+}
+
+// hashAddr mixes an address into 32 bits without allocating.
+func hashAddr(a netip.Addr) uint32 {
+	b := a.As16()
+	var hi, lo uint64
+	for i := range 8 {
+		hi = hi<<8 | uint64(b[i])
+		lo = lo<<8 | uint64(b[8+i])
+	}
+	return uint32(mix64(hi ^ bits.RotateLeft64(lo, 31)))
+}
+
+// hashString is FNV-1a, for names.
+func hashString(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+func mix64(n uint64) uint64 {
+	n ^= n >> 33
+	n *= 0xff51afd7ed558ccd
+	n ^= n >> 33
+	n *= 0xc4ceb9fe1a85ec53
+	n ^= n >> 33
+	return n
+}
+
+// window is a tumbling window: it restarts when the first event after its
+// span arrives (Zeek's SumStats epochs work the same way).
+type window struct {
+	start, first, last time.Time
+}
+
+// roll restarts the window at now when it has run past span, and reports
+// whether it did (the caller then clears its counters).
+func (w *window) roll(now time.Time, span time.Duration) bool {
+	w.last = now
+	if w.start.IsZero() || now.Sub(w.start) >= span || now.Before(w.start) {
+		w.start, w.first = now, now
+		return true
+	}
+	return false
+}
+
+// samples keeps up to maxSamples distinct small values (ports, sizes) for
+// evidence, without allocating.
+const maxSamples = 10
+
+type portSamples struct {
+	v [maxSamples]uint16
+	n uint8
+}
+
+func (p *portSamples) add(x uint16) {
+	if int(p.n) >= maxSamples {
+		return
+	}
+	for _, y := range p.v[:p.n] {
+		if y == x {
+			return
+		}
+	}
+	p.v[p.n] = x
+	p.n++
+}
+
+func (p *portSamples) list() []int {
+	out := make([]int, p.n)
+	for i, v := range p.v[:p.n] {
+		out[i] = int(v)
+	}
+	return out
+}
+
+type addrSamples struct {
+	v [maxSamples]netip.Addr
+	n uint8
+}
+
+func (p *addrSamples) add(x netip.Addr) {
+	if int(p.n) >= maxSamples {
+		return
+	}
+	for _, y := range p.v[:p.n] {
+		if y == x {
+			return
+		}
+	}
+	p.v[p.n] = x
+	p.n++
+}
+
+func (p *addrSamples) list() []string {
+	out := make([]string, p.n)
+	for i, v := range p.v[:p.n] {
+		out[i] = v.String()
+	}
+	return out
+}
+
+// stringSamples keeps up to maxSamples distinct strings for evidence; each
+// is cut to maxSampleLen bytes. Only used off the packet hot path.
+const maxSampleLen = 100
+
+type stringSamples struct {
+	v []string
+}
+
+func (p *stringSamples) add(x string) {
+	if len(p.v) >= maxSamples {
+		return
+	}
+	if len(x) > maxSampleLen {
+		x = x[:maxSampleLen]
+	}
+	for _, y := range p.v {
+		if y == x {
+			return
+		}
+	}
+	p.v = append(p.v, x)
+}
+
+func (p *stringSamples) list() []string { return append([]string(nil), p.v...) }
+
+// expireFunc drops the entries for which done reports true.
+func (t *table[K, V]) expireFunc(done func(*V) bool) {
+	for k, v := range t.m {
+		if done(v) {
+			delete(t.m, k)
+		}
+	}
+}

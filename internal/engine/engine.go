@@ -1,0 +1,334 @@
+// Package engine wires the packet pipeline: decode -> flow -> protocol
+// extractors -> detectors, keeps the bounded state the console shows, and
+// writes EVE records. It uses packet timestamps, never the wall clock, so a
+// replayed capture behaves like the live traffic it recorded.
+package engine
+
+import (
+	"sync"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/detect"
+	"github.com/opsdeck/opsdeck/internal/eve"
+	"github.com/opsdeck/opsdeck/internal/flow"
+	"github.com/opsdeck/opsdeck/internal/packet"
+	"github.com/opsdeck/opsdeck/internal/proto"
+)
+
+// Config gathers the engine's parts' settings.
+type Config struct {
+	Flow   flow.Config
+	Proto  proto.Config
+	Detect detect.Config
+	// Detection turns the detectors on (analyze, watch, console).
+	Detection bool
+	// Extraction turns protocol extraction on.
+	Extraction bool
+	// EVE output choices.
+	EmitFlows  bool // flow records
+	EmitProto  bool // dns, tls, http, ... records
+	AlertsOnly bool // only alert records (overrides the two above)
+	// RecentAlerts, RecentEvents bound what the console can scroll back to.
+	RecentAlerts int
+	RecentEvents int
+	// SeriesLen is how many one-second points the rate histories keep.
+	SeriesLen int
+}
+
+// DefaultConfig turns everything on with the documented bounds.
+func DefaultConfig() Config {
+	return Config{
+		Flow: flow.DefaultConfig(), Proto: proto.Config{MaxBytes: 4096}, Detect: detect.DefaultConfig(),
+		Detection: true, Extraction: true, EmitFlows: true, EmitProto: true,
+		RecentAlerts: 2000, RecentEvents: 1000, SeriesLen: 300,
+	}
+}
+
+// Counters are the decoder's and pipeline's totals (EVE stats record).
+type Counters struct {
+	Pkts, Bytes               uint64
+	Invalid                   uint64 // frames that failed to decode
+	IPv4, IPv6, TCP, UDP, ARP uint64
+	ICMPv4, ICMPv6, VLAN      uint64
+	Fragments                 uint64
+	Alerts                    uint64
+	Events                    uint64
+}
+
+// Engine is the packet pipeline. HandleFrame runs on the capture goroutine;
+// Snapshot may be called from another goroutine at the UI rate.
+type Engine struct {
+	mu    sync.Mutex
+	cfg   Config
+	dec   *packet.Decoder
+	sum   packet.Summary
+	flows *flow.Table
+	det   *detect.Detector
+	out   *eve.Writer
+
+	counters Counters
+	first    time.Time
+	now      time.Time // packet time of the newest packet
+	nextTick time.Time
+
+	alerts  *ring[*detect.Alert]
+	events  *ring[EventLine]
+	series  series
+	hooks   Hooks
+	emitFn  func(*proto.Event)
+	alertF  *flow.Flow // the flow the current detector callback concerns
+	alertFn func(*detect.Alert)
+	source  SourceStatus
+	bySev   [4]uint64
+	host    *HostState
+}
+
+// Hooks let other parts see what passes through the engine. They run on the
+// packet goroutine and must be quick.
+type Hooks struct {
+	// Frame sees every frame after decoding (evidence ring buffer).
+	Frame func(link uint16, data []byte, s *packet.Summary)
+	// Alert sees every alert after it is recorded.
+	Alert func(a *detect.Alert, f *flow.Flow)
+}
+
+// New builds an engine. out may be nil (console only).
+func New(cfg Config, out *eve.Writer) *Engine {
+	if cfg.RecentAlerts <= 0 {
+		cfg.RecentAlerts = 2000
+	}
+	if cfg.RecentEvents <= 0 {
+		cfg.RecentEvents = 1000
+	}
+	if cfg.SeriesLen <= 0 {
+		cfg.SeriesLen = 300
+	}
+	e := &Engine{cfg: cfg, dec: packet.NewDecoder(), out: out,
+		alerts: newRing[*detect.Alert](cfg.RecentAlerts), events: newRing[EventLine](cfg.RecentEvents)}
+	e.series = newSeries(cfg.SeriesLen)
+	e.flows = flow.NewTable(cfg.Flow, e.flowEnded)
+	if cfg.Detection {
+		e.det = detect.New(cfg.Detect)
+	}
+	e.emitFn = e.protoEvent
+	e.alertFn = e.alert
+	e.host = newHostState()
+	return e
+}
+
+// SetHooks installs hooks; call before the first frame.
+func (e *Engine) SetHooks(h Hooks) { e.hooks = h }
+
+// Flows exposes the flow table's configuration and counters.
+func (e *Engine) FlowStats() flow.Stats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.flows.Stats()
+}
+
+// Counters returns the pipeline totals.
+func (e *Engine) Counters() Counters {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.counters
+}
+
+// Now is the packet time of the newest packet.
+func (e *Engine) Now() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.now
+}
+
+// HandleFrame runs one frame through the pipeline.
+func (e *Engine) HandleFrame(link uint16, data []byte, ts time.Time, wireLen int, index uint64) {
+	e.mu.Lock()
+	e.handle(link, data, ts, wireLen, index)
+	e.mu.Unlock()
+}
+
+func (e *Engine) handle(link uint16, data []byte, ts time.Time, wireLen int, index uint64) {
+	s := &e.sum
+	err := e.dec.Decode(link, data, ts, wireLen, s)
+	s.Index = index
+	c := &e.counters
+	c.Pkts++
+	c.Bytes += uint64(len(data))
+	if err != nil && s.IPVersion == 0 && !s.IsARP {
+		c.Invalid++
+	}
+	if e.first.IsZero() {
+		e.first = ts
+		e.nextTick = ts.Truncate(time.Second).Add(time.Second)
+	}
+	if ts.After(e.now) {
+		e.now = ts
+	}
+	if !e.now.Before(e.nextTick) {
+		e.tick()
+	}
+	switch s.IPVersion {
+	case 4:
+		c.IPv4++
+	case 6:
+		c.IPv6++
+	}
+	if s.IsARP {
+		c.ARP++
+	}
+	if s.VLANCount > 0 {
+		c.VLAN++
+	}
+	if s.Fragment {
+		c.Fragments++
+	}
+	switch s.Proto {
+	case packet.ProtoTCP:
+		c.TCP++
+	case packet.ProtoUDP:
+		c.UDP++
+	case packet.ProtoICMP:
+		c.ICMPv4++
+	case packet.ProtoICMPv6:
+		c.ICMPv6++
+	}
+	e.series.add(s.CapLen)
+	if e.hooks.Frame != nil {
+		e.hooks.Frame(link, data, s)
+	}
+	f, toServer, created := e.flows.Update(s)
+	if f != nil && e.cfg.Extraction && s.HasL4 && (s.Proto == packet.ProtoTCP || s.Proto == packet.ProtoUDP) {
+		st, _ := f.App.(*proto.State)
+		if st == nil {
+			st = new(proto.State)
+			f.App = st
+		}
+		if !st.Done() && (len(s.Payload) > 0 || s.Proto == packet.ProtoTCP) {
+			e.alertF = f
+			st.Packet(&e.cfg.Proto, toServer, s, e.emitFn)
+			if f.AppProto == "" {
+				f.AppProto = st.AppProto()
+			}
+		}
+	}
+	if e.det != nil {
+		e.alertF = f
+		e.det.Packet(s, f, toServer, created, e.alertFn)
+	}
+}
+
+// tick runs once per second of packet time: timeouts, detector windows, rates.
+func (e *Engine) tick() {
+	for !e.now.Before(e.nextTick) {
+		e.series.roll()
+		e.nextTick = e.nextTick.Add(time.Second)
+		// A long silence in a capture: skip ahead instead of rolling one
+		// second at a time through it.
+		if e.now.Sub(e.nextTick) > time.Duration(len(e.series.pkts))*time.Second {
+			e.nextTick = e.now.Truncate(time.Second).Add(time.Second)
+		}
+	}
+	e.flows.Expire(e.now)
+	if e.det != nil {
+		e.alertF = nil
+		e.det.Tick(e.now, e.alertFn)
+	}
+}
+
+func (e *Engine) protoEvent(ev *proto.Event) {
+	f := e.alertF
+	e.counters.Events++
+	e.events.push(eventLine(ev, f))
+	if e.out != nil && e.cfg.EmitProto && !e.cfg.AlertsOnly {
+		e.out.Proto(ev, f)
+	}
+	if e.det != nil {
+		e.det.Event(ev, f, e.alertFn)
+	}
+}
+
+func (e *Engine) alert(a *detect.Alert) {
+	f := e.alertF
+	if a.FlowID == 0 && f != nil && (a.Src == f.Client || a.Src == f.Server) {
+		a.FlowID = f.ID
+		if a.Community == "" {
+			a.Community = f.CommunityID()
+		}
+	} else {
+		f = nil
+	}
+	if f != nil {
+		f.Alerted = true
+		if a.PID == 0 && f.PID > 0 {
+			a.PID, a.Process = f.PID, f.Process
+		}
+	}
+	e.counters.Alerts++
+	sev := a.Severity
+	if sev == 0 {
+		sev = a.Rule.Severity
+		a.Severity = sev
+	}
+	if sev >= 1 && sev <= 3 {
+		e.bySev[sev]++
+	}
+	e.alerts.push(a)
+	if e.out != nil {
+		e.out.Alert(a, f)
+	}
+	if e.hooks.Alert != nil {
+		e.hooks.Alert(a, f)
+	}
+}
+
+func (e *Engine) flowEnded(f *flow.Flow, reason flow.EndReason) {
+	if st, ok := f.App.(*proto.State); ok && e.cfg.Extraction {
+		e.alertF = f
+		st.Close(&e.cfg.Proto, e.emitFn)
+		if f.AppProto == "" {
+			f.AppProto = st.AppProto()
+		}
+	}
+	if e.det != nil {
+		e.alertF = f
+		e.det.FlowEnd(f, e.alertFn)
+	}
+	if e.out != nil && e.cfg.EmitFlows && !e.cfg.AlertsOnly {
+		e.out.Flow(f, reason)
+	}
+	e.alertF = nil
+}
+
+// Finish ends every flow (end of input) and returns the final counters.
+func (e *Engine) Finish() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.det != nil {
+		e.alertF = nil
+		e.det.Tick(e.now, e.alertFn)
+	}
+	e.flows.Flush(flow.EndShutdown)
+}
+
+// Expire runs timeouts and detector windows at time now; live capture calls
+// it when no packet arrives for a while so idle flows still end.
+func (e *Engine) Expire(now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if now.After(e.now) {
+		e.now = now
+	}
+	if !e.first.IsZero() && !e.now.Before(e.nextTick) {
+		e.tick()
+	}
+}
+
+// DetectorStats returns the detectors' table sizes and evictions.
+func (e *Engine) DetectorStats() map[string]uint64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.det == nil {
+		return nil
+	}
+	return e.det.Stats()
+}

@@ -1,0 +1,297 @@
+package engine
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/detect"
+	"github.com/opsdeck/opsdeck/internal/eve"
+	"github.com/opsdeck/opsdeck/internal/flow"
+	"github.com/opsdeck/opsdeck/internal/hoststat"
+	"github.com/opsdeck/opsdeck/internal/proto"
+)
+
+// ring is a bounded FIFO that overwrites its oldest entry.
+type ring[T any] struct {
+	buf   []T
+	next  int
+	full  bool
+	total uint64
+}
+
+func newRing[T any](n int) *ring[T] { return &ring[T]{buf: make([]T, n)} }
+
+func (r *ring[T]) push(v T) {
+	r.buf[r.next] = v
+	r.next++
+	r.total++
+	if r.next == len(r.buf) {
+		r.next, r.full = 0, true
+	}
+}
+
+// last returns up to n newest entries, oldest first.
+func (r *ring[T]) last(n int) []T {
+	size := r.next
+	if r.full {
+		size = len(r.buf)
+	}
+	n = min(n, size)
+	out := make([]T, 0, n)
+	start := r.next - n
+	if start < 0 {
+		start += len(r.buf)
+	}
+	for i := 0; i < n; i++ {
+		out = append(out, r.buf[(start+i)%len(r.buf)])
+	}
+	return out
+}
+
+// series keeps per-second packet and byte counts of the capture.
+type series struct {
+	pkts, bytes []float64 // completed seconds, oldest first
+	curP, curB  float64
+}
+
+func newSeries(n int) series {
+	return series{pkts: make([]float64, 0, n), bytes: make([]float64, 0, n)}
+}
+
+func (s *series) add(n int) {
+	s.curP++
+	s.curB += float64(n)
+}
+
+func (s *series) roll() {
+	if len(s.pkts) == cap(s.pkts) {
+		copy(s.pkts, s.pkts[1:])
+		copy(s.bytes, s.bytes[1:])
+		s.pkts, s.bytes = s.pkts[:len(s.pkts)-1], s.bytes[:len(s.bytes)-1]
+	}
+	s.pkts = append(s.pkts, s.curP)
+	s.bytes = append(s.bytes, s.curB)
+	s.curP, s.curB = 0, 0
+}
+
+// EventLine is one line of the protocol log: a DNS name, a TLS SNI, an HTTP
+// request, a credential (masked). Text fields are raw: the console cleans them.
+type EventLine struct {
+	TS       time.Time
+	Kind     string // "dns", "tls", "http", "ssh", "ftp", "rdp", "credential"
+	Client   netip.AddrPort
+	Server   netip.AddrPort
+	Summary  string // the headline fact (name, SNI, "GET host/uri", user)
+	Detail   string // secondary fact (answers, version, status, outcome)
+	FlowID   uint64
+	Severity int // 0 plain, 2 for credentials
+}
+
+func eventLine(ev *proto.Event, f *flow.Flow) EventLine {
+	l := EventLine{TS: ev.TS, Kind: ev.Type}
+	if f != nil {
+		l.Client = netip.AddrPortFrom(f.Client, f.CPort)
+		l.Server = netip.AddrPortFrom(f.Server, f.SPort)
+		l.FlowID = f.ID
+	}
+	switch {
+	case ev.DNS != nil:
+		d := ev.DNS
+		if len(d.Queries) > 0 {
+			l.Summary = d.Queries[0].RRName
+			l.Detail = d.Queries[0].RRType
+		}
+		if d.Type == "response" {
+			l.Detail += " " + d.RCode
+			for i, a := range d.Answers {
+				if i == 3 {
+					l.Detail += " …"
+					break
+				}
+				l.Detail += " " + a.RData
+			}
+		}
+	case ev.TLS != nil:
+		l.Summary = ev.TLS.SNI
+		l.Detail = ev.TLS.Version
+		if ev.TLS.Subject != "" {
+			l.Detail += " " + ev.TLS.Subject
+		}
+	case ev.HTTP != nil:
+		h := ev.HTTP
+		l.Summary = h.Method + " " + h.Hostname + h.URL
+		if h.Status != 0 {
+			l.Detail = itoa(h.Status)
+		}
+		if h.UserAgent != "" {
+			l.Detail += " " + h.UserAgent
+		}
+	case ev.SSH != nil:
+		l.Summary = ev.SSH.Client.SoftwareVersion + " -> " + ev.SSH.Server.SoftwareVersion
+	case ev.FTP != nil:
+		l.Summary = ev.FTP.Command + " " + ev.FTP.CommandData
+		if ev.FTP.Command == "PASS" {
+			l.Summary = "PASS " + eve.Mask(ev.FTP.CommandData)
+		}
+		if len(ev.FTP.CompletionCode) > 0 {
+			l.Detail = ev.FTP.CompletionCode[0]
+		}
+	case ev.RDP != nil:
+		l.Summary = "cookie " + ev.RDP.Cookie
+	case ev.Cred != nil:
+		l.Summary = ev.Cred.Protocol + " user " + ev.Cred.User + " password " + eve.Mask(ev.Cred.Password)
+		l.Detail = ev.Cred.Outcome
+		l.Severity = 2
+	}
+	return l
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
+
+// SourceStatus says what feeds the engine and how it is doing.
+type SourceStatus struct {
+	Name          string // interface list, file name, "demo"
+	Kind          string // "live", "file", "demo", "none"
+	State         string // "starting", "running", "finished", "error", "unavailable"
+	Err           string // why capture is not running (raw; console cleans)
+	Hint          string // how to fix it
+	KernelPackets uint64
+	KernelDrops   uint64
+	Privilege     string // "root", "cap_net_raw", "dropped to USER", "none"
+}
+
+// SetSource updates the capture source's status.
+func (e *Engine) SetSource(s SourceStatus) {
+	e.mu.Lock()
+	e.source = s
+	e.mu.Unlock()
+}
+
+// HostState is the latest view of the host from the system source.
+type HostState struct {
+	Latest *hoststat.Snapshot
+	CPU    []float64 // total busy % history, oldest first
+	Mem    []float64 // used % history
+}
+
+func newHostState() *HostState { return &HostState{} }
+
+// FlowView is a copy of a flow for the console.
+type FlowView struct {
+	ID                           uint64
+	Client, Server               netip.AddrPort
+	Proto                        string
+	AppProto                     string
+	PktsToServer, PktsToClient   uint64
+	BytesToServer, BytesToClient uint64
+	First, Last                  time.Time
+	State                        string
+	PID                          int32
+	Process                      string
+	CommunityID                  string
+	Alerted                      bool
+}
+
+// ProtoShare is one application protocol's share of the flows in the table.
+type ProtoShare struct {
+	Name  string
+	Flows int
+	Bytes uint64
+}
+
+// Snapshot is an immutable picture of the engine for the console. Nothing in
+// it is shared with the engine after Snapshot returns.
+type Snapshot struct {
+	Now      time.Time // packet time (replay) or the newest packet's time
+	Started  time.Time
+	Source   SourceStatus
+	Counters Counters
+	Flows    flow.Stats
+	// PPS and BPS are per-second histories of the capture, oldest first.
+	PPS, BPS []float64
+	TopFlows []FlowView
+	Talkers  []flow.Talker
+	Protos   []ProtoShare
+	Alerts   []*detect.Alert // newest last; the alerts themselves never change
+	// AlertsBySeverity counts every alert raised, index = severity (1..3).
+	AlertsBySeverity [4]uint64
+	Events           []EventLine
+	Host             HostState
+	Detectors        map[string]uint64
+}
+
+// SnapshotOptions bounds what a snapshot copies.
+type SnapshotOptions struct {
+	Flows, Talkers, Alerts, Events int
+}
+
+// Snapshot copies the state the console shows.
+func (e *Engine) Snapshot(o SnapshotOptions) *Snapshot {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := &Snapshot{Now: e.now, Started: e.first, Source: e.source, Counters: e.counters, Flows: e.flows.Stats()}
+	s.PPS = slices.Clone(e.series.pkts)
+	s.BPS = slices.Clone(e.series.bytes)
+	s.Alerts = e.alerts.last(o.Alerts)
+	s.AlertsBySeverity = e.bySev
+	s.Events = e.events.last(o.Events)
+	s.Talkers = e.flows.TopTalkers(o.Talkers, false)
+	protos := map[string]*ProtoShare{}
+	var all []*flow.Flow
+	e.flows.Each(func(f *flow.Flow) bool {
+		all = append(all, f)
+		name := f.AppProto
+		if name == "" {
+			name = eve.ProtoName(f.Proto)
+		}
+		p := protos[name]
+		if p == nil {
+			p = &ProtoShare{Name: name}
+			protos[name] = p
+		}
+		p.Flows++
+		p.Bytes += f.Bytes()
+		return true
+	})
+	slices.SortFunc(all, func(a, b *flow.Flow) int { return cmp.Compare(b.Bytes(), a.Bytes()) })
+	for i, f := range all {
+		if i == o.Flows {
+			break
+		}
+		s.TopFlows = append(s.TopFlows, FlowView{ID: f.ID, Client: netip.AddrPortFrom(f.Client, f.CPort), Server: netip.AddrPortFrom(f.Server, f.SPort),
+			Proto: eve.ProtoName(f.Proto), AppProto: f.AppProto, PktsToServer: f.PktsToServer, PktsToClient: f.PktsToClient,
+			BytesToServer: f.BytesToServer, BytesToClient: f.BytesToClient, First: f.First, Last: f.Last, State: f.State.String(),
+			PID: f.PID, Process: f.Process, CommunityID: f.CommunityID(), Alerted: f.Alerted})
+	}
+	for _, p := range protos {
+		s.Protos = append(s.Protos, *p)
+	}
+	slices.SortFunc(s.Protos, func(a, b ProtoShare) int { return cmp.Or(cmp.Compare(b.Bytes, a.Bytes), cmp.Compare(a.Name, b.Name)) })
+	s.Host = HostState{Latest: e.host.Latest, CPU: slices.Clone(e.host.CPU), Mem: slices.Clone(e.host.Mem)}
+	if e.det != nil {
+		s.Detectors = e.det.Stats()
+	}
+	return s
+}

@@ -1,0 +1,384 @@
+package proto
+
+import (
+	"bytes"
+	"encoding/base64"
+	"strconv"
+	"strings"
+)
+
+// maxPendingHTTP bounds pipelined requests waiting for their responses.
+const maxPendingHTTP = 16
+
+type httpReq struct {
+	h          HTTP
+	user, pass string
+	hasCred    bool
+}
+
+// bodySkip walks over a message body: a known length, chunked framing, or
+// everything until the connection closes.
+type bodySkip struct {
+	remain    int64
+	chunked   bool
+	chunkData bool // inside chunk data (remain counts it) rather than at a size line
+	trailer   bool
+	tillClose bool
+}
+
+func (s *bodySkip) active() bool { return s.remain > 0 || s.chunked || s.tillClose }
+
+// skip consumes body bytes from b and returns how many it used. It returns
+// short when it needs more input to finish a chunk-size line.
+func (s *bodySkip) skip(b []byte) int {
+	n := 0
+	for n < len(b) {
+		switch {
+		case s.tillClose:
+			return len(b)
+		case s.remain > 0:
+			k := int64(len(b) - n)
+			if k > s.remain {
+				k = s.remain
+			}
+			s.remain -= k
+			n += int(k)
+			if s.remain == 0 && s.chunked && s.chunkData {
+				s.chunkData = false
+				s.remain = 2 // CRLF after the chunk data
+			}
+		case s.chunked:
+			i := bytes.IndexByte(b[n:], '\n')
+			if i < 0 {
+				return n
+			}
+			line := bytes.TrimSpace(b[n : n+i])
+			n += i + 1
+			if s.trailer {
+				if len(line) == 0 {
+					s.chunked, s.trailer = false, false
+					return n
+				}
+				continue
+			}
+			if j := bytes.IndexByte(line, ';'); j >= 0 {
+				line = line[:j]
+			}
+			size, err := strconv.ParseInt(string(line), 16, 64)
+			if err != nil || size < 0 {
+				s.tillClose = true
+				return len(b)
+			}
+			if size == 0 {
+				s.trailer = true
+				continue
+			}
+			s.remain, s.chunkData = size, true
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+// httpParser pairs HTTP/1.x requests with responses in order (pipelining
+// included) and emits one http event per pair.
+type httpParser struct {
+	reqs      []httpReq
+	reqBody   bodySkip
+	respBody  bodySkip
+	stoppedTS bool
+	stoppedTC bool
+}
+
+// headerEnd returns the length of the header block including its blank line,
+// or -1 when it is not complete yet.
+func headerEnd(b []byte) int {
+	if i := bytes.Index(b, []byte("\r\n\r\n")); i >= 0 {
+		return i + 4
+	}
+	if i := bytes.Index(b, []byte("\n\n")); i >= 0 {
+		return i + 2
+	}
+	return -1
+}
+
+// splitLines yields the header block's lines without their terminators.
+func eachLine(b []byte, fn func(line []byte)) {
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		var line []byte
+		if i < 0 {
+			line, b = b, nil
+		} else {
+			line, b = b[:i], b[i+1:]
+		}
+		fn(bytes.TrimRight(line, "\r"))
+	}
+}
+
+func (p *httpParser) feed(c *ctx, toServer bool, b []byte) (int, bool) {
+	if toServer {
+		return p.feedRequest(c, b)
+	}
+	return p.feedResponse(c, b)
+}
+
+func (p *httpParser) feedRequest(c *ctx, b []byte) (int, bool) {
+	n := 0
+	for n < len(b) {
+		if p.reqBody.active() {
+			k := p.reqBody.skip(b[n:])
+			n += k
+			if p.reqBody.tillClose {
+				return len(b), true
+			}
+			if p.reqBody.active() {
+				return n, false
+			}
+			continue
+		}
+		// Tolerate stray CRLF between pipelined requests.
+		if b[n] == '\r' || b[n] == '\n' {
+			n++
+			continue
+		}
+		end := headerEnd(b[n:])
+		if end < 0 {
+			return n, false
+		}
+		block := b[n : n+end]
+		n += end
+		var r httpReq
+		var clen int64 = -1
+		chunked := false
+		first := true
+		ok := true
+		eachLine(block, func(line []byte) {
+			if first {
+				first = false
+				parts := bytes.SplitN(line, []byte(" "), 3)
+				if len(parts) < 2 {
+					ok = false
+					return
+				}
+				r.h.Method = string(parts[0])
+				r.h.URL = string(parts[1])
+				if len(parts) == 3 {
+					r.h.Protocol = string(parts[2])
+				}
+				return
+			}
+			name, val, found := bytes.Cut(line, []byte(":"))
+			if !found {
+				return
+			}
+			val = bytes.TrimSpace(val)
+			switch {
+			case bytes.EqualFold(name, []byte("Host")):
+				r.h.Hostname, r.h.Port = splitHostPort(string(val))
+			case bytes.EqualFold(name, []byte("User-Agent")):
+				r.h.UserAgent = string(val)
+			case bytes.EqualFold(name, []byte("Referer")):
+				r.h.Referer = string(val)
+			case bytes.EqualFold(name, []byte("Authorization")):
+				scheme, rest, _ := bytes.Cut(val, []byte(" "))
+				r.h.Authorization = string(scheme)
+				if bytes.EqualFold(scheme, []byte("Basic")) {
+					r.user, r.pass, r.hasCred = decodeBasic(bytes.TrimSpace(rest))
+				}
+			case bytes.EqualFold(name, []byte("Content-Length")):
+				clen, _ = strconv.ParseInt(string(val), 10, 64)
+			case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+				chunked = bytes.Contains(bytes.ToLower(val), []byte("chunked"))
+			}
+		})
+		if !ok || !validMethod(r.h.Method) {
+			return len(b), true
+		}
+		if len(p.reqs) >= maxPendingHTTP {
+			p.flushOne(c, true)
+		}
+		p.reqs = append(p.reqs, r)
+		switch {
+		case chunked:
+			p.reqBody = bodySkip{chunked: true}
+		case clen > 0:
+			p.reqBody = bodySkip{remain: clen}
+		}
+	}
+	return n, false
+}
+
+func validMethod(m string) bool {
+	if m == "" || len(m) > 16 {
+		return false
+	}
+	for i := 0; i < len(m); i++ {
+		if c := m[i]; c < 'A' || c > 'Z' {
+			if c != '-' && c != '_' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (p *httpParser) feedResponse(c *ctx, b []byte) (int, bool) {
+	n := 0
+	for n < len(b) {
+		if p.respBody.active() {
+			k := p.respBody.skip(b[n:])
+			n += k
+			if p.respBody.tillClose {
+				return len(b), true
+			}
+			if p.respBody.active() {
+				return n, false
+			}
+			continue
+		}
+		if b[n] == '\r' || b[n] == '\n' {
+			n++
+			continue
+		}
+		end := headerEnd(b[n:])
+		if end < 0 {
+			return n, false
+		}
+		block := b[n : n+end]
+		n += end
+		if !bytes.HasPrefix(block, []byte("HTTP/")) {
+			return len(b), true
+		}
+		status := 0
+		var ctype string
+		var clen int64 = -1
+		chunked, closeConn := false, false
+		first := true
+		eachLine(block, func(line []byte) {
+			if first {
+				first = false
+				parts := bytes.SplitN(line, []byte(" "), 3)
+				if len(parts) >= 2 {
+					status, _ = strconv.Atoi(string(parts[1]))
+				}
+				return
+			}
+			name, val, found := bytes.Cut(line, []byte(":"))
+			if !found {
+				return
+			}
+			val = bytes.TrimSpace(val)
+			switch {
+			case bytes.EqualFold(name, []byte("Content-Type")):
+				if i := bytes.IndexByte(val, ';'); i >= 0 {
+					val = bytes.TrimSpace(val[:i])
+				}
+				ctype = string(val)
+			case bytes.EqualFold(name, []byte("Content-Length")):
+				clen, _ = strconv.ParseInt(string(val), 10, 64)
+			case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+				chunked = bytes.Contains(bytes.ToLower(val), []byte("chunked"))
+			case bytes.EqualFold(name, []byte("Connection")):
+				closeConn = bytes.EqualFold(val, []byte("close"))
+			}
+		})
+		if status >= 100 && status < 200 && status != 101 {
+			continue // interim response; the final one follows
+		}
+		var r httpReq
+		if len(p.reqs) > 0 {
+			r = p.reqs[0]
+			p.reqs = p.reqs[1:]
+			if len(p.reqs) == 0 {
+				p.reqs = nil
+			}
+		}
+		r.h.Status = status
+		r.h.ContentType = ctype
+		if clen > 0 {
+			r.h.Length = clen
+		}
+		p.send(c, &r, false)
+		switch {
+		case status == 101:
+			return len(b), true // protocol switched
+		case r.h.Method == "HEAD" || status == 204 || status == 304:
+		case chunked:
+			p.respBody = bodySkip{chunked: true}
+		case clen >= 0:
+			p.respBody = bodySkip{remain: clen}
+		default:
+			_ = closeConn
+			p.respBody = bodySkip{tillClose: true}
+		}
+	}
+	return n, false
+}
+
+func (p *httpParser) send(c *ctx, r *httpReq, toServer bool) {
+	h := r.h
+	c.send(&Event{Type: "http", HTTP: &h}, toServer)
+	if !r.hasCred {
+		return
+	}
+	cr := &Credential{Protocol: "http", User: r.user, Password: r.pass, Outcome: "unknown"}
+	if h.Status != 0 {
+		cr.Reply = strconv.Itoa(h.Status)
+		switch {
+		case h.Status == 401 || h.Status == 407 || h.Status == 403:
+			cr.Outcome = "failure"
+		case h.Status >= 200 && h.Status < 400:
+			cr.Outcome = "success"
+		}
+	}
+	c.send(&Event{Type: "credential", Cred: cr}, toServer)
+}
+
+func (p *httpParser) flushOne(c *ctx, toServer bool) {
+	r := p.reqs[0]
+	p.reqs = p.reqs[1:]
+	p.send(c, &r, toServer)
+}
+
+func (p *httpParser) close(c *ctx) {
+	for len(p.reqs) > 0 {
+		p.flushOne(c, true)
+	}
+}
+
+func (p *httpParser) done() bool { return false }
+
+// splitHostPort separates an optional port from a Host header value.
+func splitHostPort(h string) (string, uint16) {
+	i := strings.LastIndexByte(h, ':')
+	if i < 0 || strings.HasSuffix(h, "]") {
+		return strings.Trim(h, "[]"), 0
+	}
+	if strings.Count(h, ":") > 1 && !strings.HasPrefix(h, "[") {
+		return h, 0 // bare IPv6 address
+	}
+	port, err := strconv.ParseUint(h[i+1:], 10, 16)
+	if err != nil {
+		return h, 0
+	}
+	return strings.Trim(h[:i], "[]"), uint16(port)
+}
+
+// decodeBasic splits Basic credentials at the first ':' so the password may
+// itself contain colons (RFC 7617).
+func decodeBasic(b []byte) (user, pass string, ok bool) {
+	dec, err := base64.StdEncoding.DecodeString(string(b))
+	if err != nil {
+		dec, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(string(b), "="))
+		if err != nil {
+			return "", "", false
+		}
+	}
+	u, pw, found := strings.Cut(string(dec), ":")
+	if !found {
+		return "", "", false
+	}
+	return u, pw, true
+}

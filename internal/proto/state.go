@@ -1,0 +1,393 @@
+package proto
+
+import (
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/packet"
+)
+
+// DefaultMaxBytes is how many stream bytes per direction are inspected when
+// Config.MaxBytes is zero: enough for a TLS handshake up to the certificate,
+// HTTP headers, an SSH KEXINIT and a cleartext login dialogue.
+const DefaultMaxBytes = 4096
+
+// maxOOOSegs bounds the out-of-order TCP segments held per direction while a
+// gap is waiting to be filled (a ClientHello split over a few segments that
+// arrive reordered).
+const maxOOOSegs = 8
+
+// Config tunes extraction.
+type Config struct {
+	MaxBytes    int  // stream bytes inspected per direction; 0 = DefaultMaxBytes
+	ShowSecrets bool // keep cleartext secrets in protocol events (FTP PASS argument)
+}
+
+func (c *Config) maxBytes() int {
+	if c == nil || c.MaxBytes <= 0 {
+		return DefaultMaxBytes
+	}
+	return c.MaxBytes
+}
+
+func (c *Config) showSecrets() bool { return c != nil && c.ShowSecrets }
+
+// MaskSecret hides a secret without revealing its length.
+func MaskSecret(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "****"
+}
+
+type appID uint8
+
+const (
+	appNone appID = iota
+	appDNS
+	appTLS
+	appHTTP
+	appSSH
+	appFTP
+	appSMTP
+	appPOP3
+	appIMAP
+	appTelnet
+	appRDP
+)
+
+var appNames = [...]string{"", "dns", "tls", "http", "ssh", "ftp", "smtp", "pop3", "imap", "telnet", "rdp"}
+
+// parser is one application protocol's state for a TCP flow. feed sees the
+// in-order stream of one direction and returns how many bytes it consumed;
+// the rest is presented again, with more data appended, on the next call.
+// stop asks for no more bytes in that direction.
+type parser interface {
+	feed(c *ctx, toServer bool, b []byte) (n int, stop bool)
+	close(c *ctx)
+	done() bool
+}
+
+// half is one direction of a TCP flow: the reassembly cursor and the bytes
+// a parser has not consumed yet.
+type half struct {
+	next    uint32 // next expected sequence number
+	off     int    // stream bytes accepted so far (bounded by MaxBytes)
+	synced  bool
+	closed  bool // nothing more is read in this direction
+	nomatch bool // detection found nothing in this direction
+	buf     []byte
+	ooo     []segment
+}
+
+type segment struct {
+	seq  uint32
+	data []byte
+}
+
+func (h *half) release() {
+	h.closed = true
+	h.buf = nil
+	h.ooo = nil
+}
+
+// State is one flow's parser state; the zero value is ready.
+type State struct {
+	app     appID
+	done    bool
+	udpSeen bool
+	h       [2]half // 0: to server, 1: to client
+	p       parser
+	dns     *dnsParser // UDP DNS
+	lastTS  time.Time
+	lastIdx uint64
+	sport   uint16 // server port
+	cport   uint16
+	tcp     bool
+}
+
+// ctx carries what an event needs while one packet (or Close) is processed.
+type ctx struct {
+	cfg  *Config
+	st   *State
+	emit func(*Event)
+}
+
+// send stamps e with the current packet's time and frame number and hands it
+// to the engine.
+func (c *ctx) send(e *Event, toServer bool) {
+	if c.emit == nil {
+		return
+	}
+	e.TS = c.st.lastTS
+	e.PcapCnt = c.st.lastIdx
+	e.ToServer = toServer
+	c.emit(e)
+}
+
+// AppProto is the detected application protocol, or "" when unknown.
+func (st *State) AppProto() string { return appNames[st.app] }
+
+// Done reports that nothing more will be extracted from this flow.
+func (st *State) Done() bool { return st.done }
+
+// Packet inspects one packet of the flow. s.Payload is not retained.
+func (st *State) Packet(cfg *Config, toServer bool, s *packet.Summary, emit func(*Event)) {
+	if st.done || !s.HasL4 {
+		return
+	}
+	d := 1
+	if toServer {
+		d = 0
+	}
+	if st.h[d].closed {
+		return
+	}
+	st.lastTS, st.lastIdx = s.TS, s.Index
+	if st.sport == 0 && st.cport == 0 {
+		if toServer {
+			st.sport, st.cport = s.DstPort, s.SrcPort
+		} else {
+			st.sport, st.cport = s.SrcPort, s.DstPort
+		}
+	}
+	c := ctx{cfg: cfg, st: st, emit: emit}
+	switch s.Proto {
+	case packet.ProtoTCP:
+		st.tcp = true
+		st.tcpPacket(&c, d, s)
+	case packet.ProtoUDP:
+		st.udpPacket(&c, toServer, s.Payload)
+	default:
+		st.done = true
+	}
+}
+
+// Close flushes pending transactions at flow end.
+func (st *State) Close(cfg *Config, emit func(*Event)) {
+	if st.p != nil {
+		c := ctx{cfg: cfg, st: st, emit: emit}
+		st.p.close(&c)
+		st.p = nil
+	}
+	st.h[0].release()
+	st.h[1].release()
+	st.done = true
+}
+
+func (st *State) udpPacket(c *ctx, toServer bool, payload []byte) {
+	if len(payload) == 0 {
+		return
+	}
+	if st.app == appNone {
+		if st.udpSeen {
+			st.done = true
+			return
+		}
+		st.udpSeen = true
+		if !looksDNS(payload, false, st.sport, st.cport) {
+			// One datagram decides: later ones would only repeat the guess.
+			st.done = true
+			return
+		}
+		st.app = appDNS
+		st.dns = &dnsParser{}
+	}
+	st.dns.message(c, toServer, payload)
+}
+
+func (st *State) tcpPacket(c *ctx, d int, s *packet.Summary) {
+	h := &st.h[d]
+	seq := s.Seq
+	if s.TCPFlags&packet.TCPSyn != 0 {
+		seq++
+		h.next, h.synced = seq, true
+	}
+	data := s.Payload
+	if len(data) == 0 {
+		return
+	}
+	if !h.synced {
+		// Picked up mid-stream: trust the first segment seen.
+		h.next, h.synced = seq, true
+	}
+	diff := int32(seq - h.next)
+	switch {
+	case diff < 0:
+		if int(-diff) >= len(data) {
+			return // retransmission of bytes already delivered
+		}
+		data = data[-diff:]
+	case diff > 0:
+		st.stash(c, d, seq, data)
+		return
+	}
+	st.deliver(c, d, data)
+	st.drainOOO(c, d)
+}
+
+// stash keeps a copy of a segment that arrived ahead of a gap, bounded by the
+// direction's byte budget and maxOOOSegs. When the bound is hit the gap is
+// given up: the direction is closed rather than parsed with a hole in it.
+func (st *State) stash(c *ctx, d int, seq uint32, data []byte) {
+	h := &st.h[d]
+	room := c.cfg.maxBytes() - h.off
+	ahead := int(seq - h.next)
+	if ahead >= room {
+		return // beyond what we would inspect anyway
+	}
+	if len(h.ooo) >= maxOOOSegs {
+		h.release()
+		st.checkDone()
+		return
+	}
+	if len(data) > room-ahead {
+		data = data[:room-ahead]
+	}
+	h.ooo = append(h.ooo, segment{seq: seq, data: append([]byte(nil), data...)})
+}
+
+func (st *State) drainOOO(c *ctx, d int) {
+	h := &st.h[d]
+	for len(h.ooo) > 0 && !h.closed {
+		progressed := false
+		for i := 0; i < len(h.ooo); i++ {
+			sg := h.ooo[i]
+			diff := int32(sg.seq - h.next)
+			end := int32(sg.seq + uint32(len(sg.data)) - h.next)
+			if diff > 0 {
+				continue
+			}
+			h.ooo = append(h.ooo[:i], h.ooo[i+1:]...)
+			i--
+			if end <= 0 {
+				continue // wholly old
+			}
+			st.deliver(c, d, sg.data[-diff:])
+			progressed = true
+			if h.closed {
+				return
+			}
+		}
+		if !progressed {
+			return
+		}
+	}
+	if len(h.ooo) == 0 {
+		h.ooo = nil
+	}
+}
+
+// deliver hands in-order stream bytes of direction d to the parser, within
+// the direction's byte budget.
+func (st *State) deliver(c *ctx, d int, data []byte) {
+	h := &st.h[d]
+	h.next += uint32(len(data))
+	max := c.cfg.maxBytes()
+	if room := max - h.off; len(data) > room {
+		data = data[:room]
+	}
+	h.off += len(data)
+	st.consumeInto(c, d, data)
+	if h.off >= max && !h.closed {
+		h.release()
+	}
+	st.checkDone()
+}
+
+// consumeInto parses data, copying only what the parser left unconsumed.
+func (st *State) consumeInto(c *ctx, d int, data []byte) {
+	h := &st.h[d]
+	if len(h.buf) == 0 {
+		n := st.consume(c, d, data)
+		if h.closed || n >= len(data) {
+			return
+		}
+		h.buf = append(h.buf[:0], data[n:]...)
+		return
+	}
+	h.buf = append(h.buf, data...)
+	n := st.consume(c, d, h.buf)
+	if h.closed {
+		return
+	}
+	h.buf = h.buf[:copy(h.buf, h.buf[n:])]
+}
+
+// consume runs detection or the detected parser over b.
+func (st *State) consume(c *ctx, d int, b []byte) int {
+	h := &st.h[d]
+	toServer := d == 0
+	if st.p == nil {
+		if st.app != appNone || st.done {
+			h.release()
+			return len(b)
+		}
+		app, more := detectTCP(b, toServer, st.sport, st.cport)
+		if more {
+			return 0
+		}
+		if app == appNone {
+			h.nomatch = true
+			h.release()
+			if st.h[1-d].nomatch || st.h[1-d].closed {
+				st.done = true
+			}
+			return len(b)
+		}
+		st.app = app
+		st.p = newParser(app)
+		n := st.run(c, d, b)
+		// Bytes of the other direction that waited for detection.
+		o := &st.h[1-d]
+		if !o.closed && len(o.buf) > 0 {
+			buf := o.buf
+			o.buf = nil
+			st.consumeInto(c, 1-d, buf)
+		}
+		return n
+	}
+	return st.run(c, d, b)
+}
+
+func (st *State) run(c *ctx, d int, b []byte) int {
+	n, stop := st.p.feed(c, d == 0, b)
+	if n > len(b) {
+		n = len(b)
+	}
+	if stop {
+		st.h[d].release()
+	}
+	if st.p.done() {
+		st.h[0].release()
+		st.h[1].release()
+	}
+	return n
+}
+
+func (st *State) checkDone() {
+	if st.h[0].closed && st.h[1].closed {
+		st.done = true
+	}
+}
+
+func newParser(app appID) parser {
+	switch app {
+	case appDNS:
+		return &dnsParser{tcp: true}
+	case appTLS:
+		return &tlsParser{}
+	case appHTTP:
+		return &httpParser{}
+	case appSSH:
+		return &sshParser{}
+	case appFTP:
+		return &ftpParser{}
+	case appSMTP, appPOP3, appIMAP:
+		return &mailParser{kind: app}
+	case appTelnet:
+		return &telnetParser{}
+	case appRDP:
+		return &rdpParser{}
+	}
+	return nil
+}

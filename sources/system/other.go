@@ -1,0 +1,127 @@
+package system
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/hoststat"
+	"github.com/shirou/gopsutil/v3/cpu"
+	"github.com/shirou/gopsutil/v3/disk"
+	"github.com/shirou/gopsutil/v3/host"
+	"github.com/shirou/gopsutil/v3/load"
+	"github.com/shirou/gopsutil/v3/mem"
+	psnet "github.com/shirou/gopsutil/v3/net"
+)
+
+// sampleOther fills what gopsutil offers on systems without /proc (macOS,
+// the BSDs): host, CPU, load, memory, filesystems and interface counters.
+// Processes and sockets are not sampled there yet.
+func (s *Sampler) sampleOther(ctx context.Context, snap *hoststat.Snapshot) {
+	dt := snap.IntervalS
+	part(snap, PartHost, func() error {
+		if !s.hostDone {
+			s.hostDone = true
+			info, err := host.InfoWithContext(ctx)
+			if err != nil {
+				return fmt.Errorf("host info: %w", err)
+			}
+			s.host = hoststat.Host{Hostname: info.Hostname, OS: info.OS, Platform: info.Platform,
+				PlatformVersion: info.PlatformVersion, Kernel: info.KernelVersion, Arch: info.KernelArch,
+				BootTime: time.Unix(int64(info.BootTime), 0), Virtualization: info.VirtualizationSystem,
+				VirtRole: info.VirtualizationRole, VM: info.VirtualizationRole == "guest"}
+		}
+		snap.Host = s.host
+		snap.Host.UptimeS = snap.Time.Sub(s.host.BootTime).Seconds()
+		return nil
+	})
+	part(snap, PartCPU, func() error {
+		tot, err := cpu.TimesWithContext(ctx, false)
+		if err != nil || len(tot) == 0 {
+			return fmt.Errorf("cpu times: %w", err)
+		}
+		per, _ := cpu.TimesWithContext(ctx, true)
+		conv := func(t cpu.TimesStat) cpuTicks {
+			// gopsutil reports seconds; keep centiseconds for cpuPercent.
+			c := func(x float64) uint64 { return uint64(x * userHZ) }
+			return cpuTicks{c(t.User), c(t.Nice), c(t.System), c(t.Idle), c(t.Iowait), c(t.Irq), c(t.Softirq), c(t.Steal)}
+		}
+		ps := procStat{total: conv(tot[0])}
+		for _, t := range per {
+			ps.cores = append(ps.cores, conv(t))
+		}
+		snap.CPU.Count = runtime.NumCPU()
+		if s.havePrev {
+			snap.CPU.Total = cpuPercent(s.prevCPU.total, ps.total)
+			for i := range ps.cores {
+				if i < len(s.prevCPU.cores) {
+					snap.CPU.PerCore = append(snap.CPU.PerCore, cpuPercent(s.prevCPU.cores[i], ps.cores[i]))
+				}
+			}
+		}
+		s.prevCPU, s.havePrev = ps, true
+		return nil
+	})
+	part(snap, PartLoad, func() error {
+		l, err := load.AvgWithContext(ctx)
+		if err != nil {
+			return fmt.Errorf("load average: %w", err)
+		}
+		snap.Load = hoststat.Load{Load1: l.Load1, Load5: l.Load5, Load15: l.Load15}
+		return nil
+	})
+	part(snap, PartMemory, func() error {
+		v, err := mem.VirtualMemoryWithContext(ctx)
+		if err != nil {
+			return fmt.Errorf("memory: %w", err)
+		}
+		snap.Memory = hoststat.Memory{Total: v.Total, Used: v.Total - v.Available, Available: v.Available,
+			Free: v.Free, Cached: v.Cached, Buffers: v.Buffers}
+		if sw, err := mem.SwapMemoryWithContext(ctx); err == nil {
+			snap.Memory.SwapTotal, snap.Memory.SwapUsed = sw.Total, sw.Used
+		}
+		return nil
+	})
+	part(snap, PartFilesystems, func() error {
+		parts, err := disk.PartitionsWithContext(ctx, false)
+		if err != nil {
+			return fmt.Errorf("partitions: %w", err)
+		}
+		for _, p := range parts {
+			u, err := disk.UsageWithContext(ctx, p.Mountpoint)
+			if err != nil || u.Total == 0 {
+				continue
+			}
+			snap.Filesystems = append(snap.Filesystems, hoststat.Filesystem{Mount: p.Mountpoint, Device: p.Device,
+				FSType: p.Fstype, Total: u.Total, Used: u.Used, Free: u.Free, UsedPct: u.UsedPercent,
+				InodesTotal: u.InodesTotal, InodesUsed: u.InodesUsed, InodesFree: u.InodesFree, InodesUsedPct: u.InodesUsedPercent})
+		}
+		return nil
+	})
+	part(snap, PartInterfaces, func() error {
+		cs, err := psnet.IOCountersWithContext(ctx, true)
+		if err != nil {
+			return fmt.Errorf("interface counters: %w", err)
+		}
+		addrs, local, _ := ifaceAddrs()
+		snap.LocalAddrs = local
+		seen := map[string]ifCounters{}
+		for _, c := range cs {
+			ic := ifCounters{name: c.Name, rxBytes: c.BytesRecv, rxPackets: c.PacketsRecv, rxErrs: c.Errin, rxDrop: c.Dropin,
+				txBytes: c.BytesSent, txPackets: c.PacketsSent, txErrs: c.Errout, txDrop: c.Dropout}
+			seen[c.Name] = ic
+			it := hoststat.Interface{Name: c.Name, Addrs: addrs[c.Name], RxBytes: ic.rxBytes, TxBytes: ic.txBytes,
+				RxPackets: ic.rxPackets, TxPackets: ic.txPackets, RxErrors: ic.rxErrs, TxErrors: ic.txErrs, RxDrops: ic.rxDrop, TxDrops: ic.txDrop}
+			if p, ok := s.prevNet[c.Name]; ok {
+				it.RxBytesPerS, it.TxBytesPerS = rate(p.rxBytes, ic.rxBytes, dt), rate(p.txBytes, ic.txBytes, dt)
+				it.RxPacketsPerS, it.TxPacketsPerS = rate(p.rxPackets, ic.rxPackets, dt), rate(p.txPackets, ic.txPackets, dt)
+			}
+			snap.Interfaces = append(snap.Interfaces, it)
+		}
+		s.prevNet = seen
+		return nil
+	})
+	setErr(snap, PartProcesses, fmt.Errorf("process sampling not supported on %s", runtime.GOOS))
+	setErr(snap, PartSockets, fmt.Errorf("socket sampling not supported on %s", runtime.GOOS))
+}
