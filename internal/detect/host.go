@@ -199,7 +199,9 @@ func (h *HostRules) Observe(s *hoststat.Snapshot, emit func(*Alert)) {
 // severity is higher or worse(prev, cur) says the condition grew worse.
 func (h *HostRules) raise(key string, ts time.Time, sev Severity, bad float64, worse func(prev, cur float64) bool, build func() *Alert, emit func(*Alert)) {
 	st := h.sup[key]
-	if st == nil || ts.Sub(st.at) >= h.cfg.Suppress {
+	// A clock stepped back (NTP on a live host) starts a new window rather
+	// than suppressing until it catches up.
+	if st == nil || ts.Sub(st.at) >= h.cfg.Suppress || ts.Before(st.at) {
 		if st == nil && len(h.sup) >= hostMaxTargets {
 			return // bounded; expire() makes room as windows end
 		}

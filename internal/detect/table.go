@@ -165,6 +165,16 @@ func hashString(s string) uint64 {
 	return h
 }
 
+// hashBytes is FNV-1a over bytes.
+func hashBytes(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
+}
+
 func mix64(n uint64) uint64 {
 	n ^= n >> 33
 	n *= 0xff51afd7ed558ccd

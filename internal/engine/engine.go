@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opsdeck/opsdeck/internal/attrib"
 	"github.com/opsdeck/opsdeck/internal/detect"
 	"github.com/opsdeck/opsdeck/internal/eve"
 	"github.com/opsdeck/opsdeck/internal/flow"
@@ -197,6 +198,9 @@ func (e *Engine) handle(link uint16, data []byte, ts time.Time, wireLen int, ind
 		e.hooks.Frame(link, data, s)
 	}
 	f, toServer, created := e.flows.Update(s)
+	if f != nil && e.attr != nil {
+		e.attribute(f)
+	}
 	if f != nil && e.cfg.Extraction && s.HasL4 && (s.Proto == packet.ProtoTCP || s.Proto == packet.ProtoUDP) {
 		st, _ := f.App.(*proto.State)
 		if st == nil {

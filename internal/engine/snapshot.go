@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/opsdeck/opsdeck/internal/attrib"
 	"github.com/opsdeck/opsdeck/internal/detect"
 	"github.com/opsdeck/opsdeck/internal/eve"
 	"github.com/opsdeck/opsdeck/internal/flow"
@@ -240,6 +241,8 @@ type Snapshot struct {
 	Events           []EventLine
 	Host             HostState
 	Detectors        map[string]uint64
+	// Processes is per-process network use (live capture with attribution).
+	Processes []attrib.ProcNet
 }
 
 // SnapshotOptions bounds what a snapshot copies.
@@ -292,6 +295,9 @@ func (e *Engine) Snapshot(o SnapshotOptions) *Snapshot {
 	s.Host = HostState{Latest: e.host.Latest, CPU: slices.Clone(e.host.CPU), Mem: slices.Clone(e.host.Mem)}
 	if e.det != nil {
 		s.Detectors = e.det.Stats()
+	}
+	if e.attr != nil {
+		s.Processes = e.attr.TopProcesses(o.Flows)
 	}
 	return s
 }

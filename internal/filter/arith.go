@@ -214,9 +214,7 @@ func (p *parser) parseLoad(rs *relState) *aexpr {
 	var check *node
 	switch t.text {
 	case "ether":
-		if !p.lay.hasEther {
-			p.fail(t.pos, "ether[] is not available on %s captures", linkName(p.lay.linkType))
-		}
+		// Relative to the start of the link-layer header, whatever it is.
 		e.base = 0
 	case "ip":
 		check, e.base = p.lay.linkProto(etherIP), nl

@@ -93,7 +93,8 @@ func lex(expr string) ([]token, *SyntaxError) {
 			toks = append(toks, token{kind: tID, text: expr[i+1 : j], pos: i})
 			i = j
 			continue
-		case isWordByte(c) && c != '-' && c != ':' && c != '.':
+		case isWordByte(c) && c != '-' && c != ':' && c != '.',
+			c == ':' && i+1 < len(expr) && expr[i+1] == ':': // an IPv6 address such as ::1
 			j := i
 			for j < len(expr) && isWordByte(expr[j]) {
 				j++
@@ -178,10 +179,12 @@ func classify(w string) (token, int) {
 	if v, ok := parseNum(w); ok {
 		return token{kind: tNum, text: w, num: v}, n
 	}
-	if isDotted(w) {
-		return token{kind: tHID, text: w}, n
-	}
+	// libpcap's scanner prefers a MAC address (0102.0304.0506) over a
+	// dotted IPv4 address of the same length.
 	if isMAC(w) {
+		return token{kind: tEID, text: w}, n
+	}
+	if isDotted(w) {
 		return token{kind: tEID, text: w}, n
 	}
 	// A trailing '-' or '.' is not part of a libpcap ID; give it back.

@@ -153,9 +153,17 @@ type Flow struct {
 	App any
 	// Alerted is set once any alert names this flow.
 	Alerted bool
-	// PID and Process name the local owner, when attribution found one.
-	PID     int32
-	Process string
+	// PID and Process name the local owner, when attribution found one;
+	// OwnerState is attrib's verdict (0 unknown) and OwnerTries how many
+	// lookups were made, so a miss is retried a few times, not per packet.
+	PID        int32
+	Process    string
+	OwnerState uint8
+	OwnerTries uint8
+	// LocalIsClient is set when attribution found the client side local.
+	LocalIsClient bool
+	// Accounted are the byte counts already charged to the owning process.
+	AccountedToServer, AccountedToClient uint64
 
 	communityID string
 	prev, next  *Flow // LRU list by last packet time

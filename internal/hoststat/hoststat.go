@@ -153,24 +153,24 @@ type Filesystem struct {
 
 // Interface is the traffic of one network interface.
 type Interface struct {
-	Name            string   `json:"name"`
-	Addrs           []string `json:"addrs,omitempty"` // CIDR notation
-	RxBytesPerS     float64  `json:"rx_bytes_per_s"`
-	TxBytesPerS     float64  `json:"tx_bytes_per_s"`
-	RxPacketsPerS   float64  `json:"rx_packets_per_s"`
-	TxPacketsPerS   float64  `json:"tx_packets_per_s"`
-	RxErrorsPerS    float64  `json:"rx_errors_per_s"`
-	TxErrorsPerS    float64  `json:"tx_errors_per_s"`
-	RxDropsPerS     float64  `json:"rx_drops_per_s"`
-	TxDropsPerS     float64  `json:"tx_drops_per_s"`
-	RxBytes         uint64   `json:"rx_bytes"`
-	TxBytes         uint64   `json:"tx_bytes"`
-	RxPackets       uint64   `json:"rx_packets"`
-	TxPackets       uint64   `json:"tx_packets"`
-	RxErrors        uint64   `json:"rx_errors"`
-	TxErrors        uint64   `json:"tx_errors"`
-	RxDrops         uint64   `json:"rx_drops"`
-	TxDrops         uint64   `json:"tx_drops"`
+	Name          string   `json:"name"`
+	Addrs         []string `json:"addrs,omitempty"` // CIDR notation
+	RxBytesPerS   float64  `json:"rx_bytes_per_s"`
+	TxBytesPerS   float64  `json:"tx_bytes_per_s"`
+	RxPacketsPerS float64  `json:"rx_packets_per_s"`
+	TxPacketsPerS float64  `json:"tx_packets_per_s"`
+	RxErrorsPerS  float64  `json:"rx_errors_per_s"`
+	TxErrorsPerS  float64  `json:"tx_errors_per_s"`
+	RxDropsPerS   float64  `json:"rx_drops_per_s"`
+	TxDropsPerS   float64  `json:"tx_drops_per_s"`
+	RxBytes       uint64   `json:"rx_bytes"`
+	TxBytes       uint64   `json:"tx_bytes"`
+	RxPackets     uint64   `json:"rx_packets"`
+	TxPackets     uint64   `json:"tx_packets"`
+	RxErrors      uint64   `json:"rx_errors"`
+	TxErrors      uint64   `json:"tx_errors"`
+	RxDrops       uint64   `json:"rx_drops"`
+	TxDrops       uint64   `json:"tx_drops"`
 }
 
 // Process is one process. Fields that could not be read (another user's

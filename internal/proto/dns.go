@@ -333,5 +333,5 @@ func (p *dnsParser) feed(c *ctx, toServer bool, b []byte) (int, bool) {
 	return n, false
 }
 
-func (p *dnsParser) close(*ctx)  {}
+func (p *dnsParser) close(*ctx) {}
 func (p *dnsParser) done() bool { return false }

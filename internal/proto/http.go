@@ -254,7 +254,7 @@ func (p *httpParser) feedResponse(c *ctx, b []byte) (int, bool) {
 		status := 0
 		var ctype string
 		var clen int64 = -1
-		chunked, closeConn := false, false
+		chunked := false
 		first := true
 		eachLine(block, func(line []byte) {
 			if first {
@@ -280,8 +280,6 @@ func (p *httpParser) feedResponse(c *ctx, b []byte) (int, bool) {
 				clen, _ = strconv.ParseInt(string(val), 10, 64)
 			case bytes.EqualFold(name, []byte("Transfer-Encoding")):
 				chunked = bytes.Contains(bytes.ToLower(val), []byte("chunked"))
-			case bytes.EqualFold(name, []byte("Connection")):
-				closeConn = bytes.EqualFold(val, []byte("close"))
 			}
 		})
 		if status >= 100 && status < 200 && status != 101 {
@@ -297,8 +295,13 @@ func (p *httpParser) feedResponse(c *ctx, b []byte) (int, bool) {
 		}
 		r.h.Status = status
 		r.h.ContentType = ctype
-		if clen > 0 {
+		switch {
+		case clen > 0:
 			r.h.Length = clen
+		case clen < 0 && !chunked:
+			// Body until close: report what arrived with the headers, as
+			// Suricata reports the bytes seen when it logs.
+			r.h.Length = int64(len(b) - n)
 		}
 		p.send(c, &r, false)
 		switch {
@@ -310,7 +313,6 @@ func (p *httpParser) feedResponse(c *ctx, b []byte) (int, bool) {
 		case clen >= 0:
 			p.respBody = bodySkip{remain: clen}
 		default:
-			_ = closeConn
 			p.respBody = bodySkip{tillClose: true}
 		}
 	}

@@ -460,6 +460,7 @@ type tlsParser struct {
 	info     TLS
 	emitted  bool
 	finished [2]bool
+	remain   [2]int // bytes left of the handshake record being read
 }
 
 func (p *tlsParser) feed(c *ctx, toServer bool, b []byte) (int, bool) {
@@ -468,21 +469,29 @@ func (p *tlsParser) feed(c *ctx, toServer bool, b []byte) (int, bool) {
 		d = 0
 	}
 	n := 0
-	for len(b)-n >= 5 {
+	for n < len(b) && !p.finished[d] && !p.emitted {
+		if p.remain[d] > 0 {
+			// Handshake records are parsed as they stream in, so a large
+			// certificate record need not fit in the byte budget.
+			k := min(p.remain[d], len(b)-n)
+			p.handshake(c, d, b[n:n+k])
+			p.remain[d] -= k
+			n += k
+			continue
+		}
+		if len(b)-n < 5 {
+			break
+		}
 		typ := b[n]
 		l := int(binary.BigEndian.Uint16(b[n+3:]))
 		if b[n+1] != 3 || l > maxTLSRecord {
 			p.finished[d] = true
 			break
 		}
-		if len(b)-n-5 < l {
-			break
-		}
-		frag := b[n+5 : n+5+l]
-		n += 5 + l
+		n += 5
 		switch typ {
 		case 22:
-			p.handshake(c, d, frag)
+			p.remain[d] = l
 		case 20, 21, 23:
 			// Past the cleartext handshake in this direction.
 			p.finished[d] = true
@@ -492,11 +501,8 @@ func (p *tlsParser) feed(c *ctx, toServer bool, b []byte) (int, bool) {
 		default:
 			p.finished[d] = true
 		}
-		if p.finished[d] || p.emitted {
-			break
-		}
 	}
-	if p.finished[d] {
+	if p.finished[d] || p.emitted {
 		p.hs[d] = nil
 		return len(b), true
 	}
@@ -520,6 +526,16 @@ func (p *tlsParser) handshake(c *ctx, d int, frag []byte) {
 	if p.finished[d] || len(buf) == 0 {
 		p.hs[d] = p.hs[d][:0]
 		return
+	}
+	// A certificate chain can outgrow the byte budget; the server's own
+	// certificate comes first, so parse it as soon as it is complete.
+	if d == 1 && buf[0] == 11 && len(buf) >= 10 {
+		certLen := int(buf[7])<<16 | int(buf[8])<<8 | int(buf[9])
+		if len(buf)-10 >= certLen {
+			p.message(c, d, 11, buf[4:])
+			p.hs[d] = p.hs[d][:0]
+			return
+		}
 	}
 	// Keep the partial message; a message split over records is rare but legal.
 	p.hs[d] = append(p.hs[d][:0:0], buf...)
@@ -562,9 +578,11 @@ func (p *tlsParser) message(c *ctx, d int, typ byte, body []byte) {
 			p.emit(c, false)
 		}
 	case typ == 11 && d == 1:
+		// The list length is not checked: the list may be cut short after
+		// its first certificate (see handshake).
 		r := tlsReader{b: body}
-		list := tlsReader{b: r.bytes(int(r.u8())<<16 | int(r.u16()))}
-		if der := list.bytes(int(list.u8())<<16 | int(list.u16())); !list.err && len(der) > 0 {
+		r.bytes(3)
+		if der := r.bytes(int(r.u8())<<16 | int(r.u16())); !r.err && len(der) > 0 {
 			certFields(&p.info, der)
 		}
 		p.finished[d] = true

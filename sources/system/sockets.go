@@ -18,7 +18,6 @@ import (
 type socketOwners struct {
 	byInode  map[uint64]int32
 	unowned  map[uint64]bool // not found by the last full scan: no rescan for them
-	lastScan time.Time
 	complete bool
 }
 
@@ -69,8 +68,8 @@ func (s *Sampler) sampleSockets(snap *hoststat.Snapshot, now time.Time) error {
 }
 
 // resolveOwners fills Socket.PID. Inode owners are cached; the costly scan
-// of every /proc/<pid>/fd runs only when a socket has an unknown inode, at
-// most every 200 ms.
+// of every /proc/<pid>/fd runs only when a socket has an inode not seen
+// before.
 func (s *Sampler) resolveOwners(snap *hoststat.Snapshot, now time.Time) error {
 	o := &s.owners
 	need := false
@@ -88,9 +87,10 @@ func (s *Sampler) resolveOwners(snap *hoststat.Snapshot, now time.Time) error {
 		}
 	}
 	var err error
-	if need && (o.lastScan.IsZero() || now.Sub(o.lastScan) >= minSocketRefresh) {
+	// Callers bound the rate: one full sample per tick, socket-only refreshes
+	// at most every minSocketRefresh (Run).
+	if need {
 		err = s.scanFDs(snap.Sockets)
-		o.lastScan = now
 	}
 	for i := range snap.Sockets {
 		sk := &snap.Sockets[i]

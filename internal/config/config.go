@@ -1,0 +1,257 @@
+// Package config reads opsdeck's configuration file
+// ($XDG_CONFIG_HOME/opsdeck/config.toml): detector thresholds, flow table
+// bounds, evidence ring bounds, refresh rate, theme, key bindings, local
+// networks and allow lists. Every key has a default, so an absent file is a
+// valid configuration; a file with an unknown key or a bad value is an error
+// naming the key, its line and column.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"github.com/opsdeck/opsdeck/internal/detect"
+	"github.com/opsdeck/opsdeck/internal/evidence"
+	"github.com/opsdeck/opsdeck/internal/flow"
+)
+
+// Config is the effective configuration.
+type Config struct {
+	// Path is the file read, or "" when only defaults apply.
+	Path string
+	// Refresh is the console's snapshot rate.
+	Refresh time.Duration
+	// Theme is the console's color theme: "auto", "dark", "light" or "mono".
+	Theme string
+	// Keys maps console actions to the keys that trigger them; an action
+	// listed in the file replaces its default keys.
+	Keys map[string][]string
+	// LocalNets are the networks of the local segment (detectors, the
+	// console's local/remote split); they replace the detector's defaults.
+	LocalNets []netip.Prefix
+	// Gateways are the default gateways' addresses, when known.
+	Gateways []netip.Addr
+	// Allow mutes rules for sources or targets.
+	Allow []AllowRule
+	// Flow bounds the flow table.
+	Flow flow.Config
+	// Evidence bounds the packet ring buffer.
+	Evidence evidence.Options
+	// Detect holds the detectors' thresholds; LocalNets and Gateways above
+	// are copied into it.
+	Detect detect.Config
+}
+
+// AllowRule mutes alerts of Rule whose source is in Src and whose target is
+// in Dst. An empty Src or Dst matches any address; Rule may end in ".*" (a
+// family, "scan.*") or be "*".
+type AllowRule struct {
+	Rule    string
+	Src     []netip.Prefix
+	Dst     []netip.Prefix
+	Comment string
+}
+
+// Themes the console knows.
+var Themes = []string{"auto", "dark", "light", "mono"}
+
+// DefaultKeys are the console's default key bindings (bubbles/key names).
+// The console owns the meaning of each action; the names are stable because
+// users put them in their files.
+var DefaultKeys = map[string][]string{
+	"quit":          {"q", "ctrl+c"},
+	"help":          {"?"},
+	"pause":         {"p", "space"},
+	"next_pane":     {"tab"},
+	"prev_pane":     {"shift+tab"},
+	"up":            {"up", "k"},
+	"down":          {"down", "j"},
+	"select":        {"enter"},
+	"back":          {"esc"},
+	"filter":        {"/"},
+	"sort":          {"s"},
+	"export_alert":  {"e"},
+	"export_last":   {"E"},
+	"bundle":        {"b"},
+	"toggle_detail": {"d"},
+}
+
+// Default returns the configuration used when no file exists.
+func Default() *Config {
+	d := detect.DefaultConfig()
+	keys := make(map[string][]string, len(DefaultKeys))
+	for k, v := range DefaultKeys {
+		keys[k] = slices.Clone(v)
+	}
+	return &Config{
+		Refresh:   time.Second,
+		Theme:     "auto",
+		Keys:      keys,
+		LocalNets: slices.Clone(d.LocalNets),
+		Gateways:  slices.Clone(d.Gateways),
+		Flow:      flow.DefaultConfig(),
+		Evidence:  evidence.Options{MaxBytes: evidence.DefaultMaxBytes, MaxAge: evidence.DefaultMaxAge},
+		Detect:    d,
+	}
+}
+
+// DefaultPath is $XDG_CONFIG_HOME/opsdeck/config.toml, or
+// ~/.config/opsdeck/config.toml when XDG_CONFIG_HOME is unset or relative
+// (the XDG spec says to ignore relative values).
+func DefaultPath() string {
+	dir := os.Getenv("XDG_CONFIG_HOME")
+	if dir == "" || !filepath.IsAbs(dir) {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		dir = filepath.Join(home, ".config")
+	}
+	return filepath.Join(dir, "opsdeck", "config.toml")
+}
+
+// Load reads the configuration. With path "" it reads DefaultPath and a
+// missing file means defaults; a path given explicitly must exist.
+func Load(path string) (*Config, error) {
+	explicit := path != ""
+	if !explicit {
+		path = DefaultPath()
+		if path == "" {
+			return Default(), nil
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if !explicit && errors.Is(err, fs.ErrNotExist) {
+			return Default(), nil
+		}
+		return nil, fmt.Errorf("read config %q: %w", path, err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("config %s:%w", path, err)
+	}
+	c.Path = path
+	return c, nil
+}
+
+// Error is a problem in a configuration file at a line and column.
+type Error struct {
+	Line, Column int
+	Key          string // dotted key, when known
+	Msg          string
+}
+
+func (e *Error) Error() string {
+	if e.Key != "" {
+		return fmt.Sprintf("%d:%d: %s: %s", e.Line, e.Column, e.Key, e.Msg)
+	}
+	return fmt.Sprintf("%d:%d: %s", e.Line, e.Column, e.Msg)
+}
+
+// Parse decodes a configuration document over the defaults. Errors are
+// *Error (or errors.Join of several for unknown keys) and start with
+// "LINE:COLUMN:" so that Load's "config FILE:" prefix reads like a
+// compiler's message.
+func Parse(data []byte) (*Config, error) {
+	c := Default()
+	doc := newDocument(c)
+	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
+	if err := dec.Decode(doc.root.Addr().Interface()); err != nil {
+		return nil, tomlError(err)
+	}
+	if err := doc.apply(c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func tomlError(err error) error {
+	var sm *toml.StrictMissingError
+	if errors.As(err, &sm) {
+		var errs []error
+		for i := range sm.Errors {
+			e := &sm.Errors[i]
+			line, col := e.Position()
+			errs = append(errs, &Error{Line: line, Column: col, Key: strings.Join(e.Key(), "."), Msg: "unknown key"})
+		}
+		return errors.Join(errs...)
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		line, col := de.Position()
+		return &Error{Line: line, Column: col, Key: strings.Join(de.Key(), "."), Msg: strings.TrimPrefix(de.Error(), "toml: ")}
+	}
+	return err
+}
+
+// Allowed reports whether an allow-list entry mutes an alert of rule from
+// src to dst: true means drop the alert.
+func (c *Config) Allowed(rule string, src, dst netip.Addr) bool {
+	src, dst = src.Unmap(), dst.Unmap()
+	for i := range c.Allow {
+		a := &c.Allow[i]
+		if ruleMatch(a.Rule, rule) && prefixesMatch(a.Src, src) && prefixesMatch(a.Dst, dst) {
+			return true
+		}
+	}
+	return false
+}
+
+func ruleMatch(pattern, rule string) bool {
+	if pattern == "*" || pattern == rule {
+		return true
+	}
+	if fam, ok := strings.CutSuffix(pattern, ".*"); ok {
+		return strings.HasPrefix(rule, fam+".")
+	}
+	return false
+}
+
+func prefixesMatch(ps []netip.Prefix, a netip.Addr) bool {
+	if len(ps) == 0 {
+		return true
+	}
+	if !a.IsValid() {
+		return false
+	}
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// Encode writes the configuration as a TOML document that Parse reads back
+// to the same values (opsdeck config).
+func (c *Config) Encode() ([]byte, error) {
+	doc := newDocument(c)
+	var buf bytes.Buffer
+	buf.WriteString("# opsdeck effective configuration (defaults included)\n")
+	if c.Path != "" {
+		fmt.Fprintf(&buf, "# read from %s\n", c.Path)
+	} else {
+		fmt.Fprintf(&buf, "# no configuration file; defaults only (file: %s)\n", DefaultPath())
+	}
+	buf.WriteString("\n")
+	enc := toml.NewEncoder(&buf).SetIndentTables(false)
+	if err := enc.Encode(doc.root.Addr().Interface()); err != nil {
+		return nil, fmt.Errorf("encode config: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// reflectValue is a shorthand used by the document code.
+type reflectValue = reflect.Value

@@ -1,0 +1,271 @@
+package detect
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/flow"
+	"github.com/opsdeck/opsdeck/internal/packet"
+	"github.com/opsdeck/opsdeck/internal/proto"
+)
+
+// Detector runs the network rules of the catalog over packets, protocol
+// events and ended flows. It is not safe for concurrent use: the packet
+// pipeline owns it. All its clocks are packet time.
+type Detector struct {
+	cfg Config
+	sup *suppressor
+
+	now, start time.Time // latest packet time; first packet time
+	lastHouse  time.Time // last housekeeping sweep
+
+	alerts, folded uint64
+
+	scan
+	flood
+	arpState
+	brute
+	dnsState
+	icmpTun
+	surge
+	newHost
+	suspicious [1024]uint64 // port bitmap of port.suspicious
+}
+
+// New builds a Detector; zero Config fields take their defaults.
+func New(cfg Config) *Detector {
+	cfg.fill()
+	d := &Detector{cfg: cfg, sup: newSuppressor(cfg.Suppress, cfg.MaxEntries)}
+	for _, p := range cfg.SuspiciousPorts {
+		d.suspicious[p>>6] |= 1 << (p & 63)
+	}
+	d.initScan()
+	d.initFlood()
+	d.initARP()
+	d.initBrute()
+	d.initDNS()
+	d.initICMPTunnel()
+	d.initSurge()
+	d.initNewHost()
+	return d
+}
+
+// Config returns the effective configuration (defaults filled in).
+func (d *Detector) Config() Config { return d.cfg }
+
+// Packet sees every decoded packet. f is the packet's flow (nil for ARP and
+// non-IP); toServer its direction; created is true for the packet that
+// created the flow. It allocates nothing for established traffic.
+func (d *Detector) Packet(s *packet.Summary, f *flow.Flow, toServer, created bool, emit func(*Alert)) {
+	d.clock(s.TS)
+	if s.IsARP {
+		d.arpPacket(s, emit)
+		return
+	}
+	if s.IPVersion == 0 {
+		return
+	}
+	d.surgeAccount(s)
+	if created {
+		d.newHostPacket(s, emit)
+		d.learnGateway(s)
+	}
+	if !s.HasL4 {
+		return
+	}
+	switch s.Proto {
+	case packet.ProtoTCP:
+		d.tcpPacket(s, f, toServer, created, emit)
+	case packet.ProtoUDP:
+		if f == nil {
+			return
+		}
+		if created && toServer {
+			d.scanAttempt(s, f, emit)
+		} else if !toServer && f.PktsToClient == 1 {
+			d.scanAnswered(f)
+			d.portCheck(f, emit)
+		}
+	case packet.ProtoICMP, packet.ProtoICMPv6:
+		d.icmpPacket(s, f, toServer, created, emit)
+	}
+}
+
+func (d *Detector) tcpPacket(s *packet.Summary, f *flow.Flow, toServer, created bool, emit func(*Alert)) {
+	fl := s.TCPFlags
+	if invalidFlags[fl] {
+		d.stealthProbe(s, fl, emit)
+	}
+	if fl&(packet.TCPSyn|packet.TCPAck|packet.TCPRst|packet.TCPFin) == packet.TCPSyn {
+		d.synPacket(s, emit)
+	}
+	if f == nil {
+		return
+	}
+	switch {
+	case created && toServer && fl&(packet.TCPSyn|packet.TCPAck) == packet.TCPSyn:
+		d.scanAttempt(s, f, emit)
+	case !toServer && f.PktsToClient == 1:
+		// The server's first word: a SYN-ACK answers a probe, a RST
+		// rejects it. A flow picked up mid-stream (no SYN seen) counts as
+		// a session once the server speaks.
+		if fl&(packet.TCPSyn|packet.TCPAck) == packet.TCPSyn|packet.TCPAck {
+			d.scanAnswered(f)
+		} else if fl&packet.TCPRst == 0 && f.FlagsTS&packet.TCPSyn == 0 {
+			d.portCheck(f, emit)
+		}
+	case toServer && f.PktsToServer == 2 && fl&(packet.TCPAck|packet.TCPSyn|packet.TCPRst) == packet.TCPAck &&
+		f.FlagsTS&packet.TCPSyn != 0 && f.FlagsTC&(packet.TCPSyn|packet.TCPAck) == packet.TCPSyn|packet.TCPAck:
+		// The client's second packet, an ACK after the server's SYN-ACK:
+		// the handshake completed.
+		d.synCompleted(f)
+		d.portCheck(f, emit)
+	}
+}
+
+// Event sees every protocol event.
+func (d *Detector) Event(ev *proto.Event, f *flow.Flow, emit func(*Alert)) {
+	if ev == nil || f == nil {
+		return
+	}
+	d.clock(ev.TS)
+	switch {
+	case ev.Cred != nil:
+		d.credEvent(ev, f, emit)
+	case ev.DNS != nil:
+		d.dnsEvent(ev, f, emit)
+	case ev.FTP != nil:
+		d.ftpEvent(ev, f, emit)
+	case ev.HTTP != nil:
+		d.httpEvent(ev, f, emit)
+	}
+}
+
+// FlowEnd sees every flow when it ends.
+func (d *Detector) FlowEnd(f *flow.Flow, emit func(*Alert)) {
+	if f == nil {
+		return
+	}
+	d.clock(f.Last)
+	d.bruteFlowEnd(f, emit)
+}
+
+// Tick advances windows and housekeeping; the engine calls it at least once
+// per second of packet time.
+func (d *Detector) Tick(now time.Time, emit func(*Alert)) {
+	d.clock(now)
+	d.surgeTick(d.now, emit)
+	if d.now.Sub(d.lastHouse) >= 10*time.Second {
+		d.lastHouse = d.now
+		d.housekeep(d.now)
+	}
+}
+
+func (d *Detector) housekeep(now time.Time) {
+	d.sup.expire(now)
+	d.expireScan(now)
+	d.expireFlood(now)
+	d.expireARP(now)
+	d.expireBrute(now)
+	d.expireDNS(now)
+	d.expireICMPTunnel(now)
+	d.expireSurge(now)
+}
+
+// Stats reports table sizes and evictions per detector.
+func (d *Detector) Stats() map[string]uint64 {
+	out := map[string]uint64{"alerts": d.alerts, "alerts.suppressed": d.folded}
+	d.sup.t.stats(out)
+	d.scanStats(out)
+	d.floodStats(out)
+	d.arpStats(out)
+	d.bruteStats(out)
+	d.dnsStats(out)
+	d.icmpTunnelStats(out)
+	d.surgeStats(out)
+	d.newHostStats(out)
+	return out
+}
+
+// clock moves packet time forward; it never goes back, so a reordered
+// packet does not reopen windows.
+func (d *Detector) clock(ts time.Time) {
+	if ts.IsZero() {
+		return
+	}
+	if d.start.IsZero() {
+		d.start, d.lastHouse = ts, ts
+	}
+	if ts.After(d.now) {
+		d.now = ts
+	}
+}
+
+// fire reports an occurrence of an alert stream through the suppressor and,
+// when it is to be shown, builds the alert with build and emits it. It
+// allocates only when it emits.
+func (d *Detector) fire(emit func(*Alert), r *Rule, k supKey, measure float64, ts time.Time, build func(*Alert)) bool {
+	k.sid = r.SID
+	v, n := d.sup.check(k, ts, measure)
+	if v == vSuppress {
+		d.folded++
+		return false
+	}
+	a := &Alert{Rule: r, Severity: r.Severity, TS: ts, Suppressed: n, Update: v == vUpdate, Evidence: map[string]any{}}
+	build(a)
+	d.alerts++
+	emit(a)
+	return true
+}
+
+// withFlow ties an alert to a flow.
+func withFlow(a *Alert, f *flow.Flow) {
+	if f == nil {
+		return
+	}
+	a.FlowID = f.ID
+	a.Community = f.CommunityID()
+	a.Proto = protoName(f.Proto)
+	a.PID, a.Process = f.PID, f.Process
+}
+
+func protoName(p uint8) string {
+	switch p {
+	case packet.ProtoTCP:
+		return "TCP"
+	case packet.ProtoUDP:
+		return "UDP"
+	case packet.ProtoICMP:
+		return "ICMP"
+	case packet.ProtoICMPv6:
+		return "IPv6-ICMP"
+	case packet.ProtoSCTP:
+		return "SCTP"
+	}
+	return ""
+}
+
+// rfc3339 formats evidence times like EVE timestamps (microseconds, UTC offset).
+func rfc3339(t time.Time) string { return t.Format("2006-01-02T15:04:05.000000Z07:00") }
+
+func (d *Detector) isLocal(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range d.cfg.LocalNets {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// isBroadcastish reports destinations that are not one host.
+func isBroadcastish(a netip.Addr) bool {
+	if a.IsMulticast() || a.IsUnspecified() {
+		return true
+	}
+	if a.Is4() {
+		b := a.As4()
+		return b[3] == 255
+	}
+	return false
+}

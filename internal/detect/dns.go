@@ -1,0 +1,270 @@
+package detect
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/flow"
+	"github.com/opsdeck/opsdeck/internal/proto"
+)
+
+// dns.tunnel counts, per client and parent domain, the queries that look
+// like data (NULL records, long random-looking labels) and the unique names
+// asked. dns.dga counts, per client, distinct random-looking names answered
+// NXDOMAIN.
+
+type dnsKey struct {
+	client netip.Addr
+	parent uint64 // hash of the parent domain
+}
+
+type dnsEntry struct {
+	w                     window
+	queries, tunnelLike   uint32
+	names                 sketch
+	types                 map[string]uint32
+	parent, server        string
+	samples               stringSamples
+	longest               int
+	serverAddr            netip.Addr
+}
+
+type dgaEntry struct {
+	w       window
+	names   smallSketch
+	samples stringSamples
+}
+
+type dnsState struct {
+	dns *table[dnsKey, dnsEntry]
+	dga *table[netip.Addr, dgaEntry]
+}
+
+func (d *Detector) initDNS() {
+	d.dns = newTable[dnsKey, dnsEntry]("dns.tunnel", d.cfg.MaxEntries, func(e *dnsEntry) time.Time { return e.w.last })
+	d.dga = newTable[netip.Addr, dgaEntry]("dns.dga", d.cfg.MaxEntries, func(e *dgaEntry) time.Time { return e.w.last })
+}
+
+func (d *Detector) dnsEvent(ev *proto.Event, f *flow.Flow, emit func(*Alert)) {
+	m := ev.DNS
+	switch {
+	case m.Type == "request" || (!m.QR && m.Type == ""):
+		for _, q := range m.Queries {
+			d.dnsQuery(ev.TS, f, q, emit)
+		}
+	case m.RCode == "NXDOMAIN":
+		for _, q := range m.Queries {
+			d.dnsNX(ev.TS, f, q.RRName, emit)
+		}
+	}
+}
+
+func (d *Detector) dnsQuery(ts time.Time, f *flow.Flow, q proto.DNSQuery, emit func(*Alert)) {
+	name := strings.TrimSuffix(q.RRName, ".")
+	parent, sub := splitParent(name)
+	if parent == "" || strings.HasSuffix(parent, "arpa") {
+		return
+	}
+	e, _ := d.dns.upsert(dnsKey{f.Client, hashString(parent)})
+	if e.w.roll(ts, d.cfg.DNSWindow) {
+		*e = dnsEntry{w: e.w}
+	}
+	e.parent, e.serverAddr = parent, f.Server
+	e.queries++
+	if e.types == nil {
+		e.types = make(map[string]uint32, 4)
+	}
+	if len(e.types) < 16 {
+		e.types[q.RRType]++
+	} else if _, ok := e.types[q.RRType]; ok {
+		e.types[q.RRType]++
+	}
+	newName := e.names.add(uint32(hashString(strings.ToLower(name))))
+	e.longest = max(e.longest, len(name))
+	if q.RRType == "NULL" || longRandomLabel(sub, d.cfg.DNSLongLabel) {
+		e.tunnelLike++
+		e.samples.add(name)
+	}
+	unique := e.names.count()
+	tunnel := int(e.tunnelLike) >= d.cfg.DNSTunnelQueries
+	volume := unique >= d.cfg.DNSUniqueNames
+	if !tunnel && !volume || (!newName && !tunnel) {
+		return
+	}
+	measure := float64(max(int(e.tunnelLike), unique))
+	d.fire(emit, RuleDNSTunnel, supKey{actor: f.Client, extra: hashString(parent)}, measure, ts, func(a *Alert) {
+		withFlow(a, f)
+		a.Src, a.Dst, a.SrcPort, a.DstPort = f.Client, f.Server, f.CPort, f.SPort
+		a.Signature = fmt.Sprintf("dns.tunnel: %s sent %d tunnel-like DNS queries (%d unique names) under one domain via %s",
+			f.Client, e.tunnelLike, unique, f.Server)
+		a.Evidence["parent"] = parent
+		a.Evidence["queries"] = e.queries
+		a.Evidence["tunnel_like"] = e.tunnelLike
+		a.Evidence["unique_names"] = unique
+		a.Evidence["longest_name"] = e.longest
+		types := make(map[string]uint32, len(e.types))
+		for k, v := range e.types {
+			types[k] = v
+		}
+		a.Evidence["qtypes"] = types
+		a.Evidence["sample_names"] = e.samples.list()
+		a.Evidence["first_seen"] = rfc3339(e.w.first)
+		a.Evidence["last_seen"] = rfc3339(e.w.last)
+	})
+}
+
+func (d *Detector) dnsNX(ts time.Time, f *flow.Flow, qname string, emit func(*Alert)) {
+	name := strings.TrimSuffix(qname, ".")
+	parent, _ := splitParent(name)
+	if parent == "" || strings.HasSuffix(parent, "arpa") {
+		return
+	}
+	first := parent
+	if i := strings.IndexByte(parent, '.'); i > 0 {
+		first = parent[:i]
+	}
+	if !randomLooking(first, 8) {
+		return
+	}
+	e, _ := d.dga.upsert(f.Client)
+	if e.w.roll(ts, d.cfg.DNSWindow) {
+		*e = dgaEntry{w: e.w}
+	}
+	e.samples.add(name)
+	if !e.names.add(uint32(hashString(strings.ToLower(name)))) {
+		return
+	}
+	n := e.names.count()
+	if n < d.cfg.DGANXDomains {
+		return
+	}
+	d.fire(emit, RuleDNSDGA, supKey{actor: f.Client}, float64(n), ts, func(a *Alert) {
+		withFlow(a, f)
+		a.Src, a.Dst, a.DstPort = f.Client, f.Server, f.SPort
+		a.Signature = fmt.Sprintf("dns.dga: %s got NXDOMAIN for %d random-looking names from %s", f.Client, n, f.Server)
+		a.Evidence["nxdomain_names"] = n
+		a.Evidence["sample_names"] = e.samples.list()
+		a.Evidence["first_seen"] = rfc3339(e.w.first)
+		a.Evidence["last_seen"] = rfc3339(e.w.last)
+	})
+}
+
+// splitParent returns the parent domain of name (the registered domain,
+// approximated by the last two labels, three under a two-letter ccTLD with
+// a short second level such as co.uk) and the labels before it. A name
+// whose last label is not a plausible TLD (dnscat's direct mode,
+// "dnscat.<hex>.<hex>") is parented by its first label instead.
+func splitParent(name string) (parent, sub string) {
+	if name == "" {
+		return "", ""
+	}
+	labels := strings.Split(strings.ToLower(name), ".")
+	tld := labels[len(labels)-1]
+	if !isAlpha(tld) || len(tld) > 24 {
+		return labels[0], strings.Join(labels[1:], ".")
+	}
+	n := 2
+	if len(labels) >= 3 && len(tld) == 2 && len(labels[len(labels)-2]) <= 3 {
+		n = 3
+	}
+	if len(labels) <= n {
+		return strings.Join(labels, "."), ""
+	}
+	return strings.Join(labels[len(labels)-n:], "."), strings.Join(labels[:len(labels)-n], ".")
+}
+
+func isAlpha(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20
+		if c < 'a' || c > 'z' {
+			if s[i] != '-' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// longRandomLabel reports whether any label of sub is at least min bytes
+// long and random-looking (encoded data).
+func longRandomLabel(sub string, min int) bool {
+	for sub != "" {
+		l := sub
+		if i := strings.IndexByte(sub, '.'); i >= 0 {
+			l, sub = sub[:i], sub[i+1:]
+		} else {
+			sub = ""
+		}
+		if len(l) >= min && randomLooking(l, min) {
+			return true
+		}
+	}
+	return false
+}
+
+// randomLooking scores a label as machine-made: high character entropy and
+// either many digits, few vowels or long consonant runs, or bytes outside
+// the hostname alphabet. Words and word compounds ("internal-services",
+// "googleusercontent") fail the second test.
+func randomLooking(l string, minLen int) bool {
+	if len(l) < minLen {
+		return false
+	}
+	var counts [256]int
+	digits, vowels, letters, run, maxRun, odd := 0, 0, 0, 0, 0, 0
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		counts[c]++
+		lc := c | 0x20
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+			run = 0
+		case lc >= 'a' && lc <= 'z':
+			letters++
+			if strings.IndexByte("aeiouy", lc) >= 0 {
+				vowels++
+				run = 0
+			} else {
+				run++
+				maxRun = max(maxRun, run)
+			}
+		case c == '-' || c == '_':
+			run = 0
+		default:
+			odd++
+			run = 0
+		}
+	}
+	if odd > 0 {
+		return true
+	}
+	var h float64
+	n := float64(len(l))
+	for _, c := range counts {
+		if c > 0 {
+			p := float64(c) / n
+			h -= p * math.Log2(p)
+		}
+	}
+	if h < 3.0 {
+		return false
+	}
+	return digits*5 >= len(l) || (letters > 0 && vowels*5 < letters) || maxRun >= 5
+}
+
+func (d *Detector) expireDNS(now time.Time) {
+	d.dns.expire(now.Add(-d.cfg.DNSWindow))
+	d.dga.expire(now.Add(-d.cfg.DNSWindow))
+}
+
+func (d *Detector) dnsStats(out map[string]uint64) {
+	d.dns.stats(out)
+	d.dga.stats(out)
+}

@@ -1,0 +1,229 @@
+package detect
+
+import (
+	"fmt"
+	"math/bits"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/flow"
+	"github.com/opsdeck/opsdeck/internal/packet"
+)
+
+// Scan rules count probes (new flows opened toward a server) per source and
+// target. A probe is "answered" when the server accepts it (SYN-ACK, a UDP or
+// ICMP echo reply); Zeek counts only failed attempts, we require that at most
+// half of the attempts were answered, which spares busy but normal clients
+// (a browser opening 40 HTTPS connections, FTP passive data ports).
+
+type pairKey struct {
+	src, dst netip.Addr
+	proto    uint8
+}
+
+type sweepKey struct {
+	src   netip.Addr
+	port  uint16
+	proto uint8
+}
+
+type scanEntry struct {
+	w                  window
+	ports              sketch
+	attempts, answered uint32
+	sample             portSamples
+}
+
+type sweepEntry struct {
+	w                  window
+	hosts              sketch
+	attempts, answered uint32
+	sample             addrSamples
+}
+
+type stealthEntry struct {
+	w      window
+	probes uint32
+	kinds  uint8 // bit set of stealth kinds
+	sample portSamples
+}
+
+type scan struct {
+	ports   *table[pairKey, scanEntry]
+	sweeps  *table[sweepKey, sweepEntry]
+	stealth *table[pairKey, stealthEntry]
+}
+
+func (d *Detector) initScan() {
+	n := d.cfg.MaxEntries
+	d.ports = newTable[pairKey, scanEntry]("scan.port", n, func(e *scanEntry) time.Time { return e.w.last })
+	d.sweeps = newTable[sweepKey, sweepEntry]("scan.sweep", n, func(e *sweepEntry) time.Time { return e.w.last })
+	d.stealth = newTable[pairKey, stealthEntry]("scan.stealth", n, func(e *stealthEntry) time.Time { return e.w.last })
+}
+
+// scanAttempt counts a flow opened toward a server (a TCP SYN, the first UDP
+// datagram, an ICMP echo request).
+func (d *Detector) scanAttempt(s *packet.Summary, f *flow.Flow, emit func(*Alert)) {
+	if isBroadcastish(f.Server) {
+		return
+	}
+	ts, span := s.TS, d.cfg.ScanWindow
+	if f.Proto != packet.ProtoICMP && f.Proto != packet.ProtoICMPv6 {
+		e, _ := d.ports.upsert(pairKey{f.Client, f.Server, f.Proto})
+		if e.w.roll(ts, span) {
+			e.ports, e.attempts, e.answered, e.sample = sketch{}, 0, 0, portSamples{}
+		}
+		e.attempts++
+		e.sample.add(f.SPort)
+		if e.ports.add(uint32(f.SPort)) {
+			if n := e.ports.count(); n >= d.cfg.ScanPorts && e.answered*2 < e.attempts {
+				d.fire(emit, RuleScanPort, supKey{actor: f.Client, target: f.Server, port: uint16(f.Proto)}, float64(n), ts, func(a *Alert) {
+					a.Src, a.Dst, a.Proto = f.Client, f.Server, protoName(f.Proto)
+					a.Signature = fmt.Sprintf("scan.port: %s probed %d %s ports on %s", f.Client, n, protoName(f.Proto), f.Server)
+					a.Evidence["ports"] = n
+					a.Evidence["attempts"] = e.attempts
+					a.Evidence["answered"] = e.answered
+					a.Evidence["sample_ports"] = e.sample.list()
+					a.Evidence["window_s"] = int(span / time.Second)
+					a.Evidence["first_seen"] = rfc3339(e.w.first)
+					a.Evidence["last_seen"] = rfc3339(e.w.last)
+				})
+			}
+		}
+	}
+	e, _ := d.sweeps.upsert(sweepKey{f.Client, f.SPort, f.Proto})
+	if e.w.roll(ts, span) {
+		e.hosts, e.attempts, e.answered, e.sample = sketch{}, 0, 0, addrSamples{}
+	}
+	e.attempts++
+	e.sample.add(f.Server)
+	if e.hosts.add(hashAddr(f.Server)) {
+		if n := e.hosts.count(); n >= d.cfg.SweepHosts && e.answered*2 < e.attempts {
+			d.fire(emit, RuleScanSweep, supKey{actor: f.Client, port: f.SPort, extra: uint64(f.Proto)}, float64(n), ts, func(a *Alert) {
+				a.Src, a.Dst, a.DstPort, a.Proto = f.Client, f.Server, f.SPort, protoName(f.Proto)
+				what := fmt.Sprintf("port %d/%s", f.SPort, strings.ToLower(protoName(f.Proto)))
+				if f.Proto == packet.ProtoICMP || f.Proto == packet.ProtoICMPv6 {
+					what = "ICMP echo"
+					a.DstPort = 0
+				}
+				a.Signature = fmt.Sprintf("scan.sweep: %s probed %s on %d hosts", f.Client, what, n)
+				a.Evidence["hosts"] = n
+				a.Evidence["port"] = int(f.SPort)
+				a.Evidence["attempts"] = e.attempts
+				a.Evidence["answered"] = e.answered
+				a.Evidence["sample_hosts"] = e.sample.list()
+				a.Evidence["window_s"] = int(span / time.Second)
+				a.Evidence["first_seen"] = rfc3339(e.w.first)
+				a.Evidence["last_seen"] = rfc3339(e.w.last)
+			})
+		}
+	}
+}
+
+// scanAnswered credits the server's acceptance of a probe.
+func (d *Detector) scanAnswered(f *flow.Flow) {
+	if f.Proto != packet.ProtoICMP && f.Proto != packet.ProtoICMPv6 {
+		if e := d.ports.get(pairKey{f.Client, f.Server, f.Proto}); e != nil {
+			e.answered++
+		}
+	}
+	if e := d.sweeps.get(sweepKey{f.Client, f.SPort, f.Proto}); e != nil {
+		e.answered++
+	}
+}
+
+// Stealth probe kinds, named as nmap names its scans.
+const (
+	kindNull uint8 = 1 << iota
+	kindFin
+	kindXmas
+	kindSynFin
+	kindSynRst
+	kindOther
+)
+
+var kindNames = [...]string{"NULL", "FIN", "Xmas", "SYN+FIN", "SYN+RST", "invalid"}
+
+// invalidFlags marks TCP flag bytes no conforming stack sends: nothing set
+// (NULL), FIN/PSH/URG without ACK (FIN, Xmas, ...), SYN with FIN or RST.
+var invalidFlags [256]bool
+
+func init() {
+	for i := range 256 {
+		invalidFlags[i] = stealthKind(uint8(i)) != 0
+	}
+}
+
+func stealthKind(fl uint8) uint8 {
+	const (
+		fin, syn, rst, psh, ack, urg = packet.TCPFin, packet.TCPSyn, packet.TCPRst, packet.TCPPsh, packet.TCPAck, packet.TCPUrg
+	)
+	f := fl & (fin | syn | rst | psh | ack | urg)
+	switch {
+	case f == 0:
+		return kindNull
+	case f&(syn|fin) == syn|fin:
+		return kindSynFin
+	case f&(syn|rst) == syn|rst:
+		return kindSynRst
+	case f&ack != 0 || f&syn != 0 || f == rst:
+		return 0
+	case f == fin:
+		return kindFin
+	case f == fin|psh|urg:
+		return kindXmas
+	default:
+		return kindOther
+	}
+}
+
+func kindList(k uint8) []string {
+	var out []string
+	for i, n := range kindNames {
+		if k&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (d *Detector) stealthProbe(s *packet.Summary, fl uint8, emit func(*Alert)) {
+	e, _ := d.stealth.upsert(pairKey{s.Src, s.Dst, packet.ProtoTCP})
+	if e.w.roll(s.TS, d.cfg.ScanWindow) {
+		*e = stealthEntry{w: e.w}
+	}
+	e.probes++
+	e.kinds |= stealthKind(fl)
+	e.sample.add(s.DstPort)
+	if int(e.probes) < d.cfg.StealthProbes {
+		return
+	}
+	// A new kind of probe is news even when the count did not double: each
+	// kind doubles the measure, so the suppressor re-reports it.
+	measure := float64(e.probes) * float64(uint(1)<<bits.OnesCount8(e.kinds))
+	d.fire(emit, RuleScanStealth, supKey{actor: s.Src, target: s.Dst}, measure, s.TS, func(a *Alert) {
+		a.Src, a.Dst, a.SrcPort, a.DstPort, a.Proto = s.Src, s.Dst, s.SrcPort, s.DstPort, "TCP"
+		kinds := kindList(e.kinds)
+		a.Signature = fmt.Sprintf("scan.stealth: %s sent %d %s probe(s) to %s", s.Src, e.probes, strings.Join(kinds, "/"), s.Dst)
+		a.Evidence["probes"] = e.probes
+		a.Evidence["probe_types"] = kinds
+		a.Evidence["tcp_flags"] = fmt.Sprintf("%02x", fl)
+		a.Evidence["sample_ports"] = e.sample.list()
+		a.Evidence["first_seen"] = rfc3339(e.w.first)
+		a.Evidence["last_seen"] = rfc3339(e.w.last)
+	})
+}
+
+func (d *Detector) expireScan(now time.Time) {
+	cut := now.Add(-d.cfg.ScanWindow)
+	d.ports.expire(cut)
+	d.sweeps.expire(cut)
+	d.stealth.expire(cut)
+}
+
+func (d *Detector) scanStats(out map[string]uint64) {
+	d.ports.stats(out)
+	d.sweeps.stats(out)
+	d.stealth.stats(out)
+}

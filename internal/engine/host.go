@@ -1,0 +1,103 @@
+package engine
+
+import (
+	"net/netip"
+
+	"github.com/opsdeck/opsdeck/internal/attrib"
+	"github.com/opsdeck/opsdeck/internal/detect"
+	"github.com/opsdeck/opsdeck/internal/flow"
+	"github.com/opsdeck/opsdeck/internal/hoststat"
+)
+
+// hostHistory is how many samples of CPU and memory the console can draw.
+const hostHistory = 300
+
+// EnableAttribution turns on flow-to-process mapping: only meaningful when
+// capturing live on this host. refresh asks the system source for a fresh
+// socket list (attrib calls it on misses, rate-limited).
+func (e *Engine) EnableAttribution(refresh func()) *attrib.Table {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.attr = attrib.NewTable(refresh)
+	return e.attr
+}
+
+// EnableHostRules turns on the ops rules (host.cpu, host.memory, host.disk,
+// host.listener) over the samples given to HandleHost.
+func (e *Engine) EnableHostRules(cfg detect.HostConfig) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.hostRules = detect.NewHostRules(cfg)
+}
+
+// HandleHost takes one system sample: it feeds attribution and the ops
+// rules and keeps the history the console draws.
+func (e *Engine) HandleHost(s *hoststat.Snapshot) {
+	if s == nil {
+		return
+	}
+	if e.attr != nil {
+		e.attr.Update(s) // attrib has its own lock
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.host.Latest = s
+	e.host.CPU = appendBounded(e.host.CPU, s.CPU.Total.Busy)
+	memPct := 0.0
+	if s.Memory.Total > 0 {
+		memPct = 100 * float64(s.Memory.Used) / float64(s.Memory.Total)
+	}
+	e.host.Mem = appendBounded(e.host.Mem, memPct)
+	if e.hostRules != nil {
+		e.alertF = nil
+		e.hostRules.Observe(s, e.alertFn)
+	}
+	if e.attr != nil {
+		e.accountProcesses()
+	}
+}
+
+func appendBounded(h []float64, v float64) []float64 {
+	if len(h) >= hostHistory {
+		copy(h, h[1:])
+		h = h[:len(h)-1]
+	}
+	return append(h, v)
+}
+
+// attribute looks up the local process of a flow. A miss is retried when
+// the flow reaches 2, 8 and 64 packets, as the socket list catches up.
+func (e *Engine) attribute(f *flow.Flow) {
+	if f.PID > 0 || f.OwnerTries >= 4 {
+		return
+	}
+	if n := f.Pkts(); f.OwnerTries > 0 && n != 2 && n != 8 && n != 64 {
+		return
+	}
+	f.OwnerTries++
+	o, aLocal, ok := e.attr.LookupFlow(f.Proto, netip.AddrPortFrom(f.Client, f.CPort), netip.AddrPortFrom(f.Server, f.SPort))
+	f.OwnerState = uint8(o.State)
+	if ok && o.PID > 0 {
+		f.PID, f.Process, f.LocalIsClient = o.PID, o.Name, aLocal
+	}
+}
+
+// accountProcesses charges the bytes flows moved since the last sample to
+// their processes.
+func (e *Engine) accountProcesses() {
+	e.flows.Each(func(f *flow.Flow) bool {
+		if f.PID <= 0 {
+			return true
+		}
+		ts, tc := f.BytesToServer-f.AccountedToServer, f.BytesToClient-f.AccountedToClient
+		f.AccountedToServer, f.AccountedToClient = f.BytesToServer, f.BytesToClient
+		in, out := tc, ts
+		if !f.LocalIsClient {
+			in, out = ts, tc
+		}
+		if in+out > 0 {
+			e.attr.Account(attrib.Owner{PID: f.PID, Name: f.Process, State: attrib.Known}, in, out)
+		}
+		return true
+	})
+}

@@ -1,0 +1,88 @@
+package eve
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/detect"
+	"github.com/opsdeck/opsdeck/internal/proto"
+)
+
+func decode(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
+	if len(lines) != 1 {
+		t.Fatalf("want one line, got %d: %s", len(lines), b)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(lines[0], &m); err != nil {
+		t.Fatalf("not JSON: %v: %s", err, b)
+	}
+	return m
+}
+
+func TestAlertRecord(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewWriter(&buf)
+	a := &detect.Alert{Rule: detect.RuleScanPort, TS: time.Date(2026, 1, 2, 3, 4, 5, 678901000, time.UTC),
+		Signature: "scan.port: 192.0.2.1 probed 1000 ports on 198.51.100.5", Src: netip.MustParseAddr("192.0.2.1"),
+		Dst: netip.MustParseAddr("198.51.100.5"), Proto: "TCP", Suppressed: 3, Evidence: map[string]any{"ports": 1000}}
+	if err := w.Alert(a, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	m := decode(t, buf.Bytes())
+	al := m["alert"].(map[string]any)
+	md := al["metadata"].(map[string]any)
+	checks := map[string]any{
+		"timestamp": "2026-01-02T03:04:05.678901Z", "event_type": "alert", "src_ip": "192.0.2.1", "dest_ip": "198.51.100.5", "proto": "TCP",
+	}
+	for k, v := range checks {
+		if m[k] != v {
+			t.Errorf("%s = %v, want %v", k, m[k], v)
+		}
+	}
+	if al["signature_id"] != float64(9000001) || al["severity"] != float64(2) || al["signature"] != a.Signature || al["suppressed"] != float64(3) {
+		t.Errorf("alert = %v", al)
+	}
+	if md["rule"].([]any)[0] != "scan.port" || md["mitre_technique_id"].([]any)[0] != "T1046" {
+		t.Errorf("metadata = %v", md)
+	}
+	if m["evidence"].(map[string]any)["ports"] != float64(1000) {
+		t.Errorf("evidence = %v", m["evidence"])
+	}
+}
+
+func TestCredentialMasked(t *testing.T) {
+	for _, show := range []bool{false, true} {
+		var buf bytes.Buffer
+		w := NewWriter(&buf)
+		w.ShowSecrets = show
+		w.Proto(&proto.Event{Type: "credential", Cred: &proto.Credential{Protocol: "ftp", User: "bob", Password: "hunter2", Outcome: "failure"}}, nil)
+		w.Flush()
+		has := strings.Contains(buf.String(), "hunter2")
+		if has != show {
+			t.Errorf("show=%v: password in output = %v: %s", show, has, buf.String())
+		}
+	}
+}
+
+func TestAppendString(t *testing.T) {
+	for _, s := range []string{"plain", "quote\" back\\slash", "ctl\x00\x1b[31m\x7f", "bad utf8 \xff\xfe", "ünïcødé ☃", "\u202e rtl"} {
+		b := appendString(nil, s)
+		var got string
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("%q: invalid JSON %s: %v", s, b, err)
+		}
+		want, _ := json.Marshal(s)
+		var w string
+		json.Unmarshal(want, &w)
+		if got != w {
+			t.Errorf("%q: round trip %q, want %q", s, got, w)
+		}
+	}
+}

@@ -1,0 +1,118 @@
+package hoststat
+
+import (
+	"math"
+	"sort"
+)
+
+// HostEvent returns the body of the EVE "host" event (the value under the
+// "host" key) for one full snapshot: cpu, memory, load, disks, filesystems,
+// interfaces and the topN processes by CPU. Keys are snake_case and stable;
+// rates are per second and rounded to 0.1 to keep lines short.
+func HostEvent(s *Snapshot, topN int) map[string]any {
+	if s == nil {
+		return nil
+	}
+	cpu := map[string]any{
+		"count":    s.CPU.Count,
+		"busy_pct": r1(s.CPU.Total.Busy), "user_pct": r1(s.CPU.Total.User),
+		"system_pct": r1(s.CPU.Total.System), "iowait_pct": r1(s.CPU.Total.IOWait),
+		"steal_pct": r1(s.CPU.Total.Steal), "idle_pct": r1(s.CPU.Total.Idle),
+	}
+	if len(s.CPU.PerCore) > 0 {
+		per := make([]float64, len(s.CPU.PerCore))
+		for i, c := range s.CPU.PerCore {
+			per[i] = r1(c.Busy)
+		}
+		cpu["per_core_busy_pct"] = per
+	}
+	m := s.Memory
+	mem := map[string]any{
+		"total": m.Total, "used": m.Used, "available": m.Available,
+		"cached": m.Cached, "buffers": m.Buffers,
+		"swap_total": m.SwapTotal, "swap_used": m.SwapUsed,
+		"swap_in_per_s": r1(m.SwapInPerS), "swap_out_per_s": r1(m.SwapOutPerS),
+		"oom_kills": m.OOMKills,
+	}
+	if m.Total > 0 {
+		mem["available_pct"] = r1(100 * float64(m.Available) / float64(m.Total))
+	}
+	disks := make([]map[string]any, 0, len(s.Disks))
+	for _, d := range s.Disks {
+		disks = append(disks, map[string]any{
+			"name": d.Name, "read_bytes_per_s": r1(d.ReadBytesPerS), "write_bytes_per_s": r1(d.WriteBytesPerS),
+			"read_ops_per_s": r1(d.ReadOpsPerS), "write_ops_per_s": r1(d.WriteOpsPerS), "busy_pct": r1(d.BusyPct),
+		})
+	}
+	fss := make([]map[string]any, 0, len(s.Filesystems))
+	for _, f := range s.Filesystems {
+		fss = append(fss, map[string]any{
+			"mount": f.Mount, "device": f.Device, "fstype": f.FSType,
+			"total": f.Total, "used": f.Used, "free": f.Free, "used_pct": r1(f.UsedPct),
+			"inodes_used_pct": r1(f.InodesUsedPct),
+		})
+	}
+	ifs := make([]map[string]any, 0, len(s.Interfaces))
+	for _, i := range s.Interfaces {
+		ifs = append(ifs, map[string]any{
+			"name":           i.Name,
+			"rx_bytes_per_s": r1(i.RxBytesPerS), "tx_bytes_per_s": r1(i.TxBytesPerS),
+			"rx_packets_per_s": r1(i.RxPacketsPerS), "tx_packets_per_s": r1(i.TxPacketsPerS),
+			"rx_errors": i.RxErrors, "tx_errors": i.TxErrors, "rx_drops": i.RxDrops, "tx_drops": i.TxDrops,
+		})
+	}
+	body := map[string]any{
+		"hostname":    s.Host.Hostname,
+		"uptime_s":    math.Round(s.Host.UptimeS),
+		"interval_s":  r1(s.IntervalS),
+		"cpu":         cpu,
+		"memory":      mem,
+		"load":        map[string]any{"load1": s.Load.Load1, "load5": s.Load.Load5, "load15": s.Load.Load15},
+		"disks":       disks,
+		"filesystems": fss,
+		"interfaces":  ifs,
+		"processes":   topProcs(s.Processes, topN),
+	}
+	if len(s.Errors) > 0 {
+		errs := make(map[string]any, len(s.Errors))
+		for k, v := range s.Errors {
+			errs[k] = v
+		}
+		body["errors"] = errs
+	}
+	return body
+}
+
+// topProcs lists the n processes with the most CPU, highest first (ties by
+// pid so the output is stable).
+func topProcs(ps []Process, n int) []map[string]any {
+	idx := make([]int, len(ps))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool {
+		pa, pb := &ps[idx[a]], &ps[idx[b]]
+		if pa.CPUPct != pb.CPUPct {
+			return pa.CPUPct > pb.CPUPct
+		}
+		return pa.PID < pb.PID
+	})
+	if n < 0 {
+		n = 0
+	}
+	if len(idx) > n {
+		idx = idx[:n]
+	}
+	out := make([]map[string]any, 0, len(idx))
+	for _, i := range idx {
+		p := &ps[i]
+		out = append(out, map[string]any{
+			"pid": p.PID, "ppid": p.PPID, "user": p.User, "name": p.Name, "cmdline": p.Cmdline,
+			"state": p.State, "cpu_pct": r1(p.CPUPct), "rss": p.RSS, "threads": p.Threads,
+			"read_bytes_per_s": r1(p.ReadBytesPerS), "write_bytes_per_s": r1(p.WriteBytesPerS),
+		})
+	}
+	return out
+}
+
+func r1(x float64) float64 { return math.Round(x*10) / 10 }

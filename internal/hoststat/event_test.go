@@ -1,0 +1,70 @@
+package hoststat
+
+import (
+	"encoding/json"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestHostEvent(t *testing.T) {
+	s := &Snapshot{
+		Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), IntervalS: 1.0004,
+		Host:        Host{Hostname: "web1", UptimeS: 100.4},
+		CPU:         CPU{Count: 2, Total: CPUTimes{Busy: 55.55, User: 50, System: 5.55, Idle: 44.45}, PerCore: []CPUTimes{{Busy: 100}, {Busy: 11.11}}},
+		Memory:      Memory{Total: 1000, Available: 250, Used: 750},
+		Load:        Load{Load1: 1.5},
+		Disks:       []DiskIO{{Name: "vda", ReadBytesPerS: 1024.04}},
+		Filesystems: []Filesystem{{Mount: "/", UsedPct: 12.345}},
+		Interfaces:  []Interface{{Name: "eth0", RxBytesPerS: 10}},
+		Processes: []Process{
+			{PID: 3, Name: "c", CPUPct: 5}, {PID: 1, Name: "a", CPUPct: 50}, {PID: 2, Name: "b", CPUPct: 50}, {PID: 4, Name: "d"},
+		},
+		Sockets: []Socket{{Proto: "TCP", Local: netip.MustParseAddrPort("0.0.0.0:22"), State: StateListen}},
+		Errors:  map[string]string{"sockets": "x"},
+	}
+	ev := HostEvent(s, 3)
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := string(b)
+	for _, want := range []string{
+		`"cpu":{"busy_pct":55.6,`, `"per_core_busy_pct":[100,11.1]`, `"available_pct":25`,
+		`"load":{"load1":1.5,`, `"read_bytes_per_s":1024`, `"used_pct":12.3`, `"hostname":"web1"`,
+		`"interval_s":1`, `"uptime_s":100`, `"errors":{"sockets":"x"}`,
+	} {
+		if !strings.Contains(js, want) {
+			t.Errorf("event lacks %s:\n%s", want, js)
+		}
+	}
+	procs := ev["processes"].([]map[string]any)
+	if len(procs) != 3 || procs[0]["pid"] != int32(1) || procs[1]["pid"] != int32(2) || procs[2]["pid"] != int32(3) {
+		t.Errorf("top processes = %v, want pids 1, 2 (tie by pid), 3", procs)
+	}
+	// Keys are snake_case.
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, vv := range x {
+				if strings.ToLower(k) != k || strings.ContainsAny(k, " -") {
+					t.Errorf("key %q is not snake_case", k)
+				}
+				walk(vv)
+			}
+		case []map[string]any:
+			for _, vv := range x {
+				walk(vv)
+			}
+		}
+	}
+	walk(ev)
+	if HostEvent(nil, 3) != nil {
+		t.Error("HostEvent(nil) != nil")
+	}
+	if got := HostEvent(s, 0)["processes"].([]map[string]any); len(got) != 0 {
+		t.Errorf("topN 0 gave %d processes", len(got))
+	}
+}

@@ -1,0 +1,388 @@
+package proto
+
+import (
+	"bytes"
+	"encoding/base64"
+	"strings"
+)
+
+// maxLine bounds a command or reply line; a longer one ends parsing of that
+// direction (it is not a line protocol, or it is abuse).
+const maxLine = 1024
+
+// maxPendingFTP bounds commands waiting for their replies.
+const maxPendingFTP = 16
+
+// nextLine returns the next line of b (without CR LF) and the bytes it used;
+// used is 0 when no complete line is present. tooLong reports a line beyond
+// maxLine.
+func nextLine(b []byte) (line []byte, used int, tooLong bool) {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return nil, 0, len(b) > maxLine
+	}
+	return bytes.TrimRight(b[:i], "\r"), i + 1, false
+}
+
+type ftpCmd struct {
+	cmd, arg string
+	replies  []string
+	codes    []string
+}
+
+// ftpParser pairs FTP commands with their final replies, emits one ftp event
+// per command and a credential per login attempt.
+type ftpParser struct {
+	pending  []ftpCmd
+	user     string
+	multi    string // code of a multi-line reply in progress
+	multiTxt []string
+	greeted  bool
+}
+
+func (p *ftpParser) feed(c *ctx, toServer bool, b []byte) (int, bool) {
+	n := 0
+	for {
+		line, used, tooLong := nextLine(b[n:])
+		if tooLong {
+			return len(b), true
+		}
+		if used == 0 {
+			return n, false
+		}
+		n += used
+		if toServer {
+			p.command(c, string(line))
+		} else {
+			p.reply(c, string(line))
+		}
+	}
+}
+
+func (p *ftpParser) command(c *ctx, line string) {
+	cmd, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
+	cmd = strings.ToUpper(cmd)
+	if cmd == "" {
+		return
+	}
+	if len(p.pending) >= maxPendingFTP {
+		p.flush(c, true)
+	}
+	if cmd == "USER" {
+		p.user = arg
+	}
+	p.pending = append(p.pending, ftpCmd{cmd: cmd, arg: arg})
+}
+
+func isCode(s string) bool {
+	return len(s) >= 3 && s[0] >= '1' && s[0] <= '5' && s[1] >= '0' && s[1] <= '9' && s[2] >= '0' && s[2] <= '9'
+}
+
+func (p *ftpParser) reply(c *ctx, line string) {
+	if p.multi != "" {
+		if strings.HasPrefix(line, p.multi+" ") || line == p.multi {
+			text := strings.TrimSpace(line[3:])
+			code := p.multi
+			p.multi = ""
+			p.final(c, code, append(p.multiTxt, text))
+			p.multiTxt = nil
+			return
+		}
+		if len(p.multiTxt) < 16 {
+			t := line
+			if strings.HasPrefix(line, p.multi+"-") {
+				t = line[4:]
+			}
+			p.multiTxt = append(p.multiTxt, strings.TrimSpace(t))
+		}
+		return
+	}
+	if !isCode(line) {
+		return
+	}
+	code := line[:3]
+	if len(line) > 3 && line[3] == '-' {
+		p.multi = code
+		p.multiTxt = []string{strings.TrimSpace(line[4:])}
+		return
+	}
+	text := ""
+	if len(line) > 4 {
+		text = strings.TrimSpace(line[4:])
+	}
+	p.final(c, code, []string{text})
+}
+
+// final attaches one complete reply to the oldest command. A 1xx reply is
+// preliminary: the command waits for the next one.
+func (p *ftpParser) final(c *ctx, code string, text []string) {
+	if len(p.pending) == 0 {
+		if !p.greeted {
+			// Suricata logs the greeting as a transaction without a command.
+			p.greeted = true
+			codes := make([]string, len(text))
+			for i := range codes {
+				codes[i] = code
+			}
+			c.send(&Event{Type: "ftp", FTP: &FTP{Reply: text, CompletionCode: codes}}, false)
+		}
+		return
+	}
+	p.greeted = true
+	cmd := &p.pending[0]
+	for range text {
+		cmd.codes = append(cmd.codes, code)
+	}
+	cmd.replies = append(cmd.replies, text...)
+	if code[0] == '1' {
+		return
+	}
+	p.flush(c, false)
+}
+
+// flush emits the oldest pending command with what replies it got.
+func (p *ftpParser) flush(c *ctx, toServer bool) {
+	cmd := p.pending[0]
+	p.pending = p.pending[1:]
+	if len(p.pending) == 0 {
+		p.pending = nil
+	}
+	data := cmd.arg
+	if cmd.cmd == "PASS" && !c.cfg.showSecrets() {
+		data = MaskSecret(data)
+	}
+	c.send(&Event{Type: "ftp", FTP: &FTP{Command: cmd.cmd, CommandData: data, Reply: cmd.replies, CompletionCode: cmd.codes}}, toServer)
+	code := ""
+	if n := len(cmd.codes); n > 0 {
+		code = cmd.codes[n-1]
+	}
+	switch {
+	case cmd.cmd == "PASS":
+		c.send(&Event{Type: "credential", Cred: &Credential{Protocol: "ftp", User: p.user, Password: cmd.arg,
+			Outcome: replyOutcome(code), Reply: code}}, toServer)
+	case cmd.cmd == "USER" && code != "" && code[0] != '3':
+		// Accepted or refused without asking for a password.
+		c.send(&Event{Type: "credential", Cred: &Credential{Protocol: "ftp", User: p.user,
+			Outcome: replyOutcome(code), Reply: code}}, toServer)
+	}
+}
+
+// replyOutcome maps a three-digit reply to a login outcome.
+func replyOutcome(code string) string {
+	switch {
+	case code == "":
+		return "unknown"
+	case code[0] == '2':
+		return "success"
+	case code[0] == '4' || code[0] == '5':
+		return "failure"
+	}
+	return "unknown"
+}
+
+func (p *ftpParser) close(c *ctx) {
+	for len(p.pending) > 0 {
+		p.flush(c, true)
+	}
+}
+
+func (p *ftpParser) done() bool { return false }
+
+// mailParser follows the login dialogue of SMTP (AUTH PLAIN/LOGIN), POP3
+// (USER/PASS, AUTH PLAIN) and IMAP (LOGIN, AUTHENTICATE PLAIN) and emits a
+// credential when the server answers it.
+type mailParser struct {
+	kind       appID
+	user, pass string
+	mech       string // "PLAIN" or "LOGIN" while an AUTH exchange runs
+	step       int    // client lines seen within the AUTH exchange
+	waiting    bool   // credentials sent; the next final reply decides
+	tag        string // IMAP tag of the login command
+}
+
+func (p *mailParser) feed(c *ctx, toServer bool, b []byte) (int, bool) {
+	n := 0
+	for {
+		line, used, tooLong := nextLine(b[n:])
+		if tooLong {
+			return len(b), true
+		}
+		if used == 0 {
+			return n, false
+		}
+		n += used
+		if toServer {
+			p.clientLine(c, string(line))
+		} else {
+			p.serverLine(c, string(line))
+		}
+	}
+}
+
+func (p *mailParser) clientLine(c *ctx, line string) {
+	if p.mech != "" {
+		p.authData(c, strings.TrimSpace(line))
+		return
+	}
+	fields := strings.Fields(line)
+	if len(fields) == 0 {
+		return
+	}
+	if p.kind == appIMAP {
+		if len(fields) < 2 {
+			return
+		}
+		tag, verb := fields[0], strings.ToUpper(fields[1])
+		switch verb {
+		case "LOGIN":
+			args := imapArgs(strings.TrimSpace(line[len(fields[0]):])[len(fields[1]):])
+			if len(args) >= 2 {
+				p.user, p.pass, p.tag, p.waiting = args[0], args[1], tag, true
+			}
+		case "AUTHENTICATE":
+			p.tag = tag
+			p.startAuth(c, fields[2:])
+		}
+		return
+	}
+	verb := strings.ToUpper(fields[0])
+	switch {
+	case verb == "USER" && p.kind == appPOP3 && len(fields) > 1:
+		p.user = strings.TrimSpace(line[5:])
+	case verb == "PASS" && p.kind == appPOP3:
+		if len(line) > 5 {
+			p.pass = line[5:]
+		}
+		p.waiting = true
+	case verb == "AUTH":
+		p.startAuth(c, fields[1:])
+	}
+}
+
+func (p *mailParser) startAuth(c *ctx, args []string) {
+	if len(args) == 0 {
+		return
+	}
+	mech := strings.ToUpper(args[0])
+	if mech != "PLAIN" && mech != "LOGIN" {
+		return
+	}
+	p.mech, p.step, p.user, p.pass = mech, 0, "", ""
+	if len(args) > 1 {
+		p.authData(c, args[1])
+	}
+}
+
+// authData takes one base64 client response of an AUTH exchange.
+func (p *mailParser) authData(c *ctx, s string) {
+	if s == "*" {
+		p.mech = ""
+		return
+	}
+	dec, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		p.mech = ""
+		return
+	}
+	switch p.mech {
+	case "PLAIN":
+		// authzid NUL authcid NUL passwd
+		parts := strings.SplitN(string(dec), "\x00", 3)
+		if len(parts) == 3 {
+			p.user, p.pass = parts[1], parts[2]
+		}
+		p.mech, p.waiting = "", true
+	case "LOGIN":
+		if p.step == 0 {
+			p.user = string(dec)
+			p.step++
+			return
+		}
+		p.pass = string(dec)
+		p.mech, p.waiting = "", true
+	}
+}
+
+func (p *mailParser) serverLine(c *ctx, line string) {
+	if !p.waiting {
+		return
+	}
+	outcome, reply := "", ""
+	switch p.kind {
+	case appSMTP:
+		if !isCode(line) || (len(line) > 3 && line[3] == '-') || strings.HasPrefix(line, "334") {
+			return
+		}
+		reply = line[:3]
+		outcome = replyOutcome(reply)
+	case appPOP3:
+		switch {
+		case strings.HasPrefix(line, "+OK"):
+			outcome, reply = "success", "+OK"
+		case strings.HasPrefix(line, "-ERR"):
+			outcome, reply = "failure", "-ERR"
+		default:
+			return
+		}
+	case appIMAP:
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != p.tag {
+			return
+		}
+		reply = strings.ToUpper(f[1])
+		outcome = "failure"
+		if reply == "OK" {
+			outcome = "success"
+		}
+	}
+	p.waiting = false
+	p.emitCred(c, outcome, reply, false)
+}
+
+func (p *mailParser) emitCred(c *ctx, outcome, reply string, toServer bool) {
+	c.send(&Event{Type: "credential", Cred: &Credential{Protocol: appNames[p.kind], User: p.user,
+		Password: p.pass, Outcome: outcome, Reply: reply}}, toServer)
+}
+
+func (p *mailParser) close(c *ctx) {
+	if p.waiting {
+		p.waiting = false
+		p.emitCred(c, "unknown", "", true)
+	}
+}
+
+func (p *mailParser) done() bool { return false }
+
+// imapArgs splits IMAP astrings: atoms and quoted strings with \" and \\.
+func imapArgs(s string) []string {
+	var out []string
+	for len(out) < 4 {
+		s = strings.TrimLeft(s, " ")
+		if s == "" {
+			break
+		}
+		if s[0] != '"' {
+			i := strings.IndexByte(s, ' ')
+			if i < 0 {
+				i = len(s)
+			}
+			out = append(out, s[:i])
+			s = s[i:]
+			continue
+		}
+		var sb strings.Builder
+		i := 1
+		for ; i < len(s) && s[i] != '"'; i++ {
+			if s[i] == '\\' && i+1 < len(s) {
+				i++
+			}
+			sb.WriteByte(s[i])
+		}
+		out = append(out, sb.String())
+		if i >= len(s) {
+			break
+		}
+		s = s[i+1:]
+	}
+	return out
+}

@@ -1,0 +1,158 @@
+package tui
+
+import (
+	"syscall"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/opsdeck/opsdeck/internal/detect"
+	"github.com/opsdeck/opsdeck/internal/engine"
+	"github.com/opsdeck/opsdeck/internal/hoststat"
+)
+
+// Pane is the contract every component of the screen keeps.
+type Pane interface {
+	Update(msg tea.Msg) (Pane, tea.Cmd)
+	View() string
+	SetSize(w, h int)
+	ShortHelp() []key.Binding
+	FullHelp() [][]key.Binding
+}
+
+// capturer is a pane that is reading text or a confirmation: it receives every
+// key, including the global ones.
+type capturer interface {
+	Capturing() bool
+}
+
+// common is the context every pane shares: styles, keys and the current data.
+type common struct {
+	st   *Styles
+	keys *KeyMap
+
+	snap *engine.Snapshot
+	host *hoststat.Snapshot // newest full host sample
+	// Histories kept here because the host source may feed the console
+	// directly (the engine's HostState histories are used when present).
+	cpuHist, memHist []float64
+	coreHist         [][]float64
+
+	acked map[*detect.Alert]bool
+	focus int // index of the focused pane
+}
+
+// Pane indexes, in Tab order and as numbered on screen.
+const (
+	paneSystem = iota
+	paneProcs
+	paneNet
+	paneAlerts
+	paneLog
+	numPanes
+)
+
+const histLen = 300
+
+func newCommon(st *Styles, keys *KeyMap) *common {
+	return &common{st: st, keys: keys, snap: &engine.Snapshot{}, acked: map[*detect.Alert]bool{}}
+}
+
+// setSnapshot installs a new snapshot and folds in its host sample.
+func (c *common) setSnapshot(s *engine.Snapshot) {
+	if s == nil {
+		return
+	}
+	c.snap = s
+	if h := s.Host.Latest; h != nil && !h.Partial {
+		c.setHost(h)
+	}
+	// Acknowledgements of alerts that scrolled out of the engine's ring are
+	// dropped so the map stays bounded.
+	if len(c.acked) > 0 {
+		live := make(map[*detect.Alert]bool, len(c.acked))
+		for _, a := range s.Alerts {
+			if c.acked[a] {
+				live[a] = true
+			}
+		}
+		c.acked = live
+	}
+}
+
+func (c *common) setHost(h *hoststat.Snapshot) {
+	if c.host != nil && !h.Time.After(c.host.Time) {
+		return
+	}
+	c.host = h
+	if h.IntervalS == 0 && len(c.cpuHist) == 0 {
+		return // the first sample has no rates yet
+	}
+	c.cpuHist = push(c.cpuHist, h.CPU.Total.Busy)
+	if h.Memory.Total > 0 {
+		c.memHist = push(c.memHist, float64(h.Memory.Used)/float64(h.Memory.Total)*100)
+	}
+	if len(c.coreHist) != len(h.CPU.PerCore) {
+		c.coreHist = make([][]float64, len(h.CPU.PerCore))
+	}
+	for i, t := range h.CPU.PerCore {
+		c.coreHist[i] = push(c.coreHist[i], t.Busy)
+	}
+}
+
+// cpuHistory prefers the engine's history when it keeps one.
+func (c *common) cpuHistory() []float64 {
+	if len(c.snap.Host.CPU) > 0 {
+		return c.snap.Host.CPU
+	}
+	return c.cpuHist
+}
+
+func (c *common) memHistory() []float64 {
+	if len(c.snap.Host.Mem) > 0 {
+		return c.snap.Host.Mem
+	}
+	return c.memHist
+}
+
+func push(h []float64, v float64) []float64 {
+	if len(h) >= histLen {
+		h = append(h[:0], h[len(h)-histLen+1:]...)
+	}
+	return append(h, v)
+}
+
+// Messages.
+
+// SnapshotMsg delivers a new engine snapshot to the console.
+type SnapshotMsg struct{ Snap *engine.Snapshot }
+
+// HostMsg delivers a host sample when the engine does not carry it.
+type HostMsg struct{ Host *hoststat.Snapshot }
+
+// tickMsg asks for the next snapshot; gen discards ticks of an older chain
+// (after a pause or a refresh-rate change).
+type tickMsg struct {
+	t   time.Time
+	gen int
+}
+
+// scrollMsg and clickMsg are mouse events translated to the pane's rows.
+type scrollMsg struct{ delta int }
+type clickMsg struct{ row int }
+
+// openDetailMsg asks the root to open the detail view.
+type openDetailMsg struct{ d detailTarget }
+
+// statusMsg shows a line in the footer for a few refreshes.
+type statusMsg string
+
+// signalDoneMsg reports the outcome of a signal sent to a process.
+type signalDoneMsg struct {
+	pid  int32
+	name string
+	sig  syscall.Signal
+	err  error
+}
+
+func cmdOf(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }

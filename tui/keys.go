@@ -1,0 +1,115 @@
+package tui
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+)
+
+// KeyMap holds every binding of the console. Help is generated from it, and
+// users may rebind any action by name (see Rebind).
+type KeyMap struct {
+	// Global.
+	Quit, Help, NextPane, PrevPane, Zoom, Pause, Faster, Slower key.Binding
+	Pane1, Pane2, Pane3, Pane4, Pane5                           key.Binding
+	// Lists.
+	Up, Down, PageUp, PageDown, Home, End, Open, Back key.Binding
+	// Panes.
+	Ack, AckAll, View, Sort, Filter, Tree, Signal key.Binding
+	// Confirmation.
+	Yes, Kill, No key.Binding
+}
+
+// DefaultKeyMap returns the standard bindings: arrows and vim keys, digits
+// for panes, tmux-friendly (no Ctrl-B, no Alt).
+func DefaultKeyMap() *KeyMap {
+	b := func(help, desc string, keys ...string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
+	}
+	return &KeyMap{
+		Quit:     b("q", "quit", "q", "ctrl+c"),
+		Help:     b("?", "help", "?"),
+		NextPane: b("tab", "next pane", "tab"),
+		PrevPane: b("shift+tab", "prev pane", "shift+tab"),
+		Zoom:     b("z", "zoom pane", "z"),
+		Pause:    b("p", "pause", "p", " "),
+		Faster:   b("+", "refresh faster", "+", "="),
+		Slower:   b("-", "refresh slower", "-"),
+		Pane1:    b("1", "system", "1"),
+		Pane2:    b("2", "processes", "2"),
+		Pane3:    b("3", "network", "3"),
+		Pane4:    b("4", "alerts", "4"),
+		Pane5:    b("5", "protocol log", "5"),
+		Up:       b("↑/k", "up", "up", "k"),
+		Down:     b("↓/j", "down", "down", "j"),
+		PageUp:   b("pgup", "page up", "pgup", "ctrl+u"),
+		PageDown: b("pgdn", "page down", "pgdown", "ctrl+d"),
+		Home:     b("home/g", "first", "home", "g"),
+		End:      b("end/G", "last", "end", "G"),
+		Open:     b("enter", "details", "enter"),
+		Back:     b("esc", "back", "esc"),
+		Ack:      b("a", "acknowledge", "a"),
+		AckAll:   b("A", "acknowledge all", "A"),
+		View:     b("v", "next view", "v"),
+		Sort:     b("s", "sort", "s"),
+		Filter:   b("/", "filter", "/"),
+		Tree:     b("t", "tree", "t"),
+		Signal:   b("x", "signal", "x"),
+		Yes:      b("y", "SIGTERM", "y"),
+		Kill:     b("K", "SIGKILL", "K"),
+		No:       b("n", "cancel", "n", "esc"),
+	}
+}
+
+// bindings names every binding for Rebind and the configuration file.
+func (k *KeyMap) bindings() map[string]*key.Binding {
+	return map[string]*key.Binding{
+		"quit": &k.Quit, "help": &k.Help, "next_pane": &k.NextPane, "prev_pane": &k.PrevPane,
+		"zoom": &k.Zoom, "pause": &k.Pause, "faster": &k.Faster, "slower": &k.Slower,
+		"pane1": &k.Pane1, "pane2": &k.Pane2, "pane3": &k.Pane3, "pane4": &k.Pane4, "pane5": &k.Pane5,
+		"up": &k.Up, "down": &k.Down, "page_up": &k.PageUp, "page_down": &k.PageDown,
+		"home": &k.Home, "end": &k.End, "open": &k.Open, "back": &k.Back,
+		"ack": &k.Ack, "ack_all": &k.AckAll, "view": &k.View, "sort": &k.Sort,
+		"filter": &k.Filter, "tree": &k.Tree, "signal": &k.Signal,
+		"yes": &k.Yes, "kill": &k.Kill, "no": &k.No,
+	}
+}
+
+// Rebind replaces the keys of the named actions (e.g. {"quit": {"q", "ctrl+q"}}).
+// Unknown action names are an error that lists the valid ones.
+func (k *KeyMap) Rebind(m map[string][]string) error {
+	all := k.bindings()
+	for name, keys := range m {
+		b, ok := all[name]
+		if !ok {
+			names := make([]string, 0, len(all))
+			for n := range all {
+				names = append(names, n)
+			}
+			slices.Sort(names)
+			return fmt.Errorf("rebind key %q: unknown action (valid: %s)", name, strings.Join(names, ", "))
+		}
+		if len(keys) == 0 {
+			return fmt.Errorf("rebind key %q: no keys given", name)
+		}
+		b.SetKeys(keys...)
+		b.SetHelp(strings.Join(keys, "/"), b.Help().Desc)
+	}
+	return nil
+}
+
+// ShortHelp is the footer's global part.
+func (k *KeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Help, k.NextPane, k.Zoom, k.Pause, k.Quit}
+}
+
+// FullHelp groups the global bindings for the help screen.
+func (k *KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.NextPane, k.PrevPane, k.Pane1, k.Pane2, k.Pane3, k.Pane4, k.Pane5},
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Open, k.Back},
+		{k.Zoom, k.Pause, k.Faster, k.Slower, k.Help, k.Quit},
+	}
+}
