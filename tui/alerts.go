@@ -29,7 +29,21 @@ func (p *alertsPane) refresh() {
 	all := p.c.snap.Alerts
 	p.rows = p.rows[:0]
 	keys := make([]string, 0, len(all))
+	// A record with Update set re-reports an alert whose count grew: show
+	// only the newest record of each such chain.
+	updated := map[string]bool{}
 	for i := len(all) - 1; i >= 0; i-- {
+		a := all[i]
+		id := alertIdentity(a)
+		if updated[id] {
+			if !a.Update {
+				delete(updated, id) // the chain's first record: stop here
+			}
+			continue
+		}
+		if a.Update {
+			updated[id] = true
+		}
 		p.rows = append(p.rows, all[i])
 		keys = append(keys, fmt.Sprintf("%p", all[i]))
 	}
@@ -153,4 +167,13 @@ func (p *alertsPane) View() string {
 		body = append(body, line)
 	}
 	return strings.Join(box(st, p.title(), p.c.focus == paneAlerts, body, p.w, p.h), "\n")
+}
+
+// alertIdentity groups the records of one alert and its updates.
+func alertIdentity(a *detect.Alert) string {
+	name := ""
+	if a.Rule != nil {
+		name = a.Rule.Name
+	}
+	return fmt.Sprintf("%s|%s|%s|%d|%d", name, a.Src, a.Dst, a.DstPort, a.FlowID)
 }

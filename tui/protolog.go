@@ -83,4 +83,3 @@ func (p *logPane) View() string {
 	}
 	return strings.Join(box(st, fmt.Sprintf(" 5 protocol log · %d ", len(p.rows)), p.c.focus == paneLog, body, p.w, p.h), "\n")
 }
-

@@ -65,7 +65,7 @@ func DefaultStyles(r *lipgloss.Renderer, ascii bool) *Styles {
 		r = lipgloss.DefaultRenderer()
 	}
 	t := defaultTheme
-	c := lipgloss.Color
+	c := func(s string) lipgloss.Color { return lipgloss.Color(s) }
 	n := r.NewStyle
 	s := &Styles{G: unicodeGlyphs}
 	if ascii {

@@ -150,6 +150,7 @@ func TestFlowsAgreeWithTshark(t *testing.T) {
 	}
 	for _, f := range corpusFiles(t) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
+			t.Parallel()
 			recs, err := analyze(t, "--no-detect", f)
 			if err != nil {
 				t.Fatalf("analyze: %v", err)

@@ -1,17 +1,39 @@
 package main
 
 import (
-	"encoding/json"
 	"io"
+	"os"
 
+	"github.com/opsdeck/opsdeck/internal/config"
 	"github.com/opsdeck/opsdeck/internal/engine"
 )
 
+// loadFullConfig reads the configuration file (path "" = the default
+// location, where a missing file means defaults). Its errors name the file,
+// line and column and exit with status 2, like a usage error.
+func loadFullConfig(path string) (*config.Config, error) {
+	c, err := config.Load(path)
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	return c, nil
+}
+
 // loadConfig returns the engine configuration: defaults, then the file.
 func loadConfig(path string) (engine.Config, error) {
+	c, err := loadFullConfig(path)
+	if err != nil {
+		return engine.Config{}, err
+	}
+	return engineConfigFrom(c), nil
+}
+
+// engineConfigFrom maps the file's settings onto the engine's.
+func engineConfigFrom(c *config.Config) engine.Config {
 	cfg := engine.DefaultConfig()
-	_ = path // the configuration file arrives with the config issue
-	return cfg, nil
+	cfg.Flow = c.Flow
+	cfg.Detect = c.Detect
+	return cfg
 }
 
 // engineConfig applies the command-line flags over the configuration.
@@ -27,12 +49,23 @@ func (o *options) engineConfig(cfg engine.Config) engine.Config {
 	return cfg
 }
 
+// cmdConfig prints the effective configuration as TOML, defaults included;
+// the output is a valid configuration file.
 func cmdConfig(args []string, out io.Writer) error {
-	cfg, err := loadConfig("")
+	var path string
+	fs := newFlagSet("config", "opsdeck config [--config FILE]", os.Stderr)
+	fs.StringVar(&path, "config", "", "configuration `FILE` (default $XDG_CONFIG_HOME/opsdeck/config.toml)")
+	if err := fs.Parse(args); err != nil {
+		return &exitError{code: 2, err: errUsagePrinted}
+	}
+	c, err := loadFullConfig(path)
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(cfg)
+	b, err := c.Encode()
+	if err != nil {
+		return err
+	}
+	_, err = out.Write(b)
+	return err
 }

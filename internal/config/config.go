@@ -51,6 +51,9 @@ type Config struct {
 	// Detect holds the detectors' thresholds; LocalNets and Gateways above
 	// are copied into it.
 	Detect detect.Config
+	// Host holds the thresholds of the ops rules (host.cpu, host.memory,
+	// host.disk, host.listener).
+	Host detect.HostConfig
 }
 
 // AllowRule mutes alerts of Rule whose source is in Src and whose target is
@@ -103,6 +106,7 @@ func Default() *Config {
 		Flow:      flow.DefaultConfig(),
 		Evidence:  evidence.Options{MaxBytes: evidence.DefaultMaxBytes, MaxAge: evidence.DefaultMaxAge},
 		Detect:    d,
+		Host:      detect.DefaultHostConfig(),
 	}
 }
 
@@ -167,6 +171,9 @@ func (e *Error) Error() string {
 func Parse(data []byte) (*Config, error) {
 	c := Default()
 	doc := newDocument(c)
+	if err := precheck(data, doc.root.Type()); err != nil {
+		return nil, err
+	}
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
 	if err := dec.Decode(doc.root.Addr().Interface()); err != nil {
 		return nil, tomlError(err)

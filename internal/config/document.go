@@ -61,6 +61,7 @@ func rootType() reflect.Type {
 		{Name: "Flow", Type: mirrorType(reflect.TypeOf(Default().Flow), nil), Tag: `toml:"flow" comment:"flow table bounds and timeouts"`},
 		{Name: "Evidence", Type: reflect.TypeFor[evidenceSection](), Tag: `toml:"evidence"`},
 		{Name: "Detect", Type: mirrorType(detectType, detectInNetwork), Tag: `toml:"detect" comment:"detector thresholds and windows (docs/detection.md explains each)"`},
+		{Name: "Host", Type: mirrorType(reflect.TypeFor[detect.HostConfig](), nil), Tag: `toml:"host" comment:"thresholds of the ops rules host.cpu, host.memory, host.disk, host.listener"`},
 		{Name: "Keys", Type: reflect.StructOf(keyFields), Tag: `toml:"keys" comment:"console key bindings: action = [keys] (bubbles key names)"`},
 		{Name: "Allow", Type: reflect.TypeFor[[]allowEntry](), Tag: `toml:"allow" comment:"allow list: [[allow]] rule = \"scan.port\" (or \"scan.*\", \"*\"), src/dst = [CIDRs]; matching alerts are muted"`},
 	})
@@ -191,16 +192,17 @@ func splitAcronyms(run string) []string {
 func newDocument(c *Config) *document {
 	d := &document{root: reflect.New(rootType()).Elem()}
 	r := d.root
-	r.FieldByName("Refresh").Set(reflect.ValueOf(Duration(c.Refresh)))
-	r.FieldByName("Theme").Set(reflect.ValueOf(Theme(c.Theme)))
+	r.FieldByName("Refresh").Set(reflect.ValueOf(Duration{c.Refresh}))
+	r.FieldByName("Theme").Set(reflect.ValueOf(Theme{c.Theme}))
 	net := networkSection{Gateways: slices.Clone(c.Gateways)}
 	for _, p := range c.LocalNets {
 		net.LocalNetworks = append(net.LocalNetworks, Net(p))
 	}
 	r.FieldByName("Network").Set(reflect.ValueOf(net))
 	copyMirror(r.FieldByName("Flow"), reflect.ValueOf(c.Flow))
-	r.FieldByName("Evidence").Set(reflect.ValueOf(evidenceSection{MaxBytes: Size(c.Evidence.MaxBytes), MaxAge: Duration(c.Evidence.MaxAge)}))
+	r.FieldByName("Evidence").Set(reflect.ValueOf(evidenceSection{MaxBytes: Size(c.Evidence.MaxBytes), MaxAge: Duration{c.Evidence.MaxAge}}))
 	copyMirror(r.FieldByName("Detect"), reflect.ValueOf(c.Detect))
+	copyMirror(r.FieldByName("Host"), reflect.ValueOf(c.Host))
 	keys := r.FieldByName("Keys")
 	for name, v := range c.Keys {
 		if f := keys.FieldByName(goName(name)); f.IsValid() {
@@ -209,7 +211,7 @@ func newDocument(c *Config) *document {
 	}
 	var allow []allowEntry
 	for _, a := range c.Allow {
-		e := allowEntry{Rule: RuleName(a.Rule), Comment: a.Comment}
+		e := allowEntry{Rule: RuleName{a.Rule}, Comment: a.Comment}
 		for _, p := range a.Src {
 			e.Src = append(e.Src, Net(p))
 		}
@@ -226,22 +228,25 @@ func newDocument(c *Config) *document {
 // could not.
 func (d *document) apply(c *Config) error {
 	r := d.root
-	c.Refresh = time.Duration(r.FieldByName("Refresh").Interface().(Duration))
+	c.Refresh = r.FieldByName("Refresh").Interface().(Duration).D
 	if c.Refresh < 50*time.Millisecond || c.Refresh > time.Minute {
 		return &Error{Key: "refresh", Msg: fmt.Sprintf("%v is outside 50ms..1m", c.Refresh)}
 	}
-	c.Theme = string(r.FieldByName("Theme").Interface().(Theme))
+	c.Theme = r.FieldByName("Theme").Interface().(Theme).S
 	net := r.FieldByName("Network").Interface().(networkSection)
 	c.LocalNets = c.LocalNets[:0]
 	for _, p := range net.LocalNetworks {
 		c.LocalNets = append(c.LocalNets, netip.Prefix(p))
 	}
-	c.Gateways = net.Gateways
+	c.Gateways = nil
+	if len(net.Gateways) > 0 {
+		c.Gateways = net.Gateways
+	}
 	if err := copyBack(reflect.ValueOf(&c.Flow).Elem(), r.FieldByName("Flow"), "flow"); err != nil {
 		return err
 	}
 	ev := r.FieldByName("Evidence").Interface().(evidenceSection)
-	c.Evidence.MaxBytes, c.Evidence.MaxAge = int64(ev.MaxBytes), time.Duration(ev.MaxAge)
+	c.Evidence.MaxBytes, c.Evidence.MaxAge = int64(ev.MaxBytes), ev.MaxAge.D
 	if c.Evidence.MaxBytes < 1<<20 {
 		return &Error{Key: "evidence.max_bytes", Msg: "must be at least 1MiB"}
 	}
@@ -249,6 +254,9 @@ func (d *document) apply(c *Config) error {
 		return &Error{Key: "evidence.max_age", Msg: "must be positive"}
 	}
 	if err := copyBack(reflect.ValueOf(&c.Detect).Elem(), r.FieldByName("Detect"), "detect"); err != nil {
+		return err
+	}
+	if err := copyBack(reflect.ValueOf(&c.Host).Elem(), r.FieldByName("Host"), "host"); err != nil {
 		return err
 	}
 	c.Detect.LocalNets, c.Detect.Gateways = slices.Clone(c.LocalNets), slices.Clone(c.Gateways)
@@ -262,7 +270,7 @@ func (d *document) apply(c *Config) error {
 	}
 	c.Allow = nil
 	for _, e := range r.FieldByName("Allow").Interface().([]allowEntry) {
-		a := AllowRule{Rule: string(e.Rule), Comment: e.Comment}
+		a := AllowRule{Rule: e.Rule.S, Comment: e.Comment}
 		if a.Rule == "" {
 			return &Error{Key: "allow.rule", Msg: fmt.Sprintf("allow entry %d has no rule (use \"*\" for every rule)", len(c.Allow)+1)}
 		}
@@ -328,5 +336,12 @@ func convertInto(dst, src reflect.Value) {
 		dst.Set(reflect.AppendSlice(reflect.Zero(dst.Type()), src)) // a copy, never shared
 		return
 	}
-	dst.Set(src.Convert(dst.Type()))
+	switch {
+	case src.Type() == durationType && dst.Type() == reflect.TypeFor[Duration]():
+		dst.Set(reflect.ValueOf(Duration{time.Duration(src.Int())}))
+	case dst.Type() == durationType && src.Type() == reflect.TypeFor[Duration]():
+		dst.SetInt(int64(src.Interface().(Duration).D))
+	default:
+		dst.Set(src.Convert(dst.Type()))
+	}
 }

@@ -18,22 +18,31 @@ var (
 	textMarshalerType   = reflect.TypeFor[encoding.TextMarshaler]()
 )
 
-// Duration is a time.Duration written as in Go ("30s", "5m", "1h30m").
-type Duration time.Duration
+// Duration is a time.Duration written as in Go ("30s", "5m", "1h30m"); a
+// bare integer means seconds, as in Suricata's and Zeek's configuration. It
+// is a struct so the TOML decoder hands bare numbers to UnmarshalText
+// instead of storing them as nanoseconds.
+type Duration struct{ D time.Duration }
 
-// UnmarshalText parses a Go duration.
+// UnmarshalText parses a Go duration or a number of seconds.
 func (d *Duration) UnmarshalText(b []byte) error {
+	if f, err := strconv.ParseFloat(string(b), 64); err == nil && f >= 0 && f < 1e9 {
+		// Bare numbers arrive here without a position for an error
+		// message, so every finite one is accepted as seconds.
+		d.D = time.Duration(f * float64(time.Second))
+		return nil
+	}
 	v, err := time.ParseDuration(string(b))
 	if err != nil {
-		return fmt.Errorf("invalid duration %q (write it like \"30s\", \"5m\" or \"1h\")", b)
+		return fmt.Errorf("invalid duration %q (write it as a string with a unit, like \"30s\", \"5m\" or \"1h\")", b)
 	}
-	*d = Duration(v)
+	d.D = v
 	return nil
 }
 
 // MarshalText writes the shortest form ("5m" rather than "5m0s").
 func (d Duration) MarshalText() ([]byte, error) {
-	s := time.Duration(d).String()
+	s := d.D.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")
 	}
@@ -80,23 +89,24 @@ func (s Size) MarshalText() ([]byte, error) {
 	return []byte("0B"), nil
 }
 
-// Theme is one of Themes.
-type Theme string
+// Theme is one of Themes. Like RuleName it is a struct so that the TOML
+// decoder calls UnmarshalText (it assigns strings to string kinds itself).
+type Theme struct{ S string }
 
 // UnmarshalText checks the theme name.
 func (t *Theme) UnmarshalText(b []byte) error {
 	if !slices.Contains(Themes, string(b)) {
 		return fmt.Errorf("unknown theme %q (one of %s)", b, strings.Join(Themes, ", "))
 	}
-	*t = Theme(b)
+	t.S = string(b)
 	return nil
 }
 
 // MarshalText writes the theme name.
-func (t Theme) MarshalText() ([]byte, error) { return []byte(t), nil }
+func (t Theme) MarshalText() ([]byte, error) { return []byte(t.S), nil }
 
 // RuleName is a detection rule name, a family ("scan.*") or "*".
-type RuleName string
+type RuleName struct{ S string }
 
 // UnmarshalText checks that the name matches at least one catalog rule, so
 // a typo never silently mutes nothing.
@@ -104,7 +114,7 @@ func (r *RuleName) UnmarshalText(b []byte) error {
 	name := string(b)
 	for rule := range detect.Catalog {
 		if ruleMatch(name, rule) {
-			*r = RuleName(name)
+			r.S = name
 			return nil
 		}
 	}
@@ -112,7 +122,7 @@ func (r *RuleName) UnmarshalText(b []byte) error {
 }
 
 // MarshalText writes the rule name.
-func (r RuleName) MarshalText() ([]byte, error) { return []byte(r), nil }
+func (r RuleName) MarshalText() ([]byte, error) { return []byte(r.S), nil }
 
 // Net is a network in CIDR notation; a bare address means that one host.
 type Net netip.Prefix

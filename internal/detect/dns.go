@@ -22,14 +22,12 @@ type dnsKey struct {
 }
 
 type dnsEntry struct {
-	w                     window
-	queries, tunnelLike   uint32
-	names                 sketch
-	types                 map[string]uint32
-	parent, server        string
-	samples               stringSamples
-	longest               int
-	serverAddr            netip.Addr
+	w                   window
+	queries, tunnelLike uint32
+	names               sketch
+	types               map[string]uint32
+	samples             stringSamples
+	longest             int
 }
 
 type dgaEntry struct {
@@ -72,7 +70,6 @@ func (d *Detector) dnsQuery(ts time.Time, f *flow.Flow, q proto.DNSQuery, emit f
 	if e.w.roll(ts, d.cfg.DNSWindow) {
 		*e = dnsEntry{w: e.w}
 	}
-	e.parent, e.serverAddr = parent, f.Server
 	e.queries++
 	if e.types == nil {
 		e.types = make(map[string]uint32, 4)

@@ -98,7 +98,7 @@ func (d *Detector) scanAttempt(s *packet.Summary, f *flow.Flow, emit func(*Alert
 	}
 	e.attempts++
 	e.sample.add(f.Server)
-	if e.hosts.add(hashAddr(f.Server)) {
+	if e.hosts.add(addrBits(f.Server)) {
 		if n := e.hosts.count(); n >= d.cfg.SweepHosts && e.answered*2 < e.attempts {
 			d.fire(emit, RuleScanSweep, supKey{actor: f.Client, port: f.SPort, extra: uint64(f.Proto)}, float64(n), ts, func(a *Alert) {
 				a.Src, a.Dst, a.DstPort, a.Proto = f.Client, f.Server, f.SPort, protoName(f.Proto)

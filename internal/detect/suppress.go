@@ -66,4 +66,6 @@ func (s *suppressor) check(k supKey, now time.Time, measure float64) (verdict, u
 	return vSuppress, e.suppressed
 }
 
-func (s *suppressor) expire(now time.Time) { s.t.expireFunc(func(e *supEntry) bool { return now.Sub(e.start) >= s.win }) }
+func (s *suppressor) expire(now time.Time) {
+	s.t.expireFunc(func(e *supEntry) bool { return now.Sub(e.start) >= s.win })
+}

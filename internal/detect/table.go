@@ -144,6 +144,17 @@ func (s *smallSketch) count() int {
 	return int(math.Round(-1024 * math.Log(float64(zero)/1024)))
 }
 
+// addrBits maps an address into sketch bits: the low 12 bits of an IPv4
+// address, so the hosts of any /20 (a sweep's usual range) never collide
+// and count exactly; a hash for IPv6.
+func addrBits(a netip.Addr) uint32 {
+	if a.Is4() || a.Is4In6() {
+		b := a.As16()
+		return uint32(b[14])<<8 | uint32(b[15])
+	}
+	return hashAddr(a)
+}
+
 // hashAddr mixes an address into 32 bits without allocating.
 func hashAddr(a netip.Addr) uint32 {
 	b := a.As16()

@@ -72,16 +72,18 @@ type Engine struct {
 	now      time.Time // packet time of the newest packet
 	nextTick time.Time
 
-	alerts  *ring[*detect.Alert]
-	events  *ring[EventLine]
-	series  series
-	hooks   Hooks
-	emitFn  func(*proto.Event)
-	alertF  *flow.Flow // the flow the current detector callback concerns
-	alertFn func(*detect.Alert)
-	source  SourceStatus
-	bySev   [4]uint64
-	host    *HostState
+	alerts    *ring[*detect.Alert]
+	events    *ring[EventLine]
+	series    series
+	hooks     Hooks
+	emitFn    func(*proto.Event)
+	alertF    *flow.Flow // the flow the current detector callback concerns
+	alertFn   func(*detect.Alert)
+	source    SourceStatus
+	bySev     [4]uint64
+	host      *HostState
+	attr      *attrib.Table
+	hostRules *detect.HostRules
 }
 
 // Hooks let other parts see what passes through the engine. They run on the

@@ -40,8 +40,10 @@ type Export struct {
 	// Files are the paths written; the first is the path asked for and
 	// holds the most common link type.
 	Files []string
-	// Links are the link types of Files, in the same order.
-	Links []uint16
+	// Links are the link types of Files, and Counts their packet counts,
+	// in the same order.
+	Links  []uint16
+	Counts []int
 	// Packets is how many packets were written over all files.
 	Packets int
 }
@@ -100,6 +102,7 @@ func WritePcap(path string, pkts []Packet) (Export, error) {
 		}
 		ex.Files = append(ex.Files, name)
 		ex.Links = append(ex.Links, l)
+		ex.Counts = append(ex.Counts, len(byLink[l]))
 		ex.Packets += len(byLink[l])
 	}
 	return ex, nil

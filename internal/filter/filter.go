@@ -3,6 +3,7 @@ package filter
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/bpf"
 )
@@ -25,20 +26,20 @@ type SyntaxError struct {
 	Msg  string
 }
 
-// Error formats the error on two lines: the message, then a caret under
-// the offending position.
+// Error formats the error as one line naming the problem and the position,
+// then the expression with a caret under that position.
 func (e *SyntaxError) Error() string {
-	caret := strings.Repeat(" ", len("capture filter: ")) // keeps the caret under Expr's first line
-	_ = caret
-	pad := e.Pos
-	if pad < 0 {
-		pad = 0
+	pos := min(max(e.Pos, 0), len(e.Expr))
+	shown := []rune(e.Expr)
+	for i, r := range shown {
+		// Keep the caret line aligned and the terminal safe.
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError {
+			shown[i] = '?'
+		}
 	}
-	if pad > len(e.Expr) {
-		pad = len(e.Expr)
-	}
-	return fmt.Sprintf("capture filter: %s at position %d: %q\n  %s^", e.Msg, e.Pos, e.Expr,
-		strings.Repeat(" ", len(fmt.Sprintf("%q", e.Expr[:pad]))))
+	col := utf8.RuneCountInString(e.Expr[:pos])
+	return fmt.Sprintf("capture filter: %s at position %d: %q\n  %s\n  %s^",
+		e.Msg, e.Pos, e.Expr, string(shown), strings.Repeat(" ", col))
 }
 
 // Compile parses expr for the given pcap link type (1 Ethernet, 113 Linux SLL,

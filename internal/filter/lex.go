@@ -165,8 +165,8 @@ func classify(w string) (token, int) {
 		}
 		w = w[:strings.IndexByte(w, ':')]
 		if w == "" {
-			// Cannot happen: a word never starts with ':'.
-			return token{kind: tID, text: w}, 0
+			// "::x" that is not an address: a lone ':' operator.
+			return token{kind: tOp, text: ":"}, 1
 		}
 	}
 	n := len(w)
@@ -185,7 +185,7 @@ func classify(w string) (token, int) {
 		return token{kind: tEID, text: w}, n
 	}
 	if isDotted(w) {
-		return token{kind: tEID, text: w}, n
+		return token{kind: tHID, text: w}, n
 	}
 	// A trailing '-' or '.' is not part of a libpcap ID; give it back.
 	for len(w) > 1 && (w[len(w)-1] == '-' || w[len(w)-1] == '.') {

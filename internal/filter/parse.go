@@ -325,7 +325,11 @@ func (p *parser) parseID(q qual) *node {
 			p.next()
 			return not(p.parseID(q))
 		}
-		if q.addr == "proto" && protoNumbers[t.text] != 0 {
+		if q.addr == "proto" && q.proto == "ether" && etherNames[t.text] != 0 {
+			p.next()
+			return p.genProto(t, etherNames[t.text], q)
+		}
+		if q.addr == "proto" && q.proto != "ether" && protoNumbers[t.text] != 0 {
 			p.next()
 			return p.genProto(t, protoNumbers[t.text], q)
 		}

@@ -429,7 +429,7 @@ func TestTcpdumpProgramsAgree(t *testing.T) {
 				if a != b {
 					t.Errorf("%s %q packet #%d: libpcap program says %v, ours %v", c.name, expr, i+1, a, b)
 				}
-				if len(p.data) == p.ci.Length {
+				if len(p.data) == p.ci.Length && xvmComparable(theirs) && xvmComparable(prog.raw) {
 					// x/net/bpf's VM only knows len(pkt); compare when it equals the wire length.
 					x, _ := vmTheirs.Run(p.data)
 					y, _ := vmOurs.Run(p.data)

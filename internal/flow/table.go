@@ -18,8 +18,9 @@ type Config struct {
 	NewTimeout time.Duration
 	// EstablishedTimeout ends an idle flow that saw both directions (Suricata: 300 s).
 	EstablishedTimeout time.Duration
-	// ClosedTimeout ends a TCP flow after FIN/RST (Suricata: 0 s; a little
-	// slack catches the last ACK).
+	// ClosedTimeout ends a TCP flow after FIN/RST. Suricata waits 60 s so
+	// retransmitted FINs and late RSTs land in the flow they belong to
+	// instead of starting a phantom reverse flow.
 	ClosedTimeout time.Duration
 	// ActiveTimeout ends a long flow so its record is not held back for
 	// hours (as NetFlow exporters do); the next packet starts a new flow. 0 disables.
@@ -28,7 +29,7 @@ type Config struct {
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
-	return Config{MaxFlows: 262144, NewTimeout: 30 * time.Second, EstablishedTimeout: 300 * time.Second, ClosedTimeout: 5 * time.Second, ActiveTimeout: 30 * time.Minute}
+	return Config{MaxFlows: 262144, NewTimeout: 30 * time.Second, EstablishedTimeout: 300 * time.Second, ClosedTimeout: 60 * time.Second, ActiveTimeout: 30 * time.Minute}
 }
 
 func (c *Config) fill() {

@@ -49,3 +49,33 @@ func BenchmarkReadPcap(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkReadPcapng is BenchmarkReadPcap for a pcapng file of EPBs.
+func BenchmarkReadPcapng(b *testing.B) {
+	const n = 100_000
+	frame := append(udpFrame(b, 1), make([]byte, 200)...)
+	w := &ngWriter{order: binary.LittleEndian}
+	w.shb()
+	w.idb(uint16(LinkEthernet), 0)
+	for i := 0; i < n; i++ {
+		w.epb(0, uint64(1700000000+i)*1e6, frame, len(frame))
+	}
+	file := w.b.Bytes()
+	b.SetBytes(int64(len(frame)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	var src Source
+	for i := 0; i < b.N; i++ {
+		if i%n == 0 {
+			b.StopTimer()
+			var err error
+			if src, err = OpenReader("bench", bytes.NewReader(file)); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+		if _, err := src.Next(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -146,7 +146,7 @@ func newReader(name string, r io.Reader, c io.Closer) (Source, error) {
 	return nil, fmt.Errorf("open capture %q: not a pcap or pcapng file (magic 0x%08x)%s", name, magic, hint)
 }
 
-// readFull peeks n bytes at the reader and reports how many were there when
+// peekFull peeks n bytes at the reader and reports how many were there when
 // the input ended, so callers can say where a file was cut.
 func peekFull(br *bufio.Reader, n int) ([]byte, error) {
 	b, err := br.Peek(n)

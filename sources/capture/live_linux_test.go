@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -418,5 +419,15 @@ func TestFixCooked(t *testing.T) {
 				t.Fatalf("got %v %v, want %v %v", got, ok, tc.want, tc.ok)
 			}
 		})
+	}
+}
+
+func TestInterfacesListsAnyAndLoopback(t *testing.T) {
+	names, err := Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) < 2 || names[0] != "any" || !slices.Contains(names, "lo") {
+		t.Fatalf("Interfaces() = %v, want any first and lo", names)
 	}
 }

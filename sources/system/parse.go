@@ -6,6 +6,7 @@ package system
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -789,4 +790,42 @@ func cpuinfoHypervisor(cpuinfo []byte) bool {
 		return false
 	}
 	return false
+}
+
+// linuxAFInet6 is AF_INET6 on Linux (other systems number it differently).
+const linuxAFInet6 = 10
+
+// inetDiagMsgLen is sizeof(struct inet_diag_msg).
+const inetDiagMsgLen = 72
+
+// parseInetDiagMsg decodes one struct inet_diag_msg. Ports and addresses are
+// in network byte order; uid and inode in host order.
+func parseInetDiagMsg(b []byte, v6 bool) (hoststat.Socket, bool) {
+	if len(b) < inetDiagMsgLen {
+		return hoststat.Socket{}, false
+	}
+	state := b[1]
+	sport := binary.BigEndian.Uint16(b[4:])
+	dport := binary.BigEndian.Uint16(b[6:])
+	var src, dst netip.Addr
+	if b[0] == linuxAFInet6 {
+		src = netip.AddrFrom16([16]byte(b[8:24]))
+		dst = netip.AddrFrom16([16]byte(b[24:40]))
+	} else {
+		src = netip.AddrFrom4([4]byte(b[8:12]))
+		dst = netip.AddrFrom4([4]byte(b[24:28]))
+	}
+	name := "UNKNOWN"
+	if int(state) < len(tcpStates) && tcpStates[state] != "" {
+		name = tcpStates[state]
+	}
+	if name == "NEW_SYN_RECV" {
+		name = "SYN_RECV" // as /proc/net/tcp shows request sockets
+	}
+	ne := binary.NativeEndian
+	return hoststat.Socket{
+		Proto: "TCP", V6: v6,
+		Local: netip.AddrPortFrom(src, sport), Remote: netip.AddrPortFrom(dst, dport),
+		State: name, UID: ne.Uint32(b[64:]), Inode: uint64(ne.Uint32(b[68:])),
+	}, true
 }

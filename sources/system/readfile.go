@@ -33,6 +33,12 @@ func (s *Sampler) read(path string) ([]byte, error) {
 			break
 		}
 		n += m
+		if n < len(s.buf) {
+			// procfs and sysfs fill the buffer as far as they can in one
+			// read; a short read is the end. Skipping the read(2) that would
+			// return 0 saves a syscall per file, a third of the sample.
+			break
+		}
 	}
 	return s.buf[:n], nil
 }

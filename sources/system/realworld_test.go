@@ -157,3 +157,41 @@ func TestSocketRefresh(t *testing.T) {
 		t.Errorf("listener opened after the full sample: %+v", o)
 	}
 }
+
+// TestSampleReport samples the real host twice and logs what could not be
+// read, so a run as non-root documents what is missing there:
+//
+//	go test -c -o /tmp/systest ./sources/system
+//	setpriv --reuid=nobody --regid=nogroup --clear-groups /tmp/systest -test.run SampleReport -test.v
+func TestSampleReport(t *testing.T) {
+	needLinux(t)
+	s := system.New()
+	s.Sample(context.Background())
+	snap, err := s.Sample(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// These never need privileges.
+	for _, p := range []string{system.PartCPU, system.PartLoad, system.PartMemory, system.PartProcesses, system.PartSockets} {
+		if e := snap.Errors[p]; e != "" {
+			t.Errorf("%s failed: %s", p, e)
+		}
+	}
+	if snap.CPU.Count == 0 || snap.Memory.Total == 0 || len(snap.Processes) == 0 || len(snap.Filesystems) == 0 || len(snap.Interfaces) == 0 {
+		t.Errorf("empty parts: cpu %d, mem %d, procs %d, fs %d, ifaces %d",
+			snap.CPU.Count, snap.Memory.Total, len(snap.Processes), len(snap.Filesystems), len(snap.Interfaces))
+	}
+	noIO, owned := 0, 0
+	for _, p := range snap.Processes {
+		if !p.IOReadable && p.PPID != 2 && p.PID != 2 {
+			noIO++
+		}
+	}
+	for _, sk := range snap.Sockets {
+		if sk.PID != 0 {
+			owned++
+		}
+	}
+	t.Logf("uid %d: %d processes, %d without readable io; %d/%d sockets with owner (owners complete: %v); errors: %v",
+		os.Getuid(), len(snap.Processes), noIO, owned, len(snap.Sockets), snap.SocketOwnersComplete, snap.Errors)
+}

@@ -457,3 +457,6 @@ func (s *Sampler) sampleInterfaces(snap *hoststat.Snapshot, dt float64) error {
 	sort.Slice(snap.Interfaces, func(i, j int) bool { return snap.Interfaces[i].Name < snap.Interfaces[j].Name })
 	return aerr
 }
+
+// Name names the source for status lines and logs.
+func (s *Sampler) Name() string { return "system" }

@@ -38,7 +38,25 @@ func (s *Sampler) sampleSockets(snap *hoststat.Snapshot, now time.Time) error {
 		errs = append(errs, err)
 	}
 	snap.LocalAddrs = local
+	// TCP through sock_diag when sampling the real system (see diag_linux.go);
+	// the /proc tables otherwise, or when sock_diag is unavailable.
+	tcpDone := false
+	if s.ProcRoot == "/proc" {
+		v4, err4 := diagTCP(syscall.AF_INET)
+		v6, err6 := diagTCP(syscall.AF_INET6)
+		if err4 == nil {
+			snap.Sockets = append(snap.Sockets, v4...)
+			snap.Sockets = append(snap.Sockets, v6...)
+			tcpDone = true
+			if err6 != nil && !errors.Is(err6, syscall.EAFNOSUPPORT) {
+				errs = append(errs, err6)
+			}
+		}
+	}
 	for _, f := range socketFiles {
+		if tcpDone && f.proto == "TCP" {
+			continue
+		}
 		p := s.path(f.name)
 		b, err := s.read(p)
 		if err != nil {

@@ -1,0 +1,434 @@
+package evidence
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/detect"
+	"github.com/opsdeck/opsdeck/internal/engine"
+	"github.com/opsdeck/opsdeck/internal/eve"
+	"github.com/opsdeck/opsdeck/internal/flow"
+	"github.com/opsdeck/opsdeck/internal/hoststat"
+	"github.com/opsdeck/opsdeck/internal/textsafe"
+)
+
+// BundleSnapshotOptions are the bounds of the engine snapshot a bundle
+// wants: every flow of the table (it is bounded anyway), the recent alerts
+// the engine keeps, and enough talkers for the summary.
+var BundleSnapshotOptions = engine.SnapshotOptions{Flows: 1 << 20, Talkers: 50, Alerts: 1 << 16, Events: 0}
+
+// BundleInput is what an incident bundle is made of.
+type BundleInput struct {
+	// Time is when the bundle is made (names the directory); default now.
+	Time time.Time
+	// Reason says why, for the summary ("alert dos.synflood", "manual").
+	Reason string
+	// Trigger is the alert that caused the bundle, if any.
+	Trigger *detect.Alert
+	// Snapshot is the engine's state; take it with BundleSnapshotOptions.
+	Snapshot *engine.Snapshot
+	// Host is the latest full host sample; default Snapshot.Host.Latest.
+	Host *hoststat.Snapshot
+	// Ring holds the packets; nil writes an empty evidence.pcap.
+	Ring *Ring
+	// Packets chooses the packets written; the zero Selection takes the
+	// whole ring (the ring is bounded, and an incident's packets are rarely
+	// only the trigger's).
+	Packets Selection
+	// TopN bounds the summary's tables. Default 10.
+	TopN int
+	// CommunityIDSeed is the Community ID seed of alerts.json.
+	CommunityIDSeed uint16
+}
+
+// Files of a bundle.
+const (
+	BundleAlerts   = "alerts.json"
+	BundleFlows    = "flows.json"
+	BundleSystem   = "system.json"
+	BundlePcap     = "evidence.pcap"
+	BundleSummary  = "summary.md"
+	bundleDirMode  = 0o700
+	bundleNameTime = "20060102T150405Z"
+)
+
+// WriteBundle writes an incident bundle in a new directory under dir
+// (created 0700, files 0600) and returns its path. The directory is named
+// opsdeck-incident-TIME, with a suffix when that exists already. On error
+// the partial bundle is left for inspection and its path returned.
+func WriteBundle(dir string, in BundleInput) (string, error) {
+	if in.Time.IsZero() {
+		in.Time = time.Now()
+	}
+	if in.TopN <= 0 {
+		in.TopN = 10
+	}
+	if in.Snapshot == nil {
+		in.Snapshot = &engine.Snapshot{}
+	}
+	if in.Host == nil {
+		in.Host = in.Snapshot.Host.Latest
+	}
+	if err := os.MkdirAll(dir, bundleDirMode); err != nil {
+		return "", fmt.Errorf("create bundle directory %q: %w", dir, err)
+	}
+	base := filepath.Join(dir, "opsdeck-incident-"+in.Time.UTC().Format(bundleNameTime))
+	path := base
+	for i := 2; ; i++ {
+		err := os.Mkdir(path, bundleDirMode)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, os.ErrExist) || i > 100 {
+			return "", fmt.Errorf("create bundle %q: %w", path, err)
+		}
+		path = fmt.Sprintf("%s-%d", base, i)
+	}
+	var pkts []Packet
+	if in.Ring != nil {
+		pkts = in.Ring.Select(in.Packets)
+	}
+	ex, err := WritePcap(filepath.Join(path, BundlePcap), pkts)
+	if err != nil {
+		return path, err
+	}
+	steps := []struct {
+		name  string
+		write func(io.Writer) error
+	}{
+		{BundleAlerts, func(w io.Writer) error { return writeAlerts(w, &in) }},
+		{BundleFlows, func(w io.Writer) error { return writeFlows(w, &in) }},
+		{BundleSystem, func(w io.Writer) error { return writeSystem(w, &in) }},
+		{BundleSummary, func(w io.Writer) error { return writeSummary(w, &in, ex) }},
+	}
+	for _, s := range steps {
+		if err := writeFile(filepath.Join(path, s.name), s.write); err != nil {
+			return path, err
+		}
+	}
+	return path, nil
+}
+
+func writeFile(name string, fn func(io.Writer) error) (err error) {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, FileMode)
+	if err != nil {
+		return fmt.Errorf("create %q: %w", name, err)
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("write %q: %w", name, cerr)
+		}
+	}()
+	bw := bufio.NewWriter(f)
+	if err := fn(bw); err != nil {
+		return fmt.Errorf("write %q: %w", name, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write %q: %w", name, err)
+	}
+	return f.Sync()
+}
+
+// writeAlerts writes the snapshot's alerts as EVE lines (passwords masked,
+// as in every EVE output without --show-secrets).
+func writeAlerts(w io.Writer, in *BundleInput) error {
+	ew := eve.NewWriter(w)
+	ew.CommunityIDSeed = in.CommunityIDSeed
+	alerts := in.Snapshot.Alerts
+	if in.Trigger != nil && !slices.Contains(alerts, in.Trigger) {
+		alerts = append(slices.Clone(alerts), in.Trigger)
+	}
+	for _, a := range alerts {
+		if err := ew.Alert(a, nil); err != nil {
+			return err
+		}
+	}
+	return ew.Flush()
+}
+
+// flowJSON is one flow of flows.json, named as EVE's flow records.
+type flowJSON struct {
+	FlowID        uint64    `json:"flow_id"`
+	CommunityID   string    `json:"community_id,omitempty"`
+	SrcIP         string    `json:"src_ip"`
+	SrcPort       uint16    `json:"src_port"`
+	DestIP        string    `json:"dest_ip"`
+	DestPort      uint16    `json:"dest_port"`
+	Proto         string    `json:"proto"`
+	AppProto      string    `json:"app_proto,omitempty"`
+	PktsToServer  uint64    `json:"pkts_toserver"`
+	PktsToClient  uint64    `json:"pkts_toclient"`
+	BytesToServer uint64    `json:"bytes_toserver"`
+	BytesToClient uint64    `json:"bytes_toclient"`
+	Start         time.Time `json:"start"`
+	End           time.Time `json:"end"`
+	State         string    `json:"state"`
+	Alerted       bool      `json:"alerted"`
+	PID           int32     `json:"pid,omitempty"`
+	Process       string    `json:"process,omitempty"`
+}
+
+func writeFlows(w io.Writer, in *BundleInput) error {
+	s := in.Snapshot
+	doc := struct {
+		Time    time.Time   `json:"time"`
+		Stats   flow.Stats  `json:"stats"`
+		Flows   []flowJSON  `json:"flows"`
+		Talkers []talkerRow `json:"top_talkers"`
+	}{Time: s.Now, Stats: s.Flows, Flows: []flowJSON{}}
+	for _, f := range s.TopFlows {
+		doc.Flows = append(doc.Flows, flowJSON{FlowID: f.ID, CommunityID: f.CommunityID,
+			SrcIP: f.Client.Addr().String(), SrcPort: f.Client.Port(), DestIP: f.Server.Addr().String(), DestPort: f.Server.Port(),
+			Proto: f.Proto, AppProto: f.AppProto, PktsToServer: f.PktsToServer, PktsToClient: f.PktsToClient,
+			BytesToServer: f.BytesToServer, BytesToClient: f.BytesToClient, Start: f.First, End: f.Last,
+			State: f.State, Alerted: f.Alerted, PID: f.PID, Process: f.Process})
+	}
+	for _, t := range s.Talkers {
+		doc.Talkers = append(doc.Talkers, talkerRow{Addr: t.Addr, BytesOut: t.BytesOut, BytesIn: t.BytesIn, PktsOut: t.PktsOut, PktsIn: t.PktsIn, Flows: t.Flows})
+	}
+	return encodeJSON(w, doc)
+}
+
+type talkerRow struct {
+	Addr     netip.Addr `json:"ip"`
+	BytesOut uint64     `json:"bytes_out"`
+	BytesIn  uint64     `json:"bytes_in"`
+	PktsOut  uint64     `json:"pkts_out"`
+	PktsIn   uint64     `json:"pkts_in"`
+	Flows    int        `json:"flows"`
+}
+
+func encodeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func writeSystem(w io.Writer, in *BundleInput) error {
+	doc := struct {
+		Snapshot  *hoststat.Snapshot `json:"snapshot"`
+		TopCPU    []hoststat.Process `json:"top_cpu"`
+		TopMemory []hoststat.Process `json:"top_memory"`
+		Listeners []hoststat.Socket  `json:"listeners"`
+		Note      string             `json:"note,omitempty"`
+	}{Snapshot: in.Host}
+	if in.Host == nil {
+		doc.Note = "no host sample was available when the bundle was written"
+	} else {
+		doc.TopCPU = topProcs(in.Host.Processes, in.TopN, func(a, b hoststat.Process) int { return cmp.Compare(b.CPUPct, a.CPUPct) })
+		doc.TopMemory = topProcs(in.Host.Processes, in.TopN, func(a, b hoststat.Process) int { return cmp.Compare(b.RSS, a.RSS) })
+		doc.Listeners = in.Host.Listeners()
+	}
+	return encodeJSON(w, doc)
+}
+
+func topProcs(ps []hoststat.Process, n int, by func(a, b hoststat.Process) int) []hoststat.Process {
+	out := slices.Clone(ps)
+	slices.SortStableFunc(out, func(a, b hoststat.Process) int { return cmp.Or(by(a, b), cmp.Compare(a.PID, b.PID)) })
+	return out[:min(n, len(out))]
+}
+
+// md makes an outside string safe for summary.md: people read it with cat
+// in a terminal, so textsafe turns controls and escapes visible; table cell
+// separators are escaped for Markdown.
+func md(s string) string {
+	return strings.ReplaceAll(textsafe.Clean(s), "|", `\|`)
+}
+
+func writeSummary(w io.Writer, in *BundleInput, ex Export) error {
+	s := in.Snapshot
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	host := "unknown host"
+	if in.Host != nil && in.Host.Host.Hostname != "" {
+		host = md(in.Host.Host.Hostname)
+	}
+	p("# opsdeck incident: %s\n\n", host)
+	p("- **Written:** %s\n", in.Time.UTC().Format(time.RFC3339))
+	if in.Reason != "" {
+		p("- **Why:** %s\n", md(in.Reason))
+	}
+	if !s.Started.IsZero() {
+		p("- **Traffic seen:** %s to %s (packet time, UTC)\n", s.Started.UTC().Format(time.RFC3339), s.Now.UTC().Format(time.RFC3339))
+	}
+	if s.Source.Name != "" {
+		p("- **Capture:** %s %s (%s), %d packets, %d kernel drops, privilege: %s\n", md(s.Source.Kind), md(s.Source.Name), md(s.Source.State),
+			s.Counters.Pkts, s.Source.KernelDrops, md(cmp.Or(s.Source.Privilege, "unknown")))
+	}
+	if in.Host != nil {
+		h := in.Host
+		p("- **Host:** %s %s, kernel %s, %d CPUs at %.0f%% busy, load %.2f, memory %s of %s used\n",
+			md(h.Host.Platform), md(h.Host.PlatformVersion), md(h.Host.Kernel), h.CPU.Count, h.CPU.Total.Busy, h.Load.Load1,
+			human(h.Memory.Used), human(h.Memory.Total))
+	}
+	if a := in.Trigger; a != nil {
+		p("\n## Trigger\n\n")
+		p("%s\n", alertLine(a))
+	}
+
+	p("\n## Alerts\n\n")
+	bySev := s.AlertsBySeverity
+	p("%d alerts raised: %d high, %d medium, %d low. ", s.Counters.Alerts, bySev[1], bySev[2], bySev[3])
+	p("`%s` holds the %d most recent as EVE JSON lines.\n\n", BundleAlerts, len(s.Alerts))
+	if len(s.Alerts) > 0 {
+		type ruleRow struct {
+			rule            string
+			sev             detect.Severity
+			count           int
+			last            time.Time
+			actors, targets map[netip.Addr]bool
+		}
+		rows := map[string]*ruleRow{}
+		for _, a := range s.Alerts {
+			r := rows[a.Rule.Name]
+			if r == nil {
+				r = &ruleRow{rule: a.Rule.Name, sev: a.Severity, actors: map[netip.Addr]bool{}, targets: map[netip.Addr]bool{}}
+				rows[a.Rule.Name] = r
+			}
+			r.count++
+			r.sev = min(r.sev, cmp.Or(a.Severity, a.Rule.Severity))
+			if a.TS.After(r.last) {
+				r.last = a.TS
+			}
+			if a.Src.IsValid() {
+				r.actors[a.Src] = true
+			}
+			if a.Dst.IsValid() {
+				r.targets[a.Dst] = true
+			}
+		}
+		list := make([]*ruleRow, 0, len(rows))
+		for _, r := range rows {
+			list = append(list, r)
+		}
+		slices.SortFunc(list, func(a, b *ruleRow) int {
+			return cmp.Or(cmp.Compare(a.sev, b.sev), cmp.Compare(b.count, a.count), cmp.Compare(a.rule, b.rule))
+		})
+		p("| severity | rule | alerts | actors | targets | last (UTC) |\n|---|---|---:|---|---|---|\n")
+		for i, r := range list {
+			if i == in.TopN {
+				break
+			}
+			p("| %s | %s | %d | %s | %s | %s |\n", r.sev, r.rule, r.count, addrList(r.actors, 3), addrList(r.targets, 3), r.last.UTC().Format("2006-01-02 15:04:05"))
+		}
+		p("\nMost severe, newest first:\n\n")
+		recent := slices.Clone(s.Alerts)
+		slices.SortStableFunc(recent, func(a, b *detect.Alert) int {
+			return cmp.Or(cmp.Compare(cmp.Or(a.Severity, a.Rule.Severity), cmp.Or(b.Severity, b.Rule.Severity)), b.TS.Compare(a.TS))
+		})
+		for i, a := range recent {
+			if i == in.TopN {
+				break
+			}
+			p("- %s\n", alertLine(a))
+		}
+	}
+
+	if len(s.Talkers) > 0 {
+		p("\n## Top talkers\n\n| host | bytes out | bytes in | flows |\n|---|---:|---:|---:|\n")
+		for i, t := range s.Talkers {
+			if i == in.TopN {
+				break
+			}
+			p("| %s | %s | %s | %d |\n", t.Addr, human(t.BytesOut), human(t.BytesIn), t.Flows)
+		}
+	}
+	if len(s.TopFlows) > 0 {
+		p("\n## Largest flows\n\n| client | server | proto | bytes | process |\n|---|---|---|---:|---|\n")
+		for i, f := range s.TopFlows {
+			if i == in.TopN {
+				break
+			}
+			proc := ""
+			if f.PID > 0 {
+				proc = fmt.Sprintf("%s (%d)", md(f.Process), f.PID)
+			}
+			p("| %s | %s | %s | %s | %s |\n", f.Client, f.Server, md(cmp.Or(f.AppProto, f.Proto)), human(f.BytesToServer+f.BytesToClient), proc)
+		}
+	}
+	if in.Host != nil && len(in.Host.Processes) > 0 {
+		p("\n## Processes (top CPU)\n\n| pid | user | name | cpu %% | rss | command |\n|---:|---|---|---:|---:|---|\n")
+		for _, pr := range topProcs(in.Host.Processes, in.TopN, func(a, b hoststat.Process) int { return cmp.Compare(b.CPUPct, a.CPUPct) }) {
+			p("| %d | %s | %s | %.1f | %s | %s |\n", pr.PID, md(pr.User), md(pr.Name), pr.CPUPct, human(pr.RSS), md(textsafe.Truncate(pr.Cmdline, 80)))
+		}
+	}
+
+	p("\n## Files\n\n")
+	p("- `%s`: alerts as EVE JSON lines\n", BundleAlerts)
+	p("- `%s`: the flow table (%d flows) and top talkers\n", BundleFlows, len(s.TopFlows))
+	p("- `%s`: host sample: processes, sockets, top consumers\n", BundleSystem)
+	for i, f := range ex.Files {
+		p("- `%s`: %d packets, link type %d (read with `tcpdump -r` or Wireshark)\n", filepath.Base(f), ex.Counts[i], ex.Links[i])
+	}
+	if in.Ring != nil {
+		st := in.Ring.Stats()
+		if st.EvictedAge+st.EvictedMem > 0 {
+			p("\nThe packet ring dropped %d older packets (bounds: %s, %s); the capture starts at %s.\n",
+				st.EvictedAge+st.EvictedMem, human(uint64(in.Ring.opts.MaxBytes)), in.Ring.opts.MaxAge, st.Oldest.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+func alertLine(a *detect.Alert) string {
+	sev := cmp.Or(a.Severity, a.Rule.Severity)
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s** `%s` %s: %s", sev, a.Rule.Name, a.TS.UTC().Format("2006-01-02 15:04:05"), md(a.Signature))
+	if a.Src.IsValid() {
+		fmt.Fprintf(&b, " (%s", a.Src)
+		if a.Dst.IsValid() {
+			fmt.Fprintf(&b, " → %s", a.Dst)
+			if a.DstPort != 0 {
+				fmt.Fprintf(&b, ":%d", a.DstPort)
+			}
+		}
+		b.WriteString(")")
+	}
+	if a.PID > 0 {
+		fmt.Fprintf(&b, ", process %s (%d)", md(a.Process), a.PID)
+	}
+	if a.Suppressed > 0 {
+		fmt.Fprintf(&b, ", %d more suppressed", a.Suppressed)
+	}
+	return b.String()
+}
+
+func addrList(m map[netip.Addr]bool, n int) string {
+	as := make([]netip.Addr, 0, len(m))
+	for a := range m {
+		as = append(as, a)
+	}
+	slices.SortFunc(as, netip.Addr.Compare)
+	var parts []string
+	for i, a := range as {
+		if i == n {
+			parts = append(parts, fmt.Sprintf("+%d", len(as)-n))
+			break
+		}
+		parts = append(parts, a.String())
+	}
+	return strings.Join(parts, ", ")
+}
+
+// human formats a byte count with a binary unit.
+func human(n uint64) string {
+	const units = "KMGTPE"
+	if n < 1024 {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, i := float64(n)/1024, 0
+	for v >= 1024 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	return fmt.Sprintf("%.1f %ciB", v, units[i])
+}

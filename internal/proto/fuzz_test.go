@@ -1,0 +1,236 @@
+package proto
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/opsdeck/opsdeck/internal/packet"
+)
+
+// corpusPayloads returns the non-empty payloads of a capture in one
+// direction of one server port (0: any), for fuzz seeds.
+func corpusPayloads(tb testing.TB, file string, port uint16, toServer bool) [][]byte {
+	var out [][]byte
+	for _, s := range readPcap(tb, file) {
+		if len(s.Payload) == 0 {
+			continue
+		}
+		if port == 0 || (toServer && s.DstPort == port) || (!toServer && s.SrcPort == port) {
+			out = append(out, s.Payload)
+		}
+	}
+	return out
+}
+
+// streamOf concatenates payloads up to n bytes.
+func streamOf(ps [][]byte, n int) []byte {
+	var b []byte
+	for _, p := range ps {
+		b = append(b, p...)
+		if len(b) >= n {
+			return b[:n]
+		}
+	}
+	return b
+}
+
+// feedParser drives a parser the way State does: unconsumed bytes are
+// presented again with the next chunk appended. It checks the contract.
+func feedParser(t *testing.T, p parser, toServer bool, data []byte, chunk int) {
+	if chunk <= 0 {
+		chunk = 1
+	}
+	c := &ctx{cfg: &Config{}, st: &State{}, emit: func(*Event) {}}
+	var buf []byte
+	for i := 0; i < len(data); i += chunk {
+		buf = append(buf, data[i:min(i+chunk, len(data))]...)
+		n, stop := p.feed(c, toServer, buf)
+		if n < 0 || n > len(buf) {
+			t.Fatalf("feed consumed %d of %d", n, len(buf))
+		}
+		if stop {
+			break
+		}
+		buf = buf[n:]
+	}
+	p.close(c)
+}
+
+func FuzzParseDNS(f *testing.F) {
+	for _, file := range []string{"suricata-verify/dns-udp-eve-txt.pcap", "suricata-verify/dns-udp-nxdomain-soa.pcap",
+		"suricata-verify/dns-udp-null-rr.pcap", "ndpi/dns-exf-high-entropy.pcap"} {
+		for _, p := range corpusPayloads(f, file, 0, true) {
+			f.Add(p)
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := ParseDNS(b)
+		if err == nil && m == nil {
+			t.Fatal("nil message without error")
+		}
+		(&dnsParser{tcp: true}).feed(&ctx{cfg: &Config{}, st: &State{}}, true, b)
+	})
+}
+
+func FuzzTLSHello(f *testing.F) {
+	for _, file := range []string{"suricata-verify/tls13-sni-community-id-ipv4.pcap", "suricata-verify/tls12-sni-flow-bug-2646-01.pcap"} {
+		for _, p := range corpusPayloads(f, file, 443, true)[:1] {
+			f.Add(p[9:])
+		}
+		for _, p := range corpusPayloads(f, file, 443, false)[:1] {
+			f.Add(p[9:])
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if ch, err := ParseClientHello(b); err == nil {
+			ch.JA3()
+			ch.JA4()
+		}
+		if sh, err := ParseServerHello(b); err == nil {
+			sh.JA3S()
+		}
+	})
+}
+
+func FuzzTLSStream(f *testing.F) {
+	for _, file := range []string{"suricata-verify/tls12-sni-flow-bug-2646-01.pcap", "suricata-verify/tls-client-hello-frag-mtu300.pcap"} {
+		f.Add(streamOf(corpusPayloads(f, file, 443, false), 4096), uint8(100), false)
+		f.Add(streamOf(corpusPayloads(f, file, 443, true), 4096), uint8(7), true)
+	}
+	f.Fuzz(func(t *testing.T, b []byte, chunk uint8, toServer bool) {
+		feedParser(t, &tlsParser{}, toServer, b, int(chunk))
+		certFields(&TLS{}, b)
+	})
+}
+
+func FuzzHTTP(f *testing.F) {
+	for _, file := range []string{"suricata-verify/http-host-flow-bug-78.pcap", "zeek/http-basic-auth-with-colon.pcap"} {
+		f.Add(streamOf(corpusPayloads(f, file, 0, true), 4096), uint8(13), true)
+	}
+	f.Add([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nHTTP/1.1 404 x\r\n\r\n"), uint8(3), false)
+	f.Fuzz(func(t *testing.T, b []byte, chunk uint8, toServer bool) {
+		p := &httpParser{}
+		feedParser(t, p, toServer, b, int(chunk))
+		feedParser(t, p, !toServer, b, int(chunk))
+	})
+}
+
+func FuzzSSH(f *testing.F) {
+	f.Add(streamOf(corpusPayloads(f, "suricata-verify/ssh-hassh.pcap", 22, true), 4096), uint8(50))
+	f.Add(streamOf(corpusPayloads(f, "suricata-verify/ssh-hassh.pcap", 22, false), 4096), uint8(200))
+	f.Fuzz(func(t *testing.T, b []byte, chunk uint8) {
+		feedParser(t, &sshParser{}, true, b, int(chunk))
+		feedParser(t, &sshParser{}, false, b, int(chunk))
+		if len(b) > 0 {
+			ParseKexInit(b)
+		}
+	})
+}
+
+func FuzzLineProtocols(f *testing.F) {
+	f.Add(streamOf(corpusPayloads(f, "suricata-verify/ftp-anonymous-login-bug-3519.pcap", 21, false), 4096), uint8(9), uint8(0))
+	f.Add(streamOf(corpusPayloads(f, "suricata-verify/ftp-anonymous-login-bug-3519.pcap", 21, true), 4096), uint8(9), uint8(0))
+	f.Add([]byte("a1 LOGIN \"x\\\"\" y\r\nAUTH LOGIN\r\ndXNlcg==\r\ncGFzcw==\r\n+OK\r\n235 ok\r\na1 OK\r\n"), uint8(4), uint8(3))
+	f.Fuzz(func(t *testing.T, b []byte, chunk uint8, kind uint8) {
+		var p parser
+		switch kind % 4 {
+		case 0:
+			p = &ftpParser{}
+		case 1:
+			p = &mailParser{kind: appSMTP}
+		case 2:
+			p = &mailParser{kind: appPOP3}
+		default:
+			p = &mailParser{kind: appIMAP}
+		}
+		feedParser(t, p, true, b, int(chunk))
+		feedParser(t, p, false, b, int(chunk))
+	})
+}
+
+func FuzzTelnet(f *testing.F) {
+	f.Add(streamOf(corpusPayloads(f, "suricata-verify/telnet-login.pcap", 23, false), 4096), uint8(1))
+	f.Add(streamOf(corpusPayloads(f, "suricata-verify/telnet-login.pcap", 23, true), 4096), uint8(1))
+	f.Fuzz(func(t *testing.T, b []byte, chunk uint8) {
+		p := &telnetParser{}
+		feedParser(t, p, false, b, int(chunk))
+		feedParser(t, p, true, b, int(chunk))
+		if len(p.line) > telnetMaxLine || len(p.srv) > telnetMaxLine*2 {
+			t.Fatalf("telnet buffers grew: %d %d", len(p.line), len(p.srv))
+		}
+	})
+}
+
+func FuzzRDP(f *testing.F) {
+	for _, p := range corpusPayloads(f, "suricata-verify/rdp-003.pcap", 3389, true)[:2] {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ParseRDPCookie(b)
+		feedParser(t, &rdpParser{}, true, b, 5)
+	})
+}
+
+// FuzzStatePacket drives State.Packet with random segment sequences: each
+// record of the input is a header (flags, direction, sequence jitter,
+// length) followed by that many payload bytes.
+func FuzzStatePacket(f *testing.F) {
+	enc := func(file string, port uint16) []byte {
+		var out []byte
+		for _, s := range readPcap(f, file) {
+			if len(s.Payload) == 0 || len(s.Payload) > 255 {
+				continue
+			}
+			dir := byte(0)
+			if s.SrcPort == port {
+				dir = 1
+			}
+			out = append(out, packet.TCPAck, dir, 0, byte(len(s.Payload)))
+			out = append(out, s.Payload...)
+		}
+		return out
+	}
+	f.Add(enc("suricata-verify/telnet-login.pcap", 23), uint16(23))
+	f.Add(enc("zeek/ftp-password-pass-command.pcap", 21), uint16(21))
+	f.Add(enc("suricata-verify/http-ipv6-vlan-nikto-bug-814.pcap", 80), uint16(80))
+	f.Add(enc("suricata-verify/dns-udp-eve-txt.pcap", 53), uint16(53))
+	f.Fuzz(func(t *testing.T, b []byte, port uint16) {
+		cli, srv := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+		cfg := &Config{MaxBytes: 512}
+		st := &State{}
+		seq := [2]uint32{1, 1}
+		proto := packet.ProtoTCP
+		if port == 53 {
+			proto = packet.ProtoUDP
+		}
+		for i := uint64(1); len(b) >= 4; i++ {
+			flags, dir, jitter, l := b[0], b[1]&1, int8(b[2]), int(b[3])
+			b = b[4:]
+			l = min(l, len(b))
+			payload := b[:l]
+			b = b[l:]
+			s := packet.Summary{Index: i, IPVersion: 4, Proto: proto, HasL4: true, TCPFlags: flags, Payload: payload}
+			if dir == 0 {
+				s.Src, s.Dst, s.SrcPort, s.DstPort = cli, srv, 40000, port
+			} else {
+				s.Src, s.Dst, s.SrcPort, s.DstPort = srv, cli, port, 40000
+			}
+			s.Seq = seq[dir] + uint32(int32(jitter))
+			if jitter == 0 {
+				seq[dir] += uint32(l)
+			}
+			st.Packet(cfg, dir == 0, &s, func(e *Event) {
+				if e.Type == "" {
+					t.Fatal("event without type")
+				}
+			})
+			for d := range st.h {
+				if len(st.h[d].buf) > cfg.MaxBytes || len(st.h[d].ooo) > maxOOOSegs {
+					t.Fatalf("direction %d holds %d bytes, %d segments", d, len(st.h[d].buf), len(st.h[d].ooo))
+				}
+			}
+		}
+		st.Close(cfg, func(*Event) {})
+		st.AppProto()
+	})
+}

@@ -1,0 +1,13 @@
+//go:build !linux
+
+package system
+
+import (
+	"errors"
+
+	"github.com/opsdeck/opsdeck/internal/hoststat"
+)
+
+func diagTCP(family uint8) ([]hoststat.Socket, error) {
+	return nil, errors.New("sock_diag is Linux only")
+}

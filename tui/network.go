@@ -1,0 +1,270 @@
+package tui
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/opsdeck/opsdeck/internal/engine"
+	"github.com/opsdeck/opsdeck/internal/textsafe"
+)
+
+// netView is how the network pane groups traffic.
+type netView int
+
+const (
+	viewHosts netView = iota
+	viewFlows
+	viewProcs
+	viewProtos
+	numViews
+)
+
+var netViewNames = [numViews]string{"by host", "by flow", "by process", "by protocol"}
+
+// netRow is one line of the network pane, whatever the view.
+type netRow struct {
+	key   string
+	cols  []string // cells after the first
+	name  string   // first cell (already clean)
+	bytes uint64
+	d     detailTarget
+}
+
+// networkPane shows flows and top talkers with the owning process, rates
+// and history, or why there is no capture.
+type networkPane struct {
+	c    *common
+	w, h int
+	view netView
+	l    list
+	rows []netRow
+}
+
+func newNetworkPane(c *common) *networkPane { return &networkPane{c: c} }
+
+func (p *networkPane) SetSize(w, h int) {
+	p.w, p.h = w, h
+	p.l.setHeight(p.listHeight())
+}
+
+// listHeight is the body minus the rate line, the column header and the
+// capture error lines.
+func (p *networkPane) listHeight() int {
+	n := p.h - 2 - 2
+	if p.sourceProblem() {
+		n -= 3
+	}
+	return max(n, 0)
+}
+
+func (p *networkPane) sourceProblem() bool {
+	s := p.c.snap.Source.State
+	return s == "error" || s == "unavailable"
+}
+
+func (p *networkPane) Update(msg tea.Msg) (Pane, tea.Cmd) {
+	switch msg := msg.(type) {
+	case SnapshotMsg:
+		p.refresh()
+		return p, nil
+	case tea.KeyMsg:
+		switch {
+		case key.Matches(msg, p.c.keys.View):
+			p.view = (p.view + 1) % numViews
+			p.l = list{height: p.listHeight()}
+			p.refresh()
+			return p, nil
+		case key.Matches(msg, p.c.keys.Open):
+			if p.l.cursor < len(p.rows) {
+				return p, cmdOf(openDetailMsg{p.rows[p.l.cursor].d})
+			}
+			return p, nil
+		}
+	case clickMsg:
+		msg.row -= p.h - 2 - p.listHeight() // rows above the list
+		p.l.update(msg, p.c.keys)
+		return p, nil
+	}
+	p.l.update(msg, p.c.keys)
+	return p, nil
+}
+
+func (p *networkPane) ShortHelp() []key.Binding {
+	k := p.c.keys
+	return []key.Binding{k.View, k.Open}
+}
+
+func (p *networkPane) FullHelp() [][]key.Binding {
+	k := p.c.keys
+	return [][]key.Binding{{k.View, k.Open, k.Up, k.Down}}
+}
+
+func (p *networkPane) refresh() {
+	s := p.c.snap
+	p.rows = p.rows[:0]
+	switch p.view {
+	case viewHosts:
+		for _, t := range s.Talkers {
+			p.rows = append(p.rows, netRow{key: t.Addr.String(), name: t.Addr.String(), bytes: t.Bytes(),
+				cols: []string{humanBytes(float64(t.BytesOut)), humanBytes(float64(t.BytesIn)), fmt.Sprint(t.Flows)},
+				d:    detailTarget{host: t.Addr}})
+		}
+	case viewFlows:
+		for i := range s.TopFlows {
+			f := &s.TopFlows[i]
+			app := f.AppProto
+			if app == "" {
+				app = f.Proto
+			}
+			p.rows = append(p.rows, netRow{key: fmt.Sprint(f.ID), name: fmt.Sprintf("%s %s %s", f.Client, p.c.st.G.Arrow, f.Server),
+				bytes: f.BytesToServer + f.BytesToClient,
+				cols: []string{textsafe.Truncate(app, 8), humanBytes(float64(f.BytesToServer + f.BytesToClient)),
+					humanCount(float64(f.PktsToServer + f.PktsToClient)), procLabel(f.PID, f.Process)},
+				d: detailTarget{flow: f}})
+		}
+	case viewProcs:
+		type agg struct {
+			pid   int32
+			name  string
+			flows int
+			bytes uint64
+		}
+		m := map[int32]*agg{}
+		for _, f := range s.TopFlows {
+			a := m[f.PID]
+			if a == nil {
+				a = &agg{pid: f.PID, name: f.Process}
+				m[f.PID] = a
+			}
+			a.flows++
+			a.bytes += f.BytesToServer + f.BytesToClient
+		}
+		aggs := make([]*agg, 0, len(m))
+		for _, a := range m {
+			aggs = append(aggs, a)
+		}
+		slices.SortFunc(aggs, func(a, b *agg) int { return cmp.Or(cmp.Compare(b.bytes, a.bytes), cmp.Compare(a.pid, b.pid)) })
+		for _, a := range aggs {
+			p.rows = append(p.rows, netRow{key: fmt.Sprint(a.pid), name: procLabel(a.pid, a.name), bytes: a.bytes,
+				cols: []string{fmt.Sprint(a.flows), humanBytes(float64(a.bytes))},
+				d:    detailTarget{pid: a.pid, procName: a.name}})
+		}
+	case viewProtos:
+		for _, pr := range s.Protos {
+			p.rows = append(p.rows, netRow{key: pr.Name, name: textsafe.Clean(pr.Name), bytes: pr.Bytes,
+				cols: []string{fmt.Sprint(pr.Flows), humanBytes(float64(pr.Bytes))}})
+		}
+	}
+	keys := make([]string, len(p.rows))
+	for i, r := range p.rows {
+		keys[i] = r.key
+	}
+	p.l.setHeight(p.listHeight())
+	p.l.setRows(keys)
+}
+
+// procLabel names a process for a table cell.
+func procLabel(pid int32, name string) string {
+	if pid <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%s", pid, textsafe.Clean(name))
+}
+
+var netHeaders = [numViews][]string{
+	{"host", "out", "in", "flows"},
+	{"flow", "app", "bytes", "pkts", "process"},
+	{"process", "flows", "bytes"},
+	{"protocol", "flows", "bytes"},
+}
+
+var netWidths = [numViews][]int{{0, 7, 7, 6}, {0, 8, 7, 6, 18}, {0, 6, 7}, {0, 6, 7}}
+
+func (p *networkPane) View() string {
+	st, g, s := p.c.st, p.c.st.G, p.c.snap
+	w := p.w - 2
+	var body []string
+	if p.sourceProblem() {
+		src := s.Source
+		body = append(body,
+			st.Bad.Render(textsafe.Truncate("no capture: "+src.Err, w)),
+			st.Warn.Render(textsafe.Truncate(src.Hint, w)),
+			st.Dim.Render(textsafe.Truncate("opsdeck -r FILE replays a capture without privileges", w)))
+	}
+	gw := max((w-34)/2, 4)
+	body = append(body, st.Dim.Render("pkt/s ")+fmt.Sprintf("%6s ", humanCount(last(s.PPS)))+st.Graph.Render(sparkline(g, s.PPS, gw, 0))+
+		st.Dim.Render("  bytes/s ")+fmt.Sprintf("%6s ", humanBytes(last(s.BPS)))+st.Graph.Render(sparkline(g, s.BPS, gw, 0)))
+
+	// Columns: the first takes what is left; drop trailing ones when narrow.
+	hdr, widths := netHeaders[p.view], slices.Clone(netWidths[p.view])
+	for len(widths) > 1 && sum(widths[1:])+len(widths) > w-16 {
+		widths = widths[:len(widths)-1]
+	}
+	widths[0] = w - sum(widths[1:]) - (len(widths) - 1)
+	row := func(first string, cols []string) string {
+		var b strings.Builder
+		b.WriteString(textsafe.Pad(first, widths[0]))
+		for i := 1; i < len(widths) && i-1 < len(cols); i++ {
+			b.WriteString(" ")
+			if i == len(widths)-1 && p.view == viewFlows {
+				b.WriteString(textsafe.Pad(cols[i-1], widths[i]))
+			} else {
+				b.WriteString(textsafe.PadLeft(cols[i-1], widths[i]))
+			}
+		}
+		return b.String()
+	}
+	body = append(body, st.ColHeader.Render(row(hdr[0], hdr[1:])))
+	if len(p.rows) == 0 && !p.sourceProblem() {
+		body = append(body, st.Dim.Render("no traffic yet"))
+	}
+	from, to := p.l.visible()
+	for i := from; i < to; i++ {
+		line := row(p.rows[i].name, p.rows[i].cols)
+		if i == p.l.cursor && p.c.focus == paneNet {
+			line = st.Selected.Render(line)
+		}
+		body = append(body, line)
+	}
+	title := fmt.Sprintf(" 3 network · %s · %s ", netViewNames[p.view], sourceLabel(s.Source))
+	return strings.Join(box(st, title, p.c.focus == paneNet, body, p.w, p.h), "\n")
+}
+
+func sourceLabel(src engine.SourceStatus) string {
+	name := src.Name
+	if src.Kind == "file" {
+		name = filepath.Base(name)
+	}
+	name = textsafe.Clean(name)
+	if name == "" {
+		name = "no capture"
+	}
+	if src.State != "" && src.State != "running" {
+		name += " (" + textsafe.Clean(src.State) + ")"
+	}
+	return name
+}
+
+func sum(v []int) int {
+	t := 0
+	for _, x := range v {
+		t += x
+	}
+	return t
+}
+
+// hostOf is used by details to match flows and alerts to a host.
+func involves(a netip.Addr, addrs ...netip.Addr) bool {
+	for _, b := range addrs {
+		if a.IsValid() && a == b {
+			return true
+		}
+	}
+	return false
+}
