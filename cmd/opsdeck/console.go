@@ -337,7 +337,3 @@ func privilege() string {
 	}
 	return "user"
 }
-
-func cmdWatch(args []string) error {
-	return errors.New("watch: not built yet")
-}

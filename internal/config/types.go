@@ -79,6 +79,15 @@ func (s *Size) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// Set makes Size a flag.Value.
+func (s *Size) Set(v string) error { return s.UnmarshalText([]byte(v)) }
+
+// String formats the size as MarshalText does.
+func (s *Size) String() string {
+	b, _ := s.MarshalText()
+	return string(b)
+}
+
 // MarshalText writes the largest exact binary unit.
 func (s Size) MarshalText() ([]byte, error) {
 	for _, u := range sizeUnits {

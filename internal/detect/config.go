@@ -24,7 +24,7 @@ type Config struct {
 	Suppress time.Duration
 
 	// MaxEntries caps every per-key table (trackers per rule, suppression).
-	// When a table is full, the least recently seen of a sample of 8 entries
+	// When a table is full, the least recently seen of a sample of 5 entries
 	// is evicted and counted. Default 16384 (about 10 MB for the largest table).
 	MaxEntries int
 

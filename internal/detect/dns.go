@@ -79,7 +79,7 @@ func (d *Detector) dnsQuery(ts time.Time, f *flow.Flow, q proto.DNSQuery, emit f
 	} else if _, ok := e.types[q.RRType]; ok {
 		e.types[q.RRType]++
 	}
-	newName := e.names.add(uint32(hashString(strings.ToLower(name))))
+	newName := e.names.add(uint32(hashString(asciiLower(name))))
 	e.longest = max(e.longest, len(name))
 	if q.RRType == "NULL" || longRandomLabel(sub, d.cfg.DNSLongLabel) {
 		e.tunnelLike++
@@ -131,7 +131,7 @@ func (d *Detector) dnsNX(ts time.Time, f *flow.Flow, qname string, emit func(*Al
 		*e = dgaEntry{w: e.w}
 	}
 	e.samples.add(name)
-	if !e.names.add(uint32(hashString(strings.ToLower(name)))) {
+	if !e.names.add(uint32(hashString(asciiLower(name)))) {
 		return
 	}
 	n := e.names.count()
@@ -158,7 +158,7 @@ func splitParent(name string) (parent, sub string) {
 	if name == "" {
 		return "", ""
 	}
-	labels := strings.Split(strings.ToLower(name), ".")
+	labels := strings.Split(asciiLower(name), ".")
 	tld := labels[len(labels)-1]
 	if !isAlpha(tld) || len(tld) > 24 {
 		return labels[0], strings.Join(labels[1:], ".")
@@ -264,4 +264,21 @@ func (d *Detector) expireDNS(now time.Time) {
 func (d *Detector) dnsStats(out map[string]uint64) {
 	d.dns.stats(out)
 	d.dga.stats(out)
+}
+
+// asciiLower folds A-Z only: DNS names are bytes, and strings.ToLower would
+// rewrite invalid UTF-8 (iodine sends raw bytes in labels).
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if b[j] >= 'A' && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }

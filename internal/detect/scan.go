@@ -50,9 +50,10 @@ type stealthEntry struct {
 }
 
 type scan struct {
-	ports   *table[pairKey, scanEntry]
-	sweeps  *table[sweepKey, sweepEntry]
-	stealth *table[pairKey, stealthEntry]
+	portAdm, sweepAdm admitter
+	ports             *table[pairKey, scanEntry]
+	sweeps            *table[sweepKey, sweepEntry]
+	stealth           *table[pairKey, stealthEntry]
 }
 
 func (d *Detector) initScan() {
@@ -70,7 +71,39 @@ func (d *Detector) scanAttempt(s *packet.Summary, f *flow.Flow, emit func(*Alert
 	}
 	ts, span := s.TS, d.cfg.ScanWindow
 	if f.Proto != packet.ProtoICMP && f.Proto != packet.ProtoICMPv6 {
-		e, _ := d.ports.upsert(pairKey{f.Client, f.Server, f.Proto})
+		k := pairKey{f.Client, f.Server, f.Proto}
+		e := d.ports.get(k)
+		if e == nil {
+			again, port := d.portAdm.check(hashPair(f.Client, f.Server, uint64(f.Proto)), uint32(f.SPort))
+			if again {
+				e, _ = d.ports.upsert(k)
+				e.w.roll(ts, span)
+				e.attempts = 1
+				e.sample.add(uint16(port))
+				e.ports.add(port)
+			}
+		}
+		if e != nil {
+			d.portAttempt(e, f, ts, span, emit)
+		}
+	}
+	k := sweepKey{f.Client, f.SPort, f.Proto}
+	e := d.sweeps.get(k)
+	if e == nil {
+		again, host := d.sweepAdm.check(hashPair(f.Client, netip.Addr{}, uint64(f.SPort)<<8|uint64(f.Proto)), addrBits(f.Server))
+		if !again {
+			return
+		}
+		e, _ = d.sweeps.upsert(k)
+		e.w.roll(ts, span)
+		e.attempts = 1
+		e.hosts.add(host)
+	}
+	d.sweepAttempt(e, f, ts, span, emit)
+}
+
+func (d *Detector) portAttempt(e *scanEntry, f *flow.Flow, ts time.Time, span time.Duration, emit func(*Alert)) {
+	{
 		if e.w.roll(ts, span) {
 			e.ports, e.attempts, e.answered, e.sample = sketch{}, 0, 0, portSamples{}
 		}
@@ -92,7 +125,9 @@ func (d *Detector) scanAttempt(s *packet.Summary, f *flow.Flow, emit func(*Alert
 			}
 		}
 	}
-	e, _ := d.sweeps.upsert(sweepKey{f.Client, f.SPort, f.Proto})
+}
+
+func (d *Detector) sweepAttempt(e *sweepEntry, f *flow.Flow, ts time.Time, span time.Duration, emit func(*Alert)) {
 	if e.w.roll(ts, span) {
 		e.hosts, e.attempts, e.answered, e.sample = sketch{}, 0, 0, addrSamples{}
 	}

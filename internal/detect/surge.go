@@ -26,10 +26,32 @@ type surge struct {
 	hosts    *table[netip.Addr, rate]
 	total    rate
 	lastTick time.Time
+	cache    hostCache
+	hostAdm  admitter
+}
+
+// hostCache is a direct-mapped cache in front of the hosts table: the
+// per-packet accounting of both endpoints is the one table access every
+// packet makes, and most packets belong to a few busy hosts.
+type hostCache struct {
+	k [256]netip.Addr
+	v [256]*rate
+}
+
+func cacheSlot(a netip.Addr) uint8 {
+	b := a.As16()
+	return b[15] ^ b[14]*7 ^ b[13]*31 ^ b[12]*131 ^ b[7]
+}
+
+func (c *hostCache) drop(a netip.Addr) {
+	if i := cacheSlot(a); c.k[i] == a {
+		c.k[i], c.v[i] = netip.Addr{}, nil
+	}
 }
 
 func (d *Detector) initSurge() {
 	d.hosts = newTable[netip.Addr, rate]("traffic.surge", d.cfg.MaxEntries, func(r *rate) time.Time { return r.last })
+	d.hosts.onDelete = d.cache.drop
 }
 
 func (d *Detector) surgeAccount(s *packet.Summary) {
@@ -43,9 +65,18 @@ func (d *Detector) surgeAccount(s *packet.Summary) {
 }
 
 func (d *Detector) account(a netip.Addr, n float64, ts time.Time) {
-	r, fresh := d.hosts.upsert(a)
-	if fresh {
-		r.since = ts
+	i := cacheSlot(a)
+	r := d.cache.v[i]
+	if r == nil || d.cache.k[i] != a {
+		if r = d.hosts.get(a); r == nil {
+			// A host seen once (a spoofed source) gets no baseline.
+			if again, _ := d.hostAdm.check(mix64(uint64(hashAddr(a))), 0); !again {
+				return
+			}
+			r, _ = d.hosts.upsert(a)
+			r.since = ts
+		}
+		d.cache.k[i], d.cache.v[i] = a, r
 	}
 	r.cur += n
 	r.last = ts

@@ -18,6 +18,8 @@ type table[K comparable, V any] struct {
 	evicted uint64
 	spare   *V
 	seen    func(*V) time.Time
+	// onDelete, when set, hears every key removed (caches keyed by it).
+	onDelete func(K)
 }
 
 func newTable[K comparable, V any](name string, max int, seen func(*V) time.Time) *table[K, V] {
@@ -58,7 +60,7 @@ func (t *table[K, V]) evictOne() {
 		if ts := t.seen(v); vv == nil || ts.Before(oldest) {
 			victim, vv, oldest = k, v, ts
 		}
-		if n++; n == 8 {
+		if n++; n == 5 {
 			break
 		}
 	}
@@ -66,6 +68,9 @@ func (t *table[K, V]) evictOne() {
 		return
 	}
 	delete(t.m, victim)
+	if t.onDelete != nil {
+		t.onDelete(victim)
+	}
 	t.spare = vv
 	t.evicted++
 }
@@ -75,6 +80,9 @@ func (t *table[K, V]) expire(cutoff time.Time) {
 	for k, v := range t.m {
 		if t.seen(v).Before(cutoff) {
 			delete(t.m, k)
+			if t.onDelete != nil {
+				t.onDelete(k)
+			}
 		}
 	}
 }
@@ -300,4 +308,30 @@ func (t *table[K, V]) expireFunc(done func(*V) bool) {
 			delete(t.m, k)
 		}
 	}
+}
+
+// admitter keeps keys seen only once out of a table: a key gets a tracker
+// on its second sighting. A flood of spoofed sources, each seen once, then
+// costs one array write per packet instead of a table insert and eviction,
+// while any real actor (a scanner's second probe, a host's second packet)
+// is admitted. The first sighting's value is kept so nothing is lost.
+type admitter struct {
+	tag [1 << 16]uint32
+	val [1 << 16]uint32
+}
+
+// check records key hash h with value v. It reports whether h was seen
+// before (and the value recorded then); colliding keys overwrite each other.
+func (a *admitter) check(h uint64, v uint32) (again bool, first uint32) {
+	i, tag := h&0xffff, uint32(h>>32)|1
+	if a.tag[i] == tag {
+		a.tag[i] = 0
+		return true, a.val[i]
+	}
+	a.tag[i], a.val[i] = tag, v
+	return false, 0
+}
+
+func hashPair(a, b netip.Addr, x uint64) uint64 {
+	return mix64(uint64(hashAddr(a))<<32 ^ uint64(hashAddr(b)) ^ x<<17)
 }

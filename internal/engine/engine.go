@@ -203,18 +203,19 @@ func (e *Engine) handle(link uint16, data []byte, ts time.Time, wireLen int, ind
 	if f != nil && e.attr != nil {
 		e.attribute(f)
 	}
-	if f != nil && e.cfg.Extraction && s.HasL4 && (s.Proto == packet.ProtoTCP || s.Proto == packet.ProtoUDP) {
+	if f != nil && !f.AppDone && e.cfg.Extraction && s.HasL4 && (s.Proto == packet.ProtoTCP || s.Proto == packet.ProtoUDP) {
 		st, _ := f.App.(*proto.State)
 		if st == nil {
 			st = new(proto.State)
 			f.App = st
 		}
-		if !st.Done() && (len(s.Payload) > 0 || s.Proto == packet.ProtoTCP) {
-			e.alertF = f
-			st.Packet(&e.cfg.Proto, toServer, s, e.emitFn)
-			if f.AppProto == "" {
-				f.AppProto = st.AppProto()
-			}
+		e.alertF = f
+		st.Packet(&e.cfg.Proto, toServer, s, e.emitFn)
+		if f.AppProto == "" {
+			f.AppProto = st.AppProto()
+		}
+		if st.Done() {
+			f.App, f.AppDone = nil, true
 		}
 	}
 	if e.det != nil {

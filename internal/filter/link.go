@@ -59,7 +59,7 @@ func newLayout(linkType uint16) (layout, error) {
 	return l, nil
 }
 
-// linkTypeNames name the link types in error messages the way tcpdump does.
+// linkName names a link type in error messages the way tcpdump does.
 func linkName(lt uint16) string {
 	switch lt {
 	case linkEthernet:

@@ -149,8 +149,11 @@ type Flow struct {
 
 	// AppProto is the application protocol found by content ("" unknown).
 	AppProto string
-	// App holds the engine's per-flow application state (protocol parsers).
-	App any
+	// App holds the engine's per-flow application state (protocol parsers);
+	// AppDone is set once that state had nothing more to extract and was
+	// released, so a long flow keeps no parser memory.
+	App     any
+	AppDone bool
 	// Alerted is set once any alert names this flow.
 	Alerted bool
 	// PID and Process name the local owner, when attribution found one;

@@ -79,13 +79,37 @@ func TestTCPLifecycle(t *testing.T) {
 		t.Errorf("client = %s:%d", f.Client, f.CPort)
 	}
 	// Closed flows end after ClosedTimeout of packet time, not before.
-	tb.Expire(t0.Add(59 * time.Second))
+	tb.Expire(t0.Add(4 * time.Second))
 	if len(ended) != 0 {
-		t.Fatalf("ended before the closed timeout")
+		t.Fatalf("ended before the terminated timeout")
 	}
-	tb.Expire(t0.Add(61 * time.Second))
+	tb.Expire(t0.Add(6 * time.Second))
 	if len(ended) != 1 || reasons[0] != EndTimeout || tb.Len() != 0 {
 		t.Fatalf("ended = %d, reasons %v, len %d", len(ended), reasons, tb.Len())
+	}
+}
+
+func TestHalfClosedLingers(t *testing.T) {
+	var ended int
+	tb := NewTable(Config{}, func(*Flow, EndReason) { ended++ })
+	t0 := time.Unix(1000, 0)
+	tb.Update(seg(t0, "10.0.0.1", "10.0.0.2", 5000, 443, packet.TCPSyn, 0))
+	tb.Update(seg(t0, "10.0.0.2", "10.0.0.1", 443, 5000, packet.TCPSyn|packet.TCPAck, 0))
+	tb.Update(seg(t0, "10.0.0.1", "10.0.0.2", 5000, 443, packet.TCPAck, 0))
+	tb.Update(seg(t0, "10.0.0.1", "10.0.0.2", 5000, 443, packet.TCPFin|packet.TCPAck, 0))
+	f, _, _ := tb.Update(seg(t0, "10.0.0.2", "10.0.0.1", 443, 5000, packet.TCPFin|packet.TCPAck|packet.TCPPsh, 31))
+	if f.TCPState != TCPLastAck {
+		t.Fatalf("state %s", f.TCPState)
+	}
+	// A retransmitted FIN 30 s later still belongs to the same flow.
+	tb.Expire(t0.Add(30 * time.Second))
+	_, _, created := tb.Update(seg(t0.Add(30*time.Second), "10.0.0.2", "10.0.0.1", 443, 5000, packet.TCPFin|packet.TCPAck|packet.TCPPsh, 31))
+	if created || ended != 0 {
+		t.Fatalf("retransmitted FIN started a new flow (created %v, ended %d)", created, ended)
+	}
+	tb.Expire(t0.Add(91 * time.Second))
+	if ended != 1 {
+		t.Fatalf("half-closed flow did not end after the closed timeout")
 	}
 }
 

@@ -22,6 +22,10 @@ type Config struct {
 	// retransmitted FINs and late RSTs land in the flow they belong to
 	// instead of starting a phantom reverse flow.
 	ClosedTimeout time.Duration
+	// TerminatedTimeout ends a TCP flow that is fully torn down (an RST, or
+	// both FINs acknowledged): nothing legitimate follows, so it need not
+	// hold memory as long as a half-closed one.
+	TerminatedTimeout time.Duration
 	// ActiveTimeout ends a long flow so its record is not held back for
 	// hours (as NetFlow exporters do); the next packet starts a new flow. 0 disables.
 	ActiveTimeout time.Duration
@@ -29,7 +33,7 @@ type Config struct {
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
-	return Config{MaxFlows: 262144, NewTimeout: 30 * time.Second, EstablishedTimeout: 300 * time.Second, ClosedTimeout: 60 * time.Second, ActiveTimeout: 30 * time.Minute}
+	return Config{MaxFlows: 262144, NewTimeout: 30 * time.Second, EstablishedTimeout: 300 * time.Second, ClosedTimeout: 60 * time.Second, TerminatedTimeout: 5 * time.Second, ActiveTimeout: 30 * time.Minute}
 }
 
 func (c *Config) fill() {
@@ -45,6 +49,9 @@ func (c *Config) fill() {
 	}
 	if c.ClosedTimeout <= 0 {
 		c.ClosedTimeout = d.ClosedTimeout
+	}
+	if c.TerminatedTimeout <= 0 {
+		c.TerminatedTimeout = d.TerminatedTimeout
 	}
 }
 
@@ -74,7 +81,7 @@ type Table struct {
 func NewTable(cfg Config, onEnd func(*Flow, EndReason)) *Table {
 	cfg.fill()
 	t := &Table{cfg: cfg, m: make(map[Key]*Flow, min(cfg.MaxFlows, 4096)), onEnd: onEnd}
-	t.minTimeout = min(cfg.NewTimeout, cfg.EstablishedTimeout, cfg.ClosedTimeout)
+	t.minTimeout = min(cfg.NewTimeout, cfg.EstablishedTimeout, cfg.ClosedTimeout, cfg.TerminatedTimeout)
 	return t
 }
 
@@ -165,6 +172,9 @@ func flowID(n uint64) uint64 {
 func (t *Table) timeout(f *Flow) time.Duration {
 	switch f.State {
 	case StateClosed:
+		if f.TCPState == TCPClosed {
+			return t.cfg.TerminatedTimeout
+		}
 		return t.cfg.ClosedTimeout
 	case StateEstablished:
 		return t.cfg.EstablishedTimeout

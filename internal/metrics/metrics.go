@@ -213,13 +213,18 @@ type Server struct {
 	err chan error
 }
 
-// Listen binds addr (so a privileged port can be bound before dropping
-// root) and serves /metrics until Close.
-func Listen(addr string, c *Collector) (*Server, error) {
+// Listen binds addr, so a privileged port can be bound before dropping
+// root; Start serves on it.
+func Listen(addr string) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics listen %q: %w", addr, err)
 	}
+	return &Server{ln: ln, err: make(chan error, 1)}, nil
+}
+
+// Start serves c at /metrics until Close.
+func (s *Server) Start(c *Collector) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", Handler(c))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -229,16 +234,14 @@ func Listen(addr string, c *Collector) (*Server, error) {
 		}
 		fmt.Fprintln(w, "opsdeck metrics: /metrics")
 	})
-	s := &Server{ln: ln, err: make(chan error, 1),
-		srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}}
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
 	go func() {
-		err := s.srv.Serve(ln)
+		err := s.srv.Serve(s.ln)
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}
 		s.err <- err
 	}()
-	return s, nil
 }
 
 // Addr is the address the server listens on (useful with port 0).
@@ -246,6 +249,9 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Close stops the server, waiting briefly for scrapes in progress.
 func (s *Server) Close() error {
+	if s.srv == nil {
+		return s.ln.Close()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	err := s.srv.Shutdown(ctx)

@@ -1,0 +1,442 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/config"
+	"github.com/opsdeck/opsdeck/internal/detect"
+	"github.com/opsdeck/opsdeck/internal/engine"
+	"github.com/opsdeck/opsdeck/internal/eve"
+	"github.com/opsdeck/opsdeck/internal/evidence"
+	"github.com/opsdeck/opsdeck/internal/filter"
+	"github.com/opsdeck/opsdeck/internal/flow"
+	"github.com/opsdeck/opsdeck/internal/hoststat"
+	"github.com/opsdeck/opsdeck/internal/metrics"
+	"github.com/opsdeck/opsdeck/sources/capture"
+	"github.com/opsdeck/opsdeck/sources/system"
+)
+
+// watchOptions are the flags only watch has.
+type watchOptions struct {
+	rotateSize     config.Size
+	rotateKeep     int
+	hostInterval   time.Duration
+	hostTop        int
+	bundleOn       string
+	bundleDir      string
+	bundleInterval time.Duration
+	metricsListen  string
+	user           string
+	promisc        bool
+}
+
+func (w *watchOptions) register(fs *flag.FlagSet) {
+	fs.Var(&w.rotateSize, "rotate-size", "rotate -o FILE when it reaches `SIZE` (bytes, or with KiB/MiB/GiB); 0 = never")
+	fs.IntVar(&w.rotateKeep, "rotate-keep", 5, "rotated files kept (FILE.1 ... FILE.`N`)")
+	fs.DurationVar(&w.hostInterval, "host-interval", 5*time.Second, "write a host event every `INTERVAL` (0 = never)")
+	fs.IntVar(&w.hostTop, "host-top", 5, "processes listed in host events")
+	fs.StringVar(&w.bundleOn, "bundle-on", "", "write an incident bundle when an alert of `SEVERITY` (high, medium, low) or worse fires")
+	fs.StringVar(&w.bundleDir, "bundle-dir", "", "`DIR` for incident bundles (default: the -o file's directory, or the current one)")
+	fs.DurationVar(&w.bundleInterval, "bundle-interval", 10*time.Minute, "at most one incident bundle per `INTERVAL`")
+	fs.StringVar(&w.metricsListen, "metrics-listen", "", "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9477) at /metrics")
+	fs.StringVar(&w.user, "user", "", "drop root to `USER` once the capture sockets are open")
+	fs.BoolVar(&w.promisc, "promisc", false, "put the interfaces into promiscuous mode")
+}
+
+func parseSeverity(s string) (detect.Severity, error) {
+	switch strings.ToLower(s) {
+	case "":
+		return 0, nil
+	case "high", "1":
+		return detect.SevHigh, nil
+	case "medium", "2":
+		return detect.SevMedium, nil
+	case "low", "3":
+		return detect.SevLow, nil
+	}
+	return 0, fmt.Errorf("--bundle-on %q: want high, medium or low", s)
+}
+
+// watch is the running state of opsdeck watch. mu serializes every use of
+// the engine and the EVE writer: the capture loop, the ticker, the host
+// sampler and shutdown all write records.
+type watch struct {
+	mu      sync.Mutex
+	eng     *engine.Engine
+	w       *eve.Writer
+	out     *lineFile
+	src     capture.Source
+	ring    *evidence.Ring
+	col     *metrics.Collector
+	cfg     *config.Config
+	opts    watchOptions
+	bundleS detect.Severity
+	bundleC chan *detect.Alert
+	hostMu  sync.Mutex
+	host    *hoststat.Snapshot // latest full sample
+	read    atomic.Uint64
+	status  engine.SourceStatus
+}
+
+// cmdWatch captures live without a screen and writes EVE JSON lines, for
+// servers and log pipelines.
+func cmdWatch(args []string) error {
+	var o options
+	var wo watchOptions
+	fs := newFlagSet("watch", "opsdeck watch [-i IFACE]... [-o FILE] [flags] [capture filter]", os.Stderr)
+	o.register(fs, true)
+	wo.register(fs)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return &exitError{code: 2, err: errUsagePrinted}
+	}
+	o.filter = strings.TrimSpace(strings.Join(pos, " "))
+	usage := func(err error) error { return &exitError{code: 2, err: err} }
+	if o.read != "" {
+		return usage(errors.New("watch captures live; use opsdeck analyze -r FILE for capture files"))
+	}
+	sev, err := parseSeverity(wo.bundleOn)
+	if err != nil {
+		return usage(err)
+	}
+	if wo.rotateSize > 0 && (o.output == "" || o.output == "-") {
+		return usage(errors.New("--rotate-size needs -o FILE"))
+	}
+	if wo.rotateKeep < 0 {
+		return usage(errors.New("--rotate-keep must be 0 or more"))
+	}
+	if o.filter != "" {
+		if _, err := filter.Compile(o.filter, uint16(capture.LinkEthernet), o.snaplen); err != nil {
+			return usage(fmt.Errorf("capture filter %q: %w", o.filter, err))
+		}
+	}
+	cfg, err := loadFullConfig(o.configPath)
+	if err != nil {
+		return err
+	}
+	ifaces := []string(o.ifaces)
+	if len(ifaces) == 0 {
+		ifaces = []string{"any"}
+	}
+
+	// Open everything that needs privileges first: the capture sockets and
+	// the metrics port (it may be below 1024); then drop them.
+	lopts := capture.LiveOptions{SnapLen: o.snaplen, Promisc: wo.promisc}
+	if o.filter != "" {
+		expr, snap := o.filter, o.snaplen
+		lopts.Filter = func(link capture.LinkType) ([]capture.BPFInstruction, error) {
+			p, err := filter.Compile(expr, uint16(link), snap)
+			if err != nil {
+				return nil, err
+			}
+			return p.Instructions(), nil
+		}
+	}
+	src, err := capture.OpenLiveMulti(ifaces, lopts)
+	if err != nil {
+		return fmt.Errorf("watch: %w\n  fix: %s", err, captureHint(err))
+	}
+	defer src.Close()
+
+	var msrv *metrics.Server
+	if wo.metricsListen != "" {
+		if msrv, err = metrics.Listen(wo.metricsListen); err != nil {
+			return err
+		}
+		defer msrv.Close()
+	}
+	priv := capturePrivilege()
+	if wo.user != "" {
+		if err := dropPrivileges(wo.user); err != nil {
+			return err
+		}
+		priv = "dropped to " + wo.user
+	}
+
+	path := o.output
+	if path == "-" {
+		path = ""
+	}
+	out, err := openLineFile(path, int64(wo.rotateSize), wo.rotateKeep)
+	if err != nil {
+		return err
+	}
+	wt := &watch{src: src, cfg: cfg, opts: wo, bundleS: sev, bundleC: make(chan *detect.Alert, 1), out: out}
+	wt.w = eve.NewWriter(out)
+	wt.w.ShowSecrets = o.showSecrets
+	wt.w.CommunityIDSeed = uint16(o.seed)
+	wt.eng = engine.New(o.engineConfig(engineConfigFrom(cfg)), wt.w)
+	wt.col = metrics.New(wt.eng, func() metrics.CaptureStats {
+		st := src.Stats()
+		return metrics.CaptureStats{Packets: wt.read.Load(), Bytes: st.Bytes, KernelPackets: st.KernelPackets, KernelDrops: st.KernelDrops}
+	})
+	if msrv != nil {
+		msrv.Start(wt.col)
+		fmt.Fprintf(os.Stderr, "opsdeck: metrics on http://%s/metrics\n", msrv.Addr())
+	}
+	hooks := engine.Hooks{Alert: wt.onAlert}
+	if sev != 0 {
+		wt.ring = evidence.NewRing(cfg.Evidence)
+		hooks.Frame = wt.ring.Hook
+	}
+	wt.eng.SetHooks(hooks)
+	wt.status = engine.SourceStatus{Name: src.Name(), Kind: "live", State: "running", Privilege: priv}
+	wt.eng.SetSource(wt.status)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case s := <-sigs:
+				if s == syscall.SIGHUP {
+					out.RequestReopen()
+					continue
+				}
+				cancel()
+			}
+		}
+	}()
+
+	sampler := system.New()
+	wt.eng.EnableAttribution(sampler.RequestRefresh)
+	wt.eng.EnableHostRules(cfg.Host)
+	var wg sync.WaitGroup
+	goSafe(&wg, "system", func() { _ = sampler.Run(ctx, time.Second, wt.onHost()) })
+	goSafe(&wg, "ticker", func() { wt.tick(ctx) })
+	if sev != 0 {
+		goSafe(&wg, "bundle", func() { wt.bundler(ctx, path) })
+	}
+
+	start := time.Now()
+	capErr := wt.pump(ctx)
+	cancel()
+	src.Close()
+	wg.Wait()
+
+	wt.mu.Lock()
+	defer wt.mu.Unlock()
+	wt.eng.Finish()
+	writeStats(wt.w, wt.eng, wt.read.Load(), src.Stats(), time.Since(start))
+	err = errors.Join(wt.w.Flush(), out.Close())
+	if capErr != nil {
+		return fmt.Errorf("watch: capture stopped: %w", errors.Join(capErr, err))
+	}
+	if err != nil {
+		return fmt.Errorf("watch: %w", err)
+	}
+	return nil
+}
+
+// pump feeds frames to the engine until ctx ends or capture fails.
+func (wt *watch) pump(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() { wt.src.Close() })
+	defer stop()
+	for {
+		fr, err := wt.src.Next()
+		if err != nil {
+			if ctx.Err() != nil || err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		wt.read.Add(1)
+		wt.mu.Lock()
+		wt.eng.HandleFrame(uint16(fr.Link), fr.Data, fr.TS, fr.WireLen, fr.Index)
+		wt.mu.Unlock()
+	}
+}
+
+// tick runs every second: idle flows end, records reach the file, a
+// requested reopen happens, the file is synced and kernel counters refresh.
+func (wt *watch) tick(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			st := wt.src.Stats()
+			wt.mu.Lock()
+			wt.eng.Expire(now)
+			wt.status.KernelPackets, wt.status.KernelDrops = st.KernelPackets, st.KernelDrops
+			wt.eng.SetSource(wt.status)
+			err := wt.w.Flush()
+			if err == nil {
+				err = wt.out.Boundary()
+			}
+			if err == nil {
+				err = wt.out.Sync()
+			}
+			wt.mu.Unlock()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "opsdeck: watch:", err)
+			}
+		}
+	}
+}
+
+// onAlert runs inside the engine (mu held): every alert reaches the file
+// at once, is counted for metrics and may trigger a bundle.
+func (wt *watch) onAlert(a *detect.Alert, _ *flow.Flow) {
+	if err := wt.w.Flush(); err != nil {
+		fmt.Fprintln(os.Stderr, "opsdeck: watch: write alert:", err)
+	}
+	wt.col.ObserveAlert(a)
+	if wt.bundleS != 0 && !a.Update && a.Severity != 0 && a.Severity <= wt.bundleS {
+		select {
+		case wt.bundleC <- a:
+		default: // a bundle is being written; it will include this alert
+		}
+	}
+}
+
+// onHost feeds samples to the engine and writes host events.
+func (wt *watch) onHost() func(*hoststat.Snapshot) {
+	feed := hostFeeder(wt.eng)
+	var last time.Time
+	return func(s *hoststat.Snapshot) {
+		if !s.Partial {
+			wt.hostMu.Lock()
+			wt.host = s
+			wt.hostMu.Unlock()
+			wt.col.ObserveHost(s)
+		}
+		wt.mu.Lock()
+		defer wt.mu.Unlock()
+		feed(s)
+		if s.Partial || wt.opts.hostInterval <= 0 || s.Time.Sub(last) < wt.opts.hostInterval-100*time.Millisecond {
+			return
+		}
+		last = s.Time
+		if err := wt.w.Object(s.Time, "host", hoststat.HostEvent(s, wt.opts.hostTop)); err != nil {
+			fmt.Fprintln(os.Stderr, "opsdeck: watch: host event:", err)
+		}
+	}
+}
+
+// bundler writes incident bundles, at most one per --bundle-interval.
+func (wt *watch) bundler(ctx context.Context, outPath string) {
+	dir := wt.opts.bundleDir
+	if dir == "" {
+		dir = "."
+		if outPath != "" {
+			dir = filepath.Dir(outPath)
+		}
+	}
+	var last time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case a := <-wt.bundleC:
+			if !last.IsZero() && time.Since(last) < wt.opts.bundleInterval {
+				continue
+			}
+			last = time.Now()
+			wt.hostMu.Lock()
+			host := wt.host
+			wt.hostMu.Unlock()
+			snap := wt.eng.Snapshot(evidence.BundleSnapshotOptions)
+			p, err := evidence.WriteBundle(dir, evidence.BundleInput{
+				Reason:  fmt.Sprintf("%s alert %s (opsdeck watch --bundle-on %s)", a.Severity, a.Rule.Name, wt.opts.bundleOn),
+				Trigger: a, Snapshot: snap, Host: host, Ring: wt.ring, CommunityIDSeed: wt.w.CommunityIDSeed,
+			})
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "opsdeck: watch: incident bundle:", err)
+				continue
+			}
+			fmt.Fprintln(os.Stderr, "opsdeck: incident bundle written:", p)
+		}
+	}
+}
+
+// capturePrivilege says which privilege lets this process capture: root,
+// the CAP_NET_RAW capability (setcap), or neither.
+func capturePrivilege() string {
+	if os.Geteuid() == 0 {
+		return "root"
+	}
+	if hasCapNetRaw() {
+		return "cap_net_raw"
+	}
+	return "none"
+}
+
+// hasCapNetRaw reads the effective capability set from /proc/self/status.
+func hasCapNetRaw() bool {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "CapEff:"); ok {
+			caps, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			const capNetRaw = 13
+			return err == nil && caps&(1<<capNetRaw) != 0
+		}
+	}
+	return false
+}
+
+// dropPrivileges switches to user name: supplementary groups, group, then
+// user (the order matters: once the uid changes, the rest is forbidden).
+// Since Go 1.16 these calls apply to every thread of the process.
+func dropPrivileges(name string) error {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("--user %q: %w", name, err)}
+	}
+	if os.Geteuid() != 0 {
+		return &exitError{code: 2, err: fmt.Errorf("--user %q: opsdeck is not running as root, so it has no privileges to drop", name)}
+	}
+	uid, err1 := strconv.Atoi(u.Uid)
+	gid, err2 := strconv.Atoi(u.Gid)
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("--user %q: non-numeric uid %q or gid %q", name, u.Uid, u.Gid)
+	}
+	groups := []int{gid}
+	if ids, err := u.GroupIds(); err == nil {
+		for _, g := range ids {
+			if n, err := strconv.Atoi(g); err == nil && n != gid {
+				groups = append(groups, n)
+			}
+		}
+	}
+	if err := syscall.Setgroups(groups); err != nil {
+		return fmt.Errorf("--user %q: setgroups: %w", name, err)
+	}
+	if err := syscall.Setgid(gid); err != nil {
+		return fmt.Errorf("--user %q: setgid %d: %w", name, gid, err)
+	}
+	if err := syscall.Setuid(uid); err != nil {
+		return fmt.Errorf("--user %q: setuid %d: %w", name, uid, err)
+	}
+	if os.Geteuid() != uid || os.Getegid() != gid {
+		return fmt.Errorf("--user %q: still uid %d gid %d after dropping", name, os.Geteuid(), os.Getegid())
+	}
+	return nil
+}

@@ -1,0 +1,94 @@
+package evidence
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/engine"
+	"github.com/opsdeck/opsdeck/internal/eve"
+	"github.com/opsdeck/opsdeck/internal/hoststat"
+)
+
+// TestWriteBundle runs a synthesized port scan through the real engine with
+// the ring hooked in, then checks every file of the bundle.
+func TestWriteBundle(t *testing.T) {
+	ring := NewRing(Options{})
+	eng := engine.New(engine.DefaultConfig(), eve.NewWriter(&strings.Builder{}))
+	eng.SetHooks(engine.Hooks{Frame: ring.Hook})
+	for i := 0; i < 60; i++ {
+		d := tcpFrame(t, "10.0.0.66", "10.0.0.5", 40000, uint16(1000+i), 0)
+		eng.HandleFrame(1, d, t0.Add(time.Duration(i)*10*time.Millisecond), len(d), uint64(i+1))
+	}
+	eng.Expire(t0.Add(2 * time.Second))
+	snap := eng.Snapshot(BundleSnapshotOptions)
+	if len(snap.Alerts) == 0 {
+		t.Fatal("the synthesized scan raised no alert")
+	}
+	host := &hoststat.Snapshot{Host: hoststat.Host{Hostname: "web-1\x1b[31m"},
+		Processes: []hoststat.Process{{PID: 7, Name: "nc", Cmdline: "nc -l 4444", CPUPct: 50, RSS: 1 << 20}, {PID: 1, Name: "init", CPUPct: 1}}}
+	dir := t.TempDir()
+	path, err := WriteBundle(dir, BundleInput{Time: t0, Reason: "test", Trigger: snap.Alerts[0], Snapshot: snap, Host: host, Ring: ring})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(path) != "opsdeck-incident-20240501T120000Z" {
+		t.Errorf("bundle name %q", path)
+	}
+	// A second bundle at the same time gets its own directory.
+	if p2, err := WriteBundle(dir, BundleInput{Time: t0, Snapshot: snap}); err != nil || p2 == path {
+		t.Errorf("second bundle: %q %v", p2, err)
+	}
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join(path, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	sc := bufio.NewScanner(strings.NewReader(string(read(BundleAlerts))))
+	n := 0
+	for sc.Scan() {
+		var r map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil || r["event_type"] != "alert" {
+			t.Errorf("alerts.json line %q: %v", sc.Text(), err)
+		}
+		n++
+	}
+	if n != len(snap.Alerts) {
+		t.Errorf("alerts.json: %d lines, want %d", n, len(snap.Alerts))
+	}
+	var flows struct {
+		Flows []map[string]any `json:"flows"`
+	}
+	if err := json.Unmarshal(read(BundleFlows), &flows); err != nil || len(flows.Flows) != 60 {
+		t.Errorf("flows.json: %d flows, %v; want 60", len(flows.Flows), err)
+	}
+	var sys struct {
+		TopCPU []hoststat.Process `json:"top_cpu"`
+	}
+	if err := json.Unmarshal(read(BundleSystem), &sys); err != nil || len(sys.TopCPU) != 2 || sys.TopCPU[0].PID != 7 {
+		t.Errorf("system.json top_cpu: %+v %v", sys.TopCPU, err)
+	}
+	if _, ts, _ := readPcap(t, filepath.Join(path, BundlePcap)); len(ts) != 60 {
+		t.Errorf("evidence.pcap: %d packets, want 60", len(ts))
+	}
+	sum := string(read(BundleSummary))
+	for _, want := range []string{"scan.port", "10.0.0.66", "## Top talkers", "nc -l 4444", "evidence.pcap`: 60 packets"} {
+		if !strings.Contains(sum, want) {
+			t.Errorf("summary.md lacks %q:\n%s", want, sum)
+		}
+	}
+	if strings.Contains(sum, "\x1b") {
+		t.Error("summary.md carries a raw escape from a host name")
+	}
+	for _, name := range []string{BundleAlerts, BundleFlows, BundleSystem, BundlePcap, BundleSummary} {
+		if st, _ := os.Stat(filepath.Join(path, name)); st.Mode().Perm() != FileMode {
+			t.Errorf("%s mode %v", name, st.Mode().Perm())
+		}
+	}
+}
