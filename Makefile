@@ -18,7 +18,7 @@ build: ## build ./opsdeck (static, no cgo, no libpcap)
 run: build ## run the console (live capture needs root or CAP_NET_RAW; try ARGS=--demo)
 	./$(BIN) $(ARGS)
 
-test: ## vet and run every test (tests needing root, tmux, tcpdump or tshark skip when missing)
+test: ## vet and run every test (the README's `go test ./...`; tests needing root, tmux, tcpdump or tshark skip when missing)
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 $(PKGS)
 

@@ -1,9 +1,6 @@
 package proto
 
 import (
-	"fmt"
-	"os"
-	"time"
 	"net/netip"
 	"testing"
 
@@ -101,8 +98,6 @@ func FuzzTLSStream(f *testing.F) {
 		f.Add(streamOf(corpusPayloads(f, file, 443, true), 4096), uint8(7), true)
 	}
 	f.Fuzz(func(t *testing.T, b []byte, chunk uint8, toServer bool) {
-		tm := time.AfterFunc(2*time.Second, func() { os.WriteFile("/tmp/hang.bin", b, 0o644); panic(fmt.Sprintf("hang chunk=%d dir=%v", chunk, toServer)) })
-		defer tm.Stop()
 		feedParser(t, &tlsParser{}, toServer, b, int(chunk))
 		certFields(&TLS{}, b)
 	})
