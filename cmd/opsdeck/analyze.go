@@ -176,7 +176,7 @@ func writeStats(w *eve.Writer, eng *engine.Engine, read uint64, cs capture.Stats
 			"total": fl.Created, "active": fl.Active, "ended": fl.Ended,
 			"evicted": fl.Evicted, "max_active": fl.MaxActive,
 		},
-		"detect":    map[string]any{"alert": c.Alerts, "tables": eng.DetectorStats()},
+		"detect":    map[string]any{"alert": c.Alerts, "muted": c.Muted, "tables": eng.DetectorStats()},
 		"app_layer": map[string]any{"events": c.Events},
 	}
 	w.Object(eng.Now(), "stats", stats)

@@ -284,3 +284,38 @@ func TestAnalyzeErrors(t *testing.T) {
 	}
 	_ = fmt.Sprint
 }
+
+// TestAllowListMutes: an allow-list entry in the configuration file mutes a
+// rule for one source; the stats record counts what it muted.
+func TestAllowListMutes(t *testing.T) {
+	scan := filepath.Join("..", "..", "testdata", "corpus", "ndpi", "synscan-nmap-1000-ports.pcap")
+	count := func(recs []record, rule string) int {
+		n := 0
+		for _, r := range ofType(recs, "alert") {
+			if r.str("alert.metadata.rule") == `["`+rule+`"]` {
+				n++
+			}
+		}
+		return n
+	}
+	recs, err := analyze(t, scan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count(recs, "scan.port") == 0 {
+		t.Fatalf("no scan.port alert without an allow list")
+	}
+	cfg := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(cfg, []byte("[[allow]]\nrule = \"scan.*\"\nsrc = [\"172.16.0.8/32\"]\n"), 0o600)
+	recs, err = analyze(t, "--config", cfg, scan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(recs, "scan.port"); n != 0 {
+		t.Errorf("%d scan.port alerts despite the allow list", n)
+	}
+	st := ofType(recs, "stats")
+	if len(st) != 1 || st[0].str("stats.detect.muted") == "0" {
+		t.Errorf("stats do not count the muted alerts: %v", st)
+	}
+}

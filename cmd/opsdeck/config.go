@@ -33,6 +33,9 @@ func engineConfigFrom(c *config.Config) engine.Config {
 	cfg := engine.DefaultConfig()
 	cfg.Flow = c.Flow
 	cfg.Detect = c.Detect
+	if len(c.Allow) > 0 {
+		cfg.Mute = c.Allowed
+	}
 	return cfg
 }
 

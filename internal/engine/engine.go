@@ -5,6 +5,7 @@
 package engine
 
 import (
+	"net/netip"
 	"sync"
 	"time"
 
@@ -34,6 +35,9 @@ type Config struct {
 	RecentEvents int
 	// SeriesLen is how many one-second points the rate histories keep.
 	SeriesLen int
+	// Mute, when set, drops alerts it returns true for (the configuration's
+	// allow list) before they are counted, written or shown.
+	Mute func(rule string, src, dst netip.Addr) bool `json:"-"`
 }
 
 // DefaultConfig turns everything on with the documented bounds.
@@ -53,6 +57,7 @@ type Counters struct {
 	ICMPv4, ICMPv6, VLAN      uint64
 	Fragments                 uint64
 	Alerts                    uint64
+	Muted                     uint64 // alerts dropped by the allow list
 	Events                    uint64
 }
 
@@ -255,6 +260,10 @@ func (e *Engine) protoEvent(ev *proto.Event) {
 }
 
 func (e *Engine) alert(a *detect.Alert) {
+	if e.cfg.Mute != nil && e.cfg.Mute(a.Rule.Name, a.Src, a.Dst) {
+		e.counters.Muted++
+		return
+	}
 	f := e.alertF
 	if a.FlowID == 0 && f != nil && (a.Src == f.Client || a.Src == f.Server) {
 		a.FlowID = f.ID
