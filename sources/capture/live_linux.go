@@ -407,7 +407,8 @@ func (s *afPacket) gone() error {
 }
 
 // packet returns the frame at s.pktOff of the current block and advances.
-// ok is false when the user-space filter rejects it.
+// ok is false when the user-space filter rejects it, or when it is the
+// outgoing copy of a loopback packet.
 func (s *afPacket) packet() (Frame, bool) {
 	b := s.blockDesc(s.block)
 	off := s.pktOff
@@ -430,6 +431,11 @@ func (s *afPacket) packet() (Frame, bool) {
 	data := h[mac : mac+capLen : mac+capLen]
 	sll := h[tpacket3HdrLen : tpacket3HdrLen+sockaddrLLLen]
 	ifindex := int(int32(binary.NativeEndian.Uint32(sll[4:])))
+	if sll[10] == unix.PACKET_OUTGOING && binary.NativeEndian.Uint16(sll[8:]) == unix.ARPHRD_LOOPBACK {
+		// Loopback shows every packet twice, once leaving and once
+		// arriving; keep the arrival only, as libpcap does.
+		return Frame{}, false
+	}
 
 	switch {
 	case s.cooked:
