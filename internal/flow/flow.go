@@ -169,7 +169,8 @@ type Flow struct {
 	AccountedToServer, AccountedToClient uint64
 
 	communityID string
-	prev, next  *Flow // LRU list by last packet time
+	prev, next  *Flow // the class's LRU list, by last packet time
+	class       uint8 // which list (timeout class) holds the flow
 }
 
 // CommunityID returns the flow's Community ID v1 (seed 0), computed once.

@@ -67,13 +67,15 @@ type Stats struct {
 // Table is a bounded flow table. It is not safe for concurrent use: the
 // packet pipeline owns it; the UI sees copies in snapshots.
 type Table struct {
-	cfg        Config
-	m          map[Key]*Flow
-	head, tail *Flow // least and most recently seen
-	seq        uint64
-	stats      Stats
-	minTimeout time.Duration
-	onEnd      func(*Flow, EndReason)
+	cfg Config
+	m   map[Key]*Flow
+	// lists hold the flows of each timeout class, least recently seen
+	// first, so expiry looks only at the heads and costs nothing for
+	// flows that are not due.
+	lists [numClasses]lruList
+	seq   uint64
+	stats Stats
+	onEnd func(*Flow, EndReason)
 }
 
 // NewTable makes a table; onEnd is called once for every flow that ends, with
@@ -81,7 +83,6 @@ type Table struct {
 func NewTable(cfg Config, onEnd func(*Flow, EndReason)) *Table {
 	cfg.fill()
 	t := &Table{cfg: cfg, m: make(map[Key]*Flow, min(cfg.MaxFlows, 4096)), onEnd: onEnd}
-	t.minTimeout = min(cfg.NewTimeout, cfg.EstablishedTimeout, cfg.ClosedTimeout, cfg.TerminatedTimeout)
 	return t
 }
 
@@ -105,12 +106,10 @@ func (t *Table) Update(s *packet.Summary) (f *Flow, toServer, created bool) {
 	if f == nil {
 		if len(t.m) >= t.cfg.MaxFlows {
 			t.stats.Evicted++
-			t.end(t.head, EndEvicted)
+			t.end(t.oldest(), EndEvicted)
 		}
 		f = t.create(k, s, srcIsA)
 		created = true
-	} else {
-		t.touch(f)
 	}
 	toServer = srcIsA == f.clientIsA
 	if toServer {
@@ -133,6 +132,7 @@ func (t *Table) Update(s *packet.Summary) (f *Flow, toServer, created bool) {
 	} else if f.State == StateNew && f.PktsToServer > 0 && f.PktsToClient > 0 {
 		f.State = StateEstablished
 	}
+	t.place(f)
 	return f, toServer, created
 }
 
@@ -151,7 +151,7 @@ func (t *Table) create(k Key, s *packet.Summary, srcIsA bool) *Flow {
 		f.CPort, f.SPort = 0, 0
 	}
 	t.m[k] = f
-	t.pushTail(f)
+	f.class = noClass
 	t.stats.Created++
 	if len(t.m) > t.stats.MaxActive {
 		t.stats.MaxActive = len(t.m)
@@ -169,41 +169,71 @@ func flowID(n uint64) uint64 {
 	return n&(1<<51-1) | 1
 }
 
-func (t *Table) timeout(f *Flow) time.Duration {
+// Timeout classes: each has its own list, ordered by last packet time.
+const (
+	classNew = iota
+	classEstablished
+	classClosed
+	classTerminated
+	numClasses
+	noClass = 0xff
+)
+
+type lruList struct{ head, tail *Flow }
+
+func classOf(f *Flow) uint8 {
 	switch f.State {
 	case StateClosed:
 		if f.TCPState == TCPClosed {
-			return t.cfg.TerminatedTimeout
+			return classTerminated
 		}
-		return t.cfg.ClosedTimeout
+		return classClosed
 	case StateEstablished:
+		return classEstablished
+	}
+	return classNew
+}
+
+func (t *Table) timeoutOf(class uint8) time.Duration {
+	switch class {
+	case classEstablished:
 		return t.cfg.EstablishedTimeout
+	case classClosed:
+		return t.cfg.ClosedTimeout
+	case classTerminated:
+		return t.cfg.TerminatedTimeout
 	}
 	return t.cfg.NewTimeout
 }
 
-// Expire ends the flows idle past their timeout at packet time now. It walks
-// from the least recently seen flow and stops at the first one too recent to
-// have expired under even the shortest timeout, so its cost is proportional
-// to the flows it ends.
+// Expire ends the flows idle past their timeout at packet time now. Each
+// timeout class is walked from its least recently seen flow and the walk
+// stops at the first flow not yet due, so the cost is proportional to the
+// flows that end.
 func (t *Table) Expire(now time.Time) {
-	for f := t.head; f != nil; {
-		next := f.next
-		idle := now.Sub(f.Last)
-		if idle <= t.minTimeout {
-			return
-		}
-		if idle > t.timeout(f) {
+	for c := range t.lists {
+		limit := t.timeoutOf(uint8(c))
+		for f := t.lists[c].head; f != nil && now.Sub(f.Last) > limit; f = t.lists[c].head {
 			t.end(f, EndTimeout)
 		}
-		f = next
 	}
+}
+
+// oldest is the least recently seen flow of all classes.
+func (t *Table) oldest() *Flow {
+	var o *Flow
+	for c := range t.lists {
+		if h := t.lists[c].head; h != nil && (o == nil || h.Last.Before(o.Last)) {
+			o = h
+		}
+	}
+	return o
 }
 
 // Flush ends every flow with the given reason (end of input, shutdown).
 func (t *Table) Flush(reason EndReason) {
-	for t.head != nil {
-		t.end(t.head, reason)
+	for f := t.oldest(); f != nil; f = t.oldest() {
+		t.end(f, reason)
 	}
 }
 
@@ -226,11 +256,14 @@ func (t *Table) Stats() Stats {
 	return s
 }
 
-// Each calls fn for every flow, most recently seen first, until fn returns false.
+// Each calls fn for every flow until fn returns false. Within a timeout
+// class the most recently seen come first; classes come in no set order.
 func (t *Table) Each(fn func(*Flow) bool) {
-	for f := t.tail; f != nil; f = f.prev {
-		if !fn(f) {
-			return
+	for c := range t.lists {
+		for f := t.lists[c].tail; f != nil; f = f.prev {
+			if !fn(f) {
+				return
+			}
 		}
 	}
 }
@@ -261,7 +294,7 @@ func (t *Table) TopTalkers(n int, byPackets bool) []Talker {
 		}
 		return h
 	}
-	for f := t.head; f != nil; f = f.next {
+	t.Each(func(f *Flow) bool {
 		c, s := get(f.Client), get(f.Server)
 		c.BytesOut += f.BytesToServer
 		c.PktsOut += f.PktsToServer
@@ -273,7 +306,8 @@ func (t *Table) TopTalkers(n int, byPackets bool) []Talker {
 		s.PktsOut += f.PktsToClient
 		c.Flows++
 		s.Flows++
-	}
+		return true
+	})
 	out := make([]Talker, 0, len(hosts))
 	for _, h := range hosts {
 		out = append(out, *h)
@@ -294,34 +328,39 @@ func (t *Table) TopTalkers(n int, byPackets bool) []Talker {
 	return out
 }
 
-func (t *Table) pushTail(f *Flow) {
-	f.prev, f.next = t.tail, nil
-	if t.tail != nil {
-		t.tail.next = f
-	} else {
-		t.head = f
+// place moves f to the tail of its class's list (it was just seen).
+func (t *Table) place(f *Flow) {
+	c := classOf(f)
+	l := &t.lists[c]
+	if f.class == c && l.tail == f {
+		return
 	}
-	t.tail = f
+	t.unlink(f)
+	f.class = c
+	f.prev, f.next = l.tail, nil
+	if l.tail != nil {
+		l.tail.next = f
+	} else {
+		l.head = f
+	}
+	l.tail = f
 }
 
 func (t *Table) unlink(f *Flow) {
+	if f.class == noClass {
+		return
+	}
+	l := &t.lists[f.class]
 	if f.prev != nil {
 		f.prev.next = f.next
 	} else {
-		t.head = f.next
+		l.head = f.next
 	}
 	if f.next != nil {
 		f.next.prev = f.prev
 	} else {
-		t.tail = f.prev
+		l.tail = f.prev
 	}
 	f.prev, f.next = nil, nil
-}
-
-func (t *Table) touch(f *Flow) {
-	if t.tail == f {
-		return
-	}
-	t.unlink(f)
-	t.pushTail(f)
+	f.class = noClass
 }
