@@ -51,11 +51,23 @@ func (r record) str(path string) string {
 func (r record) get(path string) any {
 	var cur any = map[string]any(r)
 	for _, p := range strings.Split(path, ".") {
+		idx := -1
+		if i := strings.IndexByte(p, '['); i > 0 && strings.HasSuffix(p, "]") {
+			idx, _ = strconv.Atoi(p[i+1 : len(p)-1])
+			p = p[:i]
+		}
 		m, ok := cur.(map[string]any)
 		if !ok {
 			return nil
 		}
 		cur = m[p]
+		if idx >= 0 {
+			l, ok := cur.([]any)
+			if !ok || idx >= len(l) {
+				return nil
+			}
+			cur = l[idx]
+		}
 	}
 	return cur
 }

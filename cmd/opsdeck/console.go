@@ -110,7 +110,7 @@ func cmdConsole(args []string) error {
 	}
 	// A low frame rate: the renderer only writes changed lines, and data
 	// changes once per refresh anyway; 12 fps keeps keys responsive.
-	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithFPS(12)}
+	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithFPS(12), tea.WithOutput(tui.NewTerminalWriter(os.Stdout))}
 	if !co.noMouse {
 		popts = append(popts, tea.WithMouseCellMotion())
 	}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 )
@@ -86,6 +88,8 @@ func isPath(p string) bool {
 	if p == "-" {
 		return true
 	}
+	// Anything but "does not exist" (a permission error, say) is a file the
+	// user meant: opening it then reports the real problem.
 	_, err := os.Stat(p)
-	return err == nil
+	return err == nil || !errors.Is(err, fs.ErrNotExist)
 }

@@ -220,6 +220,9 @@ func (e *Engine) handle(link uint16, data []byte, ts time.Time, wireLen int, ind
 			f.AppProto = st.AppProto()
 		}
 		if st.Done() {
+			// Flush what the parser still holds, then let it go: a long
+			// flow keeps no parser memory.
+			st.Close(&e.cfg.Proto, e.emitFn)
 			f.App, f.AppDone = nil, true
 		}
 	}
