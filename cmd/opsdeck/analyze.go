@@ -52,6 +52,7 @@ func cmdAnalyze(args []string, stdout io.Writer) error {
 		return err
 	}
 	ecfg := o.engineConfig(cfg)
+	ecfg.Headless = true
 	w := eve.NewWriter(out)
 	w.FileInput = true
 	w.ShowSecrets = o.showSecrets

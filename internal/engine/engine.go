@@ -33,6 +33,9 @@ type Config struct {
 	// RecentAlerts, RecentEvents bound what the console can scroll back to.
 	RecentAlerts int
 	RecentEvents int
+	// Headless skips the state only the console reads (the protocol log),
+	// for analyze and watch.
+	Headless bool
 	// SeriesLen is how many one-second points the rate histories keep.
 	SeriesLen int
 	// Mute, when set, drops alerts it returns true for (the configuration's
@@ -253,7 +256,9 @@ func (e *Engine) tick() {
 func (e *Engine) protoEvent(ev *proto.Event) {
 	f := e.alertF
 	e.counters.Events++
-	e.events.push(eventLine(ev, f))
+	if !e.cfg.Headless {
+		e.events.push(eventLine(ev, f))
+	}
 	if e.out != nil && e.cfg.EmitProto && !e.cfg.AlertsOnly {
 		e.out.Proto(ev, f)
 	}

@@ -252,7 +252,8 @@ func (w *Writer) Proto(ev *proto.Event, f *flow.Flow) error {
 	var body any
 	switch {
 	case ev.DNS != nil:
-		body = ev.DNS
+		w.buf = append(w.buf, `,"dns":`...)
+		w.buf = appendDNS(w.buf, ev.DNS)
 	case ev.TLS != nil:
 		body = ev.TLS
 	case ev.HTTP != nil:
