@@ -154,8 +154,8 @@ func (e *Engine) Now() time.Time {
 // HandleFrame runs one frame through the pipeline.
 func (e *Engine) HandleFrame(link uint16, data []byte, ts time.Time, wireLen int, index uint64) {
 	e.mu.Lock()
+	defer e.mu.Unlock() // deferred: a fault in a mapped file must not leave it locked
 	e.handle(link, data, ts, wireLen, index)
-	e.mu.Unlock()
 }
 
 func (e *Engine) handle(link uint16, data []byte, ts time.Time, wireLen int, index uint64) {
