@@ -331,3 +331,47 @@ func TestAllowListMutes(t *testing.T) {
 		t.Errorf("stats do not count the muted alerts: %v", st)
 	}
 }
+
+// TestAnalyzeFilterMatchesTcpdump: with a trailing capture filter, analyze
+// keeps exactly the packets tcpdump keeps, and the stats record counts both
+// the packets read and those that passed (stats.decoder.pkts).
+func TestAnalyzeFilterMatchesTcpdump(t *testing.T) {
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		t.Skip("tcpdump not installed (apt-get install tcpdump); .ci/run installs it")
+	}
+	cases := []struct{ file, filter string }{
+		{"suricata-verify/dns-udp-eve-txt.pcap", "udp dst port 53"},
+		{"ndpi/synscan-nmap-1000-ports.pcap", "tcp[tcpflags] & tcp-rst != 0"},
+		{"ndpi/synscan-nmap-1000-ports.pcap", "dst host 64.13.134.52 and portrange 1-1024"},
+		{"suricata-verify/http-ipv6-vlan-nikto-bug-814.pcap", "vlan 1111 and ip6 and tcp port 80"},
+		{"zeek/http-basic-auth-with-colon.pcap", "src port 8000"},
+		{"ndpi/port4444-pe-download.pcapng", "tcp port 4444 or arp"},
+		{"suricata-verify/arp-request-reply.pcap", "arp and not icmp"},
+		{"ndpi/ftp-failed-login-ipv6.pcap", "ip6 and (port 21 or port 20)"},
+	}
+	for _, c := range cases {
+		t.Run(c.file+" "+c.filter, func(t *testing.T) {
+			f := corpus(c.file)
+			out, err := exec.Command("sh", "-c", "tcpdump -r \"$0\" -nn -q \"$1\" 2>/dev/null | wc -l", f, c.filter).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := strings.TrimSpace(string(out))
+			total, _ := exec.Command("sh", "-c", "tcpdump -r \"$0\" -nn -q 2>/dev/null | wc -l", f).Output()
+			recs, err := analyze(t, append([]string{f}, strings.Fields(c.filter)...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := ofType(recs, "stats")[0]
+			if got := st.str("stats.decoder.pkts"); got != want {
+				t.Errorf("passed %s packets, tcpdump kept %s", got, want)
+			}
+			if got := st.str("stats.capture.packets_read"); got != strings.TrimSpace(string(total)) {
+				t.Errorf("read %s packets, the file has %s", got, strings.TrimSpace(string(total)))
+			}
+		})
+	}
+	if _, err := analyze(t, corpus("suricata-verify/dns-udp-eve-txt.pcap"), "port", "99999"); err == nil || !strings.Contains(err.Error(), "position") {
+		t.Errorf("a bad filter: %v, want an error pointing at the position", err)
+	}
+}
