@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/opsdeck/opsdeck/internal/attrib"
 	"github.com/opsdeck/opsdeck/internal/detect"
 	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/packet"
@@ -152,12 +153,18 @@ func (w *Writer) head(ts time.Time, eventType string, f *flow.Flow, ep endpoints
 			b = append(b, f.AppProto...)
 			b = append(b, '"')
 		}
-		if f.PID > 0 {
+		switch {
+		case f.PID > 0:
 			b = append(b, `,"process":{"pid":`...)
 			b = strconv.AppendInt(b, int64(f.PID), 10)
 			b = append(b, `,"name":`...)
 			b = appendString(b, f.Process)
 			b = append(b, '}')
+		case attrib.State(f.OwnerState) == attrib.Gone || attrib.State(f.OwnerState) == attrib.OtherNamespace:
+			// Say why there is no process rather than guess one.
+			b = append(b, `,"process":{"state":"`...)
+			b = append(b, attrib.State(f.OwnerState).String()...)
+			b = append(b, `"}`...)
 		}
 	}
 	w.buf = b

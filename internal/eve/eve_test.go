@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsdeck/opsdeck/internal/attrib"
 	"github.com/opsdeck/opsdeck/internal/detect"
+	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/proto"
 )
 
@@ -113,5 +115,26 @@ func TestAppendDNSMatchesJSON(t *testing.T) {
 		if string(gb) != string(wb) {
 			t.Errorf("case %d:\n got %s\nwant %s", i, gb, wb)
 		}
+	}
+}
+
+func TestFlowProcess(t *testing.T) {
+	mk := func(pid int32, name string, state attrib.State) map[string]any {
+		var buf bytes.Buffer
+		w := NewWriter(&buf)
+		f := &flow.Flow{ID: 1, Client: netip.MustParseAddr("127.0.0.1"), Server: netip.MustParseAddr("127.0.0.1"), CPort: 5000, SPort: 22, Proto: 6,
+			PID: pid, Process: name, OwnerState: uint8(state)}
+		w.Flow(f, flow.EndShutdown)
+		w.Flush()
+		return decode(t, buf.Bytes())
+	}
+	if p := mk(42, "sshd", attrib.Known)["process"].(map[string]any); p["pid"] != float64(42) || p["name"] != "sshd" {
+		t.Errorf("known owner: %v", p)
+	}
+	if p := mk(0, "", attrib.OtherNamespace)["process"].(map[string]any); p["state"] != "other_namespace" {
+		t.Errorf("other namespace: %v", p)
+	}
+	if _, ok := mk(0, "", attrib.Unknown)["process"]; ok {
+		t.Errorf("unknown owner written")
 	}
 }
