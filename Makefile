@@ -5,6 +5,7 @@ PKGS     := ./...
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 30s
+SHORT    ?= 0
 BENCHCAP := testdata/gen/mixed-1.5m.pcap
 
 .PHONY: help build run test race bench fuzz lint cross perf soak clean
@@ -28,11 +29,8 @@ race: ## the test suite under the race detector
 bench: ## go benchmarks of decode, flow, proto, detect and analyze
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
 
-fuzz: ## run every fuzz target for FUZZTIME each
-	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
-	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "== $$pkg $$t"; $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg; \
-	  done; done
+fuzz: ## run every fuzz target for FUZZTIME each (SHORT=1: 3s each) and print the table for the README
+	FUZZTIME=$(FUZZTIME) SHORT=$(SHORT) PKGS='$(PKGS)' GO=$(GO) ./scripts/fuzz.sh
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -49,6 +47,9 @@ $(BENCHCAP):
 
 perf: build $(BENCHCAP) ## whole-process figures for the README: opsdeck vs tcpdump vs tshark
 	./scripts/perf.sh $(BENCHCAP)
+
+soak: ## the long hardening runs: million-flow floods through the binary, a 20M-packet day-long soak, live heap per flow
+	OPSDECK_SOAK=1 $(GO) test -count=1 -timeout 90m -v -run 'TestAnalyzeHostileTraffic|TestSoak|TestFloodLiveHeap' ./cmd/opsdeck ./internal/hostile
 
 clean:
 	rm -f $(BIN)

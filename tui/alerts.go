@@ -84,6 +84,8 @@ func (p *alertsPane) Update(msg tea.Msg) (Pane, tea.Cmd) {
 			if a := p.selected(); a != nil {
 				return p, cmdOf(openDetailMsg{detailTarget{alert: a}})
 			}
+		case key.Matches(msg, k.Export):
+			return p, p.c.save.exportCmd(p.selected())
 		}
 	}
 	return p, nil
@@ -91,12 +93,12 @@ func (p *alertsPane) Update(msg tea.Msg) (Pane, tea.Cmd) {
 
 func (p *alertsPane) ShortHelp() []key.Binding {
 	k := p.c.keys
-	return []key.Binding{k.Open, k.Ack, k.AckAll}
+	return []key.Binding{k.Open, k.Ack, k.Export}
 }
 
 func (p *alertsPane) FullHelp() [][]key.Binding {
 	k := p.c.keys
-	return [][]key.Binding{{k.Open, k.Ack, k.AckAll}}
+	return [][]key.Binding{{k.Open, k.Ack, k.AckAll, k.Export}}
 }
 
 func (p *alertsPane) title() string {

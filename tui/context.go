@@ -40,6 +40,7 @@ type common struct {
 
 	acked map[*detect.Alert]bool
 	focus int // index of the focused pane
+	save  saver
 }
 
 // Pane indexes, in Tab order and as numbered on screen.

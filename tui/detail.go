@@ -66,18 +66,27 @@ func (d *detailPane) Update(msg tea.Msg) (Pane, tea.Cmd) {
 	case scrollMsg:
 		d.off += msg.delta
 	}
+	if msg, ok := msg.(tea.KeyMsg); ok && d.t.alert != nil && key.Matches(msg, k.Export) {
+		return d, d.c.save.exportCmd(d.t.alert)
+	}
 	d.off = min(max(d.off, 0), max(len(d.lines)-(d.h-2), 0))
 	return d, nil
 }
 
 func (d *detailPane) ShortHelp() []key.Binding {
 	k := d.c.keys
-	return []key.Binding{k.Back, k.Up, k.Down}
+	if d.t.alert != nil {
+		return []key.Binding{k.Back, k.Export, k.Bundle, k.Up, k.Down}
+	}
+	return []key.Binding{k.Back, k.Bundle, k.Up, k.Down}
 }
 
 func (d *detailPane) FullHelp() [][]key.Binding {
 	k := d.c.keys
-	return [][]key.Binding{{k.Back, k.Up, k.Down, k.PageUp, k.PageDown}}
+	if d.t.alert != nil {
+		return [][]key.Binding{{k.Back, k.Up, k.Down, k.PageUp, k.PageDown}, {k.Export, k.Bundle}}
+	}
+	return [][]key.Binding{{k.Back, k.Up, k.Down, k.PageUp, k.PageDown}, {k.Bundle}}
 }
 
 func (d *detailPane) View() string {
@@ -117,6 +126,10 @@ func (d *detailPane) build() {
 	switch t := d.t; {
 	case t.alert != nil:
 		a := t.alert
+		// Saving the proof is the next step after reading an alert: say how.
+		k := d.c.keys
+		out = append(out, st.Warn.Render(fmt.Sprintf("%s saves this alert's packets as pcap · %s saves an incident bundle",
+			k.Export.Help().Key, k.Bundle.Help().Key)), "")
 		if a.Rule != nil {
 			field("rule", fmt.Sprintf("%s (sid %d rev %d)", a.Rule.Name, a.Rule.SID, a.Rule.Rev))
 			field("what", a.Rule.Summary)

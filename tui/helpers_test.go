@@ -1,6 +1,10 @@
 package tui
 
-import tea "github.com/charmbracelet/bubbletea"
+import (
+	"reflect"
+
+	tea "github.com/charmbracelet/bubbletea"
+)
 
 func windowSize(w, h int) tea.Msg { return tea.WindowSizeMsg{Width: w, Height: h} }
 
@@ -35,4 +39,31 @@ func press(m *Model, keys ...string) tea.Cmd {
 		_, cmd = m.Update(keyMsg(k))
 	}
 	return cmd
+}
+
+// drain runs cmd and everything it batches or sequences, feeding each
+// message to m, as the Bubble Tea runtime would (in order for sequences).
+func drain(m *Model, cmd tea.Cmd) {
+	if cmd == nil {
+		return
+	}
+	msg := cmd()
+	if msg == nil {
+		return
+	}
+	if b, ok := msg.(tea.BatchMsg); ok {
+		for _, c := range b {
+			drain(m, c)
+		}
+		return
+	}
+	// tea.Sequence's message type is unexported: a slice of commands.
+	if v := reflect.ValueOf(msg); v.Kind() == reflect.Slice && v.Type().Elem() == reflect.TypeFor[tea.Cmd]() {
+		for i := 0; i < v.Len(); i++ {
+			drain(m, v.Index(i).Interface().(tea.Cmd))
+		}
+		return
+	}
+	_, next := m.Update(msg)
+	drain(m, next)
 }

@@ -14,6 +14,8 @@ type KeyMap struct {
 	// Global.
 	Quit, Help, NextPane, PrevPane, Zoom, Pause, Faster, Slower key.Binding
 	Pane1, Pane2, Pane3, Pane4, Pane5                           key.Binding
+	// Evidence.
+	Bundle, Export key.Binding
 	// Lists.
 	Up, Down, PageUp, PageDown, Home, End, Open, Back key.Binding
 	// Panes.
@@ -42,6 +44,8 @@ func DefaultKeyMap() *KeyMap {
 		Pane3:    b("3", "network", "3"),
 		Pane4:    b("4", "alerts", "4"),
 		Pane5:    b("5", "protocol log", "5"),
+		Bundle:   b("b", "save incident bundle", "b"),
+		Export:   b("e", "save alert pcap", "e"),
 		Up:       b("↑/k", "up", "up", "k"),
 		Down:     b("↓/j", "down", "down", "j"),
 		PageUp:   b("pgup", "page up", "pgup", "ctrl+u"),
@@ -74,6 +78,7 @@ func (k *KeyMap) bindings() map[string]*key.Binding {
 		"ack": &k.Ack, "ack_all": &k.AckAll, "view": &k.View, "sort": &k.Sort,
 		"filter": &k.Filter, "tree": &k.Tree, "signal": &k.Signal,
 		"yes": &k.Yes, "kill": &k.Kill, "no": &k.No,
+		"bundle": &k.Bundle, "export_alert": &k.Export,
 	}
 }
 
@@ -94,15 +99,41 @@ func (k *KeyMap) Rebind(m map[string][]string) error {
 		if len(keys) == 0 {
 			return fmt.Errorf("rebind key %q: no keys given", name)
 		}
+		// Bubble Tea names the space bar " "; files say "space".
+		keys = slices.Clone(keys)
+		for i, k := range keys {
+			if k == "space" {
+				keys[i] = " "
+			}
+		}
+		if slices.Equal(keys, b.Keys()) {
+			continue // the default: keep its short help label ("↑/k")
+		}
 		b.SetKeys(keys...)
-		b.SetHelp(strings.Join(keys, "/"), b.Help().Desc)
+		b.SetHelp(strings.Join(m[name], "/"), b.Help().Desc)
 	}
 	return nil
 }
 
+// Actions returns every action name with its keys, as the configuration
+// file's [keys] section names them.
+func (k *KeyMap) Actions() map[string][]string {
+	out := map[string][]string{}
+	for name, b := range k.bindings() {
+		keys := slices.Clone(b.Keys())
+		for i, key := range keys {
+			if key == " " {
+				keys[i] = "space"
+			}
+		}
+		out[name] = keys
+	}
+	return out
+}
+
 // ShortHelp is the footer's global part.
 func (k *KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Help, k.NextPane, k.Zoom, k.Pause, k.Quit}
+	return []key.Binding{k.Help, k.NextPane, k.Zoom, k.Bundle, k.Pause, k.Quit}
 }
 
 // FullHelp groups the global bindings for the help screen.
@@ -110,6 +141,6 @@ func (k *KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.NextPane, k.PrevPane, k.Pane1, k.Pane2, k.Pane3, k.Pane4, k.Pane5},
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Open, k.Back},
-		{k.Zoom, k.Pause, k.Faster, k.Slower, k.Help, k.Quit},
+		{k.Zoom, k.Pause, k.Faster, k.Slower, k.Bundle, k.Help, k.Quit},
 	}
 }

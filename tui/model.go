@@ -16,6 +16,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/opsdeck/opsdeck/internal/detect"
 	"github.com/opsdeck/opsdeck/internal/engine"
 )
 
@@ -30,10 +31,17 @@ type Options struct {
 	Refresh time.Duration
 	// ASCII draws without box drawing or block characters.
 	ASCII bool
+	// Theme is the palette: "dark" (default), "light" or "mono".
+	Theme string
 	// Renderer decides the colour profile (nil: the terminal's, honouring NO_COLOR).
 	Renderer *lipgloss.Renderer
 	// Keys rebinds actions by name (see KeyMap.Rebind).
 	Keys map[string][]string
+	// Bundle writes an incident bundle (trigger is the alert in view, or
+	// nil) and ExportAlert writes an alert's packets to a pcap. Both run in
+	// commands; nil makes their keys say "not available".
+	Bundle      func(trigger *detect.Alert) (Saved, error)
+	ExportAlert func(a *detect.Alert) (Saved, error)
 }
 
 // Minimum usable size; below it the console says what it needs.
@@ -79,9 +87,10 @@ func New(o Options) (*Model, error) {
 	if o.Refresh <= 0 {
 		o.Refresh = time.Second
 	}
-	st := DefaultStyles(o.Renderer, o.ASCII)
+	st := ThemeStyles(o.Renderer, o.ASCII, o.Theme)
 	c := newCommon(st, keys)
 	c.focus = paneAlerts
+	c.save = saver{bundle: o.Bundle, export: o.ExportAlert}
 	m := &Model{c: c, opts: o, refresh: o.Refresh, second: paneNet, dirty: true}
 	m.panes = [numPanes]Pane{newSystemPane(c), newProcsPane(c, o.Signal), newNetworkPane(c), newAlertsPane(c), newLogPane(c)}
 	m.helpM = help.New()
@@ -128,6 +137,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case signalDoneMsg:
 		m.signalDone(msg)
+		return m, nil
+	case evidenceDoneMsg:
+		// Where the evidence went matters for the handoff: keep it longer.
+		m.status, m.statusN = evidenceStatus(msg), 15
 		return m, nil
 	case tea.KeyMsg:
 		return m, m.handleKey(msg)
@@ -184,6 +197,8 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	case key.Matches(msg, k.Help):
 		m.help = true
+	case key.Matches(msg, k.Bundle):
+		return m.c.save.bundleCmd(m.alertInView())
 	case m.detail != nil:
 		if key.Matches(msg, k.Back) {
 			m.detail = nil
@@ -219,6 +234,18 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return m.fetch()
 	default:
 		return m.route(msg)
+	}
+	return nil
+}
+
+// alertInView is the alert the user is looking at: the open detail's, or
+// the selected one while the alerts pane has the focus.
+func (m *Model) alertInView() *detect.Alert {
+	if d, ok := m.detail.(*detailPane); ok && m.detail != nil {
+		return d.t.alert
+	}
+	if m.detail == nil && m.c.focus == paneAlerts {
+		return m.panes[paneAlerts].(*alertsPane).selected()
 	}
 	return nil
 }
@@ -448,6 +475,10 @@ func (m *Model) headerView() string {
 			rate += fmt.Sprintf(" drops %d", s.Source.KernelDrops)
 		}
 	}
+	if s.Source.Kind == "live" {
+		// Who may capture decides what the network pane can show.
+		src += " " + privilegeLabel(s.Source.Privilege)
+	}
 	clock, label := m.now, ""
 	if s.Source.Kind == "file" || s.Source.Kind == "demo" {
 		clock, label = s.Now, "packet time "
@@ -483,6 +514,17 @@ func (m *Model) headerView() string {
 		}
 	}
 	return st.Header.Render(fit(line, m.w))
+}
+
+// privilegeLabel names the capture privilege for the header.
+func privilegeLabel(p string) string {
+	switch p {
+	case "cap_net_raw":
+		return "[CAP_NET_RAW]"
+	case "", "none":
+		return "[no capture privilege]"
+	}
+	return "[" + sanitize(p) + "]"
 }
 
 func (m *Model) footerView() string {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -45,7 +46,17 @@ type procsPane struct {
 	typing bool              // the filter line is being edited
 	target *hoststat.Process // process awaiting signal confirmation
 	signal func(pid int32, sig syscall.Signal) error
+	// shown is the host sample the rows were built from; a newer one is
+	// taken only every procEvery of its interval (see SnapshotMsg).
+	shown *hoststat.Snapshot
 }
+
+// procEvery is how many host samples the process table skips between
+// updates. CPU figures of idle processes flicker every second and reorder
+// the table, which is most of what an idle console writes to the terminal;
+// htop refreshes every 1.5 s, btop every 2 s. Keys that change the table
+// (sort, filter, tree) rebuild it at once.
+const procEvery = 3
 
 func newProcsPane(c *common, signal func(int32, syscall.Signal) error) *procsPane {
 	return &procsPane{c: c, signal: signal}
@@ -63,7 +74,10 @@ func (p *procsPane) Update(msg tea.Msg) (Pane, tea.Cmd) {
 	k := p.c.keys
 	switch msg := msg.(type) {
 	case SnapshotMsg:
-		p.refresh()
+		if h := p.c.host; p.shown == nil || h == nil ||
+			h.Time.Sub(p.shown.Time) >= time.Duration(procEvery*max(h.IntervalS, 1)*float64(time.Second))-time.Second/2 {
+			p.refresh()
+		}
 		return p, nil
 	case clickMsg:
 		msg.row-- // column header
@@ -164,6 +178,7 @@ func (p *procsPane) selected() *procRow {
 func (p *procsPane) refresh() {
 	p.rows = p.rows[:0]
 	h := p.c.host
+	p.shown = h
 	if h == nil {
 		p.l.setRows(nil)
 		return

@@ -57,15 +57,42 @@ var defaultTheme = theme{
 	high: "#ff5f56", medium: "#ffaf00", low: "#87afd7", headerBG: "#1f2937", selBG: "#334155",
 }
 
-// DefaultStyles builds the styles for renderer r (nil: lipgloss's default,
-// which follows the terminal and NO_COLOR). ascii selects glyphs for
-// terminals or fonts without box drawing and block characters.
+// lightTheme keeps the same meanings with colours that read on a light
+// background.
+var lightTheme = theme{
+	border: "#8a94a3", focus: "#005fd7", title: "#1f2937", dim: "#5f6b7a",
+	good: "#2e7d32", warn: "#9a6700", bad: "#c62828", graph: "#00838f",
+	high: "#c62828", medium: "#b45309", low: "#1d4ed8", headerBG: "#dbe4ee", selBG: "#cbd5e1",
+}
+
+// themes are the palettes by configuration name; "mono" has no colours
+// (bold, faint and reverse video still mark focus, severity and selection).
+var themes = map[string]theme{"dark": defaultTheme, "auto": defaultTheme, "light": lightTheme, "mono": {}}
+
+// DefaultStyles builds the dark theme's styles for renderer r (nil:
+// lipgloss's default, which follows the terminal and NO_COLOR). ascii
+// selects glyphs for terminals or fonts without box drawing and block
+// characters.
 func DefaultStyles(r *lipgloss.Renderer, ascii bool) *Styles {
+	return ThemeStyles(r, ascii, "dark")
+}
+
+// ThemeStyles builds the styles of the named theme (dark, light, mono;
+// unknown names take dark).
+func ThemeStyles(r *lipgloss.Renderer, ascii bool, name string) *Styles {
 	if r == nil {
 		r = lipgloss.DefaultRenderer()
 	}
-	t := defaultTheme
-	c := func(s string) lipgloss.Color { return lipgloss.Color(s) }
+	t, ok := themes[name]
+	if !ok {
+		t = defaultTheme
+	}
+	c := func(s string) lipgloss.TerminalColor {
+		if s == "" {
+			return lipgloss.NoColor{}
+		}
+		return lipgloss.Color(s)
+	}
 	n := r.NewStyle
 	s := &Styles{G: unicodeGlyphs}
 	if ascii {

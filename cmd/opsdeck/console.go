@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -14,6 +15,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/opsdeck/opsdeck/internal/detect"
 	"github.com/opsdeck/opsdeck/internal/engine"
+	"github.com/opsdeck/opsdeck/internal/evidence"
+	"github.com/opsdeck/opsdeck/internal/filter"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
 	"github.com/opsdeck/opsdeck/sources/capture"
 	"github.com/opsdeck/opsdeck/sources/system"
@@ -22,11 +25,12 @@ import (
 
 // consoleOptions are the flags only the console has.
 type consoleOptions struct {
-	demo    bool
-	speed   float64
-	ascii   bool
-	refresh time.Duration
-	noMouse bool
+	demo        bool
+	speed       float64
+	ascii       bool
+	refresh     time.Duration
+	noMouse     bool
+	evidenceDir string
 }
 
 // cmdConsole runs the Bubble Tea console over live capture, a file (-r) or
@@ -39,7 +43,8 @@ func cmdConsole(args []string) error {
 	fs.BoolVar(&co.demo, "demo", false, "run on built-in generated traffic (browsing, a scan, a brute force, a DNS tunnel); no root needed")
 	fs.Float64Var(&co.speed, "speed", 1, "replay speed for -r: 1 = as recorded, 2 = twice as fast, 0 = as fast as possible")
 	fs.BoolVar(&co.ascii, "ascii", false, "draw with plain ASCII (no box drawing or block characters)")
-	fs.DurationVar(&co.refresh, "refresh", time.Second, "screen refresh `interval` (+ and - change it while running)")
+	fs.DurationVar(&co.refresh, "refresh", 0, "screen refresh `interval` (+ and - change it while running; default: the configuration's, 1s)")
+	fs.StringVar(&co.evidenceDir, "evidence-dir", ".", "`DIR` where the b (incident bundle) and e (alert pcap) keys write")
 	fs.BoolVar(&co.noMouse, "no-mouse", false, "do not capture the mouse (lets the terminal select text)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -55,11 +60,17 @@ func cmdConsole(args []string) error {
 	if o.read != "" && len(o.ifaces) > 0 {
 		return &exitError{code: 2, err: errors.New("-r and -i are exclusive: read a file or capture live")}
 	}
-	cfg, err := loadConfig(o.configPath)
+	cfg, err := loadFullConfig(o.configPath)
 	if err != nil {
 		return err
 	}
-	eng := engine.New(o.engineConfig(cfg), nil)
+	if co.refresh <= 0 {
+		co.refresh = cfg.Refresh
+	}
+	eng := engine.New(o.engineConfig(engineConfigFrom(cfg)), nil)
+	// The evidence ring keeps recent packets for the b and e keys.
+	ring := evidence.NewRing(cfg.Evidence)
+	eng.SetHooks(engine.Hooks{Frame: ring.Hook})
 	flt := newFilterCache(o.filter)
 	if _, err := flt.get(uint16(capture.LinkEthernet)); err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("capture filter %q: %w", o.filter, err)}
@@ -76,7 +87,7 @@ func cmdConsole(args []string) error {
 	sampler := system.New()
 	if live {
 		eng.EnableAttribution(sampler.RequestRefresh)
-		eng.EnableHostRules(detect.DefaultHostConfig())
+		eng.EnableHostRules(cfg.Host)
 	}
 	goSafe(&wg, "system", func() {
 		_ = sampler.Run(ctx, time.Second, hostFeeder(eng))
@@ -94,23 +105,29 @@ func cmdConsole(args []string) error {
 		if len(ifaces) == 0 {
 			ifaces = []string{"any"}
 		}
-		goSafe(&wg, "capture", func() { captureLive(ctx, eng, flt, ifaces, o.snaplen) })
+		goSafe(&wg, "capture", func() { captureLive(ctx, eng, o.filter, ifaces, o.snaplen) })
 	}
+	save := &consoleEvidence{dir: co.evidenceDir, eng: eng, ring: ring, seed: uint16(o.seed)}
 
 	model, err := tui.New(tui.Options{
 		Snapshot: func() *engine.Snapshot {
 			return eng.Snapshot(engine.SnapshotOptions{Flows: 300, Talkers: 100, Alerts: 1000, Events: 500})
 		},
-		Signal:  signalProcess,
-		Refresh: co.refresh,
-		ASCII:   co.ascii,
+		Signal:      signalProcess,
+		Refresh:     co.refresh,
+		ASCII:       co.ascii,
+		Theme:       consoleTheme(cfg.Theme),
+		Keys:        cfg.Keys,
+		Bundle:      save.bundle,
+		ExportAlert: save.exportAlert,
 	})
 	if err != nil {
-		return err
+		return &exitError{code: 2, err: fmt.Errorf("configuration keys: %w", err)}
 	}
-	// A low frame rate: the renderer only writes changed lines, and data
-	// changes once per refresh anyway; 12 fps keeps keys responsive.
-	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithFPS(12), tea.WithOutput(tui.NewTerminalWriter(os.Stdout))}
+	// The frame rate bounds how long a change waits to be drawn (the first
+	// frame included); it costs nothing when nothing changed, and
+	// TerminalWriter sends only the cells that did (see its comment).
+	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithFPS(30), tea.WithOutput(tui.NewTerminalWriter(os.Stdout))}
 	if !co.noMouse {
 		popts = append(popts, tea.WithMouseCellMotion())
 	}
@@ -232,12 +249,15 @@ func replay(ctx context.Context, eng *engine.Engine, flt *filterCache, name stri
 // captureLive captures on ifaces until ctx ends. Without privileges it
 // leaves the reason and the fix in the source status and returns: the
 // system panes keep working.
-func captureLive(ctx context.Context, eng *engine.Engine, flt *filterCache, ifaces []string, snaplen int) {
+func captureLive(ctx context.Context, eng *engine.Engine, expr string, ifaces []string, snaplen int) {
 	name := strings.Join(ifaces, ",")
-	status := engine.SourceStatus{Name: name, Kind: "live", State: "starting", Privilege: privilege()}
+	status := engine.SourceStatus{Name: name, Kind: "live", State: "starting", Privilege: capturePrivilege()}
 	eng.SetSource(status)
+	// The filter runs in the kernel: packets it rejects are never copied to
+	// opsdeck, which matters on a busy link with a narrow filter.
+	lopts := capture.LiveOptions{SnapLen: snaplen, Filter: kernelFilter(expr, snaplen)}
 	for ctx.Err() == nil {
-		src, err := capture.OpenLiveMulti(ifaces, capture.LiveOptions{SnapLen: snaplen})
+		src, err := capture.OpenLiveMulti(ifaces, lopts)
 		if err != nil {
 			status.State, status.Err, status.Hint = "unavailable", err.Error(), captureHint(err)
 			eng.SetSource(status)
@@ -251,7 +271,7 @@ func captureLive(ctx context.Context, eng *engine.Engine, flt *filterCache, ifac
 		}
 		status.State, status.Err, status.Hint = "running", "", ""
 		eng.SetSource(status)
-		err = pump(ctx, eng, flt, src, &status)
+		err = pump(ctx, eng, src, &status)
 		src.Close()
 		if err == nil || ctx.Err() != nil {
 			return
@@ -266,7 +286,7 @@ func captureLive(ctx context.Context, eng *engine.Engine, flt *filterCache, ifac
 
 // pump moves frames from src into the engine, keeping the engine's clock
 // and kernel counters current while the link is idle.
-func pump(ctx context.Context, eng *engine.Engine, flt *filterCache, src capture.Source, status *engine.SourceStatus) error {
+func pump(ctx context.Context, eng *engine.Engine, src capture.Source, status *engine.SourceStatus) error {
 	stop := context.AfterFunc(ctx, func() { src.Close() })
 	defer stop()
 	done := make(chan struct{})
@@ -292,9 +312,7 @@ func pump(ctx context.Context, eng *engine.Engine, flt *filterCache, src capture
 			}
 			return err
 		}
-		if flt.match(&fr) {
-			eng.HandleFrame(uint16(fr.Link), fr.Data, fr.TS, fr.WireLen, fr.Index)
-		}
+		eng.HandleFrame(uint16(fr.Link), fr.Data, fr.TS, fr.WireLen, fr.Index)
 		if time.Since(lastStats) > time.Second {
 			lastStats = time.Now()
 			st := src.Stats()
@@ -331,9 +349,86 @@ func executable() string {
 	return "opsdeck"
 }
 
-func privilege() string {
-	if os.Geteuid() == 0 {
-		return "root"
+// kernelFilter compiles the capture filter for each interface's link type,
+// for LiveOptions.Filter; nil when there is no filter.
+func kernelFilter(expr string, snaplen int) func(capture.LinkType) ([]capture.BPFInstruction, error) {
+	if strings.TrimSpace(expr) == "" {
+		return nil
 	}
-	return "user"
+	return func(link capture.LinkType) ([]capture.BPFInstruction, error) {
+		p, err := filter.Compile(expr, uint16(link), snaplen)
+		if err != nil {
+			return nil, fmt.Errorf("compile capture filter %q for link type %d: %w", expr, link, err)
+		}
+		return p.Instructions(), nil
+	}
+}
+
+// consoleTheme resolves the configuration's theme. "auto" reads COLORFGBG
+// (set by rxvt, Konsole and others: "15;0" is light text on black); a
+// terminal that does not say is taken as dark, the common case. NO_COLOR is
+// honoured by the renderer whatever the theme.
+func consoleTheme(name string) string {
+	if name != "auto" && name != "" {
+		return name
+	}
+	fgbg := os.Getenv("COLORFGBG")
+	if i := strings.LastIndexByte(fgbg, ';'); i >= 0 {
+		switch fgbg[i+1:] {
+		case "7", "15":
+			return "light"
+		}
+	}
+	return "dark"
+}
+
+// consoleEvidence writes what the console's evidence keys ask for into dir
+// (created 0700; files 0600). Its methods run in the console's commands.
+type consoleEvidence struct {
+	dir  string
+	eng  *engine.Engine
+	ring *evidence.Ring
+	seed uint16
+}
+
+func (c *consoleEvidence) bundle(trigger *detect.Alert) (tui.Saved, error) {
+	reason := "saved from the console"
+	if trigger != nil && trigger.Rule != nil {
+		reason = fmt.Sprintf("%s alert %s, saved from the console", trigger.Severity, trigger.Rule.Name)
+	}
+	path, err := evidence.WriteBundle(c.dir, evidence.BundleInput{
+		Reason: reason, Trigger: trigger, Snapshot: c.eng.Snapshot(evidence.BundleSnapshotOptions),
+		Ring: c.ring, CommunityIDSeed: c.seed,
+	})
+	if abs, aerr := filepath.Abs(path); aerr == nil && path != "" {
+		path = abs
+	}
+	return tui.Saved{Path: path, Packets: -1}, err
+}
+
+func (c *consoleEvidence) exportAlert(a *detect.Alert) (tui.Saved, error) {
+	if err := os.MkdirAll(c.dir, 0o700); err != nil {
+		return tui.Saved{}, fmt.Errorf("create evidence directory %q: %w", c.dir, err)
+	}
+	rule := "alert"
+	if a.Rule != nil {
+		rule = a.Rule.Name
+	}
+	base := filepath.Join(c.dir, fmt.Sprintf("opsdeck-%s-%s", rule, a.TS.UTC().Format("20060102T150405Z")))
+	path := base + ".pcap"
+	// Never overwrite: a second export of the same alert gets a suffix.
+	for i := 2; i < 100; i++ {
+		if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		path = fmt.Sprintf("%s-%d.pcap", base, i)
+	}
+	ex, err := c.ring.ExportAlert(path, a)
+	if err != nil {
+		return tui.Saved{}, fmt.Errorf("export alert packets: %w", err)
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return tui.Saved{Path: path, Packets: ex.Packets}, nil
 }

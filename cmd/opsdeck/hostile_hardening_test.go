@@ -96,7 +96,7 @@ func runAnalyze(t *testing.T, args ...string) analyzeRun {
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
 	for sc.Scan() {
 		line := sc.Bytes()
-		if bytes.Contains(line[:min(len(line), 80)], []byte(`"event_type":"flow"`)) {
+		if bytes.Contains(line[:min(len(line), 160)], []byte(`"event_type":"flow"`)) {
 			res.types["flow"]++
 			continue
 		}
@@ -201,7 +201,11 @@ func TestAnalyzeHostileTraffic(t *testing.T) {
 		"dnsnames":  "stats.detect.tables.dns\\.tunnel\\.evicted",
 		"arpclaims": "stats.detect.tables.arp\\.bindings\\.evicted",
 	}
-	dir := t.TempDir()
+	// OPSDECK_HOSTILE_DIR keeps the captures there, to replay or profile.
+	dir, keep := os.Getenv("OPSDECK_HOSTILE_DIR"), true
+	if dir == "" {
+		dir, keep = t.TempDir(), false
+	}
 	for _, k := range hostilecap.Kinds() {
 		t.Run(k.Name, func(t *testing.T) {
 			path := filepath.Join(dir, k.Name+".pcap")
@@ -220,7 +224,9 @@ func TestAnalyzeHostileTraffic(t *testing.T) {
 				t.Fatal(err)
 			}
 			f.Close()
-			defer os.Remove(path)
+			if !keep {
+				defer os.Remove(path)
+			}
 			frames := w.Frames()
 
 			r := runAnalyze(t, "--max-flows", strconv.Itoa(maxFlows), path)

@@ -65,7 +65,7 @@ func (d *Detector) Packet(s *packet.Summary, f *flow.Flow, toServer, created boo
 	if s.IPVersion == 0 {
 		return
 	}
-	d.surgeAccount(s)
+	d.surgeAccount(s, f, created)
 	if created {
 		d.newHostPacket(s, emit)
 		d.learnGateway(s)

@@ -25,9 +25,41 @@ type dnsEntry struct {
 	w                   window
 	queries, tunnelLike uint32
 	names               sketch
-	types               map[string]uint32
+	types               qtypeCounts
 	samples             stringSamples
 	longest             int
+}
+
+// qtypeCounts counts queries per record type, for up to maxQTypes types;
+// later new types are not counted. Inline in the entry: a query costs a
+// few string compares, no map hashing and no allocation.
+const maxQTypes = 16
+
+type qtypeCounts struct {
+	name [maxQTypes]string
+	n    [maxQTypes]uint32
+	used uint8
+}
+
+func (c *qtypeCounts) inc(t string) {
+	for i := range c.used {
+		if c.name[i] == t {
+			c.n[i]++
+			return
+		}
+	}
+	if c.used < maxQTypes {
+		c.name[c.used], c.n[c.used] = t, 1
+		c.used++
+	}
+}
+
+func (c *qtypeCounts) toMap() map[string]uint32 {
+	m := make(map[string]uint32, c.used)
+	for i := range c.used {
+		m[c.name[i]] = c.n[i]
+	}
+	return m
 }
 
 type dgaEntry struct {
@@ -71,14 +103,7 @@ func (d *Detector) dnsQuery(ts time.Time, f *flow.Flow, q proto.DNSQuery, emit f
 		*e = dnsEntry{w: e.w}
 	}
 	e.queries++
-	if e.types == nil {
-		e.types = make(map[string]uint32, 4)
-	}
-	if len(e.types) < 16 {
-		e.types[q.RRType]++
-	} else if _, ok := e.types[q.RRType]; ok {
-		e.types[q.RRType]++
-	}
+	e.types.inc(q.RRType)
 	newName := e.names.add(uint32(hashString(asciiLower(name))))
 	e.longest = max(e.longest, len(name))
 	if q.RRType == "NULL" || longRandomLabel(sub, d.cfg.DNSLongLabel) {
@@ -102,11 +127,7 @@ func (d *Detector) dnsQuery(ts time.Time, f *flow.Flow, q proto.DNSQuery, emit f
 		a.Evidence["tunnel_like"] = e.tunnelLike
 		a.Evidence["unique_names"] = unique
 		a.Evidence["longest_name"] = e.longest
-		types := make(map[string]uint32, len(e.types))
-		for k, v := range e.types {
-			types[k] = v
-		}
-		a.Evidence["qtypes"] = types
+		a.Evidence["qtypes"] = e.types.toMap()
 		a.Evidence["sample_names"] = e.samples.list()
 		a.Evidence["first_seen"] = rfc3339(e.w.first)
 		a.Evidence["last_seen"] = rfc3339(e.w.last)
@@ -154,23 +175,37 @@ func (d *Detector) dnsNX(ts time.Time, f *flow.Flow, qname string, emit func(*Al
 // a short second level such as co.uk) and the labels before it. A name
 // whose last label is not a plausible TLD (dnscat's direct mode,
 // "dnscat.<hex>.<hex>") is parented by its first label instead.
+//
+// Parent and sub are substrings of the lower-cased name: no allocation for
+// a name already in lower case (a query per DNS event makes this hot).
 func splitParent(name string) (parent, sub string) {
 	if name == "" {
 		return "", ""
 	}
-	labels := strings.Split(asciiLower(name), ".")
-	tld := labels[len(labels)-1]
+	name = asciiLower(name)
+	last := strings.LastIndexByte(name, '.')
+	tld := name[last+1:]
 	if !isAlpha(tld) || len(tld) > 24 {
-		return labels[0], strings.Join(labels[1:], ".")
+		first, rest, _ := strings.Cut(name, ".")
+		return first, rest
 	}
-	n := 2
-	if len(labels) >= 3 && len(tld) == 2 && len(labels[len(labels)-2]) <= 3 {
-		n = 3
+	if last < 0 {
+		return name, "" // one label
 	}
-	if len(labels) <= n {
-		return strings.Join(labels, "."), ""
+	// cut is the dot before the parent's first label.
+	prev := strings.LastIndexByte(name[:last], '.')
+	if prev < 0 {
+		return name, "" // two labels
 	}
-	return strings.Join(labels[len(labels)-n:], "."), strings.Join(labels[:len(labels)-n], ".")
+	cut := prev
+	if len(tld) == 2 && last-prev-1 <= 3 {
+		// Three labels under a ccTLD with a short second level (co.uk).
+		cut = strings.LastIndexByte(name[:prev], '.')
+		if cut < 0 {
+			return name, ""
+		}
+	}
+	return name[cut+1:], name[:cut]
 }
 
 func isAlpha(s string) bool {

@@ -1,11 +1,13 @@
 package detect
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"net/netip"
 	"time"
 
+	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/packet"
 )
 
@@ -28,6 +30,21 @@ type surge struct {
 	lastTick time.Time
 	cache    hostCache
 	hostAdm  admitter
+	flows    [256]flowRates
+	// hostGen counts deletions from hosts: a flowRates entry filled in an
+	// older generation may point to a recycled rate.
+	hostGen uint64
+}
+
+// flowRates caches, per flow, the rates of its two hosts: a packet of a
+// known flow then accounts its bytes without hashing or comparing
+// addresses. A packet's addresses are always its flow's two hosts, in one
+// order or the other, and both get the same bytes, so the order does not
+// matter.
+type flowRates struct {
+	f      *flow.Flow
+	gen    uint64
+	r1, r2 *rate
 }
 
 // hostCache is a direct-mapped cache in front of the hosts table: the
@@ -39,8 +56,13 @@ type hostCache struct {
 }
 
 func cacheSlot(a netip.Addr) uint8 {
+	// Whole-word reads of the array: byte reads of it stall on the
+	// store of the two halves As16 just made.
 	b := a.As16()
-	return b[15] ^ b[14]*7 ^ b[13]*31 ^ b[12]*131 ^ b[7]
+	lo, hi := binary.LittleEndian.Uint64(b[8:]), binary.LittleEndian.Uint64(b[:8])
+	h := lo ^ lo>>29 ^ hi>>56
+	h *= 0x9e3779b97f4a7c15
+	return uint8(h >> 56)
 }
 
 func (c *hostCache) drop(a netip.Addr) {
@@ -51,27 +73,52 @@ func (c *hostCache) drop(a netip.Addr) {
 
 func (d *Detector) initSurge() {
 	d.hosts = newTable[netip.Addr, rate]("traffic.surge", d.cfg.MaxEntries, func(r *rate) time.Time { return r.last })
-	d.hosts.onDelete = d.cache.drop
+	d.hosts.onDelete = func(a netip.Addr) {
+		d.cache.drop(a)
+		d.hostGen++
+	}
 }
 
-func (d *Detector) surgeAccount(s *packet.Summary) {
+// surgeAccount charges a packet's bytes to both its hosts. f is its flow
+// (nil without one); created says the packet made f.
+func (d *Detector) surgeAccount(s *packet.Summary, f *flow.Flow, created bool) {
 	n := float64(s.WireLen)
 	d.total.cur += n
 	if d.total.since.IsZero() {
 		d.total.since = s.TS
 	}
-	d.account(s.Src, n, s.TS)
-	d.account(s.Dst, n, s.TS)
+	if f == nil {
+		d.account(s.Src, n, s.TS)
+		d.account(s.Dst, n, s.TS)
+		return
+	}
+	fr := &d.flows[uint8(f.ID>>1)] // the low bit of a flow id is always set
+	if fr.f == f && fr.gen == d.hostGen && !created {
+		fr.r1.cur += n
+		fr.r1.last = s.TS
+		fr.r2.cur += n
+		fr.r2.last = s.TS
+		return
+	}
+	r1 := d.account(s.Src, n, s.TS)
+	r2 := d.account(s.Dst, n, s.TS)
+	if r1 != nil && r2 != nil {
+		*fr = flowRates{f: f, gen: d.hostGen, r1: r1, r2: r2}
+	} else if fr.f == f {
+		fr.f = nil
+	}
 }
 
-func (d *Detector) account(a netip.Addr, n float64, ts time.Time) {
+// account charges n bytes to host a and returns its rate, or nil when the
+// host is not tracked (yet).
+func (d *Detector) account(a netip.Addr, n float64, ts time.Time) *rate {
 	i := cacheSlot(a)
 	r := d.cache.v[i]
 	if r == nil || d.cache.k[i] != a {
 		if r = d.hosts.get(a); r == nil {
 			// A host seen once (a spoofed source) gets no baseline.
 			if again, _ := d.hostAdm.check(mix64(uint64(hashAddr(a))), 0); !again {
-				return
+				return nil
 			}
 			r, _ = d.hosts.upsert(a)
 			r.since = ts
@@ -80,6 +127,7 @@ func (d *Detector) account(a netip.Addr, n float64, ts time.Time) {
 	}
 	r.cur += n
 	r.last = ts
+	return r
 }
 
 const surgeTau = 60.0 // seconds: the baseline's time constant

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"encoding/binary"
 	"math"
 	"math/bits"
 	"net/netip"
@@ -166,11 +167,7 @@ func addrBits(a netip.Addr) uint32 {
 // hashAddr mixes an address into 32 bits without allocating.
 func hashAddr(a netip.Addr) uint32 {
 	b := a.As16()
-	var hi, lo uint64
-	for i := range 8 {
-		hi = hi<<8 | uint64(b[i])
-		lo = lo<<8 | uint64(b[8+i])
-	}
+	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
 	return uint32(mix64(hi ^ bits.RotateLeft64(lo, 31)))
 }
 
@@ -316,19 +313,22 @@ func (t *table[K, V]) expireFunc(done func(*V) bool) {
 // while any real actor (a scanner's second probe, a host's second packet)
 // is admitted. The first sighting's value is kept so nothing is lost.
 type admitter struct {
-	tag [1 << 16]uint32
-	val [1 << 16]uint32
+	slots [1 << 16]admitSlot
 }
+
+// admitSlot keeps a slot's tag and value side by side: one cache line per
+// check.
+type admitSlot struct{ tag, val uint32 }
 
 // check records key hash h with value v. It reports whether h was seen
 // before (and the value recorded then); colliding keys overwrite each other.
 func (a *admitter) check(h uint64, v uint32) (again bool, first uint32) {
-	i, tag := h&0xffff, uint32(h>>32)|1
-	if a.tag[i] == tag {
-		a.tag[i] = 0
-		return true, a.val[i]
+	sl, tag := &a.slots[h&0xffff], uint32(h>>32)|1
+	if sl.tag == tag {
+		sl.tag = 0
+		return true, sl.val
 	}
-	a.tag[i], a.val[i] = tag, v
+	sl.tag, sl.val = tag, v
 	return false, 0
 }
 

@@ -20,7 +20,6 @@ const corpusDir = "../../testdata/corpus"
 type got struct {
 	Event
 	sport, cport uint16
-	app          string
 }
 
 // readPcap decodes every frame of a corpus capture.
@@ -69,8 +68,7 @@ func readPcap(tb testing.TB, name string) []packet.Summary {
 			continue
 		}
 		s.Index = i
-		// Payload aliases data, which the reader reuses only for zero-copy
-		// reads; copy to be safe since summaries are kept.
+		// Summaries are kept past the next read: own the payload.
 		s.Payload = append([]byte(nil), s.Payload...)
 		out = append(out, s)
 	}
@@ -109,9 +107,7 @@ func runSummaries(pkts []packet.Summary, cfg *Config) []got {
 	for _, f = range flows {
 		st := f.App.(*State)
 		st.Close(cfg, emit)
-		f.AppProto = st.AppProto()
 	}
-	// Record app_proto for each event's flow.
 	return out
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -48,14 +47,98 @@ func dnsRCodeName(c int) string {
 // ParseDNS decodes one DNS message (without the TCP length prefix) into
 // Suricata's EVE v3 shape. Additional records are not returned.
 func ParseDNS(b []byte) (*DNS, error) {
+	ev, err := parseDNS(b)
+	if err != nil {
+		return nil, err
+	}
+	return ev.DNS, nil
+}
+
+// dnsQueryMsg is what a message without records needs, allocated at once:
+// the event, the message and its question.
+type dnsQueryMsg struct {
+	ev Event
+	m  DNS
+	q  [1]DNSQuery
+}
+
+// dnsAnswerMsg adds room for the records of a typical response and for the
+// values of its grouped answers.
+type dnsAnswerMsg struct {
+	dnsQueryMsg
+	rr [2]DNSAnswer
+	g  [2]string
+}
+
+// dnsText gathers the text of one message (names, record data, flags) in
+// one buffer, so the message costs a single string allocation: each field
+// becomes a substring of it once parsing is done.
+type dnsText struct {
+	buf  []byte
+	refs []textRef
+}
+
+type textRef struct {
+	dst        *string
+	start, end int
+}
+
+// mark records that the text appended since start is the value of *dst.
+// dnsText is passed by value throughout: stores through a pointer would
+// move its stack buffers to the heap.
+func (t dnsText) mark(dst *string, start int) dnsText {
+	t.refs = append(t.refs, textRef{dst, start, len(t.buf)})
+	return t
+}
+
+func (t dnsText) finish() {
+	if len(t.refs) == 0 {
+		return
+	}
+	s := string(t.buf)
+	for _, r := range t.refs {
+		*r.dst = s[r.start:r.end]
+	}
+}
+
+// parseDNS decodes a message into a ready dns event (Type and DNS set).
+func parseDNS(b []byte) (*Event, error) {
 	if len(b) < 12 {
 		return nil, fmt.Errorf("parse dns header: %w", errDNSShort)
 	}
+	qd := int(binary.BigEndian.Uint16(b[4:]))
+	an := int(binary.BigEndian.Uint16(b[6:]))
+	ns := int(binary.BigEndian.Uint16(b[8:]))
+	nq, na, nn := min(qd, maxDNSRecords), min(an, maxDNSRecords), min(ns, maxDNSRecords)
+	var (
+		qm *dnsQueryMsg
+		rr []DNSAnswer
+		gv []string
+	)
+	if na+nn == 0 {
+		qm = new(dnsQueryMsg)
+	} else {
+		am := new(dnsAnswerMsg)
+		qm, gv = &am.dnsQueryMsg, am.g[:0]
+		if na+nn <= len(am.rr) {
+			rr = am.rr[:na+nn]
+		}
+	}
+	if rr == nil {
+		rr = make([]DNSAnswer, na+nn)
+	}
+	// Stack room for a typical message's text and fields.
+	var (
+		bufA [256]byte
+		refA [8]textRef
+	)
+	t := dnsText{buf: bufA[:0], refs: refA[:0]}
+
 	flags := binary.BigEndian.Uint16(b[2:])
-	m := &DNS{
+	m := &qm.m
+	*m = DNS{
 		Version: 3,
 		ID:      binary.BigEndian.Uint16(b),
-		Flags:   fmt.Sprintf("%04x", flags),
 		QR:      flags&0x8000 != 0,
 		AA:      flags&0x0400 != 0,
 		TC:      flags&0x0200 != 0,
@@ -63,192 +146,252 @@ func ParseDNS(b []byte) (*DNS, error) {
 		RA:      flags&0x0080 != 0,
 		Opcode:  int(flags>>11) & 0xf,
 	}
+	const hexd = "0123456789abcdef"
+	t.buf = append(t.buf, hexd[flags>>12], hexd[flags>>8&0xf], hexd[flags>>4&0xf], hexd[flags&0xf])
+	t = t.mark(&m.Flags, 0)
 	m.Type = "request"
 	if m.QR {
 		m.Type = "response"
 		m.RCode = dnsRCodeName(int(flags & 0xf))
 	}
-	qd := int(binary.BigEndian.Uint16(b[4:]))
-	an := int(binary.BigEndian.Uint16(b[6:]))
-	ns := int(binary.BigEndian.Uint16(b[8:]))
+	if nq <= len(qm.q) {
+		m.Queries = qm.q[:0:nq]
+	} else {
+		m.Queries = make([]DNSQuery, 0, nq)
+	}
 	off := 12
 	for i := 0; i < qd; i++ {
-		name, n, err := dnsName(b, off)
+		start := len(t.buf)
+		var err error
+		t.buf, off, err = appendDNSName(t.buf, b, off)
 		if err != nil {
 			return nil, fmt.Errorf("parse dns question %d: %w", i, err)
 		}
-		off = n
 		if off+4 > len(b) {
 			return nil, fmt.Errorf("parse dns question %d: %w", i, errDNSShort)
 		}
 		if i < maxDNSRecords {
-			m.Queries = append(m.Queries, DNSQuery{RRName: name, RRType: DNSTypeName(binary.BigEndian.Uint16(b[off:]))})
+			m.Queries = m.Queries[:i+1]
+			q := &m.Queries[i]
+			q.RRType = DNSTypeName(binary.BigEndian.Uint16(b[off:]))
+			t = t.mark(&q.RRName, start)
+		} else {
+			t.buf = t.buf[:start]
 		}
 		off += 4
 	}
 	var err error
-	if m.Answers, off, err = dnsRecords(b, off, an); err != nil {
+	if t, m.Answers, off, err = dnsRecords(t, b, off, an, rr[:na:na]); err != nil {
 		return nil, fmt.Errorf("parse dns answers: %w", err)
 	}
-	if m.Authorities, _, err = dnsRecords(b, off, ns); err != nil {
+	if t, m.Authorities, _, err = dnsRecords(t, b, off, ns, rr[na:na+nn:na+nn]); err != nil {
 		return nil, fmt.Errorf("parse dns authorities: %w", err)
 	}
-	for _, a := range m.Answers {
+	t.finish()
+	m.Grouped = groupAnswers(m.Answers, gv)
+	qm.ev = Event{Type: "dns", DNS: m}
+	return &qm.ev, nil
+}
+
+// groupAnswers builds the grouped object (record data by type, in answer
+// order). The values share one backing array, gv when it is large enough.
+func groupAnswers(answers []DNSAnswer, gv []string) map[string][]string {
+	n := 0
+	for i := range answers {
+		if a := &answers[i]; a.RData != "" && a.SOA == nil && a.SRV == nil {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	if cap(gv) < n {
+		gv = make([]string, 0, n)
+	}
+	g := make(map[string][]string)
+	for i := range answers {
+		a := &answers[i]
 		if a.RData == "" || a.SOA != nil || a.SRV != nil {
 			continue
 		}
-		if m.Grouped == nil {
-			m.Grouped = make(map[string][]string)
+		if _, done := g[a.RRType]; done {
+			continue
 		}
-		m.Grouped[a.RRType] = append(m.Grouped[a.RRType], a.RData)
+		start := len(gv)
+		for j := i; j < len(answers); j++ {
+			if o := &answers[j]; o.RRType == a.RRType && o.RData != "" && o.SOA == nil && o.SRV == nil {
+				gv = append(gv, o.RData)
+			}
+		}
+		g[a.RRType] = gv[start:len(gv):len(gv)]
 	}
-	return m, nil
+	return g
 }
 
-func dnsRecords(b []byte, off, count int) ([]DNSAnswer, int, error) {
-	var out []DNSAnswer
+// dnsRecords parses count records at off into out, whose length is the
+// number of records kept (at most maxDNSRecords); it returns out, or nil
+// when count is zero.
+func dnsRecords(t dnsText, b []byte, off, count int, out []DNSAnswer) (dnsText, []DNSAnswer, int, error) {
+	if count == 0 {
+		return t, nil, off, nil
+	}
 	for i := 0; i < count; i++ {
-		name, n, err := dnsName(b, off)
+		start := len(t.buf)
+		var err error
+		t.buf, off, err = appendDNSName(t.buf, b, off)
 		if err != nil {
-			return nil, off, err
+			return t, nil, off, err
 		}
-		off = n
 		if off+10 > len(b) {
-			return nil, off, errDNSShort
+			return t, nil, off, errDNSShort
 		}
 		typ := binary.BigEndian.Uint16(b[off:])
 		ttl := binary.BigEndian.Uint32(b[off+4:])
 		rdlen := int(binary.BigEndian.Uint16(b[off+8:]))
 		off += 10
 		if off+rdlen > len(b) {
-			return nil, off, errDNSShort
+			return t, nil, off, errDNSShort
 		}
 		if i >= maxDNSRecords {
+			t.buf = t.buf[:start]
 			off += rdlen
 			continue
 		}
-		a := DNSAnswer{RRName: name, RRType: DNSTypeName(typ), TTL: ttl}
-		dnsRData(&a, b, off, rdlen, typ)
-		out = append(out, a)
+		a := &out[i]
+		*a = DNSAnswer{RRType: DNSTypeName(typ), TTL: ttl}
+		t = t.mark(&a.RRName, start)
+		t = dnsRData(t, a, b, off, rdlen, typ)
 		off += rdlen
 	}
-	return out, off, nil
+	return t, out, off, nil
 }
 
 // dnsRData formats the record data as Suricata does: addresses and names as
 // text, SOA and SRV as objects, anything else as its bytes with invalid
 // UTF-8 escaped as \xNN.
-func dnsRData(a *DNSAnswer, b []byte, off, n int, typ uint16) {
+func dnsRData(t dnsText, a *DNSAnswer, b []byte, off, n int, typ uint16) dnsText {
 	rd := b[off : off+n]
+	start := len(t.buf)
 	switch typ {
 	case 1:
 		if n == 4 {
-			a.RData = fmt.Sprintf("%d.%d.%d.%d", rd[0], rd[1], rd[2], rd[3])
-			return
+			for i, c := range rd {
+				if i > 0 {
+					t.buf = append(t.buf, '.')
+				}
+				t.buf = strconv.AppendUint(t.buf, uint64(c), 10)
+			}
+			t = t.mark(&a.RData, start)
+			return t
 		}
 	case 28:
 		if n == 16 {
-			a.RData = expandIPv6(rd)
-			return
+			t.buf = appendIPv6(t.buf, rd)
+			t = t.mark(&a.RData, start)
+			return t
 		}
 	case 2, 3, 4, 5, 7, 8, 9, 12, 39:
-		if name, _, err := dnsName(b, off); err == nil {
-			a.RData = name
-			return
+		var err error
+		if t.buf, _, err = appendDNSName(t.buf, b, off); err == nil {
+			t = t.mark(&a.RData, start)
+			return t
 		}
 	case 15:
 		if n > 2 {
-			if name, _, err := dnsName(b, off+2); err == nil {
-				a.RData = name
-				return
+			var err error
+			if t.buf, _, err = appendDNSName(t.buf, b, off+2); err == nil {
+				t = t.mark(&a.RData, start)
+				return t
 			}
 		}
 	case 6:
-		mname, p, err := dnsName(b, off)
-		if err != nil {
+		var soa DNSSOA
+		var p int
+		var err error
+		if t.buf, p, err = appendDNSName(t.buf, b, off); err != nil {
 			break
 		}
-		rname, p, err := dnsName(b, p)
-		if err != nil || p+20 > off+n {
+		mid := len(t.buf)
+		if t.buf, p, err = appendDNSName(t.buf, b, p); err != nil || p+20 > off+n {
+			t.buf = t.buf[:start]
 			break
 		}
-		a.SOA = &DNSSOA{MName: mname, RName: rname,
-			Serial:  binary.BigEndian.Uint32(b[p:]),
-			Refresh: binary.BigEndian.Uint32(b[p+4:]),
-			Retry:   binary.BigEndian.Uint32(b[p+8:]),
-			Expire:  binary.BigEndian.Uint32(b[p+12:]),
-			Minimum: binary.BigEndian.Uint32(b[p+16:])}
-		return
+		soa.Serial = binary.BigEndian.Uint32(b[p:])
+		soa.Refresh = binary.BigEndian.Uint32(b[p+4:])
+		soa.Retry = binary.BigEndian.Uint32(b[p+8:])
+		soa.Expire = binary.BigEndian.Uint32(b[p+12:])
+		soa.Minimum = binary.BigEndian.Uint32(b[p+16:])
+		a.SOA = &soa
+		t.refs = append(t.refs, textRef{&soa.MName, start, mid}, textRef{&soa.RName, mid, len(t.buf)})
+		return t
 	case 33:
 		if n > 6 {
-			if name, _, err := dnsName(b, off+6); err == nil {
+			var err error
+			if t.buf, _, err = appendDNSName(t.buf, b, off+6); err == nil {
 				a.SRV = &DNSSRV{Priority: binary.BigEndian.Uint16(rd), Weight: binary.BigEndian.Uint16(rd[2:]),
-					Port: binary.BigEndian.Uint16(rd[4:]), Name: name}
-				return
+					Port: binary.BigEndian.Uint16(rd[4:])}
+				t = t.mark(&a.SRV.Name, start)
+				return t
 			}
 		}
 	case 16, 99:
-		var sb strings.Builder
 		for p := 0; p < len(rd); {
 			l := int(rd[p])
 			p++
 			if p+l > len(rd) {
 				l = len(rd) - p
 			}
-			sb.WriteString(escapeBytes(rd[p : p+l]))
+			t.buf = appendEscapeBytes(t.buf, rd[p:p+l])
 			p += l
 		}
-		a.RData = sb.String()
-		return
+		t = t.mark(&a.RData, start)
+		return t
 	}
-	a.RData = escapeBytes(rd)
+	t.buf = appendEscapeBytes(t.buf[:start], rd)
+	return t.mark(&a.RData, start)
 }
 
-func expandIPv6(b []byte) string {
+func appendIPv6(out, b []byte) []byte {
 	const hexd = "0123456789abcdef"
-	var out [39]byte
-	j := 0
 	for i := 0; i < 16; i++ {
 		if i > 0 && i%2 == 0 {
-			out[j] = ':'
-			j++
+			out = append(out, ':')
 		}
-		out[j], out[j+1] = hexd[b[i]>>4], hexd[b[i]&0xf]
-		j += 2
+		out = append(out, hexd[b[i]>>4], hexd[b[i]&0xf])
 	}
-	return string(out[:])
+	return out
 }
 
-// escapeBytes keeps valid UTF-8 and writes each invalid byte as \xNN, the way
-// Suricata prints binary record data.
-func escapeBytes(b []byte) string {
+// appendEscapeBytes keeps valid UTF-8 and writes each invalid byte as \xNN,
+// the way Suricata prints binary record data.
+func appendEscapeBytes(out, b []byte) []byte {
 	if utf8.Valid(b) {
-		return string(b)
+		return append(out, b...)
 	}
-	var sb strings.Builder
 	for len(b) > 0 {
 		r, size := utf8.DecodeRune(b)
 		if r == utf8.RuneError && size == 1 {
-			fmt.Fprintf(&sb, `\x%02x`, b[0])
+			out = appendHexEscape(out, b[0])
 		} else {
-			sb.Write(b[:size])
+			out = append(out, b[:size]...)
 		}
 		b = b[size:]
 	}
-	return sb.String()
+	return out
 }
 
-// dnsName reads a possibly compressed name at off and returns it with the
-// offset just past it. Labels are joined by '.', the root is "<root>", and
-// bytes outside printable ASCII are escaped as \xNN.
-func dnsName(b []byte, off int) (string, int, error) {
-	var sb strings.Builder
+// appendDNSName appends the possibly compressed name at off to out and
+// returns the offset just past it. Labels are joined by '.', the root is
+// "<root>", and bytes outside printable ASCII are escaped as \xNN. On error
+// out is returned as it was.
+func appendDNSName(out, b []byte, off int) ([]byte, int, error) {
+	start := len(out)
 	end := -1
 	jumps := 0
 	total := 0
 	for {
 		if off >= len(b) {
-			return "", 0, errDNSShort
+			return out[:start], 0, errDNSShort
 		}
 		l := int(b[off])
 		switch {
@@ -256,46 +399,57 @@ func dnsName(b []byte, off int) (string, int, error) {
 			if end < 0 {
 				end = off + 1
 			}
-			if sb.Len() == 0 {
-				return "<root>", end, nil
+			if len(out) == start {
+				out = append(out, "<root>"...)
 			}
-			return sb.String(), end, nil
+			return out, end, nil
 		case l&0xc0 == 0xc0:
 			if off+1 >= len(b) {
-				return "", 0, errDNSShort
+				return out[:start], 0, errDNSShort
 			}
 			if end < 0 {
 				end = off + 2
 			}
 			jumps++
 			if jumps > 64 {
-				return "", 0, errors.New("compression loop")
+				return out[:start], 0, errDNSLoop
 			}
 			off = (l&0x3f)<<8 | int(b[off+1])
 		case l&0xc0 != 0:
-			return "", 0, errors.New("bad label type")
+			return out[:start], 0, errDNSLabel
 		default:
 			off++
 			if off+l > len(b) {
-				return "", 0, errDNSShort
+				return out[:start], 0, errDNSShort
 			}
 			total += l + 1
 			if total > 255 {
-				return "", 0, errors.New("name too long")
+				return out[:start], 0, errDNSLong
 			}
-			if sb.Len() > 0 {
-				sb.WriteByte('.')
+			if len(out) > start {
+				out = append(out, '.')
 			}
 			for _, c := range b[off : off+l] {
 				if c < 0x20 || c >= 0x7f {
-					fmt.Fprintf(&sb, `\x%02x`, c)
+					out = appendHexEscape(out, c)
 				} else {
-					sb.WriteByte(c)
+					out = append(out, c)
 				}
 			}
 			off += l
 		}
 	}
+}
+
+var (
+	errDNSLoop  = errors.New("compression loop")
+	errDNSLabel = errors.New("bad label type")
+	errDNSLong  = errors.New("name too long")
+)
+
+func appendHexEscape(out []byte, c byte) []byte {
+	const hexd = "0123456789abcdef"
+	return append(out, '\\', 'x', hexd[c>>4], hexd[c&0xf])
 }
 
 // dnsParser emits a dns event per message; over TCP it splits the stream on
@@ -306,10 +460,11 @@ type dnsParser struct {
 }
 
 func (p *dnsParser) message(c *ctx, toServer bool, b []byte) {
-	m, err := ParseDNS(b)
+	ev, err := parseDNS(b)
 	if err != nil {
 		return
 	}
+	m := ev.DNS
 	if m.QR {
 		m.TxID = p.resps
 		p.resps++
@@ -317,7 +472,7 @@ func (p *dnsParser) message(c *ctx, toServer bool, b []byte) {
 		m.TxID = p.reqs
 		p.reqs++
 	}
-	c.send(&Event{Type: "dns", DNS: m}, toServer)
+	c.send(ev, toServer)
 }
 
 func (p *dnsParser) feed(c *ctx, toServer bool, b []byte) (int, bool) {

@@ -558,3 +558,27 @@ func TestMaskSecret(t *testing.T) {
 		}
 	}
 }
+
+func TestAppProtoCorpus(t *testing.T) {
+	tests := []struct {
+		file string
+		port uint16
+		want string
+	}{
+		{"suricata-verify/tls13-sni-community-id-ipv4.pcap", 443, "tls"},
+		{"suricata-verify/http-ipv6-vlan-nikto-bug-814.pcap", 80, "http"},
+		{"zeek/http-basic-auth-with-colon.pcap", 8000, "http"},
+		{"suricata-verify/ssh-hassh.pcap", 22, "ssh"},
+		{"suricata-verify/rdp-003.pcap", 3389, "rdp"},
+		{"suricata-verify/telnet-login.pcap", 23, "telnet"},
+		{"ndpi/ftp-failed-login-ipv6.pcap", 21, "ftp"},
+		{"ndpi/dns-tunnel-iodine.pcap", 53, "dns"},
+		{"ndpi/port4444-pe-download.pcapng", 4444, ""},
+		{"ndpi/port4444-pe-download.pcapng", 53, ""}, // a PE over TCP/53 is not DNS
+	}
+	for _, tt := range tests {
+		if got := appProtos(readPcap(t, tt.file), &Config{})[tt.port]; got != tt.want {
+			t.Errorf("%s port %d: app_proto %q, want %q", tt.file, tt.port, got, tt.want)
+		}
+	}
+}

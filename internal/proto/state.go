@@ -97,12 +97,15 @@ type State struct {
 	udpSeen bool
 	h       [2]half // 0: to server, 1: to client
 	p       parser
-	dns     *dnsParser // UDP DNS
+	dns     dnsParser // UDP DNS (app == appDNS), kept inline: no allocation per flow
 	lastTS  time.Time
 	lastIdx uint64
 	sport   uint16 // server port
 	cport   uint16
 	tcp     bool
+	// c is the per-call context, kept here so that handing it to parsers
+	// does not allocate; it is cleared when the call returns.
+	c ctx
 }
 
 // ctx carries what an event needs while one packet (or Close) is processed.
@@ -150,24 +153,26 @@ func (st *State) Packet(cfg *Config, toServer bool, s *packet.Summary, emit func
 			st.sport, st.cport = s.SrcPort, s.DstPort
 		}
 	}
-	c := ctx{cfg: cfg, st: st, emit: emit}
+	st.c = ctx{cfg: cfg, st: st, emit: emit}
 	switch s.Proto {
 	case packet.ProtoTCP:
 		st.tcp = true
-		st.tcpPacket(&c, d, s)
+		st.tcpPacket(&st.c, d, s)
 	case packet.ProtoUDP:
-		st.udpPacket(&c, toServer, s.Payload)
+		st.udpPacket(&st.c, toServer, s.Payload)
 	default:
 		st.done = true
 	}
+	st.c = ctx{}
 }
 
 // Close flushes pending transactions at flow end.
 func (st *State) Close(cfg *Config, emit func(*Event)) {
 	if st.p != nil {
-		c := ctx{cfg: cfg, st: st, emit: emit}
-		st.p.close(&c)
+		st.c = ctx{cfg: cfg, st: st, emit: emit}
+		st.p.close(&st.c)
 		st.p = nil
+		st.c = ctx{}
 	}
 	st.h[0].release()
 	st.h[1].release()
@@ -190,7 +195,6 @@ func (st *State) udpPacket(c *ctx, toServer bool, payload []byte) {
 			return
 		}
 		st.app = appDNS
-		st.dns = &dnsParser{}
 	}
 	st.dns.message(c, toServer, payload)
 }

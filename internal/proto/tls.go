@@ -89,22 +89,52 @@ func (r *tlsReader) vec16() []byte { return r.bytes(int(r.u16())) }
 // ParseClientHello decodes the body of a ClientHello handshake message (after
 // the 4-byte handshake header).
 func ParseClientHello(b []byte) (*ClientHello, error) {
+	ch, err := parseClientHello(b)
+	if err != nil {
+		return nil, err
+	}
+	return &ch, nil
+}
+
+// parseClientHello decodes a ClientHello. Its number lists share one
+// allocation and its text (SNI, ALPN) one string; a list that is absent
+// stays nil.
+func parseClientHello(b []byte) (ClientHello, error) {
 	r := tlsReader{b: b}
-	ch := &ClientHello{Version: r.u16()}
+	ch := ClientHello{Version: r.u16()}
 	r.bytes(32)
 	r.vec8() // session id
 	cs := tlsReader{b: r.vec16()}
+	r.vec8() // compression methods
+	if r.err {
+		return ClientHello{}, fmt.Errorf("parse client hello: %w", errTLSShort)
+	}
+	var ext tlsReader
+	if len(r.b) > 0 {
+		ext = tlsReader{b: r.vec16()}
+	}
+	n := countHelloLists(ext)
+	var back []uint16
+	if total := len(cs.b)/2 + n.exts + n.groups + n.sigs + n.vers; total > 0 {
+		back = make([]uint16, total)
+	}
+	ch.Ciphers, back = carve(back, len(cs.b)/2)
+	ch.Extensions, back = carve(back, n.exts)
+	ch.Groups, back = carve(back, n.groups)
+	ch.SigAlgs, back = carve(back, n.sigs)
+	ch.Versions, _ = carve(back, n.vers)
+	if n.pfs > 0 {
+		ch.PointFormats = make([]uint8, 0, n.pfs)
+	}
 	for len(cs.b) >= 2 {
 		ch.Ciphers = append(ch.Ciphers, cs.u16())
 	}
-	r.vec8() // compression methods
-	if r.err {
-		return nil, fmt.Errorf("parse client hello: %w", errTLSShort)
-	}
-	if len(r.b) == 0 {
-		return ch, nil
-	}
-	ext := tlsReader{b: r.vec16()}
+	var (
+		textA [128]byte
+		alpnA [8][2]int
+	)
+	text, alpn := textA[:0], alpnA[:0]
+	sni := [2]int{-1, -1}
 	for len(ext.b) >= 4 && !ext.err {
 		typ := ext.u16()
 		data := tlsReader{b: ext.vec16()}
@@ -115,12 +145,23 @@ func ParseClientHello(b []byte) (*ClientHello, error) {
 			for len(list.b) > 0 && !list.err {
 				kind := list.u8()
 				name := list.vec16()
-				if kind == 0 && ch.SNI == "" {
-					ch.SNI = string(name)
+				if kind == 0 && sni[0] < 0 && len(name) > 0 {
+					sni[0] = len(text)
+					text = append(text, name...)
+					sni[1] = len(text)
 				}
 			}
-		case 16: // ALPN
-			ch.ALPN = parseALPN(data.vec16())
+		case 16: // ALPN: the last extension wins
+			alpn = alpn[:0]
+			r := tlsReader{b: data.vec16()}
+			for len(r.b) > 0 && !r.err {
+				p := r.vec8()
+				if !r.err {
+					start := len(text)
+					text = append(text, p...)
+					alpn = append(alpn, [2]int{start, len(text)})
+				}
+			}
 		case 10: // supported_groups
 			g := tlsReader{b: data.vec16()}
 			for len(g.b) >= 2 {
@@ -140,7 +181,53 @@ func ParseClientHello(b []byte) (*ClientHello, error) {
 			}
 		}
 	}
+	if sni[0] >= 0 || len(alpn) > 0 {
+		all := string(text)
+		if sni[0] >= 0 {
+			ch.SNI = all[sni[0]:sni[1]]
+		}
+		if len(alpn) > 0 {
+			ch.ALPN = make([]string, len(alpn))
+			for i, sp := range alpn {
+				ch.ALPN[i] = all[sp[0]:sp[1]]
+			}
+		}
+	}
 	return ch, nil
+}
+
+// helloLists counts what a ClientHello's extensions hold.
+type helloLists struct{ exts, groups, sigs, vers, pfs int }
+
+// countHelloLists walks the extensions as parseClientHello does, to size
+// its lists.
+func countHelloLists(ext tlsReader) helloLists {
+	var n helloLists
+	for len(ext.b) >= 4 && !ext.err {
+		typ := ext.u16()
+		data := tlsReader{b: ext.vec16()}
+		n.exts++
+		switch typ {
+		case 10:
+			n.groups += len(data.vec16()) / 2
+		case 11:
+			n.pfs += len(data.vec8())
+		case 13:
+			n.sigs += len(data.vec16()) / 2
+		case 43:
+			n.vers += len(data.vec8()) / 2
+		}
+	}
+	return n
+}
+
+// carve cuts an empty list with room for n values off the front of back;
+// nil when n is zero.
+func carve(back []uint16, n int) (list, rest []uint16) {
+	if n == 0 {
+		return nil, back
+	}
+	return back[:0:n], back[n:]
 }
 
 func parseALPN(b []byte) []string {
@@ -157,23 +244,35 @@ func parseALPN(b []byte) []string {
 
 // ParseServerHello decodes the body of a ServerHello handshake message.
 func ParseServerHello(b []byte) (*ServerHello, error) {
+	sh, exts, err := parseServerHello(b, nil)
+	if err != nil {
+		return nil, err
+	}
+	sh.Extensions = exts
+	return &sh, nil
+}
+
+// parseServerHello decodes a ServerHello except its Extensions, whose types
+// it appends to exts and returns apart: a caller may keep them on its stack
+// (escape analysis does not tell one field of sh from another).
+func parseServerHello(b []byte, exts []uint16) (sh ServerHello, extsOut []uint16, err error) {
 	r := tlsReader{b: b}
-	sh := &ServerHello{Version: r.u16()}
+	sh.Version = r.u16()
 	r.bytes(32)
 	r.vec8()
 	sh.Cipher = r.u16()
 	r.u8() // compression
 	if r.err {
-		return nil, fmt.Errorf("parse server hello: %w", errTLSShort)
+		return ServerHello{}, nil, fmt.Errorf("parse server hello: %w", errTLSShort)
 	}
 	if len(r.b) == 0 {
-		return sh, nil
+		return sh, nil, nil
 	}
 	ext := tlsReader{b: r.vec16()}
 	for len(ext.b) >= 4 && !ext.err {
 		typ := ext.u16()
 		data := tlsReader{b: ext.vec16()}
-		sh.Extensions = append(sh.Extensions, typ)
+		exts = append(exts, typ)
 		switch typ {
 		case 43:
 			sh.Selected = data.u16()
@@ -181,7 +280,7 @@ func ParseServerHello(b []byte) (*ServerHello, error) {
 			sh.ALPN = parseALPN(data.vec16())
 		}
 	}
-	return sh, nil
+	return sh, exts, nil
 }
 
 // TLSVersionName names a protocol version as Suricata does ("TLS 1.2").
@@ -220,49 +319,66 @@ func (ch *ClientHello) maxVersion() uint16 {
 	return best
 }
 
-func joinDec[T uint8 | uint16](sb *strings.Builder, vs []T) {
+// appendDec appends the values as JA3 lists them: decimal, dash-separated,
+// GREASE values left out.
+func appendDec[T uint8 | uint16](b []byte, vs []T) []byte {
 	first := true
 	for _, v := range vs {
 		if isGREASE(uint16(v)) && uint16(v) > 0xff {
 			continue
 		}
 		if !first {
-			sb.WriteByte('-')
+			b = append(b, '-')
 		}
 		first = false
-		sb.WriteString(strconv.Itoa(int(v)))
+		b = strconv.AppendUint(b, uint64(v), 10)
 	}
+	return b
 }
 
-func md5JA(s string) *JA {
-	sum := md5.Sum([]byte(s))
-	return &JA{Hash: hex.EncodeToString(sum[:]), String: s}
+// jaFromText turns b, whose first 32 bytes are room for the hash and the
+// rest the fingerprint string, into a JA with one allocation.
+func jaFromText(b []byte) JA {
+	sum := md5.Sum(b[32:])
+	hex.Encode(b[:32], sum[:])
+	s := string(b)
+	return JA{Hash: s[:32], String: s[32:]}
 }
 
 // JA3 returns the client fingerprint (https://github.com/salesforce/ja3).
 func (ch *ClientHello) JA3() *JA {
-	var sb strings.Builder
-	sb.WriteString(strconv.Itoa(int(ch.Version)))
-	sb.WriteByte(',')
-	joinDec(&sb, ch.Ciphers)
-	sb.WriteByte(',')
-	joinDec(&sb, ch.Extensions)
-	sb.WriteByte(',')
-	joinDec(&sb, ch.Groups)
-	sb.WriteByte(',')
-	joinDec(&sb, ch.PointFormats)
-	return md5JA(sb.String())
+	j := ch.ja3()
+	return &j
+}
+
+func (ch *ClientHello) ja3() JA {
+	var a [320]byte
+	b := append(a[:32], strconv.Itoa(int(ch.Version))...)
+	b = append(b, ',')
+	b = appendDec(b, ch.Ciphers)
+	b = append(b, ',')
+	b = appendDec(b, ch.Extensions)
+	b = append(b, ',')
+	b = appendDec(b, ch.Groups)
+	b = append(b, ',')
+	b = appendDec(b, ch.PointFormats)
+	return jaFromText(b)
 }
 
 // JA3S returns the server fingerprint.
 func (sh *ServerHello) JA3S() *JA {
-	var sb strings.Builder
-	sb.WriteString(strconv.Itoa(int(sh.Version)))
-	sb.WriteByte(',')
-	sb.WriteString(strconv.Itoa(int(sh.Cipher)))
-	sb.WriteByte(',')
-	joinDec(&sb, sh.Extensions)
-	return md5JA(sb.String())
+	j := sh.ja3s()
+	return &j
+}
+
+func (sh *ServerHello) ja3s() JA {
+	var a [160]byte
+	b := strconv.AppendUint(a[:32], uint64(sh.Version), 10)
+	b = append(b, ',')
+	b = strconv.AppendUint(b, uint64(sh.Cipher), 10)
+	b = append(b, ',')
+	b = appendDec(b, sh.Extensions)
+	return jaFromText(b)
 }
 
 func isAlnum(c byte) bool {
@@ -272,50 +388,53 @@ func isAlnum(c byte) bool {
 // JA4 returns the JA4 TLS client fingerprint over TCP
 // (https://github.com/FoxIO-LLC/ja4/blob/main/technical_details/JA4.md).
 func (ch *ClientHello) JA4() string {
-	var sb strings.Builder
-	sb.WriteByte('t')
+	var out [36]byte
+	b := append(out[:0], 't')
 	switch ch.maxVersion() {
 	case 0x0304:
-		sb.WriteString("13")
+		b = append(b, "13"...)
 	case 0x0303:
-		sb.WriteString("12")
+		b = append(b, "12"...)
 	case 0x0302:
-		sb.WriteString("11")
+		b = append(b, "11"...)
 	case 0x0301:
-		sb.WriteString("10")
+		b = append(b, "10"...)
 	case 0x0300:
-		sb.WriteString("s3")
+		b = append(b, "s3"...)
 	case 0x0200:
-		sb.WriteString("s2")
+		b = append(b, "s2"...)
 	default:
-		sb.WriteString("00")
+		b = append(b, "00"...)
 	}
-	hasSNI := slices.Contains(ch.Extensions, 0)
-	if hasSNI {
-		sb.WriteByte('d')
+	if slices.Contains(ch.Extensions, 0) {
+		b = append(b, 'd')
 	} else {
-		sb.WriteByte('i')
+		b = append(b, 'i')
 	}
-	ciphers := nonGREASE(ch.Ciphers)
-	exts := nonGREASE(ch.Extensions)
-	fmt.Fprintf(&sb, "%02d%02d", min(len(ciphers), 99), min(len(exts), 99))
-	alpn := "00"
+	var ca, ea [64]uint16
+	ciphers := appendNonGREASE(ca[:0], ch.Ciphers)
+	exts := appendNonGREASE(ea[:0], ch.Extensions)
+	b = appendTwoDigits(b, min(len(ciphers), 99))
+	b = appendTwoDigits(b, min(len(exts), 99))
 	if len(ch.ALPN) > 0 && len(ch.ALPN[0]) > 0 {
 		a := ch.ALPN[0]
 		f, l := a[0], a[len(a)-1]
 		if isAlnum(f) && isAlnum(l) {
-			alpn = string([]byte{f, l})
+			b = append(b, f, l)
 		} else {
-			h := hex.EncodeToString([]byte(a))
-			alpn = string([]byte{h[0], h[len(h)-1]})
+			const hexd = "0123456789abcdef"
+			b = append(b, hexd[f>>4], hexd[l&0xf])
 		}
+	} else {
+		b = append(b, "00"...)
 	}
-	sb.WriteString(alpn)
-	sb.WriteByte('_')
+	b = append(b, '_')
 	slices.Sort(ciphers)
-	sb.WriteString(ja4Hash(hexList(ciphers)))
-	sb.WriteByte('_')
-	var rest []uint16
+	var ha [512]byte
+	b = appendJA4Hash(b, appendHexList(ha[:0], ciphers))
+	b = append(b, '_')
+	// The extensions without SNI and ALPN, reusing exts' storage.
+	rest := exts[:0]
 	for _, e := range exts {
 		if e != 0 && e != 16 {
 			rest = append(rest, e)
@@ -323,19 +442,24 @@ func (ch *ClientHello) JA4() string {
 	}
 	slices.Sort(rest)
 	if len(rest) == 0 {
-		sb.WriteString("000000000000")
+		b = append(b, "000000000000"...)
 	} else {
-		s := hexList(rest)
-		if sig := nonGREASE(ch.SigAlgs); len(sig) > 0 {
-			s += "_" + hexList(sig)
+		h := appendHexList(ha[:0], rest)
+		var sa [64]uint16
+		if sig := appendNonGREASE(sa[:0], ch.SigAlgs); len(sig) > 0 {
+			h = append(h, '_')
+			h = appendHexList(h, sig)
 		}
-		sb.WriteString(ja4Hash(s))
+		b = appendJA4Hash(b, h)
 	}
-	return sb.String()
+	return string(b)
 }
 
-func nonGREASE(vs []uint16) []uint16 {
-	out := make([]uint16, 0, len(vs))
+func appendTwoDigits(b []byte, n int) []byte {
+	return append(b, byte('0'+n/10), byte('0'+n%10))
+}
+
+func appendNonGREASE(out, vs []uint16) []uint16 {
 	for _, v := range vs {
 		if !isGREASE(v) {
 			out = append(out, v)
@@ -344,23 +468,25 @@ func nonGREASE(vs []uint16) []uint16 {
 	return out
 }
 
-func hexList(vs []uint16) string {
-	var sb strings.Builder
+func appendHexList(b []byte, vs []uint16) []byte {
+	const hexd = "0123456789abcdef"
 	for i, v := range vs {
 		if i > 0 {
-			sb.WriteByte(',')
+			b = append(b, ',')
 		}
-		fmt.Fprintf(&sb, "%04x", v)
+		b = append(b, hexd[v>>12], hexd[v>>8&0xf], hexd[v>>4&0xf], hexd[v&0xf])
 	}
-	return sb.String()
+	return b
 }
 
-func ja4Hash(s string) string {
-	if s == "" {
-		return "000000000000"
+// appendJA4Hash appends the first 12 hex digits of the SHA-256 of s, or
+// twelve zeros when s is empty.
+func appendJA4Hash(b, s []byte) []byte {
+	if len(s) == 0 {
+		return append(b, "000000000000"...)
 	}
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:6])
+	sum := sha256.Sum256(s)
+	return hex.AppendEncode(b, sum[:6])
 }
 
 // certFields fills the certificate part of t from a DER certificate, in
@@ -454,13 +580,15 @@ func dnString(raw []byte) string {
 // tlsParser follows the handshake until the server's certificate (TLS 1.2
 // and earlier) or its ServerHello (TLS 1.3), then emits one tls event.
 type tlsParser struct {
-	hs       [2][]byte // handshake bytes not yet parsed, per direction (0: to server)
-	ch       *ClientHello
-	sh       *ServerHello
-	info     TLS
-	emitted  bool
-	finished [2]bool
-	remain   [2]int // bytes left of the handshake record being read
+	hs        [2][]byte // handshake bytes not yet parsed, per direction (0: to server)
+	seenCH    bool      // a ClientHello was parsed
+	seenSH    bool      // a ServerHello was parsed
+	info      TLS
+	emitted   bool
+	finished  [2]bool
+	remain    [2]int // bytes left of the handshake record being read
+	ja3, ja3s JA     // info.JA3 and info.JA3S point here
+	ev        Event  // the one event, allocated with the parser
 }
 
 func (p *tlsParser) feed(c *ctx, toServer bool, b []byte) (int, bool) {
@@ -543,34 +671,40 @@ func (p *tlsParser) handshake(c *ctx, d int, frag []byte) {
 
 func (p *tlsParser) message(c *ctx, d int, typ byte, body []byte) {
 	switch {
-	case typ == 1 && d == 0 && p.ch == nil:
-		ch, err := ParseClientHello(body)
+	case typ == 1 && d == 0 && !p.seenCH:
+		ch, err := parseClientHello(body)
 		if err != nil {
 			p.finished[d] = true
 			return
 		}
-		p.ch = ch
+		p.seenCH = true
 		p.info.SNI = ch.SNI
 		p.info.ALPN = ch.ALPN
 		p.info.Ciphers = ch.Ciphers
-		p.info.JA3 = ch.JA3()
+		p.ja3 = ch.ja3()
+		p.info.JA3 = &p.ja3
 		p.info.JA4 = ch.JA4()
 		p.info.Version = TLSVersionName(ch.maxVersion())
 		// The client's part is done once it has said hello.
 		p.finished[d] = true
-	case typ == 2 && d == 1 && p.sh == nil:
-		sh, err := ParseServerHello(body)
+	case typ == 2 && d == 1 && !p.seenSH:
+		// The extension types are only needed for JA3S: keep them on the
+		// stack.
+		var extA [32]uint16
+		sh, exts, err := parseServerHello(body, extA[:0])
 		if err != nil {
 			p.finished[d] = true
 			return
 		}
-		p.sh = sh
+		p.seenSH = true
 		v := sh.Version
 		if sh.Selected != 0 {
 			v = sh.Selected
 		}
 		p.info.Version = TLSVersionName(v)
-		p.info.JA3S = sh.JA3S()
+		fp := ServerHello{Version: sh.Version, Cipher: sh.Cipher, Extensions: exts}
+		p.ja3s = fp.ja3s()
+		p.info.JA3S = &p.ja3s
 		p.info.ALPNServer = sh.ALPN
 		if v >= 0x0304 {
 			// Everything after the ServerHello is encrypted.
@@ -594,12 +728,13 @@ func (p *tlsParser) message(c *ctx, d int, typ byte, body []byte) {
 }
 
 func (p *tlsParser) emit(c *ctx, toServer bool) {
-	if p.emitted || (p.ch == nil && p.sh == nil) {
+	if p.emitted || (!p.seenCH && !p.seenSH) {
 		return
 	}
 	p.emitted = true
-	t := p.info
-	c.send(&Event{Type: "tls", TLS: &t}, toServer)
+	// info is final once emitted: the event may point into the parser.
+	p.ev = Event{Type: "tls", TLS: &p.info}
+	c.send(&p.ev, toServer)
 	p.hs = [2][]byte{}
 }
 

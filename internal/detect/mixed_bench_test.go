@@ -1,0 +1,146 @@
+package detect
+
+import (
+	"testing"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/flow"
+	"github.com/opsdeck/opsdeck/internal/gen"
+	"github.com/opsdeck/opsdeck/internal/packet"
+	"github.com/opsdeck/opsdeck/internal/proto"
+)
+
+// replayPkt is one packet of generated mixed traffic with what the flow
+// table said about it, so a benchmark can replay the Detector alone.
+type replayPkt struct {
+	s                packet.Summary
+	flow             int32 // index into replay.flows; -1 for none
+	toServer         bool
+	created          bool
+	flagsTS, flagsTC uint8
+	tcpState         flow.TCPState
+	pktsTS, pktsTC   uint32
+}
+
+type replay struct {
+	pkts  []replayPkt
+	flows []flow.Flow // each flow's identity as the table created it
+}
+
+// loadReplay generates n packets of the benchmark capture's traffic
+// (cmd/opsdeck-gen: seed 1, attacks on), decodes them and runs the flow
+// table over them once. Payloads are kept only where the Detector reads
+// them (ICMP).
+func loadReplay(tb testing.TB, n int) *replay {
+	tb.Helper()
+	g := gen.New(gen.Options{Seed: 1, Attacks: true})
+	dec := packet.NewDecoder()
+	ids := map[*flow.Flow]int32{}
+	r := &replay{pkts: make([]replayPkt, 0, n)}
+	tab := flow.NewTable(flow.DefaultConfig(), func(f *flow.Flow, _ flow.EndReason) { delete(ids, f) })
+	var tick time.Time
+	for range n {
+		fr := g.Next()
+		var p replayPkt
+		if err := dec.Decode(packet.LinkEthernet, fr.Data, fr.TS, len(fr.Data), &p.s); err != nil {
+			tb.Fatalf("decode generated frame: %v", err)
+		}
+		if tick.IsZero() || !fr.TS.Before(tick) {
+			tab.Expire(fr.TS)
+			tick = fr.TS.Truncate(time.Second).Add(time.Second)
+		}
+		f, toServer, created := tab.Update(&p.s)
+		p.flow = -1
+		if f != nil {
+			id, ok := ids[f]
+			if !ok {
+				id = int32(len(r.flows))
+				ids[f] = id
+				r.flows = append(r.flows, flow.Flow{ID: f.ID, Key: f.Key, Client: f.Client, Server: f.Server,
+					CPort: f.CPort, SPort: f.SPort, Proto: f.Proto, First: f.First})
+			}
+			p.flow, p.toServer, p.created = id, toServer, created
+			p.flagsTS, p.flagsTC, p.tcpState = f.FlagsTS, f.FlagsTC, f.TCPState
+			p.pktsTS, p.pktsTC = uint32(f.PktsToServer), uint32(f.PktsToClient)
+		}
+		if p.s.Proto != packet.ProtoICMP && p.s.Proto != packet.ProtoICMPv6 {
+			p.s.Payload = nil
+		} else {
+			p.s.Payload = append([]byte(nil), p.s.Payload...)
+		}
+		r.pkts = append(r.pkts, p)
+	}
+	return r
+}
+
+// run replays every packet through d, ticking once per second of packet
+// time as the engine does.
+func (r *replay) run(d *Detector, emit func(*Alert)) {
+	var tick time.Time
+	for i := range r.pkts {
+		p := &r.pkts[i]
+		var f *flow.Flow
+		if p.flow >= 0 {
+			f = &r.flows[p.flow]
+			f.PktsToServer, f.PktsToClient = uint64(p.pktsTS), uint64(p.pktsTC)
+			f.FlagsTS, f.FlagsTC, f.TCPState = p.flagsTS, p.flagsTC, p.tcpState
+			f.Last = p.s.TS
+		}
+		if tick.IsZero() || !p.s.TS.Before(tick) {
+			d.Tick(p.s.TS, emit)
+			tick = p.s.TS.Truncate(time.Second).Add(time.Second)
+		}
+		d.Packet(&p.s, f, p.toServer, p.created, emit)
+	}
+}
+
+// BenchmarkDetectorMixed replays 200,000 packets of the benchmark capture's
+// traffic (browsing, bulk, DNS, pings, NTP, a port scan) through a fresh
+// Detector and reports the cost per packet.
+func BenchmarkDetectorMixed(b *testing.B) {
+	r := loadReplay(b, 200_000)
+	alerts := 0
+	emit := func(*Alert) { alerts++ }
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		b.StopTimer()
+		d := New(DefaultConfig())
+		b.StartTimer()
+		r.run(d, emit)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(r.pkts)), "ns/pkt")
+	if alerts == 0 {
+		b.Fatal("no alert on traffic with a port scan")
+	}
+}
+
+// dnsEvent is a DNS request event as proto emits it for the capture's
+// lookups.
+func dnsEvent(ts time.Time) *proto.Event {
+	return &proto.Event{Type: "dns", TS: ts, ToServer: true, DNS: &proto.DNS{Version: 3, Type: "request", ID: 7, Flags: "0100", RD: true,
+		Queries: []proto.DNSQuery{{RRName: "www.example.com", RRType: "A"}}}}
+}
+
+// BenchmarkDetectorDNSEvent is one ordinary DNS query through Event.
+func BenchmarkDetectorDNSEvent(b *testing.B) {
+	r := loadReplay(b, 2000)
+	d := New(DefaultConfig())
+	emit := func(*Alert) {}
+	var f *flow.Flow
+	for i := range r.pkts {
+		if p := &r.pkts[i]; p.flow >= 0 && r.flows[p.flow].SPort == 53 {
+			f = &r.flows[p.flow]
+			break
+		}
+	}
+	if f == nil {
+		b.Fatal("no DNS flow in the generated traffic")
+	}
+	ev := dnsEvent(t0)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		ev.TS = t0.Add(time.Duration(i) * time.Millisecond)
+		d.Event(ev, f, emit)
+	}
+}
