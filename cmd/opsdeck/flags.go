@@ -42,7 +42,7 @@ func (o *options) register(fs *flag.FlagSet, headless bool) {
 	fs.BoolVar(&o.noResolve, "n", true, "do not resolve addresses to names (the default; kept for tcpdump habits)")
 	fs.BoolVar(&o.showSecrets, "show-secrets", false, "show passwords seen in clear instead of masking them")
 	fs.UintVar(&o.seed, "community-id-seed", 0, "Community ID `seed`")
-	fs.IntVar(&o.maxFlows, "max-flows", 0, "flow table bound (default 262144)")
+	fs.IntVar(&o.maxFlows, "max-flows", 0, "flow table bound (default 131072)")
 	fs.BoolVar(&o.noDetect, "no-detect", false, "turn the detectors off")
 	fs.BoolVar(&o.noExtract, "no-extract", false, "turn protocol extraction off")
 	fs.IntVar(&o.snaplen, "snaplen", 262144, "bytes captured per packet on live interfaces")

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/opsdeck/opsdeck/internal/flow"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -188,9 +189,9 @@ const rssBudgetKiB = 256 << 10
 // and still raise the alerts the traffic deserves.
 func TestAnalyzeHostileTraffic(t *testing.T) {
 	n := hostileSize()
-	// Below a million the default flow bound (262,144) would never fill:
-	// scale it with the flood so eviction is exercised at every size.
-	maxFlows := 262144
+	// Below a million the default flow bound would never fill: scale it
+	// with the flood so eviction is exercised at every size.
+	maxFlows := flow.DefaultConfig().MaxFlows
 	if n < 1_000_000 {
 		maxFlows = n / 4
 	}

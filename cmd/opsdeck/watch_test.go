@@ -378,6 +378,14 @@ func TestWatchUserNobody(t *testing.T) {
 		t.Errorf("Gid %v, want %s", gid, nobody.Gid)
 	}
 
+	// A listener on the port: without one, ICMP port-unreachable answers
+	// make later writes on the connected socket fail, and fewer than 20
+	// packets would leave.
+	sink, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
 	conn, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {
 		t.Fatal(err)

@@ -213,16 +213,26 @@ func (e *Engine) handle(link uint16, data []byte, ts time.Time, wireLen int, ind
 	}
 	if f != nil && !f.AppDone && e.cfg.Extraction && s.HasL4 && (s.Proto == packet.ProtoTCP || s.Proto == packet.ProtoUDP) {
 		st, _ := f.App.(*proto.State)
-		if st == nil {
+		if st == nil && len(s.Payload) > 0 {
+			// Parser state is made at the first payload, not the SYN, so
+			// a flood of bare SYNs costs no parser memory; the flow table
+			// kept where each direction's stream starts.
 			st = new(proto.State)
 			f.App = st
+			for d := 0; d < 2; d++ {
+				if f.SynSeen&(1<<d) != 0 {
+					st.Sync(d == 0, f.NextSeq[d])
+				}
+			}
 		}
-		e.alertF = f
-		st.Packet(&e.cfg.Proto, toServer, s, e.emitFn)
-		if f.AppProto == "" {
-			f.AppProto = st.AppProto()
+		if st != nil {
+			e.alertF = f
+			st.Packet(&e.cfg.Proto, toServer, s, e.emitFn)
+			if f.AppProto == "" {
+				f.AppProto = st.AppProto()
+			}
 		}
-		if st.Done() {
+		if st != nil && st.Done() {
 			// Flush what the parser still holds, then let it go: a long
 			// flow keeps no parser memory.
 			st.Close(&e.cfg.Proto, e.emitFn)

@@ -2,10 +2,14 @@ package engine
 
 import (
 	"bytes"
+	"math/rand/v2"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
 
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
 	"github.com/opsdeck/opsdeck/internal/eve"
 	"github.com/opsdeck/opsdeck/internal/gen"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
@@ -138,4 +142,52 @@ func BenchmarkHandleFrame(b *testing.B) {
 		e.HandleFrame(packet.LinkEthernet, f.Data, ts, len(f.Data), uint64(i))
 		i++
 	}
+}
+
+// TestReorderedFirstSegments: the parser state is created at the first
+// payload, yet a ClientHello whose segments arrive in reverse order still
+// yields its SNI, because the flow table kept where the stream starts.
+func TestReorderedFirstSegments(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	hello := gen.ClientHello("reordered.example", rng)
+	cli, srv := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	t0 := time.Unix(1000, 0)
+	e := New(DefaultConfig(), nil)
+	n := uint64(0)
+	send := func(from, to netip.Addr, sp, dp uint16, seq, ack uint32, flags uint8, payload []byte) {
+		n++
+		frame := tcpFrame(t, from, to, sp, dp, seq, ack, flags, payload)
+		e.HandleFrame(packet.LinkEthernet, frame, t0.Add(time.Duration(n)*time.Millisecond), len(frame), n)
+	}
+	send(cli, srv, 40000, 443, 100, 0, packet.TCPSyn, nil)
+	send(srv, cli, 443, 40000, 900, 101, packet.TCPSyn|packet.TCPAck, nil)
+	send(cli, srv, 40000, 443, 101, 901, packet.TCPAck, nil)
+	half := len(hello) / 2
+	send(cli, srv, 40000, 443, 101+uint32(half), 901, packet.TCPAck|packet.TCPPsh, hello[half:])
+	send(cli, srv, 40000, 443, 101, 901, packet.TCPAck|packet.TCPPsh, hello[:half])
+	send(srv, cli, 443, 40000, 901, 101+uint32(len(hello)), packet.TCPAck|packet.TCPPsh, gen.ServerHello(rng))
+	s := e.Snapshot(SnapshotOptions{Events: 10})
+	found := false
+	for _, ev := range s.Events {
+		if ev.Kind == "tls" && ev.Summary == "reordered.example" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no TLS SNI from the reordered ClientHello; events %+v", s.Events)
+	}
+}
+
+func tcpFrame(t *testing.T, from, to netip.Addr, sp, dp uint16, seq, ack uint32, flags uint8, payload []byte) []byte {
+	t.Helper()
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: from.AsSlice(), DstIP: to.AsSlice()}
+	tcp := &layers.TCP{SrcPort: layers.TCPPort(sp), DstPort: layers.TCPPort(dp), Seq: seq, Ack: ack, Window: 1000,
+		SYN: flags&packet.TCPSyn != 0, ACK: flags&packet.TCPAck != 0, PSH: flags&packet.TCPPsh != 0, FIN: flags&packet.TCPFin != 0}
+	tcp.SetNetworkLayerForChecksum(ip)
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, tcp, gopacket.Payload(payload)); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

@@ -143,9 +143,14 @@ type Flow struct {
 	BytesToServer, BytesToClient uint64
 
 	FlagsTS, FlagsTC uint8 // TCP flags seen from client and from server
-	TCPState         TCPState
-	State            State
-	clientIsA        bool
+	// NextSeq holds, per direction (0 to server, 1 to client), the sequence
+	// number after the SYN, when SynSeen has that direction's bit: parsers
+	// created at the first payload start the stream there.
+	NextSeq   [2]uint32
+	SynSeen   uint8
+	TCPState  TCPState
+	State     State
+	clientIsA bool
 
 	// AppProto is the application protocol found by content ("" unknown).
 	AppProto string

@@ -12,7 +12,8 @@ import (
 // Config bounds the table. Zero values take the defaults below.
 type Config struct {
 	// MaxFlows caps the table; when full, the least recently seen flow is
-	// evicted (and counted) to make room. Default 262144 (about 100 MB at most).
+	// evicted (and counted) to make room. Default 131072: with parser state
+	// a flow costs up to ~700 bytes, so the table holds at most ~90 MB.
 	MaxFlows int
 	// NewTimeout ends a flow that never saw both directions (Suricata: 30 s).
 	NewTimeout time.Duration
@@ -33,7 +34,7 @@ type Config struct {
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
-	return Config{MaxFlows: 262144, NewTimeout: 30 * time.Second, EstablishedTimeout: 300 * time.Second, ClosedTimeout: 60 * time.Second, TerminatedTimeout: 5 * time.Second, ActiveTimeout: 30 * time.Minute}
+	return Config{MaxFlows: 131072, NewTimeout: 30 * time.Second, EstablishedTimeout: 300 * time.Second, ClosedTimeout: 60 * time.Second, TerminatedTimeout: 5 * time.Second, ActiveTimeout: 30 * time.Minute}
 }
 
 func (c *Config) fill() {
@@ -123,10 +124,16 @@ func (t *Table) Update(s *packet.Summary) (f *Flow, toServer, created bool) {
 		f.Last = s.TS
 	}
 	if s.Proto == packet.ProtoTCP && s.HasL4 {
+		d := 1
 		if toServer {
 			f.FlagsTS |= s.TCPFlags
+			d = 0
 		} else {
 			f.FlagsTC |= s.TCPFlags
+		}
+		if s.TCPFlags&packet.TCPSyn != 0 {
+			f.NextSeq[d] = s.Seq + 1
+			f.SynSeen |= 1 << d
 		}
 		f.updateTCP(toServer, s.TCPFlags)
 	} else if f.State == StateNew && f.PktsToServer > 0 && f.PktsToClient > 0 {
