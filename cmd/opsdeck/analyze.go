@@ -155,6 +155,21 @@ func (c *filterCache) match(fr *capture.Frame) bool {
 	return true
 }
 
+// kernelFilter compiles the capture filter for each interface's link type,
+// for LiveOptions.Filter; nil when there is no filter.
+func kernelFilter(expr string, snaplen int) func(capture.LinkType) ([]capture.BPFInstruction, error) {
+	if strings.TrimSpace(expr) == "" {
+		return nil
+	}
+	return func(link capture.LinkType) ([]capture.BPFInstruction, error) {
+		p, err := filter.Compile(expr, uint16(link), snaplen)
+		if err != nil {
+			return nil, fmt.Errorf("compile capture filter %q for link type %d: %w", expr, link, err)
+		}
+		return p.Instructions(), nil
+	}
+}
+
 // writeStats writes the final EVE stats record.
 func writeStats(w *eve.Writer, eng *engine.Engine, read uint64, cs capture.Stats, uptime time.Duration) {
 	c := eng.Counters()

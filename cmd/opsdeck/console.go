@@ -16,7 +16,6 @@ import (
 	"github.com/opsdeck/opsdeck/internal/detect"
 	"github.com/opsdeck/opsdeck/internal/engine"
 	"github.com/opsdeck/opsdeck/internal/evidence"
-	"github.com/opsdeck/opsdeck/internal/filter"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
 	"github.com/opsdeck/opsdeck/sources/capture"
 	"github.com/opsdeck/opsdeck/sources/system"
@@ -347,21 +346,6 @@ func executable() string {
 		return p
 	}
 	return "opsdeck"
-}
-
-// kernelFilter compiles the capture filter for each interface's link type,
-// for LiveOptions.Filter; nil when there is no filter.
-func kernelFilter(expr string, snaplen int) func(capture.LinkType) ([]capture.BPFInstruction, error) {
-	if strings.TrimSpace(expr) == "" {
-		return nil
-	}
-	return func(link capture.LinkType) ([]capture.BPFInstruction, error) {
-		p, err := filter.Compile(expr, uint16(link), snaplen)
-		if err != nil {
-			return nil, fmt.Errorf("compile capture filter %q for link type %d: %w", expr, link, err)
-		}
-		return p.Instructions(), nil
-	}
 }
 
 // consoleTheme resolves the configuration's theme. "auto" reads COLORFGBG

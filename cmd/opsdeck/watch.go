@@ -137,16 +137,7 @@ func cmdWatch(args []string) error {
 	// Open everything that needs privileges first: the capture sockets and
 	// the metrics port (it may be below 1024); then drop them.
 	lopts := capture.LiveOptions{SnapLen: o.snaplen, Promisc: wo.promisc}
-	if o.filter != "" {
-		expr, snap := o.filter, o.snaplen
-		lopts.Filter = func(link capture.LinkType) ([]capture.BPFInstruction, error) {
-			p, err := filter.Compile(expr, uint16(link), snap)
-			if err != nil {
-				return nil, err
-			}
-			return p.Instructions(), nil
-		}
-	}
+	lopts.Filter = kernelFilter(o.filter, o.snaplen)
 	src, err := capture.OpenLiveMulti(ifaces, lopts)
 	if err != nil {
 		return fmt.Errorf("watch: %w\n  fix: %s", err, captureHint(err))
