@@ -177,5 +177,7 @@ func alertIdentity(a *detect.Alert) string {
 	if a.Rule != nil {
 		name = a.Rule.Name
 	}
-	return fmt.Sprintf("%s|%s|%s|%d|%d", name, a.Src, a.Dst, a.DstPort, a.FlowID)
+	// Not the flow: the updates of a scan or flood come from other packets
+	// of other flows, but they are the same incident.
+	return fmt.Sprintf("%s|%s|%s|%d", name, a.Src, a.Dst, a.DstPort)
 }
