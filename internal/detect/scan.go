@@ -28,17 +28,19 @@ type sweepKey struct {
 	proto uint8
 }
 
+// The counters come before the sketches so a probe touches few cache
+// lines: one or two for them, one for the sketch bit.
 type scanEntry struct {
 	w                  window
-	ports              sketch
 	attempts, answered uint32
 	sample             portSamples
+	ports              sketch
 }
 
 type sweepEntry struct {
 	w                  window
-	hosts              sketch
 	attempts, answered uint32
+	hosts              sketch
 	sample             addrSamples
 }
 

@@ -51,18 +51,22 @@ type flowRates struct {
 // per-packet accounting of both endpoints is the one table access every
 // packet makes, and most packets belong to a few busy hosts.
 type hostCache struct {
-	k [256]netip.Addr
-	v [256]*rate
+	k [hostCacheSlots]netip.Addr
+	v [hostCacheSlots]*rate
 }
 
-func cacheSlot(a netip.Addr) uint8 {
+// hostCacheSlots is a few times the hosts of a busy segment, so that few
+// of them share a slot.
+const hostCacheSlots = 1024
+
+func cacheSlot(a netip.Addr) uint16 {
 	// Whole-word reads of the array: byte reads of it stall on the
 	// store of the two halves As16 just made.
 	b := a.As16()
 	lo, hi := binary.LittleEndian.Uint64(b[8:]), binary.LittleEndian.Uint64(b[:8])
 	h := lo ^ lo>>29 ^ hi>>56
 	h *= 0x9e3779b97f4a7c15
-	return uint8(h >> 56)
+	return uint16(h >> (64 - 10))
 }
 
 func (c *hostCache) drop(a netip.Addr) {

@@ -96,19 +96,45 @@ func (t *table[K, V]) stats(out map[string]uint64) {
 // sketch counts distinct values in 4096 bits: exactly while values do not
 // collide (ports below 4096 apart never do), and by linear counting
 // (Whang et al. 1990) beyond, which stays within a few percent up to
-// about 10000 distinct values. 512 bytes, no allocation per value.
+// about 10000 distinct values.
+//
+// Most trackers see a handful of values (a client talks to one port of a
+// server), so the first sketchInline bit numbers are kept in the struct and
+// the 512-byte bitmap is allocated only for the next one. That keeps the
+// trackers small enough to stay in cache; the counts are the same either
+// way.
 type sketch struct {
-	b [64]uint64
-	n int // bits set
+	n    int // bits set; first, so it shares a cache line with its owner's counters
+	v    [sketchInline]uint16
+	bits *[64]uint64 // nil until more than sketchInline bits are set
 }
+
+const sketchInline = 12
 
 // add records h and reports whether it set a new bit.
 func (s *sketch) add(h uint32) bool {
-	i, m := (h&4095)>>6, uint64(1)<<(h&63)
-	if s.b[i]&m != 0 {
+	k := uint16(h & 4095)
+	if s.bits == nil {
+		for _, x := range s.v[:s.n] {
+			if x == k {
+				return false
+			}
+		}
+		if s.n < sketchInline {
+			s.v[s.n] = k
+			s.n++
+			return true
+		}
+		s.bits = new([64]uint64)
+		for _, x := range s.v {
+			s.bits[x>>6] |= 1 << (x & 63)
+		}
+	}
+	i, m := k>>6, uint64(1)<<(k&63)
+	if s.bits[i]&m != 0 {
 		return false
 	}
-	s.b[i] |= m
+	s.bits[i] |= m
 	s.n++
 	return true
 }
@@ -128,8 +154,8 @@ func (s *sketch) count() int {
 // smallSketch is a 1024-bit linear counter for secondary counts (sources,
 // payload sizes); 128 bytes.
 type smallSketch struct {
-	b [16]uint64
 	n int
+	b [16]uint64
 }
 
 func (s *smallSketch) add(h uint32) bool {
@@ -222,8 +248,8 @@ func (w *window) roll(now time.Time, span time.Duration) bool {
 const maxSamples = 10
 
 type portSamples struct {
-	v [maxSamples]uint16
 	n uint8
+	v [maxSamples]uint16
 }
 
 func (p *portSamples) add(x uint16) {
@@ -248,8 +274,8 @@ func (p *portSamples) list() []int {
 }
 
 type addrSamples struct {
+	n uint8 // first: a full sample is seen without touching v
 	v [maxSamples]netip.Addr
-	n uint8
 }
 
 func (p *addrSamples) add(x netip.Addr) {

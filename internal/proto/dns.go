@@ -136,16 +136,16 @@ func parseDNS(b []byte) (*Event, error) {
 
 	flags := binary.BigEndian.Uint16(b[2:])
 	m := &qm.m
-	*m = DNS{
-		Version: 3,
-		ID:      binary.BigEndian.Uint16(b),
-		QR:      flags&0x8000 != 0,
-		AA:      flags&0x0400 != 0,
-		TC:      flags&0x0200 != 0,
-		RD:      flags&0x0100 != 0,
-		RA:      flags&0x0080 != 0,
-		Opcode:  int(flags>>11) & 0xf,
-	}
+	// The block is fresh (zero): fields are set one by one, since a whole
+	// struct assignment costs a write-barrier copy.
+	m.Version = 3
+	m.ID = binary.BigEndian.Uint16(b)
+	m.QR = flags&0x8000 != 0
+	m.AA = flags&0x0400 != 0
+	m.TC = flags&0x0200 != 0
+	m.RD = flags&0x0100 != 0
+	m.RA = flags&0x0080 != 0
+	m.Opcode = int(flags>>11) & 0xf
 	const hexd = "0123456789abcdef"
 	t.buf = append(t.buf, hexd[flags>>12], hexd[flags>>8&0xf], hexd[flags>>4&0xf], hexd[flags&0xf])
 	t = t.mark(&m.Flags, 0)
@@ -189,7 +189,7 @@ func parseDNS(b []byte) (*Event, error) {
 	}
 	t.finish()
 	m.Grouped = groupAnswers(m.Answers, gv)
-	qm.ev = Event{Type: "dns", DNS: m}
+	qm.ev.Type, qm.ev.DNS = "dns", m
 	return &qm.ev, nil
 }
 
@@ -258,7 +258,7 @@ func dnsRecords(t dnsText, b []byte, off, count int, out []DNSAnswer) (dnsText, 
 			continue
 		}
 		a := &out[i]
-		*a = DNSAnswer{RRType: DNSTypeName(typ), TTL: ttl}
+		a.RRType, a.TTL = DNSTypeName(typ), ttl // a is fresh (zero)
 		t = t.mark(&a.RRName, start)
 		t = dnsRData(t, a, b, off, rdlen, typ)
 		off += rdlen

@@ -96,3 +96,30 @@ func BenchmarkTLSHandshake(b *testing.B) {
 		b.Fatalf("%d tls events for %d flows", events, b.N)
 	}
 }
+
+// BenchmarkHTTPExchange is a browsing flow of the benchmark capture: a GET
+// and its response headers, through a fresh State.
+func BenchmarkHTTPExchange(b *testing.B) {
+	pkts := stream(40000, 80, []seg{
+		{true, "GET /page/17 HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0\r\nAccept: */*\r\n\r\n"},
+		{false, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 1200\r\n\r\n"},
+		{false, string(make([]byte, 1200))}})
+	cfg := &Config{}
+	events := 0
+	emit := func(e *Event) {
+		if e.HTTP != nil {
+			events++
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		st := new(State)
+		for i := range pkts {
+			st.Packet(cfg, pkts[i].DstPort == 80, &pkts[i], emit)
+		}
+		st.Close(cfg, emit)
+	}
+	if events != b.N {
+		b.Fatalf("%d http events for %d flows", events, b.N)
+	}
+}

@@ -85,6 +85,7 @@ func (s *bodySkip) skip(b []byte) int {
 // included) and emits one http event per pair.
 type httpParser struct {
 	reqs      []httpReq
+	reqA      [2]httpReq // reqs' first storage
 	reqBody   bodySkip
 	respBody  bodySkip
 	stoppedTS bool
@@ -149,55 +150,15 @@ func (p *httpParser) feedRequest(c *ctx, b []byte) (int, bool) {
 		}
 		block := b[n : n+end]
 		n += end
-		var r httpReq
-		var clen int64 = -1
-		chunked := false
-		first := true
-		ok := true
-		eachLine(block, func(line []byte) {
-			if first {
-				first = false
-				parts := bytes.SplitN(line, []byte(" "), 3)
-				if len(parts) < 2 {
-					ok = false
-					return
-				}
-				r.h.Method = string(parts[0])
-				r.h.URL = string(parts[1])
-				if len(parts) == 3 {
-					r.h.Protocol = string(parts[2])
-				}
-				return
-			}
-			name, val, found := bytes.Cut(line, []byte(":"))
-			if !found {
-				return
-			}
-			val = bytes.TrimSpace(val)
-			switch {
-			case bytes.EqualFold(name, []byte("Host")):
-				r.h.Hostname, r.h.Port = splitHostPort(string(val))
-			case bytes.EqualFold(name, []byte("User-Agent")):
-				r.h.UserAgent = string(val)
-			case bytes.EqualFold(name, []byte("Referer")):
-				r.h.Referer = string(val)
-			case bytes.EqualFold(name, []byte("Authorization")):
-				scheme, rest, _ := bytes.Cut(val, []byte(" "))
-				r.h.Authorization = string(scheme)
-				if bytes.EqualFold(scheme, []byte("Basic")) {
-					r.user, r.pass, r.hasCred = decodeBasic(bytes.TrimSpace(rest))
-				}
-			case bytes.EqualFold(name, []byte("Content-Length")):
-				clen, _ = strconv.ParseInt(string(val), 10, 64)
-			case bytes.EqualFold(name, []byte("Transfer-Encoding")):
-				chunked = bytes.Contains(bytes.ToLower(val), []byte("chunked"))
-			}
-		})
-		if !ok || !validMethod(r.h.Method) {
+		r, clen, chunked, ok := parseRequestHead(block)
+		if !ok {
 			return len(b), true
 		}
 		if len(p.reqs) >= maxPendingHTTP {
 			p.flushOne(c, true)
+		}
+		if p.reqs == nil {
+			p.reqs = p.reqA[:0]
 		}
 		p.reqs = append(p.reqs, r)
 		switch {
@@ -208,6 +169,63 @@ func (p *httpParser) feedRequest(c *ctx, b []byte) (int, bool) {
 		}
 	}
 	return n, false
+}
+
+// parseRequestHead reads a request's header block. The fields kept are
+// substrings of one copy of the block: one allocation per request.
+func parseRequestHead(block []byte) (r httpReq, clen int64, chunked, ok bool) {
+	clen = -1
+	text := string(block)
+	first := true
+	ok = true
+	for len(text) > 0 {
+		var line string
+		if i := strings.IndexByte(text, '\n'); i < 0 {
+			line, text = text, ""
+		} else {
+			line, text = text[:i], text[i+1:]
+		}
+		line = strings.TrimRight(line, "\r")
+		if first {
+			first = false
+			method, rest, found := strings.Cut(line, " ")
+			if !found {
+				ok = false
+				continue
+			}
+			r.h.Method = method
+			if url, proto, found := strings.Cut(rest, " "); found {
+				r.h.URL, r.h.Protocol = url, proto
+			} else {
+				r.h.URL = rest
+			}
+			continue
+		}
+		name, val, found := strings.Cut(line, ":")
+		if !found {
+			continue
+		}
+		val = strings.TrimSpace(val)
+		switch {
+		case strings.EqualFold(name, "Host"):
+			r.h.Hostname, r.h.Port = splitHostPort(val)
+		case strings.EqualFold(name, "User-Agent"):
+			r.h.UserAgent = val
+		case strings.EqualFold(name, "Referer"):
+			r.h.Referer = val
+		case strings.EqualFold(name, "Authorization"):
+			scheme, rest, _ := strings.Cut(val, " ")
+			r.h.Authorization = scheme
+			if strings.EqualFold(scheme, "Basic") {
+				r.user, r.pass, r.hasCred = decodeBasic(strings.TrimSpace(rest))
+			}
+		case strings.EqualFold(name, "Content-Length"):
+			clen, _ = strconv.ParseInt(val, 10, 64)
+		case strings.EqualFold(name, "Transfer-Encoding"):
+			chunked = strings.Contains(strings.ToLower(val), "chunked")
+		}
+	}
+	return r, clen, chunked, ok && validMethod(r.h.Method)
 }
 
 func validMethod(m string) bool {
@@ -259,9 +277,9 @@ func (p *httpParser) feedResponse(c *ctx, b []byte) (int, bool) {
 		eachLine(block, func(line []byte) {
 			if first {
 				first = false
-				parts := bytes.SplitN(line, []byte(" "), 3)
-				if len(parts) >= 2 {
-					status, _ = strconv.Atoi(string(parts[1]))
+				if _, rest, found := bytes.Cut(line, []byte(" ")); found {
+					code, _, _ := bytes.Cut(rest, []byte(" "))
+					status, _ = strconv.Atoi(string(code))
 				}
 				return
 			}
@@ -287,11 +305,7 @@ func (p *httpParser) feedResponse(c *ctx, b []byte) (int, bool) {
 		}
 		var r httpReq
 		if len(p.reqs) > 0 {
-			r = p.reqs[0]
-			p.reqs = p.reqs[1:]
-			if len(p.reqs) == 0 {
-				p.reqs = nil
-			}
+			r = p.popReq()
 		}
 		r.h.Status = status
 		r.h.ContentType = ctype
@@ -319,13 +333,28 @@ func (p *httpParser) feedResponse(c *ctx, b []byte) (int, bool) {
 	return n, false
 }
 
+// httpEvent is an http event allocated at once with its record.
+type httpEvent struct {
+	ev Event
+	h  HTTP
+}
+
+// credEvent is a credential event allocated at once with its record.
+type credEvent struct {
+	ev Event
+	cr Credential
+}
+
 func (p *httpParser) send(c *ctx, r *httpReq, toServer bool) {
-	h := r.h
-	c.send(&Event{Type: "http", HTTP: &h}, toServer)
+	he := &httpEvent{h: r.h}
+	he.ev = Event{Type: "http", HTTP: &he.h}
+	c.send(&he.ev, toServer)
 	if !r.hasCred {
 		return
 	}
-	cr := &Credential{Protocol: "http", User: r.user, Password: r.pass, Outcome: "unknown"}
+	h := &he.h
+	ce := &credEvent{cr: Credential{Protocol: "http", User: r.user, Password: r.pass, Outcome: "unknown"}}
+	cr := &ce.cr
 	if h.Status != 0 {
 		cr.Reply = strconv.Itoa(h.Status)
 		switch {
@@ -335,12 +364,23 @@ func (p *httpParser) send(c *ctx, r *httpReq, toServer bool) {
 			cr.Outcome = "success"
 		}
 	}
-	c.send(&Event{Type: "credential", Cred: cr}, toServer)
+	ce.ev = Event{Type: "credential", Cred: cr}
+	c.send(&ce.ev, toServer)
+}
+
+// popReq takes the oldest pending request. The queue keeps its storage
+// (reqA for the usual one or two requests), so a request costs no queue
+// allocation.
+func (p *httpParser) popReq() httpReq {
+	r := p.reqs[0]
+	n := copy(p.reqs, p.reqs[1:])
+	p.reqs[n] = httpReq{} // drop its strings
+	p.reqs = p.reqs[:n]
+	return r
 }
 
 func (p *httpParser) flushOne(c *ctx, toServer bool) {
-	r := p.reqs[0]
-	p.reqs = p.reqs[1:]
+	r := p.popReq()
 	p.send(c, &r, toServer)
 }
 
@@ -370,10 +410,10 @@ func splitHostPort(h string) (string, uint16) {
 
 // decodeBasic splits Basic credentials at the first ':' so the password may
 // itself contain colons (RFC 7617).
-func decodeBasic(b []byte) (user, pass string, ok bool) {
-	dec, err := base64.StdEncoding.DecodeString(string(b))
+func decodeBasic(b string) (user, pass string, ok bool) {
+	dec, err := base64.StdEncoding.DecodeString(b)
 	if err != nil {
-		dec, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(string(b), "="))
+		dec, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(b, "="))
 		if err != nil {
 			return "", "", false
 		}

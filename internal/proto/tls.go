@@ -353,7 +353,12 @@ func (ch *ClientHello) JA3() *JA {
 
 func (ch *ClientHello) ja3() JA {
 	var a [320]byte
-	b := append(a[:32], strconv.Itoa(int(ch.Version))...)
+	return jaFromText(ch.appendJA3(a[:32]))
+}
+
+// appendJA3 appends the JA3 string to b.
+func (ch *ClientHello) appendJA3(b []byte) []byte {
+	b = strconv.AppendUint(b, uint64(ch.Version), 10)
 	b = append(b, ',')
 	b = appendDec(b, ch.Ciphers)
 	b = append(b, ',')
@@ -361,8 +366,7 @@ func (ch *ClientHello) ja3() JA {
 	b = append(b, ',')
 	b = appendDec(b, ch.Groups)
 	b = append(b, ',')
-	b = appendDec(b, ch.PointFormats)
-	return jaFromText(b)
+	return appendDec(b, ch.PointFormats)
 }
 
 // JA3S returns the server fingerprint.
@@ -389,7 +393,24 @@ func isAlnum(c byte) bool {
 // (https://github.com/FoxIO-LLC/ja4/blob/main/technical_details/JA4.md).
 func (ch *ClientHello) JA4() string {
 	var out [36]byte
-	b := append(out[:0], 't')
+	return string(ch.appendJA4(out[:0]))
+}
+
+// fingerprints returns JA3 and JA4 built in one allocation.
+func (ch *ClientHello) fingerprints() (JA, string) {
+	var a [384]byte
+	b := ch.appendJA3(a[:32])
+	n := len(b)
+	b = ch.appendJA4(b)
+	sum := md5.Sum(b[32:n])
+	hex.Encode(b[:32], sum[:])
+	s := string(b)
+	return JA{Hash: s[:32], String: s[32:n]}, s[n:]
+}
+
+// appendJA4 appends the JA4 fingerprint (36 bytes) to b.
+func (ch *ClientHello) appendJA4(b []byte) []byte {
+	b = append(b, 't')
 	switch ch.maxVersion() {
 	case 0x0304:
 		b = append(b, "13"...)
@@ -452,7 +473,7 @@ func (ch *ClientHello) JA4() string {
 		}
 		b = appendJA4Hash(b, h)
 	}
-	return string(b)
+	return b
 }
 
 func appendTwoDigits(b []byte, n int) []byte {
@@ -681,9 +702,8 @@ func (p *tlsParser) message(c *ctx, d int, typ byte, body []byte) {
 		p.info.SNI = ch.SNI
 		p.info.ALPN = ch.ALPN
 		p.info.Ciphers = ch.Ciphers
-		p.ja3 = ch.ja3()
+		p.ja3, p.info.JA4 = ch.fingerprints()
 		p.info.JA3 = &p.ja3
-		p.info.JA4 = ch.JA4()
 		p.info.Version = TLSVersionName(ch.maxVersion())
 		// The client's part is done once it has said hello.
 		p.finished[d] = true
