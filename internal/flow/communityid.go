@@ -44,26 +44,32 @@ func CommunityID(seed uint16, proto uint8, src, dst netip.Addr, sport, dport uin
 			sport, dport = dport, sport
 		}
 	}
-	var buf [2 + 16 + 16 + 4 + 4]byte
-	b := buf[:0]
-	b = binary.BigEndian.AppendUint16(b, seed)
-	b = appendAddr(b, src)
-	b = appendAddr(b, dst)
-	b = append(b, proto, 0)
+	// Built in fixed arrays so the only allocation is the result.
+	var buf [2 + 16 + 16 + 2 + 4]byte
+	binary.BigEndian.PutUint16(buf[0:], seed)
+	n := 2
+	n += putAddr(buf[n:], src)
+	n += putAddr(buf[n:], dst)
+	buf[n], buf[n+1] = proto, 0
+	n += 2
 	switch proto {
 	case 1, 6, 17, 58, 132:
-		b = binary.BigEndian.AppendUint16(b, sport)
-		b = binary.BigEndian.AppendUint16(b, dport)
+		binary.BigEndian.PutUint16(buf[n:], sport)
+		binary.BigEndian.PutUint16(buf[n+2:], dport)
+		n += 4
 	}
-	sum := sha1.Sum(b)
-	return "1:" + base64.StdEncoding.EncodeToString(sum[:])
+	sum := sha1.Sum(buf[:n])
+	var out [2 + 28]byte
+	out[0], out[1] = '1', ':'
+	base64.StdEncoding.Encode(out[2:], sum[:])
+	return string(out[:])
 }
 
-func appendAddr(b []byte, a netip.Addr) []byte {
+func putAddr(b []byte, a netip.Addr) int {
 	if a.Is4() {
 		v := a.As4()
-		return append(b, v[:]...)
+		return copy(b, v[:])
 	}
 	v := a.As16()
-	return append(b, v[:]...)
+	return copy(b, v[:])
 }

@@ -197,3 +197,12 @@ func BenchmarkTableUpdate(b *testing.B) {
 		i++
 	}
 }
+
+// TestCommunityIDAllocatesOnce: computed for every flow record, so it may
+// allocate only its result.
+func TestCommunityIDAllocatesOnce(t *testing.T) {
+	a, b := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("2001:db8::1")
+	if n := testing.AllocsPerRun(100, func() { CommunityID(0, 6, a, b, 1, 2) }); n > 1 {
+		t.Errorf("CommunityID allocates %v times, want 1", n)
+	}
+}
