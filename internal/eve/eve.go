@@ -97,7 +97,7 @@ func flowEndpoints(f *flow.Flow) endpoints {
 func (w *Writer) head(ts time.Time, eventType string, f *flow.Flow, ep endpoints, pcapCnt uint64) {
 	b := w.buf[:0]
 	b = append(b, `{"timestamp":"`...)
-	b = ts.UTC().AppendFormat(b, TimeFormat)
+	b = appendTimestamp(b, ts)
 	b = append(b, '"')
 	if f != nil {
 		b = append(b, `,"flow_id":`...)
@@ -183,8 +183,43 @@ func (w *Writer) communityID(f *flow.Flow) string {
 
 func appendTime(b []byte, t time.Time) []byte {
 	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, TimeFormat)
+	b = appendTimestamp(b, t)
 	return append(b, '"')
+}
+
+// appendTimestamp appends t in TimeFormat. Every record carries one to
+// three timestamps; this is several times faster than time.AppendFormat,
+// and TestAppendTimestamp holds it to the same output.
+func appendTimestamp(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	hour, min, sec := t.Clock()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, TimeFormat)
+	}
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, min, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	b = append(b, '.')
+	b = appendDigits(b, t.Nanosecond()/1000, 6)
+	return append(b, 'Z')
+}
+
+func appendDigits(b []byte, v, width int) []byte {
+	var d [9]byte
+	for i := width - 1; i >= 0; i-- {
+		d[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, d[:width]...)
 }
 
 func appendHex2(b []byte, v uint8) []byte {

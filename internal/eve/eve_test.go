@@ -138,3 +138,18 @@ func TestFlowProcess(t *testing.T) {
 		t.Errorf("unknown owner written")
 	}
 }
+
+func TestAppendTimestamp(t *testing.T) {
+	for _, ts := range []time.Time{
+		time.Date(2017, 6, 8, 15, 45, 58, 525601000, time.UTC),
+		time.Date(2009, 10, 16, 16, 44, 16, 83524999, time.UTC),
+		time.Date(2026, 12, 31, 23, 59, 59, 999999999, time.FixedZone("x", 3600)),
+		time.Unix(0, 0),
+		time.Date(1, 1, 1, 0, 0, 0, 1000, time.UTC),
+		time.Date(12345, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		if got, want := string(appendTimestamp(nil, ts)), ts.UTC().Format(TimeFormat); got != want {
+			t.Errorf("%v: %s, want %s", ts, got, want)
+		}
+	}
+}
