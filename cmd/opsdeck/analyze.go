@@ -87,15 +87,17 @@ func cmdAnalyze(args []string, stdout io.Writer) error {
 	return nil
 }
 
+// openCapture opens a capture file, or standard input for "-".
+func openCapture(name string) (capture.Source, error) {
+	if name == "-" {
+		return capture.OpenReader("stdin", os.Stdin)
+	}
+	return capture.OpenFile(name)
+}
+
 // analyzeFile feeds one file through the engine and returns the frames read.
 func analyzeFile(name string, eng *engine.Engine, flt *filterCache) (uint64, error) {
-	var src capture.Source
-	var err error
-	if name == "-" {
-		src, err = capture.OpenReader("stdin", os.Stdin)
-	} else {
-		src, err = capture.OpenFile(name)
-	}
+	src, err := openCapture(name)
 	if err != nil {
 		return 0, err
 	}

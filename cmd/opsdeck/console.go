@@ -195,13 +195,7 @@ func replay(ctx context.Context, eng *engine.Engine, flt *filterCache, name stri
 		status.Name = "stdin"
 	}
 	eng.SetSource(status)
-	var src capture.Source
-	var err error
-	if name == "-" {
-		src, err = capture.OpenReader("stdin", os.Stdin)
-	} else {
-		src, err = capture.OpenFile(name)
-	}
+	src, err := openCapture(name)
 	if err != nil {
 		status.State, status.Err = "error", err.Error()
 		status.Hint = "check the path; opsdeck reads pcap and pcapng files"

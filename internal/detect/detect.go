@@ -225,24 +225,8 @@ func withFlow(a *Alert, f *flow.Flow) {
 	}
 	a.FlowID = f.ID
 	a.Community = f.CommunityID()
-	a.Proto = protoName(f.Proto)
+	a.Proto = packet.ProtoName(f.Proto)
 	a.PID, a.Process = f.PID, f.Process
-}
-
-func protoName(p uint8) string {
-	switch p {
-	case packet.ProtoTCP:
-		return "TCP"
-	case packet.ProtoUDP:
-		return "UDP"
-	case packet.ProtoICMP:
-		return "ICMP"
-	case packet.ProtoICMPv6:
-		return "IPv6-ICMP"
-	case packet.ProtoSCTP:
-		return "SCTP"
-	}
-	return ""
 }
 
 // rfc3339 formats evidence times like EVE timestamps (microseconds, UTC offset).

@@ -126,7 +126,7 @@ func (d *Detector) icmpCount(k floodKey, peer netip.Addr, s *packet.Summary, emi
 		actor, target = k.addr, e.cand
 	}
 	d.fire(emit, RuleICMPFlood, supKey{actor: netip.Addr{}, target: k.addr, extra: uint64(k.dir)}, float64(e.total), s.TS, func(a *Alert) {
-		a.Src, a.Dst, a.Proto = actor, target, protoName(s.Proto)
+		a.Src, a.Dst, a.Proto = actor, target, packet.ProtoName(s.Proto)
 		if k.dir == 0 {
 			who := actor.String()
 			if peers > 1 {

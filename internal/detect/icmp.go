@@ -92,7 +92,7 @@ func (d *Detector) tunnelPayload(s *packet.Summary, client, server netip.Addr, e
 		return
 	}
 	d.fire(emit, RuleICMPTunnel, supKey{actor: client, target: server}, float64(e.pkts), s.TS, func(a *Alert) {
-		a.Src, a.Dst, a.Proto = client, server, protoName(s.Proto)
+		a.Src, a.Dst, a.Proto = client, server, packet.ProtoName(s.Proto)
 		a.Signature = fmt.Sprintf("icmp.tunnel: %s exchanged %d ICMP echo packets with varied payloads with %s", client, e.pkts, server)
 		if e.protoLike != "" {
 			a.Signature = fmt.Sprintf("icmp.tunnel: %s carried %s inside ICMP echo to %s", client, e.protoLike, server)

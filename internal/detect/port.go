@@ -29,7 +29,7 @@ func (d *Detector) portCheck(f *flow.Flow, emit func(*Alert)) {
 	d.fire(emit, RulePortSuspicious, supKey{actor: f.Client, target: f.Server, port: f.SPort}, 0, f.Last, func(a *Alert) {
 		withFlow(a, f)
 		a.Src, a.Dst, a.SrcPort, a.DstPort = f.Client, f.Server, f.CPort, f.SPort
-		a.Signature = fmt.Sprintf("port.suspicious: %s opened a %s session to %s", f.Client, protoName(f.Proto), netip.AddrPortFrom(f.Server, f.SPort))
+		a.Signature = fmt.Sprintf("port.suspicious: %s opened a %s session to %s", f.Client, packet.ProtoName(f.Proto), netip.AddrPortFrom(f.Server, f.SPort))
 		a.Evidence["port"] = int(f.SPort)
 		if n, ok := portNames[f.SPort]; ok {
 			a.Evidence["known_as"] = n

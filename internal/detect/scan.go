@@ -114,8 +114,8 @@ func (d *Detector) portAttempt(e *scanEntry, f *flow.Flow, ts time.Time, span ti
 		if e.ports.add(uint32(f.SPort)) {
 			if n := e.ports.count(); n >= d.cfg.ScanPorts && e.answered*2 < e.attempts {
 				d.fire(emit, RuleScanPort, supKey{actor: f.Client, target: f.Server, port: uint16(f.Proto)}, float64(n), ts, func(a *Alert) {
-					a.Src, a.Dst, a.Proto = f.Client, f.Server, protoName(f.Proto)
-					a.Signature = fmt.Sprintf("scan.port: %s probed %d %s ports on %s", f.Client, n, protoName(f.Proto), f.Server)
+					a.Src, a.Dst, a.Proto = f.Client, f.Server, packet.ProtoName(f.Proto)
+					a.Signature = fmt.Sprintf("scan.port: %s probed %d %s ports on %s", f.Client, n, packet.ProtoName(f.Proto), f.Server)
 					a.Evidence["ports"] = n
 					a.Evidence["attempts"] = e.attempts
 					a.Evidence["answered"] = e.answered
@@ -138,8 +138,8 @@ func (d *Detector) sweepAttempt(e *sweepEntry, f *flow.Flow, ts time.Time, span 
 	if e.hosts.add(addrBits(f.Server)) {
 		if n := e.hosts.count(); n >= d.cfg.SweepHosts && e.answered*2 < e.attempts {
 			d.fire(emit, RuleScanSweep, supKey{actor: f.Client, port: f.SPort, extra: uint64(f.Proto)}, float64(n), ts, func(a *Alert) {
-				a.Src, a.Dst, a.DstPort, a.Proto = f.Client, f.Server, f.SPort, protoName(f.Proto)
-				what := fmt.Sprintf("port %d/%s", f.SPort, strings.ToLower(protoName(f.Proto)))
+				a.Src, a.Dst, a.DstPort, a.Proto = f.Client, f.Server, f.SPort, packet.ProtoName(f.Proto)
+				what := fmt.Sprintf("port %d/%s", f.SPort, strings.ToLower(packet.ProtoName(f.Proto)))
 				if f.Proto == packet.ProtoICMP || f.Proto == packet.ProtoICMPv6 {
 					what = "ICMP echo"
 					a.DstPort = 0

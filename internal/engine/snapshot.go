@@ -11,6 +11,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/eve"
 	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
+	"github.com/opsdeck/opsdeck/internal/packet"
 	"github.com/opsdeck/opsdeck/internal/proto"
 )
 
@@ -267,7 +268,7 @@ func (e *Engine) Snapshot(o SnapshotOptions) *Snapshot {
 		all = append(all, f)
 		name := f.AppProto
 		if name == "" {
-			name = eve.ProtoName(f.Proto)
+			name = packet.ProtoName(f.Proto)
 		}
 		p := protos[name]
 		if p == nil {
@@ -284,7 +285,7 @@ func (e *Engine) Snapshot(o SnapshotOptions) *Snapshot {
 			break
 		}
 		s.TopFlows = append(s.TopFlows, FlowView{ID: f.ID, Client: netip.AddrPortFrom(f.Client, f.CPort), Server: netip.AddrPortFrom(f.Server, f.SPort),
-			Proto: eve.ProtoName(f.Proto), AppProto: f.AppProto, PktsToServer: f.PktsToServer, PktsToClient: f.PktsToClient,
+			Proto: packet.ProtoName(f.Proto), AppProto: f.AppProto, PktsToServer: f.PktsToServer, PktsToClient: f.PktsToClient,
 			BytesToServer: f.BytesToServer, BytesToClient: f.BytesToClient, First: f.First, Last: f.Last, State: f.State.String(),
 			PID: f.PID, Process: f.Process, CommunityID: f.CommunityID(), Alerted: f.Alerted})
 	}

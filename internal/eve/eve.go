@@ -66,23 +66,6 @@ func (w *Writer) end() error {
 	return w.err
 }
 
-// ProtoName is the EVE proto value for an IP protocol number.
-func ProtoName(p uint8) string {
-	switch p {
-	case packet.ProtoTCP:
-		return "TCP"
-	case packet.ProtoUDP:
-		return "UDP"
-	case packet.ProtoICMP:
-		return "ICMP"
-	case packet.ProtoICMPv6:
-		return "IPv6-ICMP"
-	case packet.ProtoSCTP:
-		return "SCTP"
-	}
-	return strconv.Itoa(int(p))
-}
-
 type endpoints struct {
 	src, dst     netip.Addr
 	sport, dport uint16
@@ -137,7 +120,7 @@ func (w *Writer) head(ts time.Time, eventType string, f *flow.Flow, ep endpoints
 	}
 	if f != nil {
 		b = append(b, `,"proto":"`...)
-		b = append(b, ProtoName(f.Proto)...)
+		b = append(b, packet.ProtoName(f.Proto)...)
 		b = append(b, '"')
 		if f.Proto == packet.ProtoICMP || f.Proto == packet.ProtoICMPv6 {
 			b = append(b, `,"icmp_type":`...)

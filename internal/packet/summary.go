@@ -5,6 +5,7 @@ package packet
 
 import (
 	"net/netip"
+	"strconv"
 	"time"
 )
 
@@ -30,6 +31,24 @@ const (
 	ProtoICMPv6 uint8 = 58
 	ProtoSCTP   uint8 = 132
 )
+
+// ProtoName is the name EVE and the console use for an IP protocol number
+// ("TCP", "UDP", "ICMP", "IPv6-ICMP", "SCTP", or the number).
+func ProtoName(p uint8) string {
+	switch p {
+	case ProtoTCP:
+		return "TCP"
+	case ProtoUDP:
+		return "UDP"
+	case ProtoICMP:
+		return "ICMP"
+	case ProtoICMPv6:
+		return "IPv6-ICMP"
+	case ProtoSCTP:
+		return "SCTP"
+	}
+	return strconv.Itoa(int(p))
+}
 
 // TCP flag bits as they appear in the TCP header's flags byte.
 const (
