@@ -125,31 +125,43 @@ func (p *httpParser) feed(c *ctx, toServer bool, b []byte) (int, bool) {
 	return p.feedResponse(c, b)
 }
 
-func (p *httpParser) feedRequest(c *ctx, b []byte) (int, bool) {
-	n := 0
+// nextHead skips the rest of the current message body and any blank lines
+// (stray CRLF between pipelined messages) and returns the next complete
+// header block with the offset after it. When it returns no block, feed
+// returns (n, done): more input is needed, or the direction is finished.
+func nextHead(body *bodySkip, b []byte, n int) (block []byte, next int, done bool) {
 	for n < len(b) {
-		if p.reqBody.active() {
-			k := p.reqBody.skip(b[n:])
-			n += k
-			if p.reqBody.tillClose {
-				return len(b), true
+		if body.active() {
+			n += body.skip(b[n:])
+			if body.tillClose {
+				return nil, len(b), true
 			}
-			if p.reqBody.active() {
-				return n, false
+			if body.active() {
+				return nil, n, false
 			}
 			continue
 		}
-		// Tolerate stray CRLF between pipelined requests.
 		if b[n] == '\r' || b[n] == '\n' {
 			n++
 			continue
 		}
 		end := headerEnd(b[n:])
 		if end < 0 {
-			return n, false
+			return nil, n, false
 		}
-		block := b[n : n+end]
-		n += end
+		return b[n : n+end], n + end, false
+	}
+	return nil, n, false
+}
+
+func (p *httpParser) feedRequest(c *ctx, b []byte) (int, bool) {
+	n := 0
+	for {
+		block, next, done := nextHead(&p.reqBody, b, n)
+		if block == nil {
+			return next, done
+		}
+		n = next
 		r, clen, chunked, ok := parseRequestHead(block)
 		if !ok {
 			return len(b), true
@@ -168,7 +180,6 @@ func (p *httpParser) feedRequest(c *ctx, b []byte) (int, bool) {
 			p.reqBody = bodySkip{remain: clen}
 		}
 	}
-	return n, false
 }
 
 // parseRequestHead reads a request's header block. The fields kept are
@@ -244,28 +255,12 @@ func validMethod(m string) bool {
 
 func (p *httpParser) feedResponse(c *ctx, b []byte) (int, bool) {
 	n := 0
-	for n < len(b) {
-		if p.respBody.active() {
-			k := p.respBody.skip(b[n:])
-			n += k
-			if p.respBody.tillClose {
-				return len(b), true
-			}
-			if p.respBody.active() {
-				return n, false
-			}
-			continue
+	for {
+		block, next, done := nextHead(&p.respBody, b, n)
+		if block == nil {
+			return next, done
 		}
-		if b[n] == '\r' || b[n] == '\n' {
-			n++
-			continue
-		}
-		end := headerEnd(b[n:])
-		if end < 0 {
-			return n, false
-		}
-		block := b[n : n+end]
-		n += end
+		n = next
 		if !bytes.HasPrefix(block, []byte("HTTP/")) {
 			return len(b), true
 		}
@@ -330,7 +325,6 @@ func (p *httpParser) feedResponse(c *ctx, b []byte) (int, bool) {
 			p.respBody = bodySkip{tillClose: true}
 		}
 	}
-	return n, false
 }
 
 // httpEvent is an http event allocated at once with its record.
