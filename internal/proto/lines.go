@@ -40,7 +40,13 @@ type ftpParser struct {
 	greeted  bool
 }
 
-func (p *ftpParser) feed(c *ctx, toServer bool, b []byte) (int, bool) {
+// feedLines hands each complete line of b to client or server by
+// direction; it is the feed of the line-based protocols.
+func feedLines(c *ctx, toServer bool, b []byte, client, server func(*ctx, string)) (int, bool) {
+	handle := server
+	if toServer {
+		handle = client
+	}
 	n := 0
 	for {
 		line, used, tooLong := nextLine(b[n:])
@@ -51,12 +57,12 @@ func (p *ftpParser) feed(c *ctx, toServer bool, b []byte) (int, bool) {
 			return n, false
 		}
 		n += used
-		if toServer {
-			p.command(c, string(line))
-		} else {
-			p.reply(c, string(line))
-		}
+		handle(c, string(line))
 	}
+}
+
+func (p *ftpParser) feed(c *ctx, toServer bool, b []byte) (int, bool) {
+	return feedLines(c, toServer, b, p.command, p.reply)
 }
 
 func (p *ftpParser) command(c *ctx, line string) {
@@ -201,22 +207,7 @@ type mailParser struct {
 }
 
 func (p *mailParser) feed(c *ctx, toServer bool, b []byte) (int, bool) {
-	n := 0
-	for {
-		line, used, tooLong := nextLine(b[n:])
-		if tooLong {
-			return len(b), true
-		}
-		if used == 0 {
-			return n, false
-		}
-		n += used
-		if toServer {
-			p.clientLine(c, string(line))
-		} else {
-			p.serverLine(c, string(line))
-		}
-	}
+	return feedLines(c, toServer, b, p.clientLine, p.serverLine)
 }
 
 func (p *mailParser) clientLine(c *ctx, line string) {
