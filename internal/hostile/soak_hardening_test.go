@@ -14,6 +14,7 @@ import (
 
 	"github.com/opsdeck/opsdeck/internal/engine"
 	"github.com/opsdeck/opsdeck/internal/eve"
+	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/gen"
 )
 
@@ -116,18 +117,11 @@ func TestFloodLiveHeap(t *testing.T) {
 			if live > 200<<20 {
 				t.Errorf("live heap %d MiB with every table at its bound", live>>20)
 			}
-			// A full default flow table (262,144 flows) at this cost, with the
-			// GC's default headroom (x2), must fit DESIGN.md's 256 MB. Known
-			// to fail today (about 1.2 KB per SYN-only flow): asserted under
-			// OPSDECK_SOAK=1 (make soak), logged otherwise.
-			if need := perFlow * 262144 * 2; name == "synflood" && need > 256<<20 {
-				msg := fmt.Sprintf("%d live bytes per flow: a full default table would need %d MiB with GC headroom, over 256",
-					perFlow, need>>20)
-				if soak() {
-					t.Error(msg)
-				} else {
-					t.Log("over budget (asserted under OPSDECK_SOAK=1): " + msg)
-				}
+			// A full default flow table at this cost, with the GC's default
+			// headroom (x2), must fit DESIGN.md's 256 MB.
+			if full := uint64(flow.DefaultConfig().MaxFlows); name == "synflood" && perFlow*full*2 > 256<<20 {
+				t.Errorf("%d live bytes per flow: a full default table (%d flows) would need %d MiB with GC headroom, over 256",
+					perFlow, full, perFlow*full*2>>20)
 			}
 			t.Logf("%s: %d frames, %d flows active (evicted %d), live heap %d MiB, %d B/flow, detector tables %v",
 				name, frames, st.Active, st.Evicted, live>>20, perFlow, nonZero(eng.DetectorStats()))
