@@ -84,6 +84,10 @@ func cmdConsole(args []string) error {
 
 	// The system source: the host panes work whatever happens to capture.
 	sampler := system.New()
+	// The process table redraws every third sample: read processes at that
+	// pace, which is most of what sampling costs (DESIGN.md: under 1% of a
+	// core when idle).
+	sampler.ProcessEvery = 3
 	if live {
 		eng.EnableAttribution(sampler.RequestRefresh)
 		eng.EnableHostRules(cfg.Host)

@@ -23,6 +23,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -59,8 +60,16 @@ type Sampler struct {
 	RootDir    string // default "/": where /.dockerenv is looked for
 	PasswdPath string // default "/etc/passwd"
 	KmsgPath   string // default "/dev/kmsg"
+	// ProcessEvery samples processes every N-th Sample (0 or 1: every one)
+	// and repeats the last list in between. Reading every process's /proc
+	// files is most of a sample's cost; a console whose process table
+	// refreshes every few seconds need not pay it every second.
+	ProcessEvery int
 
 	mu        sync.Mutex
+	procTurn  int     // Sample calls since the last process sample
+	procDT    float64 // seconds since the last process sample
+	lastProcs []hoststat.Process
 	init      bool
 	buf       []byte // read buffer reused for every /proc file
 	prevMono  time.Time
@@ -182,7 +191,15 @@ func (s *Sampler) Sample(ctx context.Context) (*hoststat.Snapshot, error) {
 	part(snap, PartDisks, func() error { return s.sampleDisks(snap, dt) })
 	part(snap, PartFilesystems, func() error { return s.sampleFilesystems(snap) })
 	part(snap, PartInterfaces, func() error { return s.sampleInterfaces(snap, dt) })
-	part(snap, PartProcesses, func() error { return s.sampleProcesses(snap, dt) })
+	s.procDT += dt
+	if s.procTurn%max(s.ProcessEvery, 1) == 0 || s.lastProcs == nil {
+		part(snap, PartProcesses, func() error { return s.sampleProcesses(snap, s.procDT) })
+		s.lastProcs, s.procDT, s.procTurn = snap.Processes, 0, 0
+	} else {
+		// A copy: consumers may sort their snapshot's list.
+		snap.Processes = slices.Clone(s.lastProcs)
+	}
+	s.procTurn++
 	part(snap, PartSockets, func() error { return s.sampleSockets(snap, now) })
 	return snap, nil
 }
