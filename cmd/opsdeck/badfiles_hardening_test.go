@@ -179,7 +179,7 @@ func TestAnalyzeUnreadableFile(t *testing.T) {
 	defer os.Chmod(private, 0o755)
 
 	var prefix []string
-	bin := hardeningBinary(t)
+	bin := opsdeckBinary(t)
 	if os.Geteuid() == 0 {
 		setpriv, err := exec.LookPath("setpriv")
 		if err != nil {

@@ -74,10 +74,7 @@ func TestConsoleEndToEnd(t *testing.T) {
 		t.Skipf("corpus capture missing: %v", err)
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "opsdeck")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := opsdeckBinary(t)
 	exitFile := filepath.Join(dir, "exit")
 	s := &tmuxSession{t: t, sock: fmt.Sprintf("opsdeck-e2e-%d", os.Getpid())}
 	t.Cleanup(func() { exec.Command("tmux", "-L", s.sock, "kill-server").Run() })

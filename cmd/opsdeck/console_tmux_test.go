@@ -21,11 +21,7 @@ func buildConsole(t *testing.T) string {
 	if testing.Short() {
 		t.Skip("console test in tmux skipped with -short")
 	}
-	bin := filepath.Join(t.TempDir(), "opsdeck")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
+	return opsdeckBinary(t)
 }
 
 func startTmux(t *testing.T, w, h int, shell string) *tmuxSession {

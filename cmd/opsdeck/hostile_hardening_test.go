@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,35 +20,6 @@ import (
 
 // soak reports whether the long versions were asked for (make soak).
 func soak() bool { return os.Getenv("OPSDECK_SOAK") == "1" }
-
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// hardeningBinary builds opsdeck once per test run. It goes under
-// $XDG_CONFIG_HOME, the directory TestMain creates and removes, so nothing
-// is left behind.
-func hardeningBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		dir := filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "bin")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "opsdeck")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
 
 // analyzeRun is what one run of the binary produced.
 type analyzeRun struct {
@@ -70,7 +40,7 @@ func runAnalyze(t *testing.T, args ...string) analyzeRun {
 	// The child's rusage would not do: Linux folds the RSS of the forking
 	// test process into it. GNU time forks from a small process; without
 	// it, VmHWM is polled from /proc while the child runs.
-	argv := append([]string{hardeningBinary(t), "analyze"}, args...)
+	argv := append([]string{opsdeckBinary(t), "analyze"}, args...)
 	rssFile := ""
 	if _, err := os.Stat("/usr/bin/time"); err == nil {
 		rssFile = filepath.Join(t.TempDir(), "rss")

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -16,4 +20,34 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// opsdeckBinary builds opsdeck once per test run, for the tests that
+// drive the real binary. It goes under
+// $XDG_CONFIG_HOME, the directory TestMain creates and removes, so nothing
+// is left behind.
+func opsdeckBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir := filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "bin")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "opsdeck")
+		out, err := exec.Command("go", "build", "-buildvcs=false", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
 }

@@ -22,7 +22,7 @@ import (
 // failure. Into a pipe whose reader left, analyze must stop: SIGPIPE (the
 // conventional end of a Unix filter) or one error line and exit 1.
 func TestAnalyzeStdoutClosed(t *testing.T) {
-	bin := hardeningBinary(t)
+	bin := opsdeckBinary(t)
 	capFile := filepath.Join(t.TempDir(), "flood.pcap")
 	f, err := os.Create(capFile)
 	if err != nil {

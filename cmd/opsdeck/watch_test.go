@@ -35,11 +35,7 @@ func needCapture(t *testing.T) {
 
 func buildOpsdeck(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "opsdeck")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return opsdeckBinary(t)
 }
 
 // watchProc is a running "opsdeck watch".
