@@ -192,10 +192,13 @@ func (p *networkPane) View() string {
 	var body []string
 	if p.sourceProblem() {
 		src := s.Source
-		body = append(body,
-			st.Bad.Render(textsafe.Truncate("no capture: "+src.Err, w)),
-			st.Warn.Render(textsafe.Truncate(src.Hint, w)),
-			st.Dim.Render(textsafe.Truncate("opsdeck -r FILE replays a capture without privileges", w)))
+		// Wrapped, not cut: the fix is at the end of these lines.
+		for _, l := range textsafe.Wrap("no capture: "+src.Err, w, 3) {
+			body = append(body, st.Bad.Render(l))
+		}
+		for _, l := range textsafe.Wrap(src.Hint, w, 3) {
+			body = append(body, st.Warn.Render(l))
+		}
 	}
 	gw := max((w-34)/2, 4)
 	body = append(body, st.Dim.Render("pkt/s ")+fmt.Sprintf("%6s ", humanCount(last(s.PPS)))+st.Graph.Render(sparkline(g, s.PPS, gw, 0))+

@@ -148,3 +148,45 @@ func TestDemoConsole(t *testing.T) {
 	}
 	t.Fatalf("demo did not exit; screen:\n%s", s.screen())
 }
+
+// TestConsoleWithoutCapturePrivilege: as an ordinary user the console still
+// shows the host, and the network pane says how to enable capture and that
+// -r works without privilege. Run as nobody (via setpriv) when the tests run
+// as root.
+func TestConsoleWithoutCapturePrivilege(t *testing.T) {
+	bin := buildConsole(t)
+	prefix := ""
+	if os.Geteuid() == 0 {
+		if _, err := exec.LookPath("setpriv"); err != nil {
+			t.Skip("running as root without setpriv: cannot drop the capture privilege")
+		}
+		// nobody must be able to run the binary: copy it somewhere world-readable.
+		dir, err := os.MkdirTemp("", "opsdeck-nopriv-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		os.Chmod(dir, 0o755)
+		data, err := os.ReadFile(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin = filepath.Join(dir, "opsdeck")
+		if err := os.WriteFile(bin, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		prefix = "setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=" + dir + " XDG_CONFIG_HOME=" + filepath.Join(dir, "config") + " "
+	} else if hasCapNetRaw() {
+		t.Skip("this process can capture: nothing to test")
+	}
+	s := startTmux(t, 120, 40, "TERM=tmux-256color exec "+prefix+bin)
+	s.waitFor("the no-capture message", contains("CAP_NET_RAW"))
+	s.waitFor("the first host sample", contains("Load"))
+	scr := s.screen()
+	for _, want := range []string{"1 system", "CPU", "setcap cap_net_raw,cap_net_admin=eip", "-r FILE works without", "[no capture privilege]"} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("screen lacks %q:\n%s", want, scr)
+		}
+	}
+	s.run("send-keys", "-t", "e2e", "q")
+}

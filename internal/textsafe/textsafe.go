@@ -134,6 +134,30 @@ func Truncate(s string, w int) string {
 	return ansi.Truncate(c, w, Ellipsis)
 }
 
+// Wrap cleans s and breaks it into at most maxLines lines of at most w
+// cells, at spaces where it can and inside a word where it must. When text
+// is left over, the last line ends in "…".
+func Wrap(s string, w, maxLines int) []string {
+	if w <= 0 || maxLines <= 0 {
+		return nil
+	}
+	lines := strings.Split(ansi.Wrap(Clean(s), w, ""), "\n")
+	cut := len(lines) > maxLines
+	if cut {
+		lines = lines[:maxLines]
+	}
+	for i, l := range lines {
+		lines[i] = Truncate(strings.TrimRight(l, " "), w)
+	}
+	if last := &lines[len(lines)-1]; cut && !strings.HasSuffix(*last, Ellipsis) {
+		*last = Truncate(*last+" "+Ellipsis, w)
+		if !strings.HasSuffix(*last, Ellipsis) {
+			*last = Truncate(*last, w-1) + Ellipsis
+		}
+	}
+	return lines
+}
+
 // Pad cleans s and returns it cut or right-padded with spaces to exactly w
 // cells (the empty string for w <= 0).
 func Pad(s string, w int) string {

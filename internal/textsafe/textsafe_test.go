@@ -204,3 +204,31 @@ func FuzzClean(f *testing.F) {
 		}
 	})
 }
+
+func TestWrap(t *testing.T) {
+	cases := []struct {
+		s      string
+		w, max int
+		want   []string
+	}{
+		{"capture on any needs CAP_NET_RAW: run with sudo", 20, 5, []string{"capture on any needs", "CAP_NET_RAW: run", "with sudo"}},
+		{"short", 20, 3, []string{"short"}},
+		{"averyveryverylongword here", 10, 5, []string{"averyveryv", "erylongwor", "d here"}},
+		{"one two three four five six", 9, 2, []string{"one two", "three …"}},
+		{"evil\x1b]52;c;aGk=\x07 text", 40, 3, []string{`evil\x1b]52;c;aGk=\x07 text`}},
+		{"anything", 0, 3, nil},
+	}
+	for _, c := range cases {
+		got := Wrap(c.s, c.w, c.max)
+		if len(got) != len(c.want) {
+			t.Errorf("Wrap(%q, %d, %d) = %q, want %q", c.s, c.w, c.max, got, c.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != c.want[i] || Width(got[i]) > c.w {
+				t.Errorf("Wrap(%q, %d, %d) = %q, want %q", c.s, c.w, c.max, got, c.want)
+				break
+			}
+		}
+	}
+}
