@@ -190,3 +190,37 @@ func TestConsoleWithoutCapturePrivilege(t *testing.T) {
 	}
 	s.run("send-keys", "-t", "e2e", "q")
 }
+
+// TestResizeStorm: the real binary on --demo while tmux resizes its window
+// hundreds of times in a tight loop, down to 1x1 and up to 250x80: it keeps
+// drawing whole frames, and then still quits cleanly with status 0.
+func TestResizeStorm(t *testing.T) {
+	bin := buildConsole(t)
+	dir := t.TempDir()
+	exitFile := filepath.Join(dir, "exit")
+	s := startTmux(t, 120, 40, fmt.Sprintf("cd %s && TERM=tmux-256color %s --demo; echo $? > %s; sleep 60", dir, bin, exitFile))
+	s.waitFor("the first frame", contains("1 system", "? help"))
+	sizes := [][2]int{{1, 1}, {250, 80}, {80, 24}, {59, 14}, {60, 15}, {200, 60}, {2, 50}, {160, 45}}
+	deadline := time.Now().Add(3 * time.Second)
+	n := 0
+	for ; time.Now().Before(deadline) || n < 300; n++ {
+		sz := sizes[n%len(sizes)]
+		s.run("resize-window", "-t", "e2e", "-x", strconv.Itoa(sz[0]), "-y", strconv.Itoa(sz[1]))
+	}
+	s.run("resize-window", "-t", "e2e", "-x", "120", "-y", "40")
+	scr := s.waitFor("a whole frame after the storm", contains("1 system", "4 alerts", "? help"))
+	if lines := strings.Split(strings.TrimRight(scr, "\n"), "\n"); len(lines) != 40 {
+		t.Errorf("%d lines after the storm, want 40:\n%s", len(lines), scr)
+	}
+	t.Logf("%d resizes", n)
+	s.run("send-keys", "-t", "e2e", "q")
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if b, _ := os.ReadFile(exitFile); len(b) > 0 {
+			if strings.TrimSpace(string(b)) != "0" {
+				t.Fatalf("exit status %q after the resize storm", b)
+			}
+			return
+		}
+	}
+	t.Fatalf("the console did not exit after the resize storm; screen:\n%s", s.screen())
+}
