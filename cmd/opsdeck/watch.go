@@ -125,6 +125,13 @@ func cmdWatch(args []string) error {
 			return usage(fmt.Errorf("capture filter %q: %w", o.filter, err))
 		}
 	}
+	// Catch signals from here on: a SIGHUP from logrotate, or a SIGTERM,
+	// that arrives while the capture is still being opened must not kill
+	// the process with its default action. They wait in the channel.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
 	cfg, err := loadFullConfig(o.configPath)
 	if err != nil {
 		return err
@@ -191,9 +198,6 @@ func cmdWatch(args []string) error {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 	go func() {
 		for {
 			select {
