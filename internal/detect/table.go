@@ -140,15 +140,17 @@ func (s *sketch) add(h uint32) bool {
 }
 
 // count estimates the number of distinct values added.
-func (s *sketch) count() int {
-	if s.n < 128 {
-		return s.n
+func (s *sketch) count() int { return linearCount(s.n, 4096, 128) }
+
+// linearCount estimates how many distinct values set `set` of m bits (linear
+// counting: -m ln(zero bits / m)); below exact set bits, collisions are too
+// rare to matter and the count is exact.
+func linearCount(set, m, exact int) int {
+	if set < exact {
+		return set
 	}
-	zero := 4096 - s.n
-	if zero <= 0 {
-		zero = 1
-	}
-	return int(math.Round(-4096 * math.Log(float64(zero)/4096)))
+	zero := max(m-set, 1)
+	return int(math.Round(-float64(m) * math.Log(float64(zero)/float64(m))))
 }
 
 // smallSketch is a 1024-bit linear counter for secondary counts (sources,
@@ -168,16 +170,7 @@ func (s *smallSketch) add(h uint32) bool {
 	return true
 }
 
-func (s *smallSketch) count() int {
-	if s.n < 32 {
-		return s.n
-	}
-	zero := 1024 - s.n
-	if zero <= 0 {
-		zero = 1
-	}
-	return int(math.Round(-1024 * math.Log(float64(zero)/1024)))
-}
+func (s *smallSketch) count() int { return linearCount(s.n, 1024, 32) }
 
 // addrBits maps an address into sketch bits: the low 12 bits of an IPv4
 // address, so the hosts of any /20 (a sweep's usual range) never collide
