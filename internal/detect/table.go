@@ -142,9 +142,9 @@ func (s *sketch) add(h uint32) bool {
 // count estimates the number of distinct values added.
 func (s *sketch) count() int { return linearCount(s.n, 4096, 128) }
 
-// linearCount estimates how many distinct values set `set` of m bits (linear
-// counting: -m ln(zero bits / m)); below exact set bits, collisions are too
-// rare to matter and the count is exact.
+// linearCount estimates the distinct values that set `set` of a sketch's m
+// bits (linear counting: -m ln(zero bits / m)). Below `exact` set bits
+// collisions are too rare to matter, and the count is taken as it is.
 func linearCount(set, m, exact int) int {
 	if set < exact {
 		return set
