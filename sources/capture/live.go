@@ -4,12 +4,28 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"slices"
 	"sync"
 	"time"
 
 	"golang.org/x/net/bpf"
 )
+
+// upInterfaces names the interfaces that are up, after the given names.
+func upInterfaces(first ...string) ([]string, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("list capture interfaces: %w", err)
+	}
+	names := first
+	for _, ifc := range ifs {
+		if ifc.Flags&net.FlagUp != 0 {
+			names = append(names, ifc.Name)
+		}
+	}
+	return names, nil
+}
 
 // BPFInstruction is one classic BPF instruction as the kernel takes it
 // (struct sock_filter / struct bpf_insn). It is x/net/bpf's RawInstruction so

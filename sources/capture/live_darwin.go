@@ -30,19 +30,7 @@ const (
 )
 
 // Interfaces lists the interfaces that are up. macOS has no "any".
-func Interfaces() ([]string, error) {
-	ifs, err := net.Interfaces()
-	if err != nil {
-		return nil, fmt.Errorf("list capture interfaces: %w", err)
-	}
-	var names []string
-	for _, ifc := range ifs {
-		if ifc.Flags&net.FlagUp != 0 {
-			names = append(names, ifc.Name)
-		}
-	}
-	return names, nil
-}
+func Interfaces() ([]string, error) { return upInterfaces() }
 
 // OpenLive captures on one interface through a BPF device. Without access to
 // /dev/bpf* the error wraps ErrPermission.

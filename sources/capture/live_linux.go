@@ -41,19 +41,7 @@ const (
 
 // Interfaces lists the names OpenLive accepts: "any" and every interface
 // that is up.
-func Interfaces() ([]string, error) {
-	ifs, err := net.Interfaces()
-	if err != nil {
-		return nil, fmt.Errorf("list capture interfaces: %w", err)
-	}
-	names := []string{"any"}
-	for _, ifc := range ifs {
-		if ifc.Flags&net.FlagUp != 0 {
-			names = append(names, ifc.Name)
-		}
-	}
-	return names, nil
-}
+func Interfaces() ([]string, error) { return upInterfaces("any") }
 
 // OpenLive captures on one interface, or on every interface with "any"
 // (frames then come as LinkLinuxSLL with Frame.Iface naming the interface).
