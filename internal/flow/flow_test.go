@@ -206,3 +206,31 @@ func TestCommunityIDAllocatesOnce(t *testing.T) {
 		t.Errorf("CommunityID allocates %v times, want 1", n)
 	}
 }
+
+// TestDNSFlowsEndSooner: an answered UDP DNS flow ends after DNSTimeout of
+// silence; another established UDP flow waits the established timeout.
+func TestDNSFlowsEndSooner(t *testing.T) {
+	var ended []uint16
+	tb := NewTable(Config{}, func(f *Flow, _ EndReason) { ended = append(ended, f.SPort) })
+	t0 := time.Unix(1000, 0)
+	udp := func(src, dst string, sp, dp uint16) *packet.Summary {
+		return &packet.Summary{TS: t0, CapLen: 80, IPVersion: 4, Proto: packet.ProtoUDP, HasL4: true, Src: netip.MustParseAddr(src), Dst: netip.MustParseAddr(dst), SrcPort: sp, DstPort: dp}
+	}
+	f, _, _ := tb.Update(udp("10.0.0.1", "10.0.0.53", 40000, 53))
+	f.AppProto = "dns" // what the engine sets after the first packet
+	tb.Update(udp("10.0.0.53", "10.0.0.1", 53, 40000))
+	tb.Update(udp("10.0.0.1", "10.0.0.9", 40001, 9999))
+	tb.Update(udp("10.0.0.9", "10.0.0.1", 9999, 40001))
+	tb.Expire(t0.Add(9 * time.Second))
+	if len(ended) != 0 {
+		t.Fatalf("ended before the DNS timeout: %v", ended)
+	}
+	tb.Expire(t0.Add(11 * time.Second))
+	if len(ended) != 1 || ended[0] != 53 {
+		t.Fatalf("after 11 s ended %v, want only the DNS flow", ended)
+	}
+	tb.Expire(t0.Add(301 * time.Second))
+	if len(ended) != 2 {
+		t.Fatalf("the other UDP flow did not end after the established timeout")
+	}
+}

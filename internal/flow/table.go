@@ -27,6 +27,10 @@ type Config struct {
 	// both FINs acknowledged): nothing legitimate follows, so it need not
 	// hold memory as long as a half-closed one.
 	TerminatedTimeout time.Duration
+	// DNSTimeout ends an idle UDP DNS flow that saw both directions. Most
+	// lookups use a fresh source port, so on a busy host these are most of
+	// the table; Zeek ends DNS sessions after 10 s (dns_session_timeout).
+	DNSTimeout time.Duration
 	// ActiveTimeout ends a long flow so its record is not held back for
 	// hours (as NetFlow exporters do); the next packet starts a new flow. 0 disables.
 	ActiveTimeout time.Duration
@@ -34,7 +38,7 @@ type Config struct {
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
-	return Config{MaxFlows: 131072, NewTimeout: 30 * time.Second, EstablishedTimeout: 300 * time.Second, ClosedTimeout: 60 * time.Second, TerminatedTimeout: 5 * time.Second, ActiveTimeout: 30 * time.Minute}
+	return Config{MaxFlows: 131072, NewTimeout: 30 * time.Second, EstablishedTimeout: 300 * time.Second, ClosedTimeout: 60 * time.Second, TerminatedTimeout: 5 * time.Second, DNSTimeout: 10 * time.Second, ActiveTimeout: 30 * time.Minute}
 }
 
 func (c *Config) fill() {
@@ -53,6 +57,9 @@ func (c *Config) fill() {
 	}
 	if c.TerminatedTimeout <= 0 {
 		c.TerminatedTimeout = d.TerminatedTimeout
+	}
+	if c.DNSTimeout <= 0 {
+		c.DNSTimeout = d.DNSTimeout
 	}
 }
 
@@ -182,6 +189,7 @@ const (
 	classEstablished
 	classClosed
 	classTerminated
+	classDNS
 	numClasses
 	noClass = 0xff
 )
@@ -196,6 +204,9 @@ func classOf(f *Flow) uint8 {
 		}
 		return classClosed
 	case StateEstablished:
+		if f.Proto == packet.ProtoUDP && f.AppProto == "dns" {
+			return classDNS
+		}
 		return classEstablished
 	}
 	return classNew
@@ -209,6 +220,8 @@ func (t *Table) timeoutOf(class uint8) time.Duration {
 		return t.cfg.ClosedTimeout
 	case classTerminated:
 		return t.cfg.TerminatedTimeout
+	case classDNS:
+		return t.cfg.DNSTimeout
 	}
 	return t.cfg.NewTimeout
 }
