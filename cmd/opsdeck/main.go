@@ -42,11 +42,11 @@ func (e *exitError) Unwrap() error { return e.err }
 // process stays within DESIGN.md's 256 MB during a million-flow flood.
 const memoryLimit = 192 << 20
 
-// gcPercent lets the heap grow to 1.8 times the live data between
+// gcPercent lets the heap grow to 1.7 times the live data between
 // collections instead of Go's default 2: on the benchmark capture this keeps
 // analyze within DESIGN.md's 64 MB with no measurable CPU cost (README,
 // Performance). GOGC overrides it.
-const gcPercent = 80
+const gcPercent = 70
 
 func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
