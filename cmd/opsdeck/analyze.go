@@ -102,6 +102,10 @@ func analyzeFile(name string, eng *engine.Engine, flt *filterCache) (uint64, err
 		return 0, err
 	}
 	defer src.Close()
+	// Nothing else reads the engine while a file is analyzed: take its
+	// lock once, not once per packet.
+	eng.Lock()
+	defer eng.Unlock()
 	var n uint64
 	for {
 		fr, err := src.Next()
@@ -115,7 +119,7 @@ func analyzeFile(name string, eng *engine.Engine, flt *filterCache) (uint64, err
 		if !flt.match(&fr) {
 			continue
 		}
-		eng.HandleFrame(uint16(fr.Link), fr.Data, fr.TS, fr.WireLen, fr.Index)
+		eng.HandleFrameLocked(uint16(fr.Link), fr.Data, fr.TS, fr.WireLen, fr.Index)
 	}
 }
 

@@ -154,7 +154,18 @@ func (e *Engine) Now() time.Time {
 // HandleFrame runs one frame through the pipeline.
 func (e *Engine) HandleFrame(link uint16, data []byte, ts time.Time, wireLen int, index uint64) {
 	e.mu.Lock()
-	defer e.mu.Unlock() // deferred: a fault in a mapped file must not leave it locked
+	defer e.mu.Unlock() // deferred: a panic in a frame must not leave it locked
+	e.handle(link, data, ts, wireLen, index)
+}
+
+// Lock and Unlock let a caller that is the engine's only user for a while
+// (analyze, for a whole file) take the lock once and feed frames with
+// HandleFrameLocked, instead of paying for the lock on every packet.
+func (e *Engine) Lock()   { e.mu.Lock() }
+func (e *Engine) Unlock() { e.mu.Unlock() }
+
+// HandleFrameLocked is HandleFrame for a caller that holds the lock.
+func (e *Engine) HandleFrameLocked(link uint16, data []byte, ts time.Time, wireLen int, index uint64) {
 	e.handle(link, data, ts, wireLen, index)
 }
 
