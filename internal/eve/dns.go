@@ -59,38 +59,44 @@ func appendDNS(b []byte, d *proto.DNS) []byte {
 		b = append(b, `,"authorities":`...)
 		b = appendRRs(b, d.Authorities)
 	}
-	if len(d.Grouped) > 0 {
-		b = append(b, `,"grouped":{`...)
-		keys := make([]string, 0, len(d.Grouped))
-		for k := range d.Grouped {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, k)
-			b = append(b, ':')
-			b = appendStrings(b, d.Grouped[k])
-		}
-		b = append(b, '}')
-	}
+	b = appendGrouped(b, d.Answers)
 	return append(b, '}')
 }
 
-func appendStrings(b []byte, l []string) []byte {
-	if l == nil {
-		return append(b, "null"...)
+// appendGrouped writes dns.grouped (record data by type, types sorted as
+// encoding/json sorts map keys) straight from the answers, with no map.
+func appendGrouped(b []byte, answers []proto.DNSAnswer) []byte {
+	var types [8]string
+	kinds := types[:0]
+	for i := range answers {
+		if a := &answers[i]; proto.Groupable(a) && !slices.Contains(kinds, a.RRType) {
+			kinds = append(kinds, a.RRType)
+		}
 	}
-	b = append(b, '[')
-	for i, s := range l {
-		if i > 0 {
+	if len(kinds) == 0 {
+		return b
+	}
+	slices.Sort(kinds)
+	b = append(b, `,"grouped":{`...)
+	for k, typ := range kinds {
+		if k > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, s)
+		b = appendString(b, typ)
+		b = append(b, ':', '[')
+		n := 0
+		for i := range answers {
+			if a := &answers[i]; a.RRType == typ && proto.Groupable(a) {
+				if n > 0 {
+					b = append(b, ',')
+				}
+				b = appendString(b, a.RData)
+				n++
+			}
+		}
+		b = append(b, ']')
 	}
-	return append(b, ']')
+	return append(b, '}')
 }
 
 func appendRRs(b []byte, rrs []proto.DNSAnswer) []byte {

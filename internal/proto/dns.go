@@ -67,7 +67,6 @@ type dnsQueryMsg struct {
 type dnsAnswerMsg struct {
 	dnsQueryMsg
 	rr [2]DNSAnswer
-	g  [2]string
 }
 
 // dnsText gathers the text of one message (names, record data, flags) in
@@ -113,13 +112,12 @@ func parseDNS(b []byte) (*Event, error) {
 	var (
 		qm *dnsQueryMsg
 		rr []DNSAnswer
-		gv []string
 	)
 	if na+nn == 0 {
 		qm = new(dnsQueryMsg)
 	} else {
 		am := new(dnsAnswerMsg)
-		qm, gv = &am.dnsQueryMsg, am.g[:0]
+		qm = &am.dnsQueryMsg
 		if na+nn <= len(am.rr) {
 			rr = am.rr[:na+nn]
 		}
@@ -188,45 +186,28 @@ func parseDNS(b []byte) (*Event, error) {
 		return nil, fmt.Errorf("parse dns authorities: %w", err)
 	}
 	t.finish()
-	m.Grouped = groupAnswers(m.Answers, gv)
 	qm.ev.Type, qm.ev.DNS = "dns", m
 	return &qm.ev, nil
 }
 
-// groupAnswers builds the grouped object (record data by type, in answer
-// order). The values share one backing array, gv when it is large enough.
-func groupAnswers(answers []DNSAnswer, gv []string) map[string][]string {
-	n := 0
-	for i := range answers {
-		if a := &answers[i]; a.RData != "" && a.SOA == nil && a.SRV == nil {
-			n++
-		}
-	}
-	if n == 0 {
-		return nil
-	}
-	if cap(gv) < n {
-		gv = make([]string, 0, n)
-	}
-	g := make(map[string][]string)
-	for i := range answers {
-		a := &answers[i]
-		if a.RData == "" || a.SOA != nil || a.SRV != nil {
-			continue
-		}
-		if _, done := g[a.RRType]; done {
-			continue
-		}
-		start := len(gv)
-		for j := i; j < len(answers); j++ {
-			if o := &answers[j]; o.RRType == a.RRType && o.RData != "" && o.SOA == nil && o.SRV == nil {
-				gv = append(gv, o.RData)
+// Grouped is EVE's dns.grouped object: record data by record type, in
+// answer order (SOA and SRV records have structured data and are left out).
+// It is computed on demand; the EVE writer encodes it straight from Answers.
+func (d *DNS) Grouped() map[string][]string {
+	var g map[string][]string
+	for i := range d.Answers {
+		if a := &d.Answers[i]; Groupable(a) {
+			if g == nil {
+				g = make(map[string][]string)
 			}
+			g[a.RRType] = append(g[a.RRType], a.RData)
 		}
-		g[a.RRType] = gv[start:len(gv):len(gv)]
 	}
 	return g
 }
+
+// Groupable reports whether an answer belongs in dns.grouped.
+func Groupable(a *DNSAnswer) bool { return a.RData != "" && a.SOA == nil && a.SRV == nil }
 
 // dnsRecords parses count records at off into out, whose length is the
 // number of records kept (at most maxDNSRecords); it returns out, or nil

@@ -64,22 +64,21 @@ type DNSSOA struct {
 
 // DNS is a DNS request or response, in Suricata's EVE v3 shape.
 type DNS struct {
-	Version     int                 `json:"version"`
-	Type        string              `json:"type"` // "request" or "response"
-	TxID        int                 `json:"tx_id"`
-	ID          uint16              `json:"id"`
-	Flags       string              `json:"flags,omitempty"` // hex, e.g. "8180"
-	QR          bool                `json:"qr,omitempty"`
-	AA          bool                `json:"aa,omitempty"`
-	TC          bool                `json:"tc,omitempty"`
-	RD          bool                `json:"rd,omitempty"`
-	RA          bool                `json:"ra,omitempty"`
-	Opcode      int                 `json:"opcode"`
-	RCode       string              `json:"rcode,omitempty"` // "NOERROR", "NXDOMAIN", ...
-	Queries     []DNSQuery          `json:"queries,omitempty"`
-	Answers     []DNSAnswer         `json:"answers,omitempty"`
-	Authorities []DNSAnswer         `json:"authorities,omitempty"`
-	Grouped     map[string][]string `json:"grouped,omitempty"`
+	Version     int         `json:"version"`
+	Type        string      `json:"type"` // "request" or "response"
+	TxID        int         `json:"tx_id"`
+	ID          uint16      `json:"id"`
+	Flags       string      `json:"flags,omitempty"` // hex, e.g. "8180"
+	QR          bool        `json:"qr,omitempty"`
+	AA          bool        `json:"aa,omitempty"`
+	TC          bool        `json:"tc,omitempty"`
+	RD          bool        `json:"rd,omitempty"`
+	RA          bool        `json:"ra,omitempty"`
+	Opcode      int         `json:"opcode"`
+	RCode       string      `json:"rcode,omitempty"` // "NOERROR", "NXDOMAIN", ...
+	Queries     []DNSQuery  `json:"queries,omitempty"`
+	Answers     []DNSAnswer `json:"answers,omitempty"`
+	Authorities []DNSAnswer `json:"authorities,omitempty"`
 }
 
 // TLS is what a TLS handshake showed (EVE tls object).

@@ -49,8 +49,8 @@ func TestDNSCorpus(t *testing.T) {
 					d.Answers[0].RRType != w.rrtype || d.Answers[0].RRName != w.name {
 					t.Errorf("event %d: answers %+v", i, d.Answers)
 				}
-				if g := d.Grouped[w.rrtype]; len(g) != 1 || g[0] != w.ans {
-					t.Errorf("event %d: grouped %v", i, d.Grouped)
+				if g := d.Grouped()[w.rrtype]; len(g) != 1 || g[0] != w.ans {
+					t.Errorf("event %d: grouped %v", i, d.Grouped())
 				}
 			}
 		}},
