@@ -280,9 +280,11 @@ func (w *Writer) Proto(ev *proto.Event, f *flow.Flow) error {
 		w.buf = append(w.buf, `,"dns":`...)
 		w.buf = appendDNS(w.buf, ev.DNS)
 	case ev.TLS != nil:
-		body = ev.TLS
+		w.buf = append(w.buf, `,"tls":`...)
+		w.buf = appendTLS(w.buf, ev.TLS)
 	case ev.HTTP != nil:
-		body = ev.HTTP
+		w.buf = append(w.buf, `,"http":`...)
+		w.buf = appendHTTP(w.buf, ev.HTTP)
 	case ev.FTP != nil:
 		body = ev.FTP
 	case ev.SSH != nil:

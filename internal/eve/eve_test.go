@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -156,5 +157,41 @@ func TestAppendTimestamp(t *testing.T) {
 		if got, want := string(appendTimestamp(nil, ts)), ts.UTC().Format(TimeFormat); got != want {
 			t.Errorf("%v: %s, want %s", ts, got, want)
 		}
+	}
+}
+
+func sameJSON(t *testing.T, what string, got []byte, v any) {
+	t.Helper()
+	want, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("%s: invalid JSON %s: %v", what, got, err)
+	}
+	json.Unmarshal(want, &w)
+	gb, _ := json.Marshal(g)
+	wb, _ := json.Marshal(w)
+	if string(gb) != string(wb) {
+		t.Errorf("%s:\n got %s\nwant %s", what, gb, wb)
+	}
+}
+
+func TestAppendTLSHTTPMatchJSON(t *testing.T) {
+	for i, v := range []*proto.TLS{
+		{},
+		{SNI: "www.example.com", Version: "TLS 1.3", ALPN: []string{"h2", "http/1.1"}, JA3: &proto.JA{Hash: "abc", String: "771,4865"}, JA4: "t13d1517h2_x_y"},
+		{SNI: "evil\x1b]8;;x\x07", Subject: "C=US, O=\"Q\"", IssuerDN: "CN=ca", Serial: "08:3A", Fingerprint: "cc:aa", NotBefore: "2017-03-23T00:00:00",
+			NotAfter: "2020-05-13T12:00:00", ALPNServer: []string{"h2"}, JA3S: &proto.JA{Hash: "d", String: "771,4865,43"}, Ciphers: []uint16{1, 2}},
+	} {
+		sameJSON(t, "tls case "+strconv.Itoa(i), appendTLS(nil, v), v)
+	}
+	for i, v := range []*proto.HTTP{
+		{},
+		{Hostname: "www.google.com", URL: "/blah/", UserAgent: "Wget/1.11.4", Method: "GET", Protocol: "HTTP/1.0", Status: 404, ContentType: "text/html", Length: 1194},
+		{Hostname: "h\u202e", Port: 8000, Referer: "x<y>&z", Authorization: "Basic secret"},
+	} {
+		sameJSON(t, "http case "+strconv.Itoa(i), appendHTTP(nil, v), v)
 	}
 }
