@@ -22,10 +22,10 @@ run() {
     rows+=("$(cat /tmp/perf.$$)")
   done
   printf '%s\n' "${rows[@]}" | awk '{print $2+$3, $0}' | sort -n | awk -v n="$name" -v p="$pkts" -v m=$(( (runs+1)/2 )) \
-    'NR==m { printf "| %-44s | %6.2f s | %6.2f s | %5.0f MB | %5.2f M |\n", n, $2, $1, $5/1024, ($1>0 ? p/$1/1e6 : 0) }'
+    'NR==1 { best=$1 } NR==m { printf "| %-44s | %6.2f s | %6.2f s | %6.2f s | %5.0f MB | %5.2f M | %5.2f M |\n", n, $2, $1, best, $5/1024, ($1>0 ? p/$1/1e6 : 0), (best>0 ? p/best/1e6 : 0) }'
 }
-echo "| command | wall | CPU | peak RSS | packets/s of CPU |"
-echo "| --- | ---: | ---: | ---: | ---: |"
+echo "| command | wall | CPU (median) | CPU (best) | peak RSS | packets/s (median) | packets/s (best) |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 export GOMAXPROCS=1
 run "opsdeck analyze (one core, everything on)" "$bin" analyze -o /dev/null "$cap"
 run "opsdeck analyze --no-extract" "$bin" analyze --no-extract -o /dev/null "$cap"
