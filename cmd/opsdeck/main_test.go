@@ -51,3 +51,17 @@ func opsdeckBinary(t *testing.T) string {
 	}
 	return binPath
 }
+
+// TestCPUProfileEnv: OPSDECK_CPUPROFILE=FILE writes a CPU profile of the run.
+func TestCPUProfileEnv(t *testing.T) {
+	bin := opsdeckBinary(t)
+	prof := filepath.Join(t.TempDir(), "cpu.prof")
+	cmd := exec.Command(bin, "analyze", "-o", os.DevNull, filepath.Join("..", "..", "testdata", "corpus", "ndpi", "synscan-nmap-1000-ports.pcap"))
+	cmd.Env = append(os.Environ(), "OPSDECK_CPUPROFILE="+prof)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("analyze: %v\n%s", err, out)
+	}
+	if st, err := os.Stat(prof); err != nil || st.Size() == 0 {
+		t.Fatalf("no CPU profile written: %v", err)
+	}
+}
