@@ -2,7 +2,9 @@ package tui
 
 import (
 	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 	"github.com/opsdeck/opsdeck/internal/detect"
+	"strconv"
 )
 
 // glyphs are the characters used to draw, in Unicode or plain ASCII.
@@ -87,9 +89,18 @@ func ThemeStyles(r *lipgloss.Renderer, ascii bool, name string) *Styles {
 	if !ok {
 		t = defaultTheme
 	}
+	profile := r.ColorProfile()
 	c := func(s string) lipgloss.TerminalColor {
 		if s == "" {
 			return lipgloss.NoColor{}
+		}
+		// Convert to the terminal's palette once: otherwise every render
+		// repeats the nearest-colour search (in HSLuv) for each cell style.
+		switch v := profile.Color(s).(type) {
+		case termenv.ANSI256Color:
+			return lipgloss.Color(strconv.Itoa(int(v)))
+		case termenv.ANSIColor:
+			return lipgloss.Color(strconv.Itoa(int(v)))
 		}
 		return lipgloss.Color(s)
 	}
