@@ -3,6 +3,7 @@
 package capture
 
 import (
+	"bytes"
 	"net"
 	"os"
 	"testing"
@@ -47,21 +48,30 @@ func TestLiveLoopbackOnce(t *testing.T) {
 			for i := 0; i < sent; i++ {
 				c.Write([]byte("opsdeck loopback test"))
 			}
+			c.Write([]byte("opsdeck loopback end"))
 			got := make(chan int, 1)
 			go func() {
 				n := 0
 				for {
-					if _, err := src.Next(); err != nil {
+					f, err := src.Next()
+					if err != nil {
+						got <- -1
+						return
+					}
+					if bytes.HasSuffix(f.Data, []byte("opsdeck loopback end")) {
 						got <- n
 						return
 					}
 					n++
 				}
 			}()
-			time.Sleep(500 * time.Millisecond)
-			src.Close()
-			if n := <-got; n != sent {
-				t.Errorf("captured %d packets on %s, sent %d", n, iface, sent)
+			select {
+			case n := <-got:
+				if n != sent {
+					t.Errorf("captured %d packets on %s before the end marker, sent %d", n, iface, sent)
+				}
+			case <-time.After(20 * time.Second): // hang guard, not a timing assertion
+				t.Fatalf("the end marker never arrived on %s", iface)
 			}
 		})
 	}
