@@ -40,7 +40,9 @@ func TestWatchAttributesFlowsToProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 10; i++ {
+	// Enough packets that the engine's last lookup retry (at 64 packets)
+	// comes well after a socket refresh, even on a loaded machine.
+	for i := 0; i < 40; i++ {
 		c.Write([]byte("ping\n"))
 		time.Sleep(50 * time.Millisecond)
 	}
