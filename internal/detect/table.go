@@ -240,12 +240,14 @@ func (w *window) roll(now time.Time, span time.Duration) bool {
 // evidence, without allocating.
 const maxSamples = 10
 
-type portSamples struct {
+// samples keeps the first maxSamples distinct values seen. n comes first:
+// a full sample is seen without touching v.
+type samples[T comparable] struct {
 	n uint8
-	v [maxSamples]uint16
+	v [maxSamples]T
 }
 
-func (p *portSamples) add(x uint16) {
+func (p *samples[T]) add(x T) {
 	if int(p.n) >= maxSamples {
 		return
 	}
@@ -257,6 +259,9 @@ func (p *portSamples) add(x uint16) {
 	p.v[p.n] = x
 	p.n++
 }
+
+// portSamples lists ports as numbers in evidence.
+type portSamples struct{ samples[uint16] }
 
 func (p *portSamples) list() []int {
 	out := make([]int, p.n)
@@ -266,23 +271,8 @@ func (p *portSamples) list() []int {
 	return out
 }
 
-type addrSamples struct {
-	n uint8 // first: a full sample is seen without touching v
-	v [maxSamples]netip.Addr
-}
-
-func (p *addrSamples) add(x netip.Addr) {
-	if int(p.n) >= maxSamples {
-		return
-	}
-	for _, y := range p.v[:p.n] {
-		if y == x {
-			return
-		}
-	}
-	p.v[p.n] = x
-	p.n++
-}
+// addrSamples lists addresses as strings in evidence.
+type addrSamples struct{ samples[netip.Addr] }
 
 func (p *addrSamples) list() []string {
 	out := make([]string, p.n)
