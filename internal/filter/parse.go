@@ -3,6 +3,7 @@ package filter
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -40,27 +41,11 @@ func (p *parser) peekAt(n int) token {
 func (p *parser) next() token { t := p.toks[p.i]; p.i++; return t }
 
 func (p *parser) isKey(t token, words ...string) bool {
-	if t.kind != tKey {
-		return false
-	}
-	for _, w := range words {
-		if t.text == w {
-			return true
-		}
-	}
-	return false
+	return t.kind == tKey && slices.Contains(words, t.text)
 }
 
 func (p *parser) isOp(t token, ops ...string) bool {
-	if t.kind != tOp {
-		return false
-	}
-	for _, o := range ops {
-		if t.text == o {
-			return true
-		}
-	}
-	return false
+	return t.kind == tOp && slices.Contains(ops, t.text)
 }
 
 func (p *parser) expectOp(op string) token {
