@@ -33,7 +33,6 @@ type options struct {
 	snaplen     int
 	configPath  string
 	filter      string
-	positional  []string
 }
 
 func (o *options) register(fs *flag.FlagSet, headless bool) {

@@ -14,7 +14,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -277,6 +276,3 @@ func (c *Config) Encode() ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
-
-// reflectValue is a shorthand used by the document code.
-type reflectValue = reflect.Value

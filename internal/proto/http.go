@@ -84,12 +84,10 @@ func (s *bodySkip) skip(b []byte) int {
 // httpParser pairs HTTP/1.x requests with responses in order (pipelining
 // included) and emits one http event per pair.
 type httpParser struct {
-	reqs      []httpReq
-	reqA      [2]httpReq // reqs' first storage
-	reqBody   bodySkip
-	respBody  bodySkip
-	stoppedTS bool
-	stoppedTC bool
+	reqs     []httpReq
+	reqA     [2]httpReq // reqs' first storage
+	reqBody  bodySkip
+	respBody bodySkip
 }
 
 // headerEnd returns the length of the header block including its blank line,

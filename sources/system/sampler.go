@@ -88,7 +88,6 @@ type Sampler struct {
 	usersRead time.Time
 	owners    socketOwners
 	hungFS    map[string]bool // network mounts whose statfs never returned
-	lastSock  time.Time
 	refresh   chan struct{}
 	statfs    func(path string) (fsUsage, error) // tests replace statfs(2)
 	pageSize  uint64
