@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"net/netip"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/attrib"
@@ -125,7 +126,7 @@ func eventLine(ev *proto.Event, f *flow.Flow) EventLine {
 		h := ev.HTTP
 		l.Summary = h.Method + " " + h.Hostname + h.URL
 		if h.Status != 0 {
-			l.Detail = itoa(h.Status)
+			l.Detail = strconv.Itoa(h.Status)
 		}
 		if h.UserAgent != "" {
 			l.Detail += " " + h.UserAgent
@@ -148,28 +149,6 @@ func eventLine(ev *proto.Event, f *flow.Flow) EventLine {
 		l.Severity = 2
 	}
 	return l
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
 }
 
 // SourceStatus says what feeds the engine and how it is doing.
