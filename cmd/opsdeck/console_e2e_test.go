@@ -27,6 +27,22 @@ func (s *tmuxSession) run(args ...string) string {
 
 func (s *tmuxSession) screen() string { return s.run("capture-pane", "-p", "-t", "e2e") }
 
+// quit presses q and waits for the console's exit status, which the
+// session's shell writes to exitFile; anything but 0 fails the test.
+func (s *tmuxSession) quit(exitFile string) {
+	s.t.Helper()
+	s.run("send-keys", "-t", "e2e", "q")
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if b, _ := os.ReadFile(exitFile); len(b) > 0 {
+			if strings.TrimSpace(string(b)) != "0" {
+				s.t.Fatalf("exit status %q, screen:\n%s", b, s.screen())
+			}
+			return
+		}
+	}
+	s.t.Fatalf("the console did not exit after q; screen:\n%s", s.screen())
+}
+
 // waitFor polls the screen until every want appears; the deadline only
 // bounds a hang, it is not a performance assertion.
 func (s *tmuxSession) waitFor(what string, ok func(string) bool) string {
@@ -108,18 +124,7 @@ func TestConsoleEndToEnd(t *testing.T) {
 	s.run("resize-window", "-t", "e2e", "-x", "200", "-y", "60")
 	s.waitFor("200x60 layout", contains("5 protocol log", "2 processes", "172.16.0.8"))
 
-	s.run("send-keys", "-t", "e2e", "q")
-	deadline := time.Now().Add(20 * time.Second)
-	var code []byte
-	for time.Now().Before(deadline) {
-		if code, _ = os.ReadFile(exitFile); len(code) > 0 {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if strings.TrimSpace(string(code)) != "0" {
-		t.Fatalf("exit status %q, screen:\n%s", code, s.screen())
-	}
+	s.quit(exitFile)
 	// Restored: alternate screen off, cursor visible, mouse reporting off.
 	flags := strings.TrimSpace(s.run("display-message", "-p", "-t", "e2e", "#{alternate_on} #{cursor_flag} #{mouse_any_flag} #{mouse_button_flag}"))
 	if flags != "0 1 0 0" {

@@ -137,16 +137,7 @@ func TestDemoConsole(t *testing.T) {
 	if m, _ := filepath.Glob(filepath.Join(dir, "opsdeck-incident-*", "summary.md")); len(m) != 1 {
 		t.Errorf("bundle files: %v", m)
 	}
-	s.run("send-keys", "-t", "e2e", "q")
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if b, _ := os.ReadFile(exitFile); len(b) > 0 {
-			if strings.TrimSpace(string(b)) != "0" {
-				t.Fatalf("exit status %q", b)
-			}
-			return
-		}
-	}
-	t.Fatalf("demo did not exit; screen:\n%s", s.screen())
+	s.quit(exitFile)
 }
 
 // TestConsoleWithoutCapturePrivilege: as an ordinary user the console still
@@ -213,14 +204,5 @@ func TestResizeStorm(t *testing.T) {
 		t.Errorf("%d lines after the storm, want 40:\n%s", len(lines), scr)
 	}
 	t.Logf("%d resizes", n)
-	s.run("send-keys", "-t", "e2e", "q")
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if b, _ := os.ReadFile(exitFile); len(b) > 0 {
-			if strings.TrimSpace(string(b)) != "0" {
-				t.Fatalf("exit status %q after the resize storm", b)
-			}
-			return
-		}
-	}
-	t.Fatalf("the console did not exit after the resize storm; screen:\n%s", s.screen())
+	s.quit(exitFile)
 }
