@@ -10,31 +10,30 @@ import (
 // by hand, like appendDNS; TestAppendTLSHTTPMatchJSON holds them to
 // encoding/json's output.
 
-func appendField(b []byte, first *bool, name, v string) []byte {
-	if v == "" {
-		return b
-	}
+// appendKey starts a member of an object being written: the comma that
+// separates it from the previous one, and its name.
+func appendKey(b []byte, first *bool, name string) []byte {
 	if !*first {
 		b = append(b, ',')
 	}
 	*first = false
 	b = append(b, '"')
 	b = append(b, name...)
-	b = append(b, '"', ':')
-	return appendString(b, v)
+	return append(b, '"', ':')
+}
+
+func appendField(b []byte, first *bool, name, v string) []byte {
+	if v == "" {
+		return b
+	}
+	return appendString(appendKey(b, first, name), v)
 }
 
 func appendList(b []byte, first *bool, name string, l []string) []byte {
 	if len(l) == 0 {
 		return b
 	}
-	if !*first {
-		b = append(b, ',')
-	}
-	*first = false
-	b = append(b, '"')
-	b = append(b, name...)
-	b = append(b, `":[`...)
+	b = append(appendKey(b, first, name), '[')
 	for i, s := range l {
 		if i > 0 {
 			b = append(b, ',')
@@ -48,13 +47,7 @@ func appendJA(b []byte, first *bool, name string, ja *proto.JA) []byte {
 	if ja == nil {
 		return b
 	}
-	if !*first {
-		b = append(b, ',')
-	}
-	*first = false
-	b = append(b, '"')
-	b = append(b, name...)
-	b = append(b, `":{"hash":`...)
+	b = append(appendKey(b, first, name), `{"hash":`...)
 	b = appendString(b, ja.Hash)
 	b = append(b, `,"string":`...)
 	b = appendString(b, ja.String)
@@ -84,14 +77,7 @@ func appendNumber(b []byte, first *bool, name string, v int64) []byte {
 	if v == 0 {
 		return b
 	}
-	if !*first {
-		b = append(b, ',')
-	}
-	*first = false
-	b = append(b, '"')
-	b = append(b, name...)
-	b = append(b, '"', ':')
-	return strconv.AppendInt(b, v, 10)
+	return strconv.AppendInt(appendKey(b, first, name), v, 10)
 }
 
 func appendHTTP(b []byte, h *proto.HTTP) []byte {
