@@ -105,26 +105,24 @@ func (d *Detector) scanAttempt(s *packet.Summary, f *flow.Flow, emit func(*Alert
 }
 
 func (d *Detector) portAttempt(e *scanEntry, f *flow.Flow, ts time.Time, span time.Duration, emit func(*Alert)) {
-	{
-		if e.w.roll(ts, span) {
-			e.ports, e.attempts, e.answered, e.sample = sketch{}, 0, 0, portSamples{}
-		}
-		e.attempts++
-		e.sample.add(f.SPort)
-		if e.ports.add(uint32(f.SPort)) {
-			if n := e.ports.count(); n >= d.cfg.ScanPorts && e.answered*2 < e.attempts {
-				d.fire(emit, RuleScanPort, supKey{actor: f.Client, target: f.Server, port: uint16(f.Proto)}, float64(n), ts, func(a *Alert) {
-					a.Src, a.Dst, a.Proto = f.Client, f.Server, packet.ProtoName(f.Proto)
-					a.Signature = fmt.Sprintf("scan.port: %s probed %d %s ports on %s", f.Client, n, packet.ProtoName(f.Proto), f.Server)
-					a.Evidence["ports"] = n
-					a.Evidence["attempts"] = e.attempts
-					a.Evidence["answered"] = e.answered
-					a.Evidence["sample_ports"] = e.sample.list()
-					a.Evidence["window_s"] = int(span / time.Second)
-					a.Evidence["first_seen"] = rfc3339(e.w.first)
-					a.Evidence["last_seen"] = rfc3339(e.w.last)
-				})
-			}
+	if e.w.roll(ts, span) {
+		e.ports, e.attempts, e.answered, e.sample = sketch{}, 0, 0, portSamples{}
+	}
+	e.attempts++
+	e.sample.add(f.SPort)
+	if e.ports.add(uint32(f.SPort)) {
+		if n := e.ports.count(); n >= d.cfg.ScanPorts && e.answered*2 < e.attempts {
+			d.fire(emit, RuleScanPort, supKey{actor: f.Client, target: f.Server, port: uint16(f.Proto)}, float64(n), ts, func(a *Alert) {
+				a.Src, a.Dst, a.Proto = f.Client, f.Server, packet.ProtoName(f.Proto)
+				a.Signature = fmt.Sprintf("scan.port: %s probed %d %s ports on %s", f.Client, n, packet.ProtoName(f.Proto), f.Server)
+				a.Evidence["ports"] = n
+				a.Evidence["attempts"] = e.attempts
+				a.Evidence["answered"] = e.answered
+				a.Evidence["sample_ports"] = e.sample.list()
+				a.Evidence["window_s"] = int(span / time.Second)
+				a.Evidence["first_seen"] = rfc3339(e.w.first)
+				a.Evidence["last_seen"] = rfc3339(e.w.last)
+			})
 		}
 	}
 }
