@@ -80,11 +80,14 @@ type Engine struct {
 	now      time.Time // packet time of the newest packet
 	nextTick time.Time
 
-	alerts    *ring[*detect.Alert]
-	events    *ring[EventLine]
-	series    series
-	hooks     Hooks
-	emitFn    func(*proto.Event)
+	alerts *ring[*detect.Alert]
+	events *ring[EventLine]
+	series series
+	hooks  Hooks
+	emitFn func(*proto.Event)
+	// states recycles per-flow parser state; events are therefore used
+	// only while protoEvent runs (their strings may be kept).
+	states    proto.Pool
 	alertF    *flow.Flow // the flow the current detector callback concerns
 	alertFn   func(*detect.Alert)
 	source    SourceStatus
@@ -228,7 +231,7 @@ func (e *Engine) handle(link uint16, data []byte, ts time.Time, wireLen int, ind
 			// Parser state is made at the first payload, not the SYN, so
 			// a flood of bare SYNs costs no parser memory; the flow table
 			// kept where each direction's stream starts.
-			st = new(proto.State)
+			st = e.states.Get()
 			f.App = st
 			for d := 0; d < 2; d++ {
 				if f.SynSeen&(1<<d) != 0 {
@@ -248,6 +251,7 @@ func (e *Engine) handle(link uint16, data []byte, ts time.Time, wireLen int, ind
 			// flow keeps no parser memory.
 			st.Close(&e.cfg.Proto, e.emitFn)
 			f.App, f.AppDone = nil, true
+			e.states.Put(st)
 		}
 	}
 	if e.det != nil {
@@ -333,6 +337,8 @@ func (e *Engine) flowEnded(f *flow.Flow, reason flow.EndReason) {
 		if f.AppProto == "" {
 			f.AppProto = st.AppProto()
 		}
+		f.App = nil
+		e.states.Put(st)
 	}
 	if e.det != nil {
 		e.alertF = f

@@ -37,6 +37,7 @@ type Writer struct {
 	// CommunityIDSeed is the Community ID seed (default 0).
 	CommunityIDSeed uint16
 	err             error
+	ts              tsCache
 }
 
 // NewWriter returns a Writer on w.
@@ -80,7 +81,7 @@ func flowEndpoints(f *flow.Flow) endpoints {
 func (w *Writer) head(ts time.Time, eventType string, f *flow.Flow, ep endpoints, pcapCnt uint64) {
 	b := w.buf[:0]
 	b = append(b, `{"timestamp":"`...)
-	b = appendTimestamp(b, ts)
+	b = w.ts.append(b, ts)
 	b = append(b, '"')
 	if f != nil {
 		b = append(b, `,"flow_id":`...)
@@ -164,10 +165,45 @@ func (w *Writer) communityID(f *flow.Flow) string {
 	return flow.CommunityID(w.CommunityIDSeed, f.Proto, f.Client, f.Server, sp, dp)
 }
 
-func appendTime(b []byte, t time.Time) []byte {
+func (w *Writer) appendTime(b []byte, t time.Time) []byte {
 	b = append(b, '"')
-	b = appendTimestamp(b, t)
+	b = w.ts.append(b, t)
 	return append(b, '"')
+}
+
+// tsCache keeps the date part of the last day formatted: records come in
+// time order, and the calendar arithmetic is most of a timestamp's cost.
+type tsCache struct {
+	day    int64 // days since 1970-01-01 of prefix
+	prefix [11]byte
+	ok     bool
+}
+
+// append appends t in TimeFormat, as appendTimestamp does.
+func (c *tsCache) append(b []byte, t time.Time) []byte {
+	sec := t.Unix()
+	day := sec / 86400
+	if sec%86400 < 0 {
+		day--
+	}
+	if !c.ok || day != c.day {
+		year := t.UTC().Year()
+		if year < 0 || year > 9999 {
+			return appendTimestamp(b, t)
+		}
+		appendTimestamp(c.prefix[:0], t)
+		c.day, c.ok = day, true
+	}
+	s := int(sec - day*86400)
+	b = append(b, c.prefix[:]...)
+	b = appendDigits(b, s/3600, 2)
+	b = append(b, ':')
+	b = appendDigits(b, s/60%60, 2)
+	b = append(b, ':')
+	b = appendDigits(b, s%60, 2)
+	b = append(b, '.')
+	b = appendDigits(b, t.Nanosecond()/1000, 6)
+	return append(b, 'Z')
 }
 
 // appendTimestamp appends t in TimeFormat. Every record carries one to
@@ -223,9 +259,9 @@ func (w *Writer) Flow(f *flow.Flow, reason flow.EndReason) error {
 	b = append(b, `,"bytes_toclient":`...)
 	b = strconv.AppendUint(b, f.BytesToClient, 10)
 	b = append(b, `,"start":`...)
-	b = appendTime(b, f.First)
+	b = w.appendTime(b, f.First)
 	b = append(b, `,"end":`...)
-	b = appendTime(b, f.Last)
+	b = w.appendTime(b, f.Last)
 	b = append(b, `,"age":`...)
 	b = strconv.AppendInt(b, f.Age(), 10)
 	b = append(b, `,"state":"`...)
@@ -417,27 +453,41 @@ func (w *Writer) Object(ts time.Time, eventType string, body any) error {
 func appendString(b []byte, s string) []byte {
 	const hexd = "0123456789abcdef"
 	b = append(b, '"')
+	start := 0 // s[start:i] is plain and not appended yet
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
+			if jsonPlain[c] {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			if c == '"' || c == '\\' {
 				b = append(b, '\\', c)
-			case c < 0x20 || c == 0x7f:
+			} else {
 				b = append(b, '\\', 'u', '0', '0', hexd[c>>4], hexd[c&0xf])
-			default:
-				b = append(b, c)
 			}
 			i++
+			start = i
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)
-		} else {
-			b = append(b, s[i:i+size]...)
+			start = i + size
 		}
 		i += size
 	}
+	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// jsonPlain marks the ASCII bytes a JSON string holds as they are: not a
+// control character, DEL, quote or backslash.
+var jsonPlain = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()

@@ -160,6 +160,28 @@ func TestAppendTimestamp(t *testing.T) {
 	}
 }
 
+// The writer's day cache must format exactly as appendTimestamp does, in
+// any order: across midnight, back in time, before 1970 and out of range.
+func TestTimestampCache(t *testing.T) {
+	var c tsCache
+	base := time.Date(2026, 1, 1, 23, 59, 59, 999999000, time.UTC)
+	times := []time.Time{
+		base, base.Add(time.Microsecond), base.Add(-48 * time.Hour), base,
+		time.Unix(-1, 0), time.Unix(-86400, 0), time.Unix(-86401, 500), time.Unix(0, 0),
+		time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC),
+		time.Date(12345, 1, 1, 0, 0, 0, 0, time.UTC), base,
+		time.Date(2026, 3, 29, 1, 30, 0, 0, time.FixedZone("x", -7*3600)),
+	}
+	for i := 0; i < 2000; i++ {
+		times = append(times, base.Add(time.Duration(i)*37*time.Minute+time.Duration(i)*time.Microsecond))
+	}
+	for _, ts := range times {
+		if got, want := string(c.append(nil, ts)), string(appendTimestamp(nil, ts)); got != want {
+			t.Fatalf("%v: %s, want %s", ts, got, want)
+		}
+	}
+}
+
 func sameJSON(t *testing.T, what string, got []byte, v any) {
 	t.Helper()
 	want, err := json.Marshal(v)

@@ -101,7 +101,11 @@ func (t dnsText) finish() {
 }
 
 // parseDNS decodes a message into a ready dns event (Type and DNS set).
-func parseDNS(b []byte) (*Event, error) {
+func parseDNS(b []byte) (*Event, error) { return parseDNSInto(b, nil) }
+
+// parseDNSInto is parseDNS with the event built in am, a zeroed message,
+// when am is not nil.
+func parseDNSInto(b []byte, am *dnsAnswerMsg) (*Event, error) {
 	if len(b) < 12 {
 		return nil, fmt.Errorf("parse dns header: %w", errDNSShort)
 	}
@@ -113,10 +117,12 @@ func parseDNS(b []byte) (*Event, error) {
 		qm *dnsQueryMsg
 		rr []DNSAnswer
 	)
-	if na+nn == 0 {
+	if am == nil && na+nn == 0 {
 		qm = new(dnsQueryMsg)
 	} else {
-		am := new(dnsAnswerMsg)
+		if am == nil {
+			am = new(dnsAnswerMsg)
+		}
 		qm = &am.dnsQueryMsg
 		if na+nn <= len(am.rr) {
 			rr = am.rr[:na+nn]
@@ -441,7 +447,7 @@ type dnsParser struct {
 }
 
 func (p *dnsParser) message(c *ctx, toServer bool, b []byte) {
-	ev, err := parseDNS(b)
+	ev, err := parseDNSInto(b, c.st.pool.dnsMsg())
 	if err != nil {
 		return
 	}

@@ -105,7 +105,8 @@ type State struct {
 	tcp     bool
 	// c is the per-call context, kept here so that handing it to parsers
 	// does not allocate; it is cleared when the call returns.
-	c ctx
+	c    ctx
+	pool *Pool // where st and its parser go back, or nil
 }
 
 // ctx carries what an event needs while one packet (or Close) is processed.
@@ -171,6 +172,9 @@ func (st *State) Close(cfg *Config, emit func(*Event)) {
 	if st.p != nil {
 		st.c = ctx{cfg: cfg, st: st, emit: emit}
 		st.p.close(&st.c)
+		if st.pool != nil {
+			st.pool.putParser(st.p)
+		}
 		st.p = nil
 		st.c = ctx{}
 	}
@@ -339,7 +343,7 @@ func (st *State) consume(c *ctx, d int, b []byte) int {
 			return len(b)
 		}
 		st.app = app
-		st.p = newParser(app)
+		st.p = st.newParser(app)
 		n := st.run(c, d, b)
 		// Bytes of the other direction that waited for detection.
 		o := &st.h[1-d]
@@ -374,13 +378,19 @@ func (st *State) checkDone() {
 	}
 }
 
-func newParser(app appID) parser {
+func (st *State) newParser(app appID) parser {
 	switch app {
 	case appDNS:
 		return &dnsParser{tcp: true}
 	case appTLS:
+		if p := st.pool.tlsParser(); p != nil {
+			return p
+		}
 		return &tlsParser{}
 	case appHTTP:
+		if p := st.pool.httpParser(); p != nil {
+			return p
+		}
 		return &httpParser{}
 	case appSSH:
 		return &sshParser{}
