@@ -45,9 +45,9 @@ func udpSummary(toServer bool, payload []byte, idx uint64) packet.Summary {
 	return s
 }
 
-// BenchmarkDNSMessage is one DNS lookup flow as the engine sees it: a fresh
-// State, the query, then the response. Allocations are per flow (two
-// messages).
+// BenchmarkDNSMessage is one DNS lookup flow as the engine sees it: a
+// State from the engine's Pool, the query, then the response. Allocations
+// are per flow (two messages).
 func BenchmarkDNSMessage(b *testing.B) {
 	q, r := dnsPair(b, "www.example.com")
 	sq, sr := udpSummary(true, q, 1), udpSummary(false, r, 2)
@@ -58,12 +58,14 @@ func BenchmarkDNSMessage(b *testing.B) {
 			events++
 		}
 	}
+	var pool Pool
 	b.ReportAllocs()
 	for b.Loop() {
-		st := new(State)
+		st := pool.Get()
 		st.Packet(cfg, true, &sq, emit)
 		st.Packet(cfg, false, &sr, emit)
 		st.Close(cfg, emit)
+		pool.Put(st)
 	}
 	if events != 2*b.N {
 		b.Fatalf("%d dns events for %d flows", events, b.N)
@@ -72,7 +74,7 @@ func BenchmarkDNSMessage(b *testing.B) {
 
 // BenchmarkTLSHandshake is the TLS part of a browsing flow of the benchmark
 // capture: handshake, ClientHello, ServerHello (TLS 1.3), through a fresh
-// State, with JA3, JA3S and JA4.
+// State from a Pool, with JA3, JA3S and JA4.
 func BenchmarkTLSHandshake(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	pkts := stream(40000, 443, []seg{{true, string(gen.ClientHello("www.example.com", rng))},
@@ -84,13 +86,15 @@ func BenchmarkTLSHandshake(b *testing.B) {
 			events++
 		}
 	}
+	var pool Pool
 	b.ReportAllocs()
 	for b.Loop() {
-		st := new(State)
+		st := pool.Get()
 		for i := range pkts {
 			st.Packet(cfg, pkts[i].DstPort == 443, &pkts[i], emit)
 		}
 		st.Close(cfg, emit)
+		pool.Put(st)
 	}
 	if events != b.N {
 		b.Fatalf("%d tls events for %d flows", events, b.N)
@@ -98,7 +102,7 @@ func BenchmarkTLSHandshake(b *testing.B) {
 }
 
 // BenchmarkHTTPExchange is a browsing flow of the benchmark capture: a GET
-// and its response headers, through a fresh State.
+// and its response headers, through a State from a Pool.
 func BenchmarkHTTPExchange(b *testing.B) {
 	pkts := stream(40000, 80, []seg{
 		{true, "GET /page/17 HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0\r\nAccept: */*\r\n\r\n"},
@@ -111,13 +115,15 @@ func BenchmarkHTTPExchange(b *testing.B) {
 			events++
 		}
 	}
+	var pool Pool
 	b.ReportAllocs()
 	for b.Loop() {
-		st := new(State)
+		st := pool.Get()
 		for i := range pkts {
 			st.Packet(cfg, pkts[i].DstPort == 80, &pkts[i], emit)
 		}
 		st.Close(cfg, emit)
+		pool.Put(st)
 	}
 	if events != b.N {
 		b.Fatalf("%d http events for %d flows", events, b.N)

@@ -100,3 +100,28 @@ func TestPoolRecyclesCleanly(t *testing.T) {
 		t.Fatalf("the corpus did not exercise the pool: %d events, %d states, %d tls, %d http parsers pooled", events, len(pool.states), len(pool.tls), len(pool.http))
 	}
 }
+
+// With a pool, a DNS lookup flow allocates only the text of its two
+// messages: the State and the messages themselves are recycled.
+func TestPooledDNSFlowAllocations(t *testing.T) {
+	q, r := dnsPair(t, "www.example.com")
+	sq, sr := udpSummary(true, q, 1), udpSummary(false, r, 2)
+	cfg := &Config{}
+	var pool Pool
+	events := 0
+	emit := func(e *Event) { events++ }
+	flow := func() {
+		st := pool.Get()
+		st.Packet(cfg, true, &sq, emit)
+		st.Packet(cfg, false, &sr, emit)
+		st.Close(cfg, emit)
+		pool.Put(st)
+	}
+	flow() // fill the pool
+	if a := testing.AllocsPerRun(100, flow); a > 2 {
+		t.Errorf("a pooled DNS lookup flow allocates %v times, want at most 2", a)
+	}
+	if events != 2*102 {
+		t.Errorf("%d events, want %d", events, 2*102)
+	}
+}
