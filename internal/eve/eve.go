@@ -130,7 +130,7 @@ func (w *Writer) head(ts time.Time, eventType string, f *flow.Flow, ep endpoints
 			b = strconv.AppendUint(b, uint64(f.ICMPCode), 10)
 		}
 		b = append(b, `,"community_id":"`...)
-		b = append(b, w.communityID(f)...)
+		b = w.appendCommunityID(b, f)
 		b = append(b, '"')
 		if f.AppProto != "" {
 			b = append(b, `,"app_proto":"`...)
@@ -154,15 +154,15 @@ func (w *Writer) head(ts time.Time, eventType string, f *flow.Flow, ep endpoints
 	w.buf = b
 }
 
-func (w *Writer) communityID(f *flow.Flow) string {
+func (w *Writer) appendCommunityID(b []byte, f *flow.Flow) []byte {
 	if w.CommunityIDSeed == 0 {
-		return f.CommunityID()
+		return f.AppendCommunityID(b)
 	}
 	sp, dp := f.CPort, f.SPort
 	if f.Proto == packet.ProtoICMP || f.Proto == packet.ProtoICMPv6 {
 		sp, dp = uint16(f.ICMPType), uint16(f.ICMPCode)
 	}
-	return flow.CommunityID(w.CommunityIDSeed, f.Proto, f.Client, f.Server, sp, dp)
+	return append(b, flow.CommunityID(w.CommunityIDSeed, f.Proto, f.Client, f.Server, sp, dp)...)
 }
 
 func (w *Writer) appendTime(b []byte, t time.Time) []byte {

@@ -17,6 +17,12 @@ var icmp6Peers = map[uint8]uint8{128: 129, 129: 128, 133: 134, 134: 133, 135: 13
 // (https://github.com/corelight/community-id-spec). For ICMP, sport and dport
 // are the type and code as they appear in the first packet.
 func CommunityID(seed uint16, proto uint8, src, dst netip.Addr, sport, dport uint16) string {
+	id := communityID(seed, proto, src, dst, sport, dport)
+	return string(id[:])
+}
+
+// communityID is CommunityID as an array: "1:" and 28 base64 characters.
+func communityID(seed uint16, proto uint8, src, dst netip.Addr, sport, dport uint16) [30]byte {
 	oneway := false
 	switch proto {
 	case 1: // ICMP
@@ -44,7 +50,7 @@ func CommunityID(seed uint16, proto uint8, src, dst netip.Addr, sport, dport uin
 			sport, dport = dport, sport
 		}
 	}
-	// Built in fixed arrays so the only allocation is the result.
+	// Built in fixed arrays: no allocation.
 	var buf [2 + 16 + 16 + 2 + 4]byte
 	binary.BigEndian.PutUint16(buf[0:], seed)
 	n := 2
@@ -62,7 +68,7 @@ func CommunityID(seed uint16, proto uint8, src, dst netip.Addr, sport, dport uin
 	var out [2 + 28]byte
 	out[0], out[1] = '1', ':'
 	base64.StdEncoding.Encode(out[2:], sum[:])
-	return string(out[:])
+	return out
 }
 
 func putAddr(b []byte, a netip.Addr) int {

@@ -173,21 +173,28 @@ type Flow struct {
 	// Accounted are the byte counts already charged to the owning process.
 	AccountedToServer, AccountedToClient uint64
 
-	communityID string
-	prev, next  *Flow // the class's LRU list, by last packet time
-	class       uint8 // which list (timeout class) holds the flow
+	// cid is the Community ID (seed 0), kept in the flow rather than as a
+	// string elsewhere: every record of the flow writes it. cid[0] is 0
+	// until it is computed.
+	cid        [30]byte
+	prev, next *Flow // the class's LRU list, by last packet time
+	class      uint8 // which list (timeout class) holds the flow
 }
 
 // CommunityID returns the flow's Community ID v1 (seed 0), computed once.
-func (f *Flow) CommunityID() string {
-	if f.communityID == "" {
+func (f *Flow) CommunityID() string { return string(f.AppendCommunityID(nil)) }
+
+// AppendCommunityID appends the flow's Community ID v1 (seed 0), computed
+// once, to b.
+func (f *Flow) AppendCommunityID(b []byte) []byte {
+	if f.cid[0] == 0 {
 		sp, dp := f.CPort, f.SPort
 		if f.Proto == packet.ProtoICMP || f.Proto == packet.ProtoICMPv6 {
 			sp, dp = uint16(f.ICMPType), uint16(f.ICMPCode)
 		}
-		f.communityID = CommunityID(0, f.Proto, f.Client, f.Server, sp, dp)
+		f.cid = communityID(0, f.Proto, f.Client, f.Server, sp, dp)
 	}
-	return f.communityID
+	return append(b, f.cid[:]...)
 }
 
 // Age is the flow's duration in whole seconds (EVE flow.age).

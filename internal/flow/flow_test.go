@@ -205,6 +205,26 @@ func TestCommunityIDAllocatesOnce(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { CommunityID(0, 6, a, b, 1, 2) }); n > 1 {
 		t.Errorf("CommunityID allocates %v times, want 1", n)
 	}
+	// A flow keeps its own in place: writing it into a record allocates
+	// nothing, the first time or later, and equals the function's.
+	buf := make([]byte, 0, 64)
+	flows := make([]Flow, 202)
+	for i := range flows {
+		flows[i] = Flow{Client: a, Server: b, CPort: 1, SPort: 2, Proto: 6}
+	}
+	i := 0
+	if n := testing.AllocsPerRun(100, func() {
+		buf = flows[i/2].AppendCommunityID(buf[:0]) // computed
+		i++
+		buf = flows[i/2].AppendCommunityID(buf[:0]) // kept
+		i++
+	}); n != 0 {
+		t.Errorf("Flow.AppendCommunityID allocates %v times, want 0", n)
+	}
+	f := &flows[0]
+	if got, want := string(buf), CommunityID(0, 6, a, b, 1, 2); got != want || f.CommunityID() != want {
+		t.Errorf("flow community id %q / %q, want %q", got, f.CommunityID(), want)
+	}
 }
 
 // TestDNSFlowsEndSooner: an answered UDP DNS flow ends after DNSTimeout of

@@ -338,7 +338,11 @@ type credEvent struct {
 }
 
 func (p *httpParser) send(c *ctx, r *httpReq, toServer bool) {
-	he := &httpEvent{h: r.h}
+	he := c.st.pool.httpEvent()
+	if he == nil {
+		he = new(httpEvent)
+	}
+	he.h = r.h
 	he.ev = Event{Type: "http", HTTP: &he.h}
 	c.send(&he.ev, toServer)
 	if !r.hasCred {

@@ -11,6 +11,7 @@ type Pool struct {
 	tls    []*tlsParser
 	http   []*httpParser
 	dns    dnsAnswerMsg // the DNS message being emitted
+	httpEv httpEvent    // the HTTP event being emitted
 }
 
 // poolMax bounds each free list: enough to absorb the churn of flows
@@ -82,4 +83,13 @@ func (p *Pool) dnsMsg() *dnsAnswerMsg {
 	}
 	p.dns = dnsAnswerMsg{}
 	return &p.dns
+}
+
+// httpEvent returns the pool's HTTP event, or nil without a pool.
+func (p *Pool) httpEvent() *httpEvent {
+	if p == nil {
+		return nil
+	}
+	p.httpEv = httpEvent{}
+	return &p.httpEv
 }

@@ -1,0 +1,46 @@
+package eve
+
+import (
+	"io"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/flow"
+	"github.com/opsdeck/opsdeck/internal/packet"
+	"github.com/opsdeck/opsdeck/internal/proto"
+)
+
+// benchFlow is a finished DNS lookup flow as the benchmark capture has them.
+func benchFlow() *flow.Flow {
+	t0 := time.Date(2026, 1, 1, 9, 0, 0, 19000, time.UTC)
+	return &flow.Flow{ID: 613443887586497, Client: netip.MustParseAddr("10.0.1.24"), Server: netip.MustParseAddr("10.0.0.53"),
+		CPort: 32770, SPort: 53, Proto: packet.ProtoUDP, First: t0, Last: t0.Add(19 * time.Microsecond),
+		PktsToServer: 1, PktsToClient: 1, BytesToServer: 75, BytesToClient: 91, State: flow.StateEstablished, AppProto: "dns"}
+}
+
+// BenchmarkDNSResponseRecord is the EVE record of a DNS answer with one A
+// record, the commonest event of the benchmark capture.
+func BenchmarkDNSResponseRecord(b *testing.B) {
+	f := benchFlow()
+	q := []proto.DNSQuery{{RRName: "docs.python.org", RRType: "A"}}
+	ev := &proto.Event{Type: "dns", TS: f.Last, PcapCnt: 2, DNS: &proto.DNS{Version: 3, Type: "response", ID: 3280, Flags: "8180",
+		QR: true, RD: true, RA: true, RCode: "NOERROR", Queries: q,
+		Answers: []proto.DNSAnswer{{RRName: "docs.python.org", RRType: "A", TTL: 300, RData: "93.184.0.5"}}}}
+	w := NewWriter(io.Discard)
+	w.FileInput = true
+	b.ReportAllocs()
+	for b.Loop() {
+		w.Proto(ev, f)
+	}
+}
+
+// BenchmarkFlowRecord is the EVE record of that flow when it ends.
+func BenchmarkFlowRecord(b *testing.B) {
+	f := benchFlow()
+	w := NewWriter(io.Discard)
+	b.ReportAllocs()
+	for b.Loop() {
+		w.Flow(f, flow.EndTimeout)
+	}
+}
