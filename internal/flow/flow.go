@@ -126,59 +126,72 @@ func (r EndReason) String() string {
 // Flow is one bidirectional conversation. The client is the side that sent the
 // first packet (or the SYN, when the capture starts at a SYN-ACK).
 type Flow struct {
-	ID     uint64 // EVE flow_id
-	Key    Key
-	Client netip.Addr
-	Server netip.Addr
-	CPort  uint16
-	SPort  uint16
-	Proto  uint8
-	VLAN   [2]uint16
-	// ICMP type and code of the first packet, for Community ID.
-	ICMPType, ICMPCode uint8
+	// The fields are ordered by cache line (64 bytes; a Flow is 384 bytes,
+	// a size class of whole lines, so it starts on one): line 0 and 1 hold
+	// what every packet updates, line 2 what every packet reads and every
+	// record writes, line 3 the rest of a record's header. A flow is often
+	// cold when its next packet or record comes, and each line touched is
+	// then a cache miss. TestFlowLayout holds this.
 
-	First, Last time.Time
+	// Line 0.
+	First, Last                time.Time
+	PktsToServer, PktsToClient uint64
 
-	PktsToServer, PktsToClient   uint64
+	// Line 1.
 	BytesToServer, BytesToClient uint64
-
-	FlagsTS, FlagsTC uint8 // TCP flags seen from client and from server
 	// NextSeq holds, per direction (0 to server, 1 to client), the sequence
 	// number after the SYN, when SynSeen has that direction's bit: parsers
 	// created at the first payload start the stream there.
-	NextSeq   [2]uint32
-	SynSeen   uint8
-	TCPState  TCPState
-	State     State
-	clientIsA bool
+	NextSeq          [2]uint32
+	FlagsTS, FlagsTC uint8 // TCP flags seen from client and from server
+	SynSeen          uint8
+	TCPState         TCPState
+	State            State
+	clientIsA        bool
+	class            uint8 // which list (timeout class) holds the flow
+	Proto            uint8
+	// App holds the engine's per-flow application state (protocol parsers).
+	App        any
+	prev, next *Flow // the class's LRU list, by last packet time
 
+	// Line 2.
 	// AppProto is the application protocol found by content ("" unknown).
 	AppProto string
-	// App holds the engine's per-flow application state (protocol parsers);
-	// AppDone is set once that state had nothing more to extract and was
-	// released, so a long flow keeps no parser memory.
-	App     any
+	ID       uint64 // EVE flow_id
+	Client   netip.Addr
+	CPort    uint16
+	SPort    uint16
+	VLAN     [2]uint16
+	// ICMP type and code of the first packet, for Community ID.
+	ICMPType, ICMPCode uint8
+	// AppDone is set once App had nothing more to extract and was released,
+	// so a long flow keeps no parser memory.
 	AppDone bool
 	// Alerted is set once any alert names this flow.
 	Alerted bool
-	// PID and Process name the local owner, when attribution found one;
-	// OwnerState is attrib's verdict (0 unknown) and OwnerTries how many
-	// lookups were made, so a miss is retried a few times, not per packet.
-	PID        int32
-	Process    string
+	// OwnerState is attrib's verdict on the local owner (0 unknown) and
+	// OwnerTries how many lookups were made, so a miss is retried a few
+	// times, not per packet.
 	OwnerState uint8
 	OwnerTries uint8
 	// LocalIsClient is set when attribution found the client side local.
 	LocalIsClient bool
-	// Accounted are the byte counts already charged to the owning process.
-	AccountedToServer, AccountedToClient uint64
 
+	// Line 3.
+	Server netip.Addr
 	// cid is the Community ID (seed 0), kept in the flow rather than as a
 	// string elsewhere: every record of the flow writes it. cid[0] is 0
 	// until it is computed.
-	cid        [30]byte
-	prev, next *Flow // the class's LRU list, by last packet time
-	class      uint8 // which list (timeout class) holds the flow
+	cid [30]byte
+	// PID and Process name the local owner, when attribution found one.
+	PID int32
+
+	// Lines 4 and 5.
+	Process string
+	// Accounted are the byte counts already charged to the owning process.
+	AccountedToServer, AccountedToClient uint64
+	Key                                  Key
+	_                                    [40]byte // to 384 bytes
 }
 
 // CommunityID returns the flow's Community ID v1 (seed 0), computed once.
