@@ -1,5 +1,7 @@
 package proto
 
+import "encoding/binary"
+
 // Pool recycles the parser state of flows that have ended, so that a busy
 // engine does not allocate a State and a parser for every new flow, nor a
 // message for every DNS datagram. The price is a shorter life for events:
@@ -12,6 +14,72 @@ type Pool struct {
 	http   []*httpParser
 	dns    dnsAnswerMsg // the DNS message being emitted
 	httpEv httpEvent    // the HTTP event being emitted
+	// Fingerprints by what they are computed from: a network's clients and
+	// servers run a few TLS stacks, each saying hello the same way.
+	fps  map[string]clientFP
+	ja3S map[string]JA
+}
+
+type clientFP struct {
+	ja3 JA
+	ja4 string
+}
+
+// fpCacheMax bounds each fingerprint cache; a full cache starts afresh.
+const fpCacheMax = 4096
+
+// fingerprints is ch.fingerprints(), remembered.
+func (p *Pool) fingerprints(ch *ClientHello) (JA, string) {
+	if p == nil {
+		return ch.fingerprints()
+	}
+	// The key is everything JA3 and JA4 are computed from: the JA3 string
+	// (versions, ciphers, extensions in order, groups, point formats), then
+	// JA4's highest version, first ALPN value's ends and signature
+	// algorithms.
+	var a [512]byte
+	k := ch.appendJA3(a[:0])
+	k = binary.BigEndian.AppendUint16(k, ch.maxVersion())
+	if len(ch.ALPN) > 0 && len(ch.ALPN[0]) > 0 {
+		al := ch.ALPN[0]
+		k = append(k, 1, al[0], al[len(al)-1])
+	} else {
+		k = append(k, 0)
+	}
+	for _, v := range ch.SigAlgs {
+		k = binary.BigEndian.AppendUint16(k, v)
+	}
+	if fp, ok := p.fps[string(k)]; ok {
+		return fp.ja3, fp.ja4
+	}
+	ja3, ja4 := ch.fingerprints()
+	if p.fps == nil || len(p.fps) >= fpCacheMax {
+		p.fps = make(map[string]clientFP)
+	}
+	p.fps[string(k)] = clientFP{ja3, ja4}
+	return ja3, ja4
+}
+
+// ja3s is sh.ja3s(), remembered.
+func (p *Pool) ja3s(sh *ServerHello) JA {
+	if p == nil {
+		return sh.ja3s()
+	}
+	var a [160]byte
+	k := binary.BigEndian.AppendUint16(a[:0], sh.Version)
+	k = binary.BigEndian.AppendUint16(k, sh.Cipher)
+	for _, v := range sh.Extensions {
+		k = binary.BigEndian.AppendUint16(k, v)
+	}
+	if j, ok := p.ja3S[string(k)]; ok {
+		return j
+	}
+	j := sh.ja3s()
+	if p.ja3S == nil || len(p.ja3S) >= fpCacheMax {
+		p.ja3S = make(map[string]JA)
+	}
+	p.ja3S[string(k)] = j
+	return j
 }
 
 // poolMax bounds each free list: enough to absorb the churn of flows

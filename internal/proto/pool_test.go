@@ -125,3 +125,58 @@ func TestPooledDNSFlowAllocations(t *testing.T) {
 		t.Errorf("%d events, want %d", events, 2*102)
 	}
 }
+
+// The fingerprint caches key on everything JA3, JA4 and JA3S are computed
+// from: hellos that differ in any one input get their own fingerprints, and
+// a repeated hello gets the same ones as a fresh computation.
+func TestFingerprintCache(t *testing.T) {
+	base := ClientHello{Version: 0x0303, Versions: []uint16{0x0a0a, 0x0304, 0x0303},
+		Ciphers: []uint16{0x1a1a, 4865, 4866, 49195}, Extensions: []uint16{0x2a2a, 0, 10, 11, 16, 43, 13},
+		Groups: []uint16{29, 23}, PointFormats: []uint8{0}, SigAlgs: []uint16{0x0403, 0x0804}, ALPN: []string{"h2", "http/1.1"}}
+	variants := []func(*ClientHello){
+		func(*ClientHello) {},
+		func(c *ClientHello) { c.Versions = []uint16{0x0303} },
+		func(c *ClientHello) { c.ALPN = []string{"http/1.1"} },
+		func(c *ClientHello) { c.ALPN = []string{"h3"} },
+		func(c *ClientHello) { c.ALPN = nil },
+		func(c *ClientHello) { c.SigAlgs = []uint16{0x0804, 0x0403} },
+		func(c *ClientHello) { c.SigAlgs = nil },
+		func(c *ClientHello) { c.Extensions = []uint16{10, 0, 11, 16, 43, 13} },
+		func(c *ClientHello) { c.Extensions = []uint16{10, 11, 16, 43, 13} },
+		func(c *ClientHello) { c.Ciphers = []uint16{4866, 4865, 49195} },
+		func(c *ClientHello) { c.Groups = []uint16{23, 29} },
+		func(c *ClientHello) { c.PointFormats = nil },
+		func(c *ClientHello) { c.Version = 0x0301 },
+	}
+	var pool Pool
+	seen := map[string]int{}
+	for round := 0; round < 2; round++ {
+		for i, v := range variants {
+			ch := base
+			v(&ch)
+			wantJA3, wantJA4 := ch.fingerprints()
+			gotJA3, gotJA4 := pool.fingerprints(&ch)
+			if gotJA3 != wantJA3 || gotJA4 != wantJA4 {
+				t.Fatalf("round %d, variant %d: cached %v %s, want %v %s", round, i, gotJA3, gotJA4, wantJA3, wantJA4)
+			}
+			fp := gotJA3.Hash + " " + gotJA4
+			if j, ok := seen[fp]; ok && j != i {
+				t.Errorf("variants %d and %d share fingerprints %s", j, i, fp)
+			}
+			seen[fp] = i
+		}
+	}
+	servers := []ServerHello{{Version: 0x0303, Cipher: 4865, Extensions: []uint16{43, 51}},
+		{Version: 0x0303, Cipher: 4866, Extensions: []uint16{43, 51}}, {Version: 0x0303, Cipher: 4865, Extensions: []uint16{51, 43}},
+		{Version: 0x0301, Cipher: 4865, Extensions: []uint16{43, 51}}, {Version: 0x0303, Cipher: 4865}}
+	for round := 0; round < 2; round++ {
+		for i := range servers {
+			if got, want := pool.ja3s(&servers[i]), servers[i].ja3s(); got != want {
+				t.Fatalf("round %d, server %d: cached %v, want %v", round, i, got, want)
+			}
+		}
+	}
+	if len(pool.fps) != len(variants) || len(pool.ja3S) != len(servers) {
+		t.Errorf("caches hold %d and %d entries, want %d and %d", len(pool.fps), len(pool.ja3S), len(variants), len(servers))
+	}
+}

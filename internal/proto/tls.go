@@ -702,7 +702,7 @@ func (p *tlsParser) message(c *ctx, d int, typ byte, body []byte) {
 		p.info.SNI = ch.SNI
 		p.info.ALPN = ch.ALPN
 		p.info.Ciphers = ch.Ciphers
-		p.ja3, p.info.JA4 = ch.fingerprints()
+		p.ja3, p.info.JA4 = c.st.pool.fingerprints(&ch)
 		p.info.JA3 = &p.ja3
 		p.info.Version = TLSVersionName(ch.maxVersion())
 		// The client's part is done once it has said hello.
@@ -723,7 +723,7 @@ func (p *tlsParser) message(c *ctx, d int, typ byte, body []byte) {
 		}
 		p.info.Version = TLSVersionName(v)
 		fp := ServerHello{Version: sh.Version, Cipher: sh.Cipher, Extensions: exts}
-		p.ja3s = fp.ja3s()
+		p.ja3s = c.st.pool.ja3s(&fp)
 		p.info.JA3S = &p.ja3s
 		p.info.ALPNServer = sh.ALPN
 		if v >= 0x0304 {
