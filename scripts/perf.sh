@@ -4,6 +4,11 @@
 # the same file. Each row is the median of RUNS runs (default 3) with a warm
 # page cache: wall time, CPU time (user+sys), peak RSS, packets per second
 # of CPU time.
+#
+# The runs go round-robin (every command once per round), so a slow spell
+# of a shared machine falls on all commands alike. The costs of extraction
+# and detection are the medians of the per-round ratios of CPU time, which
+# hold still better than the ratio of two medians.
 #   scripts/perf.sh testdata/gen/mixed-1.5m.pcap
 # Needs GNU time (/usr/bin/time, Debian package "time").
 set -euo pipefail
@@ -12,27 +17,50 @@ bin=${OPSDECK:-./opsdeck}
 runs=${RUNS:-3}
 pkts=$(tcpdump -r "$cap" -nn -q 2>/dev/null | wc -l || true)
 echo "capture: $cap ($(du -h "$cap" | cut -f1), $pkts packets)"
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); median of $runs runs"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); median of $runs runs, round-robin"
 cat "$cap" >/dev/null
-run() {
-  local name=$1; shift
-  local rows=()
-  for _ in $(seq "$runs"); do
-    /usr/bin/time -f "%e %U %S %M" -o /tmp/perf.$$ "$@" >/dev/null 2>/tmp/perf.err.$$ || { echo "$name failed:"; cat /tmp/perf.err.$$; return; }
-    rows+=("$(cat /tmp/perf.$$)")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+names=() cmds=()
+add() { names+=("$1"); shift; cmds+=("$*"); }
+add "opsdeck analyze (one core, everything on)" env GOMAXPROCS=1 "$bin" analyze -o /dev/null "$cap"
+add "opsdeck analyze --no-extract" env GOMAXPROCS=1 "$bin" analyze --no-extract -o /dev/null "$cap"
+add "opsdeck analyze --no-detect" env GOMAXPROCS=1 "$bin" analyze --no-detect -o /dev/null "$cap"
+add "opsdeck analyze --no-detect --no-extract" env GOMAXPROCS=1 "$bin" analyze --no-detect --no-extract -o /dev/null "$cap"
+add "opsdeck analyze (2 cores)" "$bin" analyze -o /dev/null "$cap"
+command -v tcpdump >/dev/null && add "tcpdump -r F -w /dev/null" tcpdump -r "$cap" -w /dev/null
+command -v tshark >/dev/null && add "tshark -r F -q -z conv,ip" tshark -r "$cap" -q -z conv,ip
+
+# secs 1m2.345s -> 62.345
+secs() { awk -v t="$1" 'BEGIN { split(t, a, "m"); sub("s", "", a[2]); print a[1]*60 + a[2] }'; }
+for _ in $(seq "$runs"); do
+  for i in "${!cmds[@]}"; do
+    # GNU time gives wall time and peak RSS; CPU time comes from the shell's
+    # times, to the millisecond (GNU time rounds it to 10 ms).
+    # shellcheck disable=SC2086 # the command line is split on purpose
+    cpu=$( (/usr/bin/time -f "%e %M" -o "$tmp/t" ${cmds[$i]} >/dev/null 2>"$tmp/err" || echo fail; times) | tail -1)
+    if grep -q fail <<<"$cpu" || [ ! -s "$tmp/t" ]; then
+      echo "${names[$i]} failed:"; cat "$tmp/err"; exit 1
+    fi
+    read -r wall rss <"$tmp/t"
+    read -r u s <<<"$cpu"
+    echo "$wall $(secs "$u") $(secs "$s") $rss" >>"$tmp/$i"
   done
-  printf '%s\n' "${rows[@]}" | awk '{print $2+$3, $0}' | sort -n | awk -v n="$name" -v p="$pkts" -v m=$(( (runs+1)/2 )) \
-    'NR==1 { best=$1 } NR==m { printf "| %-44s | %6.2f s | %6.2f s | %6.2f s | %5.0f MB | %5.2f M | %5.2f M |\n", n, $2, $1, best, $5/1024, ($1>0 ? p/$1/1e6 : 0), (best>0 ? p/best/1e6 : 0) }'
-}
+done
+
 echo "| command | wall | CPU (median) | CPU (best) | peak RSS | packets/s (median) | packets/s (best) |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-export GOMAXPROCS=1
-run "opsdeck analyze (one core, everything on)" "$bin" analyze -o /dev/null "$cap"
-run "opsdeck analyze --no-extract" "$bin" analyze --no-extract -o /dev/null "$cap"
-run "opsdeck analyze --no-detect" "$bin" analyze --no-detect -o /dev/null "$cap"
-run "opsdeck analyze --no-detect --no-extract" "$bin" analyze --no-detect --no-extract -o /dev/null "$cap"
-unset GOMAXPROCS
-run "opsdeck analyze (2 cores)" "$bin" analyze -o /dev/null "$cap"
-command -v tcpdump >/dev/null && run "tcpdump -r F -w /dev/null" tcpdump -r "$cap" -w /dev/null
-command -v tshark >/dev/null && run "tshark -r F -q -z conv,ip" tshark -r "$cap" -q -z conv,ip
-rm -f /tmp/perf.$$ /tmp/perf.err.$$
+for i in "${!cmds[@]}"; do
+  awk '{print $2+$3, $0}' "$tmp/$i" | sort -n | awk -v n="${names[$i]}" -v p="$pkts" -v m=$(( (runs+1)/2 )) \
+    'NR==1 { best=$1 } NR==m { printf "| %-44s | %6.2f s | %6.2f s | %6.2f s | %5.0f MB | %5.2f M | %5.2f M |\n", n, $2, $1, best, $5/1024, ($1>0 ? p/$1/1e6 : 0), (best>0 ? p/best/1e6 : 0) }'
+done
+
+# ratio A B: the median over rounds of CPU(A)/CPU(B), as a percentage added.
+ratio() {
+  paste "$tmp/$1" "$tmp/$2" | awk '{a=$2+$3; b=$6+$7; if (b>0) print (a/b-1)*100}' | sort -n |
+    awk -v m=$(( (runs+1)/2 )) '{v[NR]=$1} END { printf "%.0f%% (rounds: %.0f%% to %.0f%%)", v[m], v[1], v[NR] }'
+}
+echo
+echo "extraction adds $(ratio 0 1) to analyze"
+echo "detection adds $(ratio 0 2) to analyze"

@@ -28,10 +28,25 @@ var dnsTypeNames = map[uint16]string{
 var dnsRCodes = [...]string{"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
 	"YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"}
 
+// dnsTypeLow holds dnsTypeNames below 256: every question and record names
+// its type, and an array index is cheaper than a map lookup.
+var dnsTypeLow = func() (a [256]string) {
+	for t, s := range dnsTypeNames {
+		if t < 256 {
+			a[t] = s
+		}
+	}
+	return a
+}()
+
 // DNSTypeName returns the mnemonic of an RR type ("A", "NULL", ...) or its
 // decimal number when unknown.
 func DNSTypeName(t uint16) string {
-	if s, ok := dnsTypeNames[t]; ok {
+	if t < 256 {
+		if s := dnsTypeLow[t]; s != "" {
+			return s
+		}
+	} else if s, ok := dnsTypeNames[t]; ok {
 		return s
 	}
 	return strconv.Itoa(int(t))

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -178,5 +179,18 @@ func TestFingerprintCache(t *testing.T) {
 	}
 	if len(pool.fps) != len(variants) || len(pool.ja3S) != len(servers) {
 		t.Errorf("caches hold %d and %d entries, want %d and %d", len(pool.fps), len(pool.ja3S), len(variants), len(servers))
+	}
+}
+
+// DNSTypeName's array for low types agrees with the table for every type.
+func TestDNSTypeName(t *testing.T) {
+	for v := 0; v <= 0xffff; v++ {
+		want, ok := dnsTypeNames[uint16(v)]
+		if !ok {
+			want = strconv.Itoa(v)
+		}
+		if got := DNSTypeName(uint16(v)); got != want {
+			t.Fatalf("DNSTypeName(%d) = %q, want %q", v, got, want)
+		}
 	}
 }
