@@ -88,6 +88,10 @@ func cmdConsole(args []string) error {
 	// pace, which is most of what sampling costs (DESIGN.md: under 1% of a
 	// core when idle).
 	sampler.ProcessEvery = 3
+	// Sockets too: a flow that finds no owner asks for a fresh socket sample
+	// at once (RequestRefresh), so the periodic one only keeps the socket
+	// table and host.listener current, to within 3 s.
+	sampler.SocketEvery = 3
 	if live {
 		eng.EnableAttribution(sampler.RequestRefresh)
 		eng.EnableHostRules(cfg.Host)
@@ -127,10 +131,12 @@ func cmdConsole(args []string) error {
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("configuration keys: %w", err)}
 	}
-	// The frame rate bounds how long a change waits to be drawn (the first
-	// frame included); it costs nothing when nothing changed, and
-	// TerminalWriter sends only the cells that did (see its comment).
-	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithFPS(30), tea.WithOutput(tui.NewTerminalWriter(os.Stdout))}
+	// The frame rate bounds how long a change (a key press, the first frame)
+	// waits to be drawn: 50 ms at 20 frames a second. A frame with no change
+	// writes nothing (TerminalWriter sends only the cells that changed), but
+	// every frame wakes the process: at 30 the idle console spent a fifth
+	// more CPU (scripts/console-idle.sh).
+	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithFPS(20), tea.WithOutput(tui.NewTerminalWriter(os.Stdout))}
 	if !co.noMouse {
 		popts = append(popts, tea.WithMouseCellMotion())
 	}

@@ -20,6 +20,7 @@ package system
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -65,32 +66,42 @@ type Sampler struct {
 	// files is most of a sample's cost; a console whose process table
 	// refreshes every few seconds need not pay it every second.
 	ProcessEvery int
+	// SocketEvery samples sockets every N-th Sample (0 or 1: every one) and
+	// repeats the last list in between. Attribution does not wait for it: a
+	// lookup miss asks for a socket-only sample (RequestRefresh).
+	SocketEvery int
 
 	mu        sync.Mutex
 	procTurn  int     // Sample calls since the last process sample
+	sockTurn  int     // Sample calls since the last socket sample
 	procDT    float64 // seconds since the last process sample
 	lastProcs []hoststat.Process
-	init      bool
-	buf       []byte // read buffer reused for every /proc file
-	prevMono  time.Time
-	host      hoststat.Host
-	hostDone  bool
-	btime     int64
-	prevCPU   procStat
-	havePrev  bool
-	prevVM    vmstat
-	haveVM    bool
-	kmsgSeq   uint64 // last kernel log record already reported
-	prevDisk  map[string]diskCounters
-	prevNet   map[string]ifCounters
-	procs     map[int32]*procState
-	users     map[uint32]string
-	usersRead time.Time
-	owners    socketOwners
-	hungFS    map[string]bool // network mounts whose statfs never returned
-	refresh   chan struct{}
-	statfs    func(path string) (fsUsage, error) // tests replace statfs(2)
-	pageSize  uint64
+	// The last socket sample (full or socket-only), repeated by Samples
+	// that skip sockets (SocketEvery).
+	lastSockets  []hoststat.Socket
+	lastLocal    []netip.Addr
+	lastComplete bool
+	init         bool
+	buf          []byte // read buffer reused for every /proc file
+	prevMono     time.Time
+	host         hoststat.Host
+	hostDone     bool
+	btime        int64
+	prevCPU      procStat
+	havePrev     bool
+	prevVM       vmstat
+	haveVM       bool
+	kmsgSeq      uint64 // last kernel log record already reported
+	prevDisk     map[string]diskCounters
+	prevNet      map[string]ifCounters
+	procs        map[int32]*procState
+	users        map[uint32]string
+	usersRead    time.Time
+	owners       socketOwners
+	hungFS       map[string]bool // network mounts whose statfs never returned
+	refresh      chan struct{}
+	statfs       func(path string) (fsUsage, error) // tests replace statfs(2)
+	pageSize     uint64
 }
 
 // New returns a Sampler of the real system.
@@ -199,8 +210,22 @@ func (s *Sampler) Sample(ctx context.Context) (*hoststat.Snapshot, error) {
 		snap.Processes = slices.Clone(s.lastProcs)
 	}
 	s.procTurn++
-	part(snap, PartSockets, func() error { return s.sampleSockets(snap, now) })
+	if s.sockTurn%max(s.SocketEvery, 1) == 0 || s.lastSockets == nil {
+		part(snap, PartSockets, func() error { return s.sampleSockets(snap, now) })
+		s.sockTurn = 0
+	} else {
+		s.repeatSockets(snap)
+	}
+	s.sockTurn++
 	return snap, nil
+}
+
+// repeatSockets puts the last socket sample into snap. Copies: consumers
+// may sort their snapshot's lists.
+func (s *Sampler) repeatSockets(snap *hoststat.Snapshot) {
+	snap.Sockets = slices.Clone(s.lastSockets)
+	snap.LocalAddrs = slices.Clone(s.lastLocal)
+	snap.SocketOwnersComplete = s.lastComplete
 }
 
 // SampleSockets takes a socket-only sample (Snapshot.Partial) for

@@ -3,8 +3,10 @@ package system
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"reflect"
+	"runtime"
 	"testing"
 	"time"
 
@@ -54,5 +56,61 @@ func TestProcessEvery(t *testing.T) {
 	}
 	if s.procTurn != 1 {
 		t.Errorf("sample 3 did not read processes again (turn %d)", s.procTurn)
+	}
+}
+
+// TestSocketEvery: sockets are read every N-th sample and repeated in
+// between, and a socket-only refresh (what attribution asks for on a miss)
+// updates what the next samples repeat.
+func TestSocketEvery(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("socket sampling is Linux-only")
+	}
+	s := New()
+	s.SocketEvery = 3
+	ctx := context.Background()
+	has := func(snap *hoststat.Snapshot, port uint16) bool {
+		for _, sk := range snap.Sockets {
+			if sk.Proto == "TCP" && sk.Local.Port() == port && sk.Listening() {
+				return true
+			}
+		}
+		return false
+	}
+	sample := func() *hoststat.Snapshot {
+		t.Helper()
+		snap, err := s.Sample(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return snap
+	}
+	first := sample() // reads sockets
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	if has(first, port) {
+		t.Fatal("listener seen before it was opened")
+	}
+	second := sample() // repeats
+	if has(second, port) {
+		t.Errorf("sample 1 read sockets; SocketEvery = 3 should repeat sample 0's")
+	}
+	if len(second.Sockets) > 0 && &second.Sockets[0] == &first.Sockets[0] {
+		t.Errorf("the repeated list shares memory with the sampled one")
+	}
+	if _, err := s.SampleSockets(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !has(sample(), port) {
+		t.Errorf("sample 2 repeats the sockets from before the socket-only refresh")
+	}
+	ln.Close()
+	// Sample 3 reads again (every third): the closed listener is gone.
+	if third := sample(); has(third, port) {
+		t.Errorf("sample 3 did not read sockets again (turn %d)", s.sockTurn)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"syscall"
@@ -82,6 +83,10 @@ func (s *Sampler) sampleSockets(snap *hoststat.Snapshot, now time.Time) error {
 		}
 		return a.Local.Port() < b.Local.Port()
 	})
+	s.lastSockets, s.lastLocal, s.lastComplete = slices.Clone(snap.Sockets), slices.Clone(snap.LocalAddrs), snap.SocketOwnersComplete
+	if s.lastSockets == nil {
+		s.lastSockets = []hoststat.Socket{} // sampled, and none: not "never sampled"
+	}
 	return errors.Join(errs...)
 }
 
