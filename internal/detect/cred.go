@@ -12,7 +12,7 @@ import (
 // maskedPassword replaces every password in evidence: alerts travel to
 // logs, tickets and screens; the secret itself is in the evidence pcap for
 // whoever is allowed to open it.
-const maskedPassword = "********"
+const maskedPassword = proto.Masked
 
 // credEvent raises cred.cleartext for every credential seen in clear (one
 // alert per client, server and protocol per suppression window) and feeds

@@ -9,7 +9,6 @@ import (
 
 	"github.com/opsdeck/opsdeck/internal/attrib"
 	"github.com/opsdeck/opsdeck/internal/detect"
-	"github.com/opsdeck/opsdeck/internal/eve"
 	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
 	"github.com/opsdeck/opsdeck/internal/packet"
@@ -136,7 +135,7 @@ func eventLine(ev *proto.Event, f *flow.Flow) EventLine {
 	case ev.FTP != nil:
 		l.Summary = ev.FTP.Command + " " + ev.FTP.CommandData
 		if ev.FTP.Command == "PASS" {
-			l.Summary = "PASS " + eve.Mask(ev.FTP.CommandData)
+			l.Summary = "PASS " + proto.MaskSecret(ev.FTP.CommandData)
 		}
 		if len(ev.FTP.CompletionCode) > 0 {
 			l.Detail = ev.FTP.CompletionCode[0]
@@ -144,7 +143,7 @@ func eventLine(ev *proto.Event, f *flow.Flow) EventLine {
 	case ev.RDP != nil:
 		l.Summary = "cookie " + ev.RDP.Cookie
 	case ev.Cred != nil:
-		l.Summary = ev.Cred.Protocol + " user " + ev.Cred.User + " password " + eve.Mask(ev.Cred.Password)
+		l.Summary = ev.Cred.Protocol + " user " + ev.Cred.User + " password " + proto.MaskSecret(ev.Cred.Password)
 		l.Detail = ev.Cred.Outcome
 		l.Severity = 2
 	}

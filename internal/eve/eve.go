@@ -359,17 +359,9 @@ type credentialJSON struct {
 func (w *Writer) credential(c *proto.Credential) credentialJSON {
 	pw := c.Password
 	if !w.ShowSecrets {
-		pw = Mask(pw)
+		pw = proto.MaskSecret(pw)
 	}
 	return credentialJSON{Protocol: c.Protocol, User: c.User, Password: pw, Outcome: c.Outcome, Reply: c.Reply}
-}
-
-// Mask hides a secret without revealing its length.
-func Mask(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "********"
 }
 
 type alertJSON struct {

@@ -285,7 +285,7 @@ func TestFTPEvents(t *testing.T) {
 	// Without ShowSecrets the PASS argument is masked in the ftp event but
 	// kept in the credential for the encoder to decide.
 	for _, e := range runPcap(t, "suricata-verify/ftp-anonymous-login-bug-3519.pcap", &Config{}) {
-		if e.FTP != nil && e.FTP.Command == "PASS" && e.FTP.CommandData != "****" {
+		if e.FTP != nil && e.FTP.Command == "PASS" && e.FTP.CommandData != "********" {
 			t.Errorf("PASS data not masked: %q", e.FTP.CommandData)
 		}
 		if e.Cred != nil && e.Cred.Password != "anonymous" {
@@ -552,7 +552,7 @@ func TestMaxBytes(t *testing.T) {
 }
 
 func TestMaskSecret(t *testing.T) {
-	for in, want := range map[string]string{"": "", "a": "****", "a much longer secret": "****"} {
+	for in, want := range map[string]string{"": "", "a": "********", "a much longer secret": "********"} {
 		if got := MaskSecret(in); got != want {
 			t.Errorf("MaskSecret(%q) = %q, want %q", in, got, want)
 		}

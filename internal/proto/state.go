@@ -31,12 +31,18 @@ func (c *Config) maxBytes() int {
 
 func (c *Config) showSecrets() bool { return c != nil && c.ShowSecrets }
 
-// MaskSecret hides a secret without revealing its length.
+// Masked is what every masked secret reads: the same eight stars whatever
+// the secret's length.
+const Masked = "********"
+
+// MaskSecret hides a secret without revealing its length. Every mask in
+// opsdeck (FTP events, credential events, alert evidence, the console) is
+// this one.
 func MaskSecret(s string) string {
 	if s == "" {
 		return ""
 	}
-	return "****"
+	return Masked
 }
 
 type appID uint8
