@@ -1,7 +1,10 @@
 package proto
 
 import (
+	"encoding/json"
 	"net/netip"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/opsdeck/opsdeck/internal/packet"
@@ -195,42 +198,113 @@ func FuzzStatePacket(f *testing.F) {
 	f.Add(enc("suricata-verify/http-ipv6-vlan-nikto-bug-814.pcap", 80), uint16(80))
 	f.Add(enc("suricata-verify/dns-udp-eve-txt.pcap", 53), uint16(53))
 	f.Fuzz(func(t *testing.T, b []byte, port uint16) {
-		cli, srv := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
-		cfg := &Config{MaxBytes: 512}
 		st := &State{}
-		seq := [2]uint32{1, 1}
-		proto := packet.ProtoTCP
-		if port == 53 {
-			proto = packet.ProtoUDP
-		}
-		for i := uint64(1); len(b) >= 4; i++ {
-			flags, dir, jitter, l := b[0], b[1]&1, int8(b[2]), int(b[3])
-			b = b[4:]
-			l = min(l, len(b))
-			payload := b[:l]
-			b = b[l:]
-			s := packet.Summary{Index: i, IPVersion: 4, Proto: proto, HasL4: true, TCPFlags: flags, Payload: payload}
-			if dir == 0 {
-				s.Src, s.Dst, s.SrcPort, s.DstPort = cli, srv, 40000, port
-			} else {
-				s.Src, s.Dst, s.SrcPort, s.DstPort = srv, cli, port, 40000
-			}
-			s.Seq = seq[dir] + uint32(int32(jitter))
-			if jitter == 0 {
-				seq[dir] += uint32(l)
-			}
-			st.Packet(cfg, dir == 0, &s, func(e *Event) {
-				if e.Type == "" {
-					t.Fatal("event without type")
-				}
-			})
-			for d := range st.h {
-				if len(st.h[d].buf) > cfg.MaxBytes || len(st.h[d].ooo) > maxOOOSegs {
-					t.Fatalf("direction %d holds %d bytes, %d segments", d, len(st.h[d].buf), len(st.h[d].ooo))
-				}
+		cfg := &Config{MaxBytes: 512}
+		emit := func(e *Event) {
+			if e.Type == "" {
+				t.Fatal("event without type")
 			}
 		}
-		st.Close(cfg, func(*Event) {})
+		feedState(t, st, cfg, b, port, emit)
+		st.Close(cfg, emit)
 		st.AppProto()
+	})
+}
+
+// feedState decodes a FuzzStatePacket input into segments of one flow and
+// feeds them to st, checking its bounds after each.
+func feedState(t *testing.T, st *State, cfg *Config, b []byte, port uint16, emit func(*Event)) {
+	cli, srv := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	seq := [2]uint32{1, 1}
+	proto := packet.ProtoTCP
+	if port == 53 {
+		proto = packet.ProtoUDP
+	}
+	for i := uint64(1); len(b) >= 4 && !st.Done(); i++ {
+		flags, dir, jitter, l := b[0], b[1]&1, int8(b[2]), int(b[3])
+		b = b[4:]
+		l = min(l, len(b))
+		payload := b[:l]
+		b = b[l:]
+		s := packet.Summary{Index: i, IPVersion: 4, Proto: proto, HasL4: true, TCPFlags: flags, Payload: payload}
+		if dir == 0 {
+			s.Src, s.Dst, s.SrcPort, s.DstPort = cli, srv, 40000, port
+		} else {
+			s.Src, s.Dst, s.SrcPort, s.DstPort = srv, cli, port, 40000
+		}
+		s.Seq = seq[dir] + uint32(int32(jitter))
+		if jitter == 0 {
+			seq[dir] += uint32(l)
+		}
+		st.Packet(cfg, dir == 0, &s, emit)
+		for d := range st.h {
+			if len(st.h[d].buf) > cfg.MaxBytes || len(st.h[d].ooo) > maxOOOSegs {
+				t.Fatalf("direction %d holds %d bytes, %d segments", d, len(st.h[d].buf), len(st.h[d].ooo))
+			}
+		}
+	}
+}
+
+// fuzzPool persists across FuzzPooledState's inputs, so each input is
+// parsed in memory that earlier, different inputs used.
+var (
+	fuzzPoolMu sync.Mutex
+	fuzzPool   Pool
+)
+
+// FuzzPooledState is differential: an input parsed by a State from a pool
+// that earlier inputs (and its own first half) dirtied must give exactly
+// the events of a fresh State (encoded at emit time, as pooled events live
+// only that long).
+func FuzzPooledState(f *testing.F) {
+	for _, seed := range []struct {
+		file string
+		port uint16
+	}{{"suricata-verify/tls-client-hello-frag-mtu300.pcap", 443}, {"ndpi/http-basic-auth.pcap", 80},
+		{"suricata-verify/dns-udp-eve-txt.pcap", 53}, {"zeek/ftp-password-pass-command.pcap", 21}} {
+		var out []byte
+		for _, s := range readPcap(f, seed.file) {
+			if len(s.Payload) == 0 || len(s.Payload) > 255 {
+				continue
+			}
+			dir := byte(0)
+			if s.SrcPort == seed.port {
+				dir = 1
+			}
+			out = append(out, packet.TCPAck, dir, 0, byte(len(s.Payload)))
+			out = append(out, s.Payload...)
+		}
+		f.Add(out, seed.port)
+	}
+	f.Fuzz(func(t *testing.T, b []byte, port uint16) {
+		run := func(st *State, b []byte) []string {
+			var out []string
+			emit := func(e *Event) {
+				j, err := json.Marshal(e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, string(j))
+			}
+			cfg := &Config{MaxBytes: 512}
+			feedState(t, st, cfg, b, port, emit)
+			st.Close(cfg, emit)
+			return out
+		}
+		want := run(&State{}, b)
+		fuzzPoolMu.Lock()
+		defer fuzzPoolMu.Unlock()
+		// First the input cut in half, which likely leaves a parser in the
+		// middle of something (a body, a handshake, a login), then the
+		// whole input in the memory that run gave back.
+		st := fuzzPool.Get()
+		run(st, b[:len(b)/2])
+		fuzzPool.Put(st)
+		st = fuzzPool.Get()
+		got := run(st, b)
+		fuzzPool.Put(st)
+		if !slices.Equal(got, want) {
+			t.Fatalf("pooled events differ\n got: %q\nwant: %q", got, want)
+		}
 	})
 }
