@@ -10,8 +10,8 @@ import (
 	"github.com/opsdeck/opsdeck/internal/textsafe"
 )
 
-// systemPane shows CPU (total and per core, with history), load, memory and
-// swap, disks, filesystems and interface rates.
+// systemPane shows CPU (total and per core, each with its history), load,
+// memory and swap, disks, filesystems and interface rates.
 type systemPane struct {
 	c    *common
 	w, h int
@@ -74,7 +74,9 @@ func (p *systemPane) lines(w int) []string {
 	cpu := h.CPU.Total.Busy
 	out = append(out, label("CPU")+st.pctStyle(cpu).Render(fmt.Sprintf("%5.1f%% ", cpu))+
 		st.Graph.Render(sparkline(g, p.c.cpuHistory(), gw, 100)))
-	// Per-core gauges, as many per line as fit in cells of at least 16.
+	// Per-core cells, as many per line as fit in cells of at least 16: each
+	// core's recent history (a single pegged core shows as a wall), or a
+	// gauge until there are two samples.
 	if n := len(h.CPU.PerCore); n > 0 {
 		cell := 16
 		if w >= 80 {
@@ -84,7 +86,11 @@ func (p *systemPane) lines(w int) []string {
 		bw := cell - 10
 		var line strings.Builder
 		for i, c := range h.CPU.PerCore {
-			line.WriteString(st.Dim.Render(fmt.Sprintf("%3d ", i)) + st.pctStyle(c.Busy).Render(bar(g, c.Busy, bw)) +
+			graph := bar(g, c.Busy, bw)
+			if i < len(p.c.coreHist) && len(p.c.coreHist[i]) > 1 {
+				graph = sparkline(g, p.c.coreHist[i], bw, 100)
+			}
+			line.WriteString(st.Dim.Render(fmt.Sprintf("%3d ", i)) + st.pctStyle(c.Busy).Render(graph) +
 				fmt.Sprintf("%4.0f%% ", c.Busy))
 			if (i+1)%perLine == 0 || i == n-1 {
 				out = append(out, line.String())

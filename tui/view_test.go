@@ -8,9 +8,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
+	"github.com/opsdeck/opsdeck/internal/hoststat"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -196,5 +198,46 @@ func TestInjection(t *testing.T) {
 				t.Errorf("%s %v: the escaped text is not visible in the protocol log:\n%s", prof, sz, views["zoom5"])
 			}
 		}
+	}
+}
+
+// TestPerCoreHistory: after a few samples each core shows its recent
+// history, so a core pegged for a while stands out from one that just
+// spiked; the first sample shows gauges.
+func TestPerCoreHistory(t *testing.T) {
+	m := newTestModel(fixtureSnapshot(""), 120, 40, asciiRenderer())
+	sample := func(i int, busy ...float64) {
+		h := *fixtureSnapshot("").Host.Latest
+		h.Time, h.IntervalS = t0.Add(time.Duration(i)*time.Second), 1
+		h.CPU.PerCore = nil
+		for _, b := range busy {
+			h.CPU.PerCore = append(h.CPU.PerCore, hoststat.CPUTimes{Busy: b})
+		}
+		m.Update(HostMsg{Host: &h})
+	}
+	g := m.c.st.G
+	top, bottom := regexp.QuoteMeta(g.Spark[len(g.Spark)-1]), regexp.QuoteMeta(g.Spark[0])
+	for i := 1; i <= 12; i++ {
+		spike := 0.0
+		if i == 12 {
+			spike = 100
+		}
+		sample(i, 100, 0, spike, 50) // core 0 pegged, core 2 spikes last
+	}
+	scr := m.View()
+	for _, c := range []struct{ what, re string }{
+		{"core 0, pegged for 12 s, shows a full history", `  0 (` + top + `){4,} 100%`},
+		{"core 1, idle, shows an empty history", `  1 (` + bottom + `){4,}   0%`},
+		{"core 2, which spiked in the last sample, shows one full column", `  2 (` + bottom + `){3,}` + top + ` 100%`},
+	} {
+		if !regexp.MustCompile(c.re).MatchString(scr) {
+			t.Errorf("%s (%s):\n%s", c.what, c.re, scr)
+		}
+	}
+	// Before a second sample there is no history: gauges (six cells wide
+	// at 120 columns).
+	m = newTestModel(fixtureSnapshot(""), 120, 40, asciiRenderer())
+	if scr := m.View(); !strings.Contains(scr, "  0 "+bar(g, 12, 6)+"  12%") {
+		t.Errorf("no gauge for core 0 after a single sample:\n%s", scr)
 	}
 }
