@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"fmt"
+	"net/netip"
 	"syscall"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/detect"
 	"github.com/opsdeck/opsdeck/internal/engine"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
+	"github.com/opsdeck/opsdeck/internal/textsafe"
 )
 
 // Pane is the contract every component of the screen keeps.
@@ -38,9 +41,34 @@ type common struct {
 	cpuHist, memHist []float64
 	coreHist         [][]float64
 
-	acked map[*detect.Alert]bool
-	focus int // index of the focused pane
-	save  saver
+	acked   map[*detect.Alert]bool
+	focus   int // index of the focused pane
+	save    saver
+	noNames bool // -n: addresses only
+}
+
+// name is what a DNS answer seen on the wire named a, cleaned for the
+// terminal, or "" (none seen, or -n).
+func (c *common) name(a netip.Addr) string {
+	if c.noNames || c.snap == nil {
+		return ""
+	}
+	if n := c.snap.Names[a]; n != "" {
+		return textsafe.Clean(n)
+	}
+	return ""
+}
+
+// endpointLabel shows an address and port as tcpdump does without -n: the
+// name in place of the address when one is known.
+func (c *common) endpointLabel(ap netip.AddrPort) string {
+	if n := c.name(ap.Addr()); n != "" {
+		if ap.Port() == 0 {
+			return n
+		}
+		return fmt.Sprintf("%s:%d", n, ap.Port())
+	}
+	return ap.String()
 }
 
 // Pane indexes, in Tab order and as numbered on screen.

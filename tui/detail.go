@@ -170,8 +170,8 @@ func (d *detailPane) build() {
 		addrs, pid, flowID = []netip.Addr{a.Src, a.Dst}, a.PID, a.FlowID
 	case t.flow != nil:
 		f := t.flow
-		field("client", f.Client.String())
-		field("server", f.Server.String())
+		field("client", withName(f.Client.String(), d.c.name(f.Client.Addr())))
+		field("server", withName(f.Server.String(), d.c.name(f.Server.Addr())))
 		field("proto", f.Proto+" "+f.AppProto)
 		field("state", f.State)
 		field("to server", fmt.Sprintf("%d pkts %s", f.PktsToServer, humanBytes(float64(f.BytesToServer))))
@@ -181,6 +181,9 @@ func (d *detailPane) build() {
 		field("process", procLabel(f.PID, f.Process))
 		addrs, pid, flowID = []netip.Addr{f.Client.Addr(), f.Server.Addr()}, f.PID, f.ID
 	case t.host.IsValid():
+		if n := d.c.name(t.host); n != "" {
+			field("name", n+" (from a DNS answer seen on the wire; answers can be forged)")
+		}
 		for _, tk := range s.Talkers {
 			if tk.Addr == t.host {
 				field("out", fmt.Sprintf("%s in %d pkts", humanBytes(float64(tk.BytesOut)), tk.PktsOut))
@@ -273,4 +276,12 @@ func endpoint(a netip.Addr, port uint16) string {
 		return a.String()
 	}
 	return netip.AddrPortFrom(a, port).String()
+}
+
+// withName appends the name a DNS answer gave an address, when there is one.
+func withName(addr, name string) string {
+	if name == "" {
+		return addr
+	}
+	return addr + " (" + name + ")"
 }

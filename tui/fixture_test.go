@@ -95,7 +95,8 @@ func fixtureSnapshot(evil string) *engine.Snapshot {
 		PPS:      pps, BPS: bps, TopFlows: flows, Talkers: talkers,
 		Protos: []engine.ProtoShare{{Name: "tls", Flows: 1, Bytes: 1240000}, {Name: "dns" + evil, Flows: 1, Bytes: 50000}},
 		Alerts: alerts, AlertsBySeverity: [4]uint64{0, 2, 2, 0}, Events: events,
-		Host: engine.HostState{Latest: host, CPU: cpu, Mem: mem},
+		Host:  engine.HostState{Latest: host, CPU: cpu, Mem: mem},
+		Names: map[netip.Addr]string{a("10.0.0.5"): "web-01.corp.example" + evil, a("93.184.216.34"): "www.example.com" + evil},
 	}
 }
 

@@ -42,6 +42,9 @@ type Options struct {
 	// commands; nil makes their keys say "not available".
 	Bundle      func(trigger *detect.Alert) (Saved, error)
 	ExportAlert func(a *detect.Alert) (Saved, error)
+	// NoNames shows addresses only (-n), not the names DNS answers on the
+	// wire gave them (engine.Snapshot.Names).
+	NoNames bool
 }
 
 // Minimum usable size; below it the console says what it needs.
@@ -89,6 +92,7 @@ func New(o Options) (*Model, error) {
 	}
 	st := ThemeStyles(o.Renderer, o.ASCII, o.Theme)
 	c := newCommon(st, keys)
+	c.noNames = o.NoNames
 	c.focus = paneAlerts
 	c.save = saver{bundle: o.Bundle, export: o.ExportAlert}
 	m := &Model{c: c, opts: o, refresh: o.Refresh, second: paneNet, dirty: true}

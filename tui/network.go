@@ -111,7 +111,13 @@ func (p *networkPane) refresh() {
 	switch p.view {
 	case viewHosts:
 		for _, t := range s.Talkers {
-			p.rows = append(p.rows, netRow{key: t.Addr.String(), name: t.Addr.String(), bytes: t.Bytes(),
+			// The address first (what a firewall rule needs), then the name a
+			// DNS answer gave it, which a narrow column cuts first.
+			label := t.Addr.String()
+			if n := p.c.name(t.Addr); n != "" {
+				label += " " + n
+			}
+			p.rows = append(p.rows, netRow{key: t.Addr.String(), name: label, bytes: t.Bytes(),
 				cols: []string{humanBytes(float64(t.BytesOut)), humanBytes(float64(t.BytesIn)), fmt.Sprint(t.Flows)},
 				d:    detailTarget{host: t.Addr}})
 		}
@@ -122,7 +128,7 @@ func (p *networkPane) refresh() {
 			if app == "" {
 				app = f.Proto
 			}
-			p.rows = append(p.rows, netRow{key: fmt.Sprint(f.ID), name: fmt.Sprintf("%s %s %s", f.Client, p.c.st.G.Arrow, f.Server),
+			p.rows = append(p.rows, netRow{key: fmt.Sprint(f.ID), name: fmt.Sprintf("%s %s %s", p.c.endpointLabel(f.Client), p.c.st.G.Arrow, p.c.endpointLabel(f.Server)),
 				bytes: f.BytesToServer + f.BytesToClient,
 				cols: []string{textsafe.Truncate(app, 8), humanBytes(float64(f.BytesToServer + f.BytesToClient)),
 					humanCount(float64(f.PktsToServer + f.PktsToClient)), procLabel(f.PID, f.Process)},

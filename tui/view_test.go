@@ -241,3 +241,39 @@ func TestPerCoreHistory(t *testing.T) {
 		t.Errorf("no gauge for core 0 after a single sample:\n%s", scr)
 	}
 }
+
+// TestNamesFromDNS: the hosts view puts the name a DNS answer gave an
+// address after the address, the flows view puts it in the address's
+// place (as tcpdump without -n), the host detail says where it came from,
+// and -n (NoNames) shows addresses only.
+func TestNamesFromDNS(t *testing.T) {
+	for _, noNames := range []bool{false, true} {
+		m, err := New(Options{Renderer: asciiRenderer(), NoNames: noNames})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Update(SnapshotMsg{Snap: fixtureSnapshot("")})
+		m.Update(windowSize(200, 60))
+		hosts := m.View()
+		press(m, "3", "v") // the network pane, then its flows view
+		flows := m.View()
+		named := map[string]bool{
+			"hosts: 10.0.0.5 web-01.corp.example": strings.Contains(hosts, "10.0.0.5 web-01.corp.example"),
+			"flows: → www.example.com:443":        strings.Contains(flows, "www.example.com:443"),
+		}
+		for what, ok := range named {
+			if ok == noNames {
+				t.Errorf("NoNames=%v: %s shown=%v", noNames, what, ok)
+			}
+		}
+		if noNames && !strings.Contains(flows, "93.184.216.34:443") {
+			t.Errorf("NoNames: the flows view lost the address:\n%s", flows)
+		}
+	}
+	// The host detail names the source of the name.
+	m := newTestModel(fixtureSnapshot(""), 200, 60, asciiRenderer())
+	drain(m, press(m, "3", "enter"))
+	if scr := m.View(); !strings.Contains(scr, "web-01.corp.example (from a DNS answer seen on the wire") {
+		t.Errorf("host detail does not say where the name came from:\n%s", scr)
+	}
+}

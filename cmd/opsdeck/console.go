@@ -127,6 +127,7 @@ func cmdConsole(args []string) error {
 		Keys:        cfg.Keys,
 		Bundle:      save.bundle,
 		ExportAlert: save.exportAlert,
+		NoNames:     o.noResolve,
 	})
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("configuration keys: %w", err)}

@@ -38,7 +38,7 @@ type options struct {
 func (o *options) register(fs *flag.FlagSet, headless bool) {
 	fs.Var(&o.ifaces, "i", "capture on `IFACE` (repeatable; \"any\" for all)")
 	fs.StringVar(&o.read, "r", "", "read packets from `FILE` (pcap or pcapng; - for stdin)")
-	fs.BoolVar(&o.noResolve, "n", true, "do not resolve addresses to names (the default; kept for tcpdump habits)")
+	fs.BoolVar(&o.noResolve, "n", false, "show addresses only; by default the console shows the name a DNS answer seen on the wire gave an address (no query is ever sent)")
 	fs.BoolVar(&o.showSecrets, "show-secrets", false, "show passwords seen in clear instead of masking them")
 	fs.UintVar(&o.seed, "community-id-seed", 0, "Community ID `seed`")
 	fs.IntVar(&o.maxFlows, "max-flows", 0, "flow table bound (default 131072)")

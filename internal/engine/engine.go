@@ -95,6 +95,7 @@ type Engine struct {
 	host      *HostState
 	attr      *attrib.Table
 	hostRules *detect.HostRules
+	names     names // console only: addresses named by DNS answers seen
 }
 
 // Hooks let other parts see what passes through the engine. They run on the
@@ -283,6 +284,9 @@ func (e *Engine) protoEvent(ev *proto.Event) {
 	e.counters.Events++
 	if !e.cfg.Headless {
 		e.events.push(eventLine(ev, f))
+		if ev.DNS != nil {
+			e.names.learn(ev.DNS)
+		}
 	}
 	if e.out != nil && e.cfg.EmitProto && !e.cfg.AlertsOnly {
 		e.out.Proto(ev, f)

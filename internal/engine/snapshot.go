@@ -222,6 +222,9 @@ type Snapshot struct {
 	Detectors        map[string]uint64
 	// Processes is per-process network use (live capture with attribution).
 	Processes []attrib.ProcNet
+	// Names gives, for the addresses of TopFlows, Talkers and Alerts, the
+	// name a DNS answer on the wire gave them (none is ever looked up).
+	Names map[netip.Addr]string
 }
 
 // SnapshotOptions bounds what a snapshot copies.
@@ -278,5 +281,31 @@ func (e *Engine) Snapshot(o SnapshotOptions) *Snapshot {
 	if e.attr != nil {
 		s.Processes = e.attr.TopProcesses(o.Flows)
 	}
+	s.Names = e.snapshotNames(s)
 	return s
+}
+
+// snapshotNames copies the names of the addresses s shows.
+func (e *Engine) snapshotNames(s *Snapshot) map[netip.Addr]string {
+	if len(e.names.m) == 0 {
+		return nil
+	}
+	out := map[netip.Addr]string{}
+	add := func(a netip.Addr) {
+		if n := e.names.of(a); n != "" {
+			out[a] = n
+		}
+	}
+	for i := range s.TopFlows {
+		add(s.TopFlows[i].Client.Addr())
+		add(s.TopFlows[i].Server.Addr())
+	}
+	for i := range s.Talkers {
+		add(s.Talkers[i].Addr)
+	}
+	for _, a := range s.Alerts {
+		add(a.Src)
+		add(a.Dst)
+	}
+	return out
 }
