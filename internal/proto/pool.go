@@ -89,9 +89,7 @@ const poolMax = 2048
 
 // Get returns a ready State that Put will take back.
 func (p *Pool) Get() *State {
-	if n := len(p.states); n > 0 {
-		st := p.states[n-1]
-		p.states = p.states[:n-1]
+	if st := pop(&p.states); st != nil {
 		return st
 	}
 	return &State{pool: p}
@@ -127,20 +125,27 @@ func (p *Pool) putParser(pr parser) {
 }
 
 func (p *Pool) tlsParser() *tlsParser {
-	if p == nil || len(p.tls) == 0 {
+	if p == nil {
 		return nil
 	}
-	q := p.tls[len(p.tls)-1]
-	p.tls = p.tls[:len(p.tls)-1]
-	return q
+	return pop(&p.tls)
 }
 
 func (p *Pool) httpParser() *httpParser {
-	if p == nil || len(p.http) == 0 {
+	if p == nil {
 		return nil
 	}
-	q := p.http[len(p.http)-1]
-	p.http = p.http[:len(p.http)-1]
+	return pop(&p.http)
+}
+
+// pop takes the last element of a free list, or nil when it is empty.
+func pop[T any](list *[]*T) *T {
+	n := len(*list)
+	if n == 0 {
+		return nil
+	}
+	q := (*list)[n-1]
+	*list = (*list)[:n-1]
 	return q
 }
 
