@@ -141,8 +141,8 @@ func (d *detailPane) build() {
 		field("severity", a.Severity.String())
 		field("time", a.TS.Format("2006-01-02 15:04:05.000000 MST"))
 		field("signature", a.Signature)
-		field("source", endpoint(a.Src, a.SrcPort))
-		field("target", endpoint(a.Dst, a.DstPort))
+		field("source", withName(endpoint(a.Src, a.SrcPort), d.c.name(a.Src)))
+		field("target", withName(endpoint(a.Dst, a.DstPort), d.c.name(a.Dst)))
 		if a.Proto != "" {
 			field("proto", a.Proto)
 		}

@@ -277,3 +277,15 @@ func TestNamesFromDNS(t *testing.T) {
 		t.Errorf("host detail does not say where the name came from:\n%s", scr)
 	}
 }
+
+// TestAlertDetailNames: an alert's detail names its source and target when
+// a DNS answer on the wire named them.
+func TestAlertDetailNames(t *testing.T) {
+	snap := fixtureSnapshot("")
+	snap.Names[snap.Alerts[1].Src] = "brute.example.net"
+	m := newTestModel(snap, 200, 60, asciiRenderer())
+	m.Update(openDetailMsg{detailTarget{alert: snap.Alerts[1]}})
+	if scr := m.View(); !strings.Contains(scr, "203.0.113.9 (brute.example.net)") {
+		t.Errorf("alert detail does not name the source:\n%s", scr)
+	}
+}
