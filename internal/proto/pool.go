@@ -36,9 +36,12 @@ func (p *Pool) fingerprints(ch *ClientHello) (JA, string) {
 	// The key is everything JA3 and JA4 are computed from: the JA3 string
 	// (versions, ciphers, extensions in order, groups, point formats), then
 	// JA4's highest version, first ALPN value's ends and signature
-	// algorithms.
+	// algorithms. The string's length leads, so that no two hellos make
+	// the same key: a hello that could borrow another's cached fingerprint
+	// would hide behind it.
 	var a [512]byte
-	k := ch.appendJA3(a[:0])
+	k := ch.appendJA3(a[:2])
+	binary.BigEndian.PutUint16(k, uint16(len(k)-2))
 	k = binary.BigEndian.AppendUint16(k, ch.maxVersion())
 	if len(ch.ALPN) > 0 && len(ch.ALPN[0]) > 0 {
 		al := ch.ALPN[0]

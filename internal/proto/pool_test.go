@@ -194,3 +194,22 @@ func TestDNSTypeName(t *testing.T) {
 		}
 	}
 }
+
+// The cache key cannot be forged. Without the JA3 string's length in front,
+// these two hellos made the same key: point formats "0-1" then version
+// 0x3233 ("23") then signature algorithms 0x0500 0x0102, against point
+// formats "0-123" then version 0x0005 then 0x0102; the second would have
+// borrowed the first's fingerprints.
+func TestFingerprintCacheKeyUnambiguous(t *testing.T) {
+	a := ClientHello{Version: 0x0303, Versions: []uint16{0x3233}, Ciphers: []uint16{4865}, PointFormats: []uint8{0, 1},
+		SigAlgs: []uint16{0x0500, 0x0102}}
+	b := ClientHello{Version: 0x0303, Versions: []uint16{0x0005}, Ciphers: []uint16{4865}, PointFormats: []uint8{0, 123},
+		SigAlgs: []uint16{0x0102}}
+	var pool Pool
+	for _, ch := range []*ClientHello{&a, &b, &a, &b} {
+		wantJA3, wantJA4 := ch.fingerprints()
+		if gotJA3, gotJA4 := pool.fingerprints(ch); gotJA3 != wantJA3 || gotJA4 != wantJA4 {
+			t.Fatalf("cached %v %s, want %v %s", gotJA3, gotJA4, wantJA3, wantJA4)
+		}
+	}
+}
