@@ -197,6 +197,25 @@ func TestAnalyzeUnreadableFile(t *testing.T) {
 		os.WriteFile(bin, b, 0o755)
 		prefix = []string{setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"}
 	}
+	// A default configuration this user cannot read (another user's HOME
+	// kept across setpriv or su): one line, with the way out.
+	t.Run("config", func(t *testing.T) {
+		readable := filepath.Join(dir, "readable.pcap")
+		os.WriteFile(readable, pc, 0o644)
+		argv := append(append([]string(nil), prefix...), bin, "analyze", readable)
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+private)
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			t.Fatalf("an unreadable configuration was ignored; output:\n%s", out)
+		}
+		line := strings.TrimSpace(string(out))
+		for _, want := range []string{"read config", "permission denied", "XDG_CONFIG_HOME", "--config"} {
+			if strings.Count(line, "\n") != 0 || !strings.Contains(line, want) {
+				t.Errorf("want one line with %q; output:\n%s", want, out)
+			}
+		}
+	})
 	for _, path := range []string{secret, hidden} {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			argv := append(append([]string(nil), prefix...), bin, "analyze", path)

@@ -157,6 +157,15 @@ func Load(path string) (*Config, error) {
 		if !explicit && errors.Is(err, fs.ErrNotExist) {
 			return Default(), nil
 		}
+		if errors.Is(err, fs.ErrPermission) {
+			// Often a command run as another user (setpriv, su) that kept
+			// the first user's HOME: say how to point it elsewhere.
+			fix := "make it readable by this user, or pass another --config FILE"
+			if !explicit {
+				fix = "set XDG_CONFIG_HOME to this user's configuration directory, or pass --config FILE"
+			}
+			return nil, fmt.Errorf("read config %q: %w: %s", path, err, fix)
+		}
 		return nil, fmt.Errorf("read config %q: %w", path, err)
 	}
 	c, err := Parse(data)
