@@ -178,25 +178,10 @@ func FuzzRDP(f *testing.F) {
 // record of the input is a header (flags, direction, sequence jitter,
 // length) followed by that many payload bytes.
 func FuzzStatePacket(f *testing.F) {
-	enc := func(file string, port uint16) []byte {
-		var out []byte
-		for _, s := range readPcap(f, file) {
-			if len(s.Payload) == 0 || len(s.Payload) > 255 {
-				continue
-			}
-			dir := byte(0)
-			if s.SrcPort == port {
-				dir = 1
-			}
-			out = append(out, packet.TCPAck, dir, 0, byte(len(s.Payload)))
-			out = append(out, s.Payload...)
-		}
-		return out
-	}
-	f.Add(enc("suricata-verify/telnet-login.pcap", 23), uint16(23))
-	f.Add(enc("zeek/ftp-password-pass-command.pcap", 21), uint16(21))
-	f.Add(enc("suricata-verify/http-ipv6-vlan-nikto-bug-814.pcap", 80), uint16(80))
-	f.Add(enc("suricata-verify/dns-udp-eve-txt.pcap", 53), uint16(53))
+	f.Add(encodeStream(f, "suricata-verify/telnet-login.pcap", 23), uint16(23))
+	f.Add(encodeStream(f, "zeek/ftp-password-pass-command.pcap", 21), uint16(21))
+	f.Add(encodeStream(f, "suricata-verify/http-ipv6-vlan-nikto-bug-814.pcap", 80), uint16(80))
+	f.Add(encodeStream(f, "suricata-verify/dns-udp-eve-txt.pcap", 53), uint16(53))
 	f.Fuzz(func(t *testing.T, b []byte, port uint16) {
 		st := &State{}
 		cfg := &Config{MaxBytes: 512}
@@ -209,6 +194,24 @@ func FuzzStatePacket(f *testing.F) {
 		st.Close(cfg, emit)
 		st.AppProto()
 	})
+}
+
+// encodeStream turns a corpus capture's payloads into a FuzzStatePacket
+// input; port is the server's.
+func encodeStream(tb testing.TB, file string, port uint16) []byte {
+	var out []byte
+	for _, s := range readPcap(tb, file) {
+		if len(s.Payload) == 0 || len(s.Payload) > 255 {
+			continue
+		}
+		dir := byte(0)
+		if s.SrcPort == port {
+			dir = 1
+		}
+		out = append(out, packet.TCPAck, dir, 0, byte(len(s.Payload)))
+		out = append(out, s.Payload...)
+	}
+	return out
 }
 
 // feedState decodes a FuzzStatePacket input into segments of one flow and
@@ -257,25 +260,10 @@ var (
 // the events of a fresh State (encoded at emit time, as pooled events live
 // only that long).
 func FuzzPooledState(f *testing.F) {
-	for _, seed := range []struct {
-		file string
-		port uint16
-	}{{"suricata-verify/tls-client-hello-frag-mtu300.pcap", 443}, {"ndpi/http-basic-auth.pcap", 80},
-		{"suricata-verify/dns-udp-eve-txt.pcap", 53}, {"zeek/ftp-password-pass-command.pcap", 21}} {
-		var out []byte
-		for _, s := range readPcap(f, seed.file) {
-			if len(s.Payload) == 0 || len(s.Payload) > 255 {
-				continue
-			}
-			dir := byte(0)
-			if s.SrcPort == seed.port {
-				dir = 1
-			}
-			out = append(out, packet.TCPAck, dir, 0, byte(len(s.Payload)))
-			out = append(out, s.Payload...)
-		}
-		f.Add(out, seed.port)
-	}
+	f.Add(encodeStream(f, "suricata-verify/tls-client-hello-frag-mtu300.pcap", 443), uint16(443))
+	f.Add(encodeStream(f, "ndpi/http-basic-auth.pcap", 80), uint16(80))
+	f.Add(encodeStream(f, "suricata-verify/dns-udp-eve-txt.pcap", 53), uint16(53))
+	f.Add(encodeStream(f, "zeek/ftp-password-pass-command.pcap", 21), uint16(21))
 	f.Fuzz(func(t *testing.T, b []byte, port uint16) {
 		run := func(st *State, b []byte) []string {
 			var out []string

@@ -50,26 +50,8 @@ func udpSummary(toServer bool, payload []byte, idx uint64) packet.Summary {
 // are per flow (two messages).
 func BenchmarkDNSMessage(b *testing.B) {
 	q, r := dnsPair(b, "www.example.com")
-	sq, sr := udpSummary(true, q, 1), udpSummary(false, r, 2)
-	cfg := &Config{}
-	events := 0
-	emit := func(e *Event) {
-		if e.DNS != nil {
-			events++
-		}
-	}
-	var pool Pool
-	b.ReportAllocs()
-	for b.Loop() {
-		st := pool.Get()
-		st.Packet(cfg, true, &sq, emit)
-		st.Packet(cfg, false, &sr, emit)
-		st.Close(cfg, emit)
-		pool.Put(st)
-	}
-	if events != 2*b.N {
-		b.Fatalf("%d dns events for %d flows", events, b.N)
-	}
+	benchFlows(b, []packet.Summary{udpSummary(true, q, 1), udpSummary(false, r, 2)}, 53, 2,
+		func(e *Event) bool { return e.DNS != nil })
 }
 
 // BenchmarkTLSHandshake is the TLS part of a browsing flow of the benchmark
@@ -79,26 +61,7 @@ func BenchmarkTLSHandshake(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	pkts := stream(40000, 443, []seg{{true, string(gen.ClientHello("www.example.com", rng))},
 		{false, string(gen.ServerHello(rng))}})
-	cfg := &Config{}
-	events := 0
-	emit := func(e *Event) {
-		if e.TLS != nil {
-			events++
-		}
-	}
-	var pool Pool
-	b.ReportAllocs()
-	for b.Loop() {
-		st := pool.Get()
-		for i := range pkts {
-			st.Packet(cfg, pkts[i].DstPort == 443, &pkts[i], emit)
-		}
-		st.Close(cfg, emit)
-		pool.Put(st)
-	}
-	if events != b.N {
-		b.Fatalf("%d tls events for %d flows", events, b.N)
-	}
+	benchFlows(b, pkts, 443, 1, func(e *Event) bool { return e.TLS != nil })
 }
 
 // BenchmarkHTTPExchange is a browsing flow of the benchmark capture: a GET
@@ -108,10 +71,17 @@ func BenchmarkHTTPExchange(b *testing.B) {
 		{true, "GET /page/17 HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0\r\nAccept: */*\r\n\r\n"},
 		{false, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 1200\r\n\r\n"},
 		{false, string(make([]byte, 1200))}})
+	benchFlows(b, pkts, 80, 1, func(e *Event) bool { return e.HTTP != nil })
+}
+
+// benchFlows runs pkts as one flow per iteration through a State from a
+// Pool, as the engine does, and checks that each flow gave perFlow events
+// that want accepts.
+func benchFlows(b *testing.B, pkts []packet.Summary, port uint16, perFlow int, want func(*Event) bool) {
 	cfg := &Config{}
 	events := 0
 	emit := func(e *Event) {
-		if e.HTTP != nil {
+		if want(e) {
 			events++
 		}
 	}
@@ -120,12 +90,12 @@ func BenchmarkHTTPExchange(b *testing.B) {
 	for b.Loop() {
 		st := pool.Get()
 		for i := range pkts {
-			st.Packet(cfg, pkts[i].DstPort == 80, &pkts[i], emit)
+			st.Packet(cfg, pkts[i].DstPort == port, &pkts[i], emit)
 		}
 		st.Close(cfg, emit)
 		pool.Put(st)
 	}
-	if events != b.N {
-		b.Fatalf("%d http events for %d flows", events, b.N)
+	if events != perFlow*b.N {
+		b.Fatalf("%d events for %d flows, want %d per flow", events, b.N, perFlow)
 	}
 }
