@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"slices"
 	"sort"
 	"strconv"
 	"syscall"
@@ -83,7 +82,8 @@ func (s *Sampler) sampleSockets(snap *hoststat.Snapshot, now time.Time) error {
 		}
 		return a.Local.Port() < b.Local.Port()
 	})
-	s.lastSockets, s.lastLocal, s.lastComplete = slices.Clone(snap.Sockets), slices.Clone(snap.LocalAddrs), snap.SocketOwnersComplete
+	// Kept as sampled, as lastProcs is; repeatSockets hands out copies.
+	s.lastSockets, s.lastLocal, s.lastComplete = snap.Sockets, snap.LocalAddrs, snap.SocketOwnersComplete
 	if s.lastSockets == nil {
 		s.lastSockets = []hoststat.Socket{} // sampled, and none: not "never sampled"
 	}
