@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // pcapng block types (draft-ietf-opsawg-pcapng).
@@ -25,6 +26,17 @@ const (
 	optIfTsoffset = 14
 	optIsbIfdrop  = 5
 	optIsbOsdrop  = 7
+)
+
+// Bounds on what a file can make the reader keep. A section may describe at
+// most maxInterfaces interfaces (the OPB's interface field is 16 bits; real
+// captures have a handful), and an interface name keeps at most
+// maxIfaceNameLen bytes (Windows' \Device\NPF_{GUID} names are about 50), so
+// one section holds at most a few tens of MB of interface state whatever
+// its blocks claim.
+const (
+	maxInterfaces   = 1 << 16
+	maxIfaceNameLen = 256
 )
 
 // ngIface is what an Interface Description Block tells about the packets
@@ -87,6 +99,10 @@ type ngReader struct {
 	err       error
 	stats     counters
 	prevDrops uint64 // drops of earlier sections
+	// secDrops is the sum of ifaces[i].drops, kept up to date as each ISB
+	// replaces one interface's counters, so an ISB costs the same whatever
+	// the number of interfaces (summing them per ISB was quadratic).
+	secDrops  uint64
 	ifDrops   atomic.Uint64
 	closeOnce closer
 }
@@ -140,9 +156,8 @@ func (r *ngReader) readSHB() error {
 		return fmt.Errorf("%s at offset %d: unsupported pcapng version %d.%d", what, r.off, major, r.order.Uint16(h[14:]))
 	}
 	// Interface numbers restart in each section; keep earlier drops counted.
-	for i := range r.ifaces {
-		r.prevDrops += r.ifaces[i].drops
-	}
+	r.prevDrops += r.secDrops
+	r.secDrops = 0
 	r.ifaces = r.ifaces[:0]
 	r.pending = int(length)
 	return r.skipPending()
@@ -283,7 +298,7 @@ func (r *ngReader) readIDB(length uint32) error {
 	r.options(b[16:length-4], func(code uint16, val []byte) {
 		switch code {
 		case optIfName:
-			ifc.name = string(val)
+			ifc.name = string(truncUTF8(val, maxIfaceNameLen))
 		case optIfTsresol:
 			if len(val) < 1 {
 				return
@@ -306,8 +321,8 @@ func (r *ngReader) readIDB(length uint32) error {
 	if optErr != nil {
 		return optErr
 	}
-	if len(r.ifaces) >= 1<<16 {
-		return fmt.Errorf("%s at offset %d: more than 65536 interfaces", what, r.off)
+	if len(r.ifaces) >= maxInterfaces {
+		return fmt.Errorf("%s at offset %d: more than %d interfaces in one section (limit %d): corrupt or hostile file", what, r.off, maxInterfaces, maxInterfaces)
 	}
 	r.ifaces = append(r.ifaces, ifc)
 	return nil
@@ -340,14 +355,27 @@ func (r *ngReader) readISB(length uint32) error {
 		}
 	})
 	if seen {
-		r.ifaces[id].drops = ifdrop + osdrop
-		total := r.prevDrops
-		for i := range r.ifaces {
-			total += r.ifaces[i].drops
-		}
-		r.ifDrops.Store(total)
+		// ISB counters are cumulative: this one replaces the interface's
+		// previous figure. Wrapping arithmetic keeps secDrops equal to the
+		// (wrapping) sum of all interfaces' figures.
+		ifc := &r.ifaces[id]
+		r.secDrops += ifdrop + osdrop - ifc.drops
+		ifc.drops = ifdrop + osdrop
+		r.ifDrops.Store(r.prevDrops + r.secDrops)
 	}
 	return nil
+}
+
+// truncUTF8 returns at most n bytes of b, cut before a UTF-8 sequence that
+// would not fit whole.
+func truncUTF8(b []byte, n int) []byte {
+	if len(b) <= n {
+		return b
+	}
+	for n > 0 && !utf8.RuneStart(b[n]) {
+		n--
+	}
+	return b[:n]
 }
 
 // packet reads an EPB, OPB or SPB at r.off and returns its frame, pointing
