@@ -170,7 +170,11 @@ func Load(path string) (*Config, error) {
 	}
 	c, err := Parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("config %s:%w", path, err)
+		var ce *Error
+		if errors.As(err, &ce) && ce.Line > 0 {
+			return nil, fmt.Errorf("config %s:%w", path, err) // FILE:LINE:COLUMN: as a compiler writes it
+		}
+		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	c.Path = path
 	return c, nil
@@ -178,23 +182,35 @@ func Load(path string) (*Config, error) {
 
 // Error is a problem in a configuration file at a line and column.
 type Error struct {
-	Line, Column int
+	Line, Column int    // 0 when the position is unknown
 	Key          string // dotted key, when known
 	Msg          string
+
+	at string // where to look for the key when not at Key ("allow[2]")
 }
 
 func (e *Error) Error() string {
-	if e.Key != "" {
-		return fmt.Sprintf("%d:%d: %s: %s", e.Line, e.Column, e.Key, e.Msg)
+	var b strings.Builder
+	if e.Line > 0 {
+		fmt.Fprintf(&b, "%d:%d: ", e.Line, e.Column)
 	}
-	return fmt.Sprintf("%d:%d: %s", e.Line, e.Column, e.Msg)
+	if e.Key != "" {
+		b.WriteString(e.Key + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
 }
 
+// utf8BOM is the byte-order mark some Windows editors write at the start of
+// a UTF-8 file; TOML does not allow it, but it carries no meaning.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
 // Parse decodes a configuration document over the defaults. Errors are
-// *Error (or errors.Join of several for unknown keys) and start with
-// "LINE:COLUMN:" so that Load's "config FILE:" prefix reads like a
-// compiler's message.
+// *Error (or errors.Join of several for unknown keys), start with
+// "LINE:COLUMN:" when the position is known, so that Load's "config FILE:"
+// prefix reads like a compiler's message, and name the key.
 func Parse(data []byte) (*Config, error) {
+	data = bytes.TrimPrefix(data, utf8BOM)
 	c := Default()
 	doc := newDocument(c)
 	if err := precheck(data, doc.root.Type()); err != nil {
@@ -205,7 +221,7 @@ func Parse(data []byte) (*Config, error) {
 		return nil, tomlError(err)
 	}
 	if err := doc.apply(c); err != nil {
-		return nil, err
+		return nil, withPosition(data, err)
 	}
 	return c, nil
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"net/netip"
 	"os"
@@ -231,9 +232,27 @@ func FuzzParse(f *testing.F) {
 	def, _ := Default().Encode()
 	f.Add(def)
 	f.Add([]byte("[detect]\nscan_ports = 3\n[[allow]]\nrule = \"*\"\n"))
+	f.Add([]byte("\ufeffrefresh = \"2s\"\n"))
+	f.Add([]byte("refresh = \"1h\"\n"))
+	f.Add([]byte("detect = { scan_ports = -1 }\n"))
+	f.Add([]byte("allow = [{ rule = \"*\" }, { src = [\"10.0.0.1\"] }]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse(data)
+		if _, berr := Parse(append([]byte("\ufeff"), data...)); !bytes.HasPrefix(data, utf8BOM) && (berr == nil) != (err == nil) {
+			t.Fatalf("with a BOM: %v; without: %v", berr, err)
+		}
 		if err != nil {
+			// An error that names a key the document writes says where.
+			var ce *Error
+			if errors.As(err, &ce) && ce.Line == 0 {
+				key := ce.at
+				if key == "" {
+					key = ce.Key
+				}
+				if pos, ok := keyPositions(data)[key]; ok {
+					t.Fatalf("error %q has no position, but %s is at %d:%d", err, key, pos.Line, pos.Column)
+				}
+			}
 			return
 		}
 		out, err := c.Encode()

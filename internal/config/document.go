@@ -272,7 +272,8 @@ func (d *document) apply(c *Config) error {
 	for _, e := range r.FieldByName("Allow").Interface().([]allowEntry) {
 		a := AllowRule{Rule: e.Rule.S, Comment: e.Comment}
 		if a.Rule == "" {
-			return &Error{Key: "allow.rule", Msg: fmt.Sprintf("allow entry %d has no rule (use \"*\" for every rule)", len(c.Allow)+1)}
+			n := len(c.Allow) + 1
+			return &Error{Key: "allow.rule", Msg: fmt.Sprintf("allow entry %d has no rule (use \"*\" for every rule)", n), at: fmt.Sprintf("allow[%d]", n)}
 		}
 		for _, p := range e.Src {
 			a.Src = append(a.Src, netip.Prefix(p))
