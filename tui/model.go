@@ -494,10 +494,17 @@ func (m *Model) headerView() string {
 	alerts := fmt.Sprintf("alerts H %d M %d L %d", s.AlertsBySeverity[1], s.AlertsBySeverity[2], s.AlertsBySeverity[3])
 	state := ""
 	switch {
+	case s.Source.Stopped():
+		// Loud, and first to survive narrowing: an engineer must not
+		// read a quiet screen as a quiet network.
+		state = " CAPTURE STOPPED: " + sourceLabel(s.Source)
 	case m.paused:
 		state = " PAUSED"
 	case s.Source.State == "finished":
 		state = " FINISHED"
+	}
+	if n := faults(s.Counters); n > 0 {
+		state += fmt.Sprintf(" faults %d", n)
 	}
 	sep := " │ "
 	if st.G.V == "|" {
@@ -517,7 +524,19 @@ func (m *Model) headerView() string {
 			break
 		}
 	}
+	if s.Source.Stopped() {
+		return st.HeaderBad.Render(fit(line, m.w))
+	}
 	return st.Header.Render(fit(line, m.w))
+}
+
+// faults counts the panics the engine contained (engine.Fault).
+func faults(c engine.Counters) uint64 {
+	var n uint64
+	for _, v := range c.Faults {
+		n += v
+	}
+	return n
 }
 
 // privilegeLabel names the capture privilege for the header.

@@ -36,6 +36,7 @@ type Styles struct {
 	Border, BorderFocused lipgloss.Style
 	Title, TitleFocused   lipgloss.Style
 	Header, HeaderDim     lipgloss.Style
+	HeaderBad             lipgloss.Style // the header when capture has stopped
 	Footer, Status        lipgloss.Style
 	ColHeader             lipgloss.Style
 	Dim, Bold             lipgloss.Style
@@ -115,6 +116,8 @@ func ThemeStyles(r *lipgloss.Renderer, ascii bool, name string) *Styles {
 	s.TitleFocused = n().Foreground(c(t.focus)).Bold(true)
 	s.Header = n().Foreground(c(t.title)).Background(c(t.headerBG))
 	s.HeaderDim = n().Foreground(c(t.dim)).Background(c(t.headerBG))
+	// Reverse video: still loud under NO_COLOR.
+	s.HeaderBad = n().Foreground(c(t.bad)).Reverse(true).Bold(true)
 	s.Footer = n().Foreground(c(t.dim))
 	s.Status = n().Foreground(c(t.warn))
 	s.ColHeader = n().Foreground(c(t.dim)).Bold(true)

@@ -180,6 +180,7 @@ func kernelFilter(expr string, snaplen int) func(capture.LinkType) ([]capture.BP
 func writeStats(w *eve.Writer, eng *engine.Engine, read uint64, cs capture.Stats, uptime time.Duration) {
 	c := eng.Counters()
 	fl := eng.FlowStats()
+	rs := eng.Reassembly()
 	stats := map[string]any{
 		"uptime": int64(uptime / time.Second),
 		"capture": map[string]any{
@@ -200,6 +201,16 @@ func writeStats(w *eve.Writer, eng *engine.Engine, read uint64, cs capture.Stats
 		},
 		"detect":    map[string]any{"alert": c.Alerts, "muted": c.Muted, "tables": eng.DetectorStats()},
 		"app_layer": map[string]any{"events": c.Events},
+		// Suricata's names for the stream budget: bytes held now and at
+		// most, and the directions given up at the memcap or at a gap.
+		"tcp": map[string]any{
+			"reassembly_memuse": rs.Memuse, "reassembly_memuse_max": rs.Peak, "reassembly_memcap": rs.Limit,
+			"segment_memcap_drop": rs.MemcapDrops, "reassembly_gap": rs.GapDrops,
+		},
+		// Panics contained, by stage (engine.Fault).
+		"faults": map[string]any{
+			"engine": c.Faults[engine.StageEngine], "parser": c.Faults[engine.StageParser], "detect": c.Faults[engine.StageDetect],
+		},
 	}
 	w.Object(eng.Now(), "stats", stats)
 }

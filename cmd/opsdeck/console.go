@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/engine"
 	"github.com/opsdeck/opsdeck/internal/evidence"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
+	"github.com/opsdeck/opsdeck/internal/textsafe"
 	"github.com/opsdeck/opsdeck/sources/capture"
 	"github.com/opsdeck/opsdeck/sources/system"
 	"github.com/opsdeck/opsdeck/tui"
@@ -30,6 +32,7 @@ type consoleOptions struct {
 	refresh     time.Duration
 	noMouse     bool
 	evidenceDir string
+	user        string
 }
 
 // cmdConsole runs the Bubble Tea console over live capture, a file (-r) or
@@ -45,6 +48,8 @@ func cmdConsole(args []string) error {
 	fs.DurationVar(&co.refresh, "refresh", 0, "screen refresh `interval` (+ and - change it while running; default: the configuration's, 1s)")
 	fs.StringVar(&co.evidenceDir, "evidence-dir", ".", "`DIR` where the b (incident bundle) and e (alert pcap) keys write")
 	fs.BoolVar(&co.noMouse, "no-mouse", false, "do not capture the mouse (lets the terminal select text)")
+	fs.StringVar(&co.user, "user", "", "drop root to `USER` once the capture sockets are open (as tcpdump -Z)")
+	fs.StringVar(&co.user, "Z", "", "the same as --user (tcpdump's spelling)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return &exitError{code: 2, err: errUsagePrinted}
@@ -69,12 +74,42 @@ func cmdConsole(args []string) error {
 	eng := engine.New(o.engineConfig(engineConfigFrom(cfg)), nil)
 	// The evidence ring keeps recent packets for the b and e keys.
 	ring := evidence.NewRing(cfg.Evidence)
-	eng.SetHooks(engine.Hooks{Frame: ring.Hook})
+	// Faults go to stderr once the screen has closed.
+	var faults faultLog
+	eng.SetHooks(engine.Hooks{Frame: ring.Hook, Fault: faults.add})
+	defer faults.print()
 	flt := newFilterCache(o.filter)
 	if _, err := flt.get(uint16(capture.LinkEthernet)); err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("capture filter %q: %w", o.filter, err)}
 	}
 	live := !co.demo && o.read == ""
+	if co.user != "" && !live {
+		return &exitError{code: 2, err: errors.New("--user drops root after opening live capture; -r and --demo need no privileges")}
+	}
+	var lc *liveCapture
+	if live {
+		// Open capture now, so that --user can drop root before a single
+		// packet is parsed.
+		ifaces := []string(o.ifaces)
+		if len(ifaces) == 0 {
+			ifaces = []string{"any"}
+		}
+		lopts := capture.LiveOptions{SnapLen: o.snaplen, Filter: kernelFilter(o.filter, o.snaplen)}
+		lc = newLiveCapture(eng, ifaces, lopts, func(fr *capture.Frame) {
+			eng.HandleFrame(uint16(fr.Link), fr.Data, fr.TS, fr.WireLen, fr.Index)
+		})
+		_ = lc.open() // the status says why it failed; the system panes work anyway
+		if co.user != "" {
+			if err := dropPrivileges(co.user); err != nil {
+				if lc.src != nil {
+					lc.src.Close()
+				}
+				return err
+			}
+			lc.setPrivilege("dropped to " + co.user)
+			lc.noReopen = "opsdeck dropped root (--user " + co.user + ") and cannot reopen capture; restart it"
+		}
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -104,15 +139,12 @@ func cmdConsole(args []string) error {
 	switch {
 	case co.demo:
 		eng.SetSource(engine.SourceStatus{Name: "demo", Kind: "demo", State: "running", Privilege: "none"})
-		goSafe(&wg, "demo", func() { runDemo(ctx, eng) })
+		goSafeOr(&wg, "demo", func() { runDemo(ctx, eng) }, eng)
 	case o.read != "":
-		goSafe(&wg, "replay", func() { replay(ctx, eng, flt, o.read, co.speed) })
+		goSafeOr(&wg, "replay", func() { replay(ctx, eng, flt, o.read, co.speed) }, eng)
 	default:
-		ifaces := []string(o.ifaces)
-		if len(ifaces) == 0 {
-			ifaces = []string{"any"}
-		}
-		goSafe(&wg, "capture", func() { captureLive(ctx, eng, o.filter, ifaces, o.snaplen) })
+		goSafe(&wg, "capture", func() { idleExpire(ctx, eng) })
+		goSafeOr(&wg, "capture", func() { _ = lc.run(ctx) }, eng)
 	}
 	save := &consoleEvidence{dir: co.evidenceDir, eng: eng, ring: ring, seed: uint16(o.seed)}
 
@@ -148,22 +180,61 @@ func cmdConsole(args []string) error {
 	if _, err := tea.NewProgram(model, popts...).Run(); err != nil {
 		return fmt.Errorf("console: %w", err)
 	}
+	// Quitting after the input was lost is not a clean run.
+	if src := eng.Snapshot(engine.SnapshotOptions{}).Source; src.Stopped() {
+		return &exitError{code: 1, err: fmt.Errorf("capture on %s stopped: %s", src.Name, src.Err)}
+	}
 	return nil
 }
 
 // goSafe runs f on its own goroutine; a panic in one source is reported on
 // stderr after the screen closes and does not take the console down.
-func goSafe(wg *sync.WaitGroup, name string, f func()) {
+func goSafe(wg *sync.WaitGroup, name string, f func()) { goSafeOr(wg, name, f, nil) }
+
+// goSafeOr is goSafe for a packet source: when it dies, eng's source
+// status says so at once (the console's header turns to CAPTURE STOPPED).
+func goSafeOr(wg *sync.WaitGroup, name string, f func(), eng *engine.Engine) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		defer func() {
 			if r := recover(); r != nil {
-				fmt.Fprintf(os.Stderr, "opsdeck: %s source stopped: %v\n", name, r)
+				fmt.Fprintf(os.Stderr, "opsdeck: %s source stopped: %v\n%s", name, r, debug.Stack())
+				if eng != nil {
+					eng.SourceFailed(fmt.Sprintf("%s source stopped: %v", name, r))
+				}
 			}
 		}()
 		f()
 	}()
+}
+
+// faultLog keeps the engine's contained panics for stderr, written once
+// the screen has closed.
+type faultLog struct {
+	mu     sync.Mutex
+	faults []engine.Fault
+}
+
+func (l *faultLog) add(f engine.Fault) {
+	l.mu.Lock()
+	l.faults = append(l.faults, f)
+	l.mu.Unlock()
+}
+
+func (l *faultLog) print() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, f := range l.faults {
+		logFault(f)
+	}
+}
+
+// logFault writes a contained panic to stderr with its stack: the first of
+// each stage; the rest are counted (stats.faults, the console's header).
+func logFault(f engine.Fault) {
+	fmt.Fprintf(os.Stderr, "opsdeck: %s (packet time %s); later ones are only counted\n%s",
+		textsafe.Clean(f.String()), f.Time.UTC().Format(time.RFC3339Nano), f.Stack)
 }
 
 // hostFeeder passes full samples to the engine and merges socket-only
@@ -250,78 +321,17 @@ func replay(ctx context.Context, eng *engine.Engine, flt *filterCache, name stri
 	eng.SetSource(status)
 }
 
-// captureLive captures on ifaces until ctx ends. Without privileges it
-// leaves the reason and the fix in the source status and returns: the
-// system panes keep working.
-func captureLive(ctx context.Context, eng *engine.Engine, expr string, ifaces []string, snaplen int) {
-	name := strings.Join(ifaces, ",")
-	status := engine.SourceStatus{Name: name, Kind: "live", State: "starting", Privilege: capturePrivilege()}
-	eng.SetSource(status)
-	// The filter runs in the kernel: packets it rejects are never copied to
-	// opsdeck, which matters on a busy link with a narrow filter.
-	lopts := capture.LiveOptions{SnapLen: snaplen, Filter: kernelFilter(expr, snaplen)}
-	for ctx.Err() == nil {
-		src, err := capture.OpenLiveMulti(ifaces, lopts)
-		if err != nil {
-			status.State, status.Err, status.Hint = "unavailable", err.Error(), captureHint(err)
-			eng.SetSource(status)
-			if !errors.Is(err, capture.ErrNoSuchInterface) && !errors.Is(err, capture.ErrInterfaceGone) {
-				return // permission and other errors will not fix themselves
-			}
-			if !sleepCtx(ctx, 2*time.Second) {
-				return
-			}
-			continue
-		}
-		status.State, status.Err, status.Hint = "running", "", ""
-		eng.SetSource(status)
-		err = pump(ctx, eng, src, &status)
-		src.Close()
-		if err == nil || ctx.Err() != nil {
-			return
-		}
-		status.State, status.Err, status.Hint = "error", err.Error(), "waiting for the interface to come back"
-		eng.SetSource(status)
-		if !sleepCtx(ctx, 2*time.Second) {
-			return
-		}
-	}
-}
-
-// pump moves frames from src into the engine, keeping the engine's clock
-// and kernel counters current while the link is idle.
-func pump(ctx context.Context, eng *engine.Engine, src capture.Source, status *engine.SourceStatus) error {
-	stop := context.AfterFunc(ctx, func() { src.Close() })
-	defer stop()
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case now := <-t.C:
-				eng.Expire(now)
-			}
-		}
-	}()
-	var lastStats time.Time
+// idleExpire keeps the engine's clock moving while the link is idle, so
+// that idle flows end and the detectors' windows close.
+func idleExpire(ctx context.Context, eng *engine.Engine) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
 	for {
-		fr, err := src.Next()
-		if err != nil {
-			if ctx.Err() != nil || err == io.EOF {
-				return nil
-			}
-			return err
-		}
-		eng.HandleFrame(uint16(fr.Link), fr.Data, fr.TS, fr.WireLen, fr.Index)
-		if time.Since(lastStats) > time.Second {
-			lastStats = time.Now()
-			st := src.Stats()
-			status.KernelPackets, status.KernelDrops = st.KernelPackets, st.KernelDrops
-			eng.SetSource(*status)
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			eng.Expire(now)
 		}
 	}
 }

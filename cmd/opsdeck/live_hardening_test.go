@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/engine"
+	"github.com/opsdeck/opsdeck/sources/capture"
 )
 
 // vethPair creates hd8a (this namespace, 169.254.77.1) and its peer hd8b
@@ -29,8 +30,8 @@ func vethPair(t *testing.T, ns string) {
 	}
 }
 
-// TestConsoleCaptureSurvivesInterfaceLoss drives the console's capture loop
-// (captureLive) on a veth that the test deletes mid-capture and creates
+// TestConsoleCaptureSurvivesInterfaceLoss drives the capture loop of the
+// console and watch (liveCapture) on a veth that the test deletes mid-capture and creates
 // again: the source status must say what happened, and capture must resume
 // by itself when the interface returns.
 func TestConsoleCaptureSurvivesInterfaceLoss(t *testing.T) {
@@ -55,7 +56,10 @@ func TestConsoleCaptureSurvivesInterfaceLoss(t *testing.T) {
 	eng := engine.New(engine.DefaultConfig(), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); captureLive(ctx, eng, "", []string{"hd8a"}, 65535) }()
+	lc := newLiveCapture(eng, []string{"hd8a"}, capture.LiveOptions{SnapLen: 65535}, func(fr *capture.Frame) {
+		eng.HandleFrame(uint16(fr.Link), fr.Data, fr.TS, fr.WireLen, fr.Index)
+	})
+	go func() { defer close(done); lc.open(); lc.run(ctx) }()
 	defer func() {
 		cancel()
 		select {

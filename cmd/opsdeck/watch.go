@@ -6,11 +6,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"os/user"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -80,7 +80,7 @@ type watch struct {
 	eng     *engine.Engine
 	w       *eve.Writer
 	out     *lineFile
-	src     capture.Source
+	lc      *liveCapture
 	ring    *evidence.Ring
 	col     *metrics.Collector
 	cfg     *config.Config
@@ -90,7 +90,6 @@ type watch struct {
 	hostMu  sync.Mutex
 	host    *hoststat.Snapshot // latest full sample
 	read    atomic.Uint64
-	status  engine.SourceStatus
 }
 
 // cmdWatch captures live without a screen and writes EVE JSON lines, for
@@ -145,11 +144,18 @@ func cmdWatch(args []string) error {
 	// the metrics port (it may be below 1024); then drop them.
 	lopts := capture.LiveOptions{SnapLen: o.snaplen, Promisc: wo.promisc}
 	lopts.Filter = kernelFilter(o.filter, o.snaplen)
-	src, err := capture.OpenLiveMulti(ifaces, lopts)
-	if err != nil {
+	wt := &watch{cfg: cfg, opts: wo, bundleS: sev, bundleC: make(chan *detect.Alert, 1)}
+	wt.eng = engine.New(o.engineConfig(engineConfigFrom(cfg)), nil)
+	wt.lc = newLiveCapture(wt.eng, ifaces, lopts, wt.handle)
+	wt.lc.logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, "opsdeck: watch: "+format+"\n", args...) }
+	if err := wt.lc.open(); err != nil {
 		return fmt.Errorf("watch: %w\n  fix: %s", err, captureHint(err))
 	}
-	defer src.Close()
+	defer func() {
+		if src := wt.lc.src; src != nil {
+			src.Close()
+		}
+	}()
 
 	var msrv *metrics.Server
 	if wo.metricsListen != "" {
@@ -158,12 +164,12 @@ func cmdWatch(args []string) error {
 		}
 		defer msrv.Close()
 	}
-	priv := capturePrivilege()
 	if wo.user != "" {
 		if err := dropPrivileges(wo.user); err != nil {
 			return err
 		}
-		priv = "dropped to " + wo.user
+		wt.lc.setPrivilege("dropped to " + wo.user)
+		wt.lc.noReopen = "watch dropped root (--user " + wo.user + ") and cannot reopen capture; its service manager restarts it"
 	}
 
 	path := o.output
@@ -174,27 +180,25 @@ func cmdWatch(args []string) error {
 	if err != nil {
 		return err
 	}
-	wt := &watch{src: src, cfg: cfg, opts: wo, bundleS: sev, bundleC: make(chan *detect.Alert, 1), out: out}
+	wt.out = out
 	wt.w = eve.NewWriter(out)
 	wt.w.ShowSecrets = o.showSecrets
 	wt.w.CommunityIDSeed = uint16(o.seed)
-	wt.eng = engine.New(o.engineConfig(engineConfigFrom(cfg)), wt.w)
+	wt.eng.SetOutput(wt.w)
 	wt.col = metrics.New(wt.eng, func() metrics.CaptureStats {
-		st := src.Stats()
+		st := wt.lc.Stats()
 		return metrics.CaptureStats{Packets: wt.read.Load(), Bytes: st.Bytes, KernelPackets: st.KernelPackets, KernelDrops: st.KernelDrops}
 	})
 	if msrv != nil {
 		msrv.Start(wt.col)
 		fmt.Fprintf(os.Stderr, "opsdeck: metrics on http://%s/metrics\n", msrv.Addr())
 	}
-	hooks := engine.Hooks{Alert: wt.onAlert}
+	hooks := engine.Hooks{Alert: wt.onAlert, Fault: logFault}
 	if sev != 0 {
 		wt.ring = evidence.NewRing(cfg.Evidence)
 		hooks.Frame = wt.ring.Hook
 	}
 	wt.eng.SetHooks(hooks)
-	wt.status = engine.SourceStatus{Name: src.Name(), Kind: "live", State: "running", Privilege: priv}
-	wt.eng.SetSource(wt.status)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -224,15 +228,15 @@ func cmdWatch(args []string) error {
 	}
 
 	start := time.Now()
-	capErr := wt.pump(ctx)
+	capErr := runGuarded("capture", func() error { return wt.lc.run(ctx) })
 	cancel()
-	src.Close()
 	wg.Wait()
 
+	// Whatever ended the capture, the flows and the stats reach the file.
 	wt.mu.Lock()
 	defer wt.mu.Unlock()
 	wt.eng.Finish()
-	writeStats(wt.w, wt.eng, wt.read.Load(), src.Stats(), time.Since(start))
+	writeStats(wt.w, wt.eng, wt.read.Load(), wt.lc.Stats(), time.Since(start))
 	err = errors.Join(wt.w.Flush(), out.Close())
 	if capErr != nil {
 		return fmt.Errorf("watch: capture stopped: %w", errors.Join(capErr, err))
@@ -243,23 +247,24 @@ func cmdWatch(args []string) error {
 	return nil
 }
 
-// pump feeds frames to the engine until ctx ends or capture fails.
-func (wt *watch) pump(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() { wt.src.Close() })
-	defer stop()
-	for {
-		fr, err := wt.src.Next()
-		if err != nil {
-			if ctx.Err() != nil || err == io.EOF {
-				return nil
-			}
-			return err
+// handle feeds one frame to the engine; the capture loop calls it.
+func (wt *watch) handle(fr *capture.Frame) {
+	wt.read.Add(1)
+	wt.mu.Lock()
+	wt.eng.HandleFrame(uint16(fr.Link), fr.Data, fr.TS, fr.WireLen, fr.Index)
+	wt.mu.Unlock()
+}
+
+// runGuarded runs f, turning a panic into its error: a capture loop that
+// dies still lets watch write its final records and exit non-zero.
+func runGuarded(name string, f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(os.Stderr, "opsdeck: %s stopped: %v\n%s", name, r, debug.Stack())
+			err = fmt.Errorf("%s stopped: %v", name, r)
 		}
-		wt.read.Add(1)
-		wt.mu.Lock()
-		wt.eng.HandleFrame(uint16(fr.Link), fr.Data, fr.TS, fr.WireLen, fr.Index)
-		wt.mu.Unlock()
-	}
+	}()
+	return f()
 }
 
 // tick runs every second: idle flows end, records reach the file, a
@@ -272,11 +277,9 @@ func (wt *watch) tick(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			st := wt.src.Stats()
+			wt.lc.publish()
 			wt.mu.Lock()
 			wt.eng.Expire(now)
-			wt.status.KernelPackets, wt.status.KernelDrops = st.KernelPackets, st.KernelDrops
-			wt.eng.SetSource(wt.status)
 			err := wt.w.Flush()
 			if err == nil {
 				err = wt.out.Boundary()

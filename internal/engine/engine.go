@@ -59,9 +59,13 @@ type Counters struct {
 	IPv4, IPv6, TCP, UDP, ARP uint64
 	ICMPv4, ICMPv6, VLAN      uint64
 	Fragments                 uint64
-	Alerts                    uint64
-	Muted                     uint64 // alerts dropped by the allow list
-	Events                    uint64
+	// Faults are panics contained: in decoding or the flow table (the
+	// packet is lost), in a protocol parser (that flow's extraction
+	// stops) and in the detectors (that packet's or tick's detection).
+	Faults [numStages]uint64
+	Alerts uint64
+	Muted  uint64 // alerts dropped by the allow list
+	Events uint64
 }
 
 // Engine is the packet pipeline. HandleFrame runs on the capture goroutine;
@@ -96,6 +100,8 @@ type Engine struct {
 	attr      *attrib.Table
 	hostRules *detect.HostRules
 	names     names // console only: addresses named by DNS answers seen
+	budget    proto.Budget
+	lastFault *Fault
 }
 
 // Hooks let other parts see what passes through the engine. They run on the
@@ -105,6 +111,9 @@ type Hooks struct {
 	Frame func(link uint16, data []byte, s *packet.Summary)
 	// Alert sees every alert after it is recorded.
 	Alert func(a *detect.Alert, f *flow.Flow)
+	// Fault sees the first contained panic of each stage (the rest are
+	// only counted): the place to log it.
+	Fault func(Fault)
 }
 
 // New builds an engine. out may be nil (console only).
@@ -120,6 +129,8 @@ func New(cfg Config, out *eve.Writer) *Engine {
 	}
 	e := &Engine{cfg: cfg, dec: packet.NewDecoder(), out: out,
 		alerts: newRing[*detect.Alert](cfg.RecentAlerts), events: newRing[EventLine](cfg.RecentEvents)}
+	e.budget.Limit = cfg.Proto.Memcap
+	e.cfg.Proto.Budget = &e.budget
 	e.series = newSeries(cfg.SeriesLen)
 	e.flows = flow.NewTable(cfg.Flow, e.flowEnded)
 	if cfg.Detection {
@@ -130,6 +141,10 @@ func New(cfg Config, out *eve.Writer) *Engine {
 	e.host = newHostState()
 	return e
 }
+
+// SetOutput sets the EVE writer; call before the first frame (watch opens
+// its output only after capture is open and root is dropped).
+func (e *Engine) SetOutput(w *eve.Writer) { e.out = w }
 
 // SetHooks installs hooks; call before the first frame.
 func (e *Engine) SetHooks(h Hooks) { e.hooks = h }
@@ -174,6 +189,8 @@ func (e *Engine) HandleFrameLocked(link uint16, data []byte, ts time.Time, wireL
 }
 
 func (e *Engine) handle(link uint16, data []byte, ts time.Time, wireLen int, index uint64) {
+	// Decoding and the flow table: a panic there loses this packet only.
+	defer e.recoverFault(StageEngine, nil)
 	s := &e.sum
 	err := e.dec.Decode(link, data, ts, wireLen, s)
 	s.Index = index
@@ -242,8 +259,9 @@ func (e *Engine) handle(link uint16, data []byte, ts time.Time, wireLen int, ind
 		}
 		if st != nil {
 			e.alertF = f
-			st.Packet(&e.cfg.Proto, toServer, s, e.emitFn)
-			if f.AppProto == "" {
+			if !e.parse(st, f, toServer, s) {
+				st = nil
+			} else if f.AppProto == "" {
 				f.AppProto = st.AppProto()
 			}
 		}
@@ -257,8 +275,30 @@ func (e *Engine) handle(link uint16, data []byte, ts time.Time, wireLen int, ind
 	}
 	if e.det != nil {
 		e.alertF = f
-		e.det.Packet(s, f, toServer, created, e.alertFn)
+		e.detectPacket(s, f, toServer, created)
 	}
+}
+
+// parse runs st over one packet of f. When the parser panics, the flow's
+// extraction stops there (its state is dropped, not recycled: it may be
+// inconsistent) and the fault is counted; the packet still reaches the
+// detectors.
+func (e *Engine) parse(st *proto.State, f *flow.Flow, toServer bool, s *packet.Summary) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.fault(StageParser, f, r)
+			st.Abandon(&e.cfg.Proto)
+			f.App, f.AppDone = nil, true
+			ok = false
+		}
+	}()
+	st.Packet(&e.cfg.Proto, toServer, s, e.emitFn)
+	return true
+}
+
+func (e *Engine) detectPacket(s *packet.Summary, f *flow.Flow, toServer, created bool) {
+	defer e.recoverFault(StageDetect, f)
+	e.det.Packet(s, f, toServer, created, e.alertFn)
 }
 
 // tick runs once per second of packet time: timeouts, detector windows, rates.
@@ -275,8 +315,13 @@ func (e *Engine) tick() {
 	e.flows.Expire(e.now)
 	if e.det != nil {
 		e.alertF = nil
-		e.det.Tick(e.now, e.alertFn)
+		e.detectTick()
 	}
+}
+
+func (e *Engine) detectTick() {
+	defer e.recoverFault(StageDetect, nil)
+	e.det.Tick(e.now, e.alertFn)
 }
 
 func (e *Engine) protoEvent(ev *proto.Event) {
@@ -292,8 +337,15 @@ func (e *Engine) protoEvent(ev *proto.Event) {
 		e.out.Proto(ev, f)
 	}
 	if e.det != nil {
-		e.det.Event(ev, f, e.alertFn)
+		e.detectEvent(ev, f)
 	}
+}
+
+// detectEvent is guarded on its own, so that a detector's panic over an
+// event is not taken for the parser's.
+func (e *Engine) detectEvent(ev *proto.Event, f *flow.Flow) {
+	defer e.recoverFault(StageDetect, f)
+	e.det.Event(ev, f, e.alertFn)
 }
 
 func (e *Engine) alert(a *detect.Alert) {
@@ -337,21 +389,46 @@ func (e *Engine) alert(a *detect.Alert) {
 func (e *Engine) flowEnded(f *flow.Flow, reason flow.EndReason) {
 	if st, ok := f.App.(*proto.State); ok && e.cfg.Extraction {
 		e.alertF = f
-		st.Close(&e.cfg.Proto, e.emitFn)
-		if f.AppProto == "" {
-			f.AppProto = st.AppProto()
+		if e.closeState(st, f) {
+			e.states.Put(st)
 		}
 		f.App = nil
-		e.states.Put(st)
 	}
 	if e.det != nil {
 		e.alertF = f
-		e.det.FlowEnd(f, e.alertFn)
+		e.detectFlowEnd(f)
 	}
 	if e.out != nil && e.cfg.EmitFlows && !e.cfg.AlertsOnly {
-		e.out.Flow(f, reason)
+		e.writeFlow(f, reason)
 	}
 	e.alertF = nil
+}
+
+func (e *Engine) writeFlow(f *flow.Flow, reason flow.EndReason) {
+	defer e.recoverFault(StageEngine, f)
+	e.out.Flow(f, reason)
+}
+
+// closeState flushes a flow's parser; false when it panicked (the state
+// is dropped, not recycled).
+func (e *Engine) closeState(st *proto.State, f *flow.Flow) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.fault(StageParser, f, r)
+			st.Abandon(&e.cfg.Proto)
+			ok = false
+		}
+	}()
+	st.Close(&e.cfg.Proto, e.emitFn)
+	if f.AppProto == "" {
+		f.AppProto = st.AppProto()
+	}
+	return true
+}
+
+func (e *Engine) detectFlowEnd(f *flow.Flow) {
+	defer e.recoverFault(StageDetect, f)
+	e.det.FlowEnd(f, e.alertFn)
 }
 
 // Finish ends every flow (end of input) and returns the final counters.
@@ -360,8 +437,13 @@ func (e *Engine) Finish() {
 	defer e.mu.Unlock()
 	if e.det != nil {
 		e.alertF = nil
-		e.det.Tick(e.now, e.alertFn)
+		e.detectTick()
 	}
+	e.flush()
+}
+
+func (e *Engine) flush() {
+	defer e.recoverFault(StageEngine, nil)
 	e.flows.Flush(flow.EndShutdown)
 }
 
@@ -370,12 +452,20 @@ func (e *Engine) Finish() {
 func (e *Engine) Expire(now time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	defer e.recoverFault(StageEngine, nil)
 	if now.After(e.now) {
 		e.now = now
 	}
 	if !e.first.IsZero() && !e.now.Before(e.nextTick) {
 		e.tick()
 	}
+}
+
+// Reassembly returns the stream budget's counters.
+func (e *Engine) Reassembly() proto.BudgetStats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.budget.Stats()
 }
 
 // DetectorStats returns the detectors' table sizes and evictions.

@@ -162,6 +162,20 @@ type SourceStatus struct {
 	Privilege     string // "root", "cap_net_raw", "dropped to USER", "none"
 }
 
+// Stopped reports a packet source that failed while running; one that
+// could not start for lack of privilege ("unavailable") is not one.
+func (s SourceStatus) Stopped() bool {
+	return s.State == "error" || (s.State == "finished" && s.Err != "")
+}
+
+// SourceFailed marks the source stopped for a reason outside it: the
+// goroutine feeding the engine died.
+func (e *Engine) SourceFailed(why string) {
+	e.mu.Lock()
+	e.source.State, e.source.Err, e.source.Hint = "error", why, "restart opsdeck; the error is on stderr"
+	e.mu.Unlock()
+}
+
 // SetSource updates the capture source's status.
 func (e *Engine) SetSource(s SourceStatus) {
 	e.mu.Lock()
@@ -222,6 +236,12 @@ type Snapshot struct {
 	Detectors        map[string]uint64
 	// Processes is per-process network use (live capture with attribution).
 	Processes []attrib.ProcNet
+	// Reassembly is the stream budget: bytes held, and directions given
+	// up at the memcap or a gap.
+	Reassembly proto.BudgetStats
+	// LastFault is the latest contained panic, or nil (Counters.Faults
+	// counts them).
+	LastFault *Fault
 	// Names gives, for the addresses of TopFlows, Talkers and Alerts, the
 	// name a DNS answer on the wire gave them (none is ever looked up).
 	Names map[netip.Addr]string
@@ -282,6 +302,11 @@ func (e *Engine) Snapshot(o SnapshotOptions) *Snapshot {
 		s.Processes = e.attr.TopProcesses(o.Flows)
 	}
 	s.Names = e.snapshotNames(s)
+	s.Reassembly = e.budget.Stats()
+	if e.lastFault != nil {
+		lf := *e.lastFault
+		s.LastFault = &lf
+	}
 	return s
 }
 

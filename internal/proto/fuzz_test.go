@@ -176,8 +176,11 @@ func FuzzRDP(f *testing.F) {
 
 // FuzzStatePacket drives State.Packet with random segment sequences: each
 // record of the input is a header (flags, direction, sequence jitter,
-// length) followed by that many payload bytes.
+// length) followed by that many payload bytes. Bit 1 of the direction byte
+// scales the jitter by 2^24, reaching half the sequence space either way.
 func FuzzStatePacket(f *testing.F) {
+	// Issue 12, finding 1: data, then one byte 2^31 past it.
+	f.Add([]byte{packet.TCPAck, 0, 0, 5, 'G', 'E', 'T', ' ', '/', packet.TCPAck, 2, 0x80, 1, 'x'}, uint16(4444))
 	f.Add(encodeStream(f, "suricata-verify/telnet-login.pcap", 23), uint16(23))
 	f.Add(encodeStream(f, "zeek/ftp-password-pass-command.pcap", 21), uint16(21))
 	f.Add(encodeStream(f, "suricata-verify/http-ipv6-vlan-nikto-bug-814.pcap", 80), uint16(80))
@@ -225,6 +228,7 @@ func feedState(t *testing.T, st *State, cfg *Config, b []byte, port uint16, emit
 	}
 	for i := uint64(1); len(b) >= 4 && !st.Done(); i++ {
 		flags, dir, jitter, l := b[0], b[1]&1, int8(b[2]), int(b[3])
+		far := b[1]&2 != 0
 		b = b[4:]
 		l = min(l, len(b))
 		payload := b[:l]
@@ -235,14 +239,18 @@ func feedState(t *testing.T, st *State, cfg *Config, b []byte, port uint16, emit
 		} else {
 			s.Src, s.Dst, s.SrcPort, s.DstPort = srv, cli, port, 40000
 		}
-		s.Seq = seq[dir] + uint32(int32(jitter))
+		j := int64(jitter)
+		if far {
+			j <<= 24 // far jumps, up to half the sequence space either way
+		}
+		s.Seq = seq[dir] + uint32(j)
 		if jitter == 0 {
 			seq[dir] += uint32(l)
 		}
 		st.Packet(cfg, dir == 0, &s, emit)
 		for d := range st.h {
-			if len(st.h[d].buf) > cfg.MaxBytes || len(st.h[d].ooo) > maxOOOSegs {
-				t.Fatalf("direction %d holds %d bytes, %d segments", d, len(st.h[d].buf), len(st.h[d].ooo))
+			if len(st.h[d].buf) > cfg.MaxBytes || len(st.h[d].ooo) > maxOOOSegs || st.h[d].oooLen > cfg.MaxBytes {
+				t.Fatalf("direction %d holds %d bytes, %d segments of %d bytes", d, len(st.h[d].buf), len(st.h[d].ooo), st.h[d].oooLen)
 			}
 		}
 	}

@@ -20,6 +20,12 @@ const maxOOOSegs = 8
 type Config struct {
 	MaxBytes    int  // stream bytes inspected per direction; 0 = DefaultMaxBytes
 	ShowSecrets bool // keep cleartext secrets in protocol events (FTP PASS argument)
+	// Memcap bounds the stream bytes all of an engine's flows hold for
+	// reassembly (0 = DefaultMemcap); the engine makes Budget from it.
+	Memcap int64
+	// Budget, when set, bounds the stream bytes held by every State that
+	// shares it (the engine's one budget for all its flows).
+	Budget *Budget `json:"-"`
 }
 
 func (c *Config) maxBytes() int {
@@ -83,6 +89,8 @@ type half struct {
 	nomatch bool // detection found nothing in this direction
 	buf     []byte
 	ooo     []segment
+	oooLen  int   // bytes held in ooo
+	held    int64 // bytes charged to the Budget for buf and ooo
 }
 
 type segment struct {
@@ -94,7 +102,23 @@ func (h *half) release() {
 	h.closed = true
 	h.buf = nil
 	h.ooo = nil
+	h.oooLen = 0
 }
+
+// heldBytes is the memory the direction holds for reassembly: the bytes a
+// parser left unconsumed and the segments waiting beyond a gap.
+func (h *half) heldBytes() int64 {
+	n := cap(h.buf)
+	for i := range h.ooo {
+		n += cap(h.ooo[i].data)
+	}
+	return int64(n)
+}
+
+// seqDiff is a-b in sequence space (RFC 1982): positive when a is ahead of
+// b. It is an int64 so that negating it never overflows: the difference of
+// 2^31 is as far behind as ahead, and either way beyond any window.
+func seqDiff(a, b uint32) int64 { return int64(int32(a - b)) }
 
 // State is one flow's parser state; the zero value is ready.
 type State struct {
@@ -165,12 +189,41 @@ func (st *State) Packet(cfg *Config, toServer bool, s *packet.Summary, emit func
 	case packet.ProtoTCP:
 		st.tcp = true
 		st.tcpPacket(&st.c, d, s)
+		st.charge(cfg, d)
 	case packet.ProtoUDP:
 		st.udpPacket(&st.c, toServer, s.Payload)
 	default:
 		st.done = true
 	}
 	st.c = ctx{}
+}
+
+// charge brings the budget's count of direction d's held bytes up to date.
+// A parser may have consumed bytes of the other direction too (detection
+// releases what waited for it), so both are looked at.
+func (st *State) charge(cfg *Config, d int) {
+	var b *Budget
+	if cfg != nil {
+		b = cfg.Budget
+	}
+	for _, i := range [2]int{d, 1 - d} {
+		h := &st.h[i]
+		n := h.heldBytes()
+		if n != h.held {
+			b.add(n - h.held)
+			h.held = n
+		}
+	}
+}
+
+// Abandon drops the state without running its parser: what it holds goes
+// back to the budget. The engine calls it for a state whose parser failed.
+func (st *State) Abandon(cfg *Config) {
+	st.h[0].release()
+	st.h[1].release()
+	st.p = nil
+	st.done = true
+	st.charge(cfg, 0)
 }
 
 // Close flushes pending transactions at flow end.
@@ -187,6 +240,7 @@ func (st *State) Close(cfg *Config, emit func(*Event)) {
 	st.h[0].release()
 	st.h[1].release()
 	st.done = true
+	st.charge(cfg, 0)
 }
 
 func (st *State) udpPacket(c *ctx, toServer bool, payload []byte) {
@@ -224,10 +278,10 @@ func (st *State) tcpPacket(c *ctx, d int, s *packet.Summary) {
 		// Picked up mid-stream: trust the first segment seen.
 		h.next, h.synced = seq, true
 	}
-	diff := int32(seq - h.next)
+	diff := seqDiff(seq, h.next)
 	switch {
 	case diff < 0:
-		if int(-diff) >= len(data) {
+		if -diff >= int64(len(data)) {
 			return // retransmission of bytes already delivered
 		}
 		data = data[-diff:]
@@ -239,9 +293,12 @@ func (st *State) tcpPacket(c *ctx, d int, s *packet.Summary) {
 	st.drainOOO(c, d)
 }
 
-// stash keeps a copy of a segment that arrived ahead of a gap, bounded by the
-// direction's byte budget and maxOOOSegs. When the bound is hit the gap is
-// given up: the direction is closed rather than parsed with a hole in it.
+// stash keeps a copy of a segment that arrived ahead of a gap. What a
+// direction holds beyond a gap is bounded three ways: by the bytes it would
+// still inspect (the segments together, not each one: overlapping
+// retransmissions cannot multiply it), by maxOOOSegs, and by the shared
+// Budget. When a bound is hit the gap is given up: the direction is closed
+// rather than parsed with a hole in it, and the Budget counts it.
 func (st *State) stash(c *ctx, d int, seq uint32, data []byte) {
 	h := &st.h[d]
 	room := c.cfg.maxBytes() - h.off
@@ -249,15 +306,22 @@ func (st *State) stash(c *ctx, d int, seq uint32, data []byte) {
 	if ahead >= room {
 		return // beyond what we would inspect anyway
 	}
-	if len(h.ooo) >= maxOOOSegs {
-		h.release()
-		st.checkDone()
-		return
-	}
 	if len(data) > room-ahead {
 		data = data[:room-ahead]
 	}
-	h.ooo = append(h.ooo, segment{seq: seq, data: append([]byte(nil), data...)})
+	b := c.cfg.Budget
+	switch {
+	case len(h.ooo) >= maxOOOSegs || h.oooLen+len(data) > room:
+		b.gave(false)
+	case !b.room(int64(len(data))):
+		b.gave(true)
+	default:
+		h.ooo = append(h.ooo, segment{seq: seq, data: append([]byte(nil), data...)})
+		h.oooLen += len(data)
+		return
+	}
+	h.release()
+	st.checkDone()
 }
 
 func (st *State) drainOOO(c *ctx, d int) {
@@ -266,14 +330,14 @@ func (st *State) drainOOO(c *ctx, d int) {
 		progressed := false
 		for i := 0; i < len(h.ooo); i++ {
 			sg := h.ooo[i]
-			diff := int32(sg.seq - h.next)
-			end := int32(sg.seq + uint32(len(sg.data)) - h.next)
+			diff := seqDiff(sg.seq, h.next)
 			if diff > 0 {
 				continue
 			}
 			h.ooo = append(h.ooo[:i], h.ooo[i+1:]...)
+			h.oooLen -= len(sg.data)
 			i--
-			if end <= 0 {
+			if diff+int64(len(sg.data)) <= 0 {
 				continue // wholly old
 			}
 			st.deliver(c, d, sg.data[-diff:])
@@ -287,7 +351,7 @@ func (st *State) drainOOO(c *ctx, d int) {
 		}
 	}
 	if len(h.ooo) == 0 {
-		h.ooo = nil
+		h.ooo, h.oooLen = nil, 0
 	}
 }
 
@@ -316,7 +380,13 @@ func (st *State) consumeInto(c *ctx, d int, data []byte) {
 		if h.closed || n >= len(data) {
 			return
 		}
+		if !st.keep(c, d, len(data)-n) {
+			return
+		}
 		h.buf = append(h.buf[:0], data[n:]...)
+		return
+	}
+	if !st.keep(c, d, len(data)) {
 		return
 	}
 	h.buf = append(h.buf, data...)
@@ -325,6 +395,19 @@ func (st *State) consumeInto(c *ctx, d int, data []byte) {
 		return
 	}
 	h.buf = h.buf[:copy(h.buf, h.buf[n:])]
+}
+
+// keep reports whether n more unconsumed bytes of direction d may be held;
+// when the shared Budget is full the direction is given up instead.
+func (st *State) keep(c *ctx, d int, n int) bool {
+	h := &st.h[d]
+	if cap(h.buf)-len(h.buf) >= n || c.cfg.Budget.room(int64(n)) {
+		return true
+	}
+	c.cfg.Budget.gave(true)
+	h.release()
+	st.checkDone()
+	return false
 }
 
 // consume runs detection or the detected parser over b.
