@@ -539,7 +539,7 @@ func (h *HostRules) observeListeners(s *hoststat.Snapshot, emit func(*Alert)) {
 				a.Evidence["process"] = sk.Process
 				if p := procs[sk.PID]; p != nil {
 					a.Evidence["user"] = p.User
-					a.Evidence["cmdline"] = p.Cmdline
+					a.Evidence["cmdline"] = hoststat.ClipCmdline(p.Cmdline) // MaxCmdlineBytes, whoever built the snapshot
 				}
 			}
 			return a

@@ -8,7 +8,9 @@ import (
 // HostEvent returns the body of the EVE "host" event (the value under the
 // "host" key) for one full snapshot: cpu, memory, load, disks, filesystems,
 // interfaces and the topN processes by CPU. Keys are snake_case and stable;
-// rates are per second and rounded to 0.1 to keep lines short.
+// rates are per second and rounded to 0.1 to keep lines short. Each
+// process's command line is at most MaxCmdlineBytes, with
+// "cmdline_truncated": true when it was cut.
 func HostEvent(s *Snapshot, topN int) map[string]any {
 	if s == nil {
 		return nil
@@ -106,11 +108,16 @@ func topProcs(ps []Process, n int) []map[string]any {
 	out := make([]map[string]any, 0, len(idx))
 	for _, i := range idx {
 		p := &ps[i]
-		out = append(out, map[string]any{
-			"pid": p.PID, "ppid": p.PPID, "user": p.User, "name": p.Name, "cmdline": p.Cmdline,
+		cmd := ClipCmdline(p.Cmdline)
+		m := map[string]any{
+			"pid": p.PID, "ppid": p.PPID, "user": p.User, "name": p.Name, "cmdline": cmd,
 			"state": p.State, "cpu_pct": r1(p.CPUPct), "rss": p.RSS, "threads": p.Threads,
 			"read_bytes_per_s": r1(p.ReadBytesPerS), "write_bytes_per_s": r1(p.WriteBytesPerS),
-		})
+		}
+		if p.CmdlineTruncated || len(cmd) != len(p.Cmdline) {
+			m["cmdline_truncated"] = true
+		}
+		out = append(out, m)
 	}
 	return out
 }

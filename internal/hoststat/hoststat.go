@@ -176,15 +176,16 @@ type Interface struct {
 // Process is one process. Fields that could not be read (another user's
 // /proc/<pid>/io as non-root) are zero and flagged, never fatal.
 type Process struct {
-	PID       int32     `json:"pid"`
-	PPID      int32     `json:"ppid"`
-	UID       uint32    `json:"uid"`
-	User      string    `json:"user"`
-	Name      string    `json:"name"`              // comm, at most 15 bytes
-	Cmdline   string    `json:"cmdline,omitempty"` // arguments joined by spaces
-	State     string    `json:"state"`             // R, S, D, Z, T, I, ...
-	CPUPct    float64   `json:"cpu_pct"`           // 100 = one full core
-	RSS       uint64    `json:"rss"`               // bytes
+	PID  int32  `json:"pid"`
+	PPID int32  `json:"ppid"`
+	UID  uint32 `json:"uid"`
+	User string `json:"user"`
+	Name string `json:"name"` // comm, at most 15 bytes
+	// Cmdline is the arguments joined by spaces, at most MaxCmdlineBytes.
+	Cmdline   string    `json:"cmdline,omitempty"`
+	State     string    `json:"state"`   // R, S, D, Z, T, I, ...
+	CPUPct    float64   `json:"cpu_pct"` // 100 = one full core
+	RSS       uint64    `json:"rss"`     // bytes
 	Threads   int32     `json:"threads"`
 	StartTime time.Time `json:"start_time"`
 	// IOReadable is false when /proc/<pid>/io could not be read (another
@@ -193,6 +194,9 @@ type Process struct {
 	ReadBytesPerS   float64 `json:"read_bytes_per_s"`
 	WriteBytesPerS  float64 `json:"write_bytes_per_s"`
 	CmdlineReadable bool    `json:"cmdline_readable"`
+	// CmdlineTruncated is true when the command line was longer than
+	// MaxCmdlineBytes: Cmdline holds its start and ends in CmdlineCut.
+	CmdlineTruncated bool `json:"cmdline_truncated,omitempty"`
 }
 
 // Socket states (the kernel's TCP state names; UDP uses ESTABLISHED for a

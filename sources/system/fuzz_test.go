@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/opsdeck/opsdeck/internal/hoststat"
 )
 
 // seed adds every fixture file to the corpus.
@@ -63,7 +65,9 @@ func FuzzParseProcFiles(f *testing.F) {
 		parseNetDev(b)
 		parseMountinfo(b)
 		parseIO(b)
-		parseCmdline(b)
+		if c, _ := parseCmdline(b, len(b)%2 == 1); len(c) > hoststat.MaxCmdlineBytes {
+			t.Fatalf("command line of %d bytes, budget %d", len(c), hoststat.MaxCmdlineBytes)
+		}
 		parsePasswd(b)
 		parseKmsgOOM(b)
 	})

@@ -553,10 +553,13 @@ func parseIO(b []byte) (pidIO, error) {
 // parseCmdline joins the NUL-separated arguments of /proc/<pid>/cmdline with
 // spaces. Processes that rewrite their title (setproctitle) may leave one
 // argument with embedded spaces and trailing NULs; both come out sensibly.
-func parseCmdline(b []byte) string {
+// b is the start of the file, and more says the file holds more: the result
+// then ends in hoststat.CmdlineCut, and it never exceeds
+// hoststat.MaxCmdlineBytes; cut reports either.
+func parseCmdline(b []byte, more bool) (cmdline string, cut bool) {
 	b = bytes.TrimRight(b, "\x00")
-	if len(b) == 0 {
-		return ""
+	if len(b) == 0 && !more {
+		return "", false
 	}
 	out := make([]byte, len(b))
 	for i, c := range b {
@@ -565,7 +568,12 @@ func parseCmdline(b []byte) string {
 		}
 		out[i] = c
 	}
-	return string(out)
+	s := string(out)
+	if more {
+		return hoststat.CutCmdline(s), true
+	}
+	c := hoststat.ClipCmdline(s)
+	return c, len(c) != len(s)
 }
 
 // tcpStates maps /proc/net/tcp's hex state to the kernel's names

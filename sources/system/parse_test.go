@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/opsdeck/opsdeck/internal/hoststat"
 )
@@ -99,12 +100,45 @@ func TestParseIOAndCmdline(t *testing.T) {
 		{"odd/cmdline_title", "nginx: worker process"},
 		{"odd/cmdline_args", `/usr/bin/python3 -c print("a b")`},
 	} {
-		if got := parseCmdline(fixture(t, tc.file)); got != tc.want {
-			t.Errorf("parseCmdline(%s) = %q, want %q", tc.file, got, tc.want)
+		if got, cut := parseCmdline(fixture(t, tc.file), false); got != tc.want || cut {
+			t.Errorf("parseCmdline(%s) = %q, %v, want %q", tc.file, got, cut, tc.want)
 		}
 	}
-	if got := parseCmdline(nil); got != "" {
-		t.Errorf("parseCmdline(kernel thread) = %q", got)
+	if got, cut := parseCmdline(nil, false); got != "" || cut {
+		t.Errorf("parseCmdline(kernel thread) = %q, %v", got, cut)
+	}
+}
+
+// TestParseCmdlineBound: what parseCmdline returns fits hoststat's budget,
+// is cut before a character that would not fit, and is marked as cut when the
+// file held more than was read or when the bytes given exceed the budget.
+func TestParseCmdlineBound(t *testing.T) {
+	const limit, mark = hoststat.MaxCmdlineBytes, hoststat.CmdlineCut
+	fill := func(n int) string { return strings.Repeat("a", n) }
+	for _, tc := range []struct {
+		name string
+		in   string
+		more bool
+		want string
+		cut  bool
+	}{
+		{"fits exactly", fill(limit), false, fill(limit), false},
+		{"file holds more", fill(limit), true, fill(limit-len(mark)) + mark, true},
+		{"file holds more after NULs", "sh\x00-c\x00\x00", true, "sh -c" + mark, true},
+		{"given too much", fill(limit + 1), false, fill(limit-len(mark)) + mark, true},
+		{"title padded with NULs", "nginx: worker" + strings.Repeat("\x00", limit+10), false, "nginx: worker", false},
+		{"cut inside a character", "xx" + strings.Repeat("é", limit), false, "xx" + strings.Repeat("é", (limit-len(mark)-2)/2) + mark, true},
+		{"invalid UTF-8 is cut by bytes", strings.Repeat("\x80", limit+1), false, strings.Repeat("\x80", limit-len(mark)-(utf8.UTFMax-1)) + mark, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, cut := parseCmdline([]byte(tc.in), tc.more)
+			if got != tc.want || cut != tc.cut {
+				t.Errorf("got %d bytes %.20q...%q cut %v, want %d bytes cut %v", len(got), got, got[max(0, len(got)-6):], cut, len(tc.want), tc.cut)
+			}
+			if len(got) > limit {
+				t.Errorf("%d bytes, budget %d", len(got), limit)
+			}
+		})
 	}
 }
 

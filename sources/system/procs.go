@@ -27,6 +27,7 @@ type procState struct {
 	uid        uint32
 	cmdline    string
 	cmdlineOK  bool
+	cmdlineCut bool // longer than hoststat.MaxCmdlineBytes
 	age        int
 	ioRead     uint64
 	ioWrite    uint64
@@ -138,10 +139,10 @@ func (s *Sampler) sampleProcesses(snap *hoststat.Snapshot, dt float64) error {
 				}
 			}
 			if !state.kernel {
-				b, err := s.read(s.path(ps, "cmdline"))
+				b, more, err := s.readPrefix(s.path(ps, "cmdline"), hoststat.MaxCmdlineBytes)
 				state.cmdlineOK = err == nil
 				if err == nil {
-					state.cmdline = parseCmdline(b)
+					state.cmdline, state.cmdlineCut = parseCmdline(b, more)
 				}
 			} else {
 				state.cmdlineOK = true
@@ -150,7 +151,7 @@ func (s *Sampler) sampleProcesses(snap *hoststat.Snapshot, dt float64) error {
 		state.age++
 		p.UID = state.uid
 		p.User = s.userName(state.uid, snap.Time)
-		p.Cmdline, p.CmdlineReadable = state.cmdline, state.cmdlineOK
+		p.Cmdline, p.CmdlineReadable, p.CmdlineTruncated = state.cmdline, state.cmdlineOK, state.cmdlineCut
 
 		if !state.ioDenied && !state.kernel {
 			b, err := s.read(s.path(ps, "io"))

@@ -42,3 +42,40 @@ func (s *Sampler) read(path string) ([]byte, error) {
 	}
 	return s.buf[:n], nil
 }
+
+// readPrefix returns at most limit bytes from the start of the file at path,
+// in the reusable buffer like read, and whether the file holds more. Only
+// limit+1 bytes are read, whatever the file's size: a command line of
+// another user's process can be 2 MB.
+func (s *Sampler) readPrefix(path string, limit int) ([]byte, bool, error) {
+	if len(s.buf) <= limit {
+		s.buf = make([]byte, limit+1)
+	}
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, false, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer syscall.Close(fd)
+	buf := s.buf[:limit+1]
+	n := 0
+	for n < len(buf) {
+		m, err := syscall.Read(fd, buf[n:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, false, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		if m <= 0 {
+			break
+		}
+		n += m
+		if n < len(buf) {
+			break // a short read is the end, as in read
+		}
+	}
+	if n > limit {
+		return buf[:limit], true, nil
+	}
+	return buf[:n], false, nil
+}
