@@ -59,14 +59,19 @@ func (c *common) name(a netip.Addr) string {
 	return ""
 }
 
+// learnedMark prefixes a name shown in an address's place: it was learned
+// from a DNS answer on the wire, which can be forged, and is not the
+// address itself ("~payroll.corp.example:443").
+const learnedMark = "~"
+
 // endpointLabel shows an address and port as tcpdump does without -n: the
-// name in place of the address when one is known.
+// name in place of the address when one is known, marked as a name.
 func (c *common) endpointLabel(ap netip.AddrPort) string {
 	if n := c.name(ap.Addr()); n != "" {
 		if ap.Port() == 0 {
-			return n
+			return learnedMark + n
 		}
-		return fmt.Sprintf("%s:%d", n, ap.Port())
+		return fmt.Sprintf("%s%s:%d", learnedMark, n, ap.Port())
 	}
 	return ap.String()
 }

@@ -165,7 +165,14 @@ func TestAnalyzeHostileTraffic(t *testing.T) {
 	if n < 1_000_000 {
 		maxFlows = n / 4
 	}
-	sizes := map[string]int{"synflood": n, "dnsnames": n, "arpclaims": n, "tcpoverlap": max(n/100, 50), "fragments": n / 10, "lyinglengths": n / 10}
+	// oooflood: 16,384 flows each holding all the reassembly memory it
+	// can (issue 12 measured 586 MB for them); 2,048 with -short.
+	oooFlows := 16384
+	if testing.Short() {
+		oooFlows = 2048
+	}
+	sizes := map[string]int{"synflood": n, "dnsnames": n, "arpclaims": n, "tcpoverlap": max(n/100, 50), "fragments": n / 10, "lyinglengths": n / 10,
+		"seqhalf": n / 10, "oooflood": oooFlows * 19 / 2}
 	// Which stats counter must show evictions for each kind.
 	evictions := map[string]string{
 		"synflood":  "stats.flow.evicted",
@@ -236,6 +243,32 @@ func TestAnalyzeHostileTraffic(t *testing.T) {
 			}
 			if k.Name == "tcpoverlap" {
 				checkReassembly(t, r, sizes[k.Name])
+			}
+			for _, stage := range []string{"engine", "parser", "detect"} {
+				if got := r.num("stats.faults." + stage); got != 0 {
+					t.Errorf("stats.faults.%s = %d: a panic was reached", stage, got)
+				}
+			}
+			switch k.Name {
+			case "seqhalf":
+				if got, want := r.types["flow"], sizes[k.Name]/2; got != want {
+					t.Errorf("%d flow records, want %d: every flow must be written", got, want)
+				}
+			case "oooflood":
+				// Half the flows overlap past the per-direction bound; at full
+				// size the other half ask for more than the memcap.
+				if r.num("stats.tcp.reassembly_gap") == 0 {
+					t.Error("stats.tcp.reassembly_gap is 0, though half the flows overlap past the per-direction bound")
+				}
+				if !testing.Short() && r.num("stats.tcp.segment_memcap_drop") == 0 {
+					t.Error("stats.tcp.segment_memcap_drop is 0, though the flows ask for more than the memcap")
+				}
+				if peak, limit := r.num("stats.tcp.reassembly_memuse_max"), r.num("stats.tcp.reassembly_memcap"); peak > limit {
+					t.Errorf("reassembly held %d bytes at most, memcap %d", peak, limit)
+				}
+				t.Logf("oooflood: %d flows; reassembly peak %d KiB of %d KiB; given up: %d at the memcap, %d at a gap",
+					oooFlows, r.num("stats.tcp.reassembly_memuse_max")>>10, r.num("stats.tcp.reassembly_memcap")>>10,
+					r.num("stats.tcp.segment_memcap_drop"), r.num("stats.tcp.reassembly_gap"))
 			}
 			t.Logf("%s: %d frames, peak RSS %d MiB, %v, flows %d (evicted %d), alerts %v, tables %v",
 				k.Name, frames, r.maxRSS>>10, r.elapsed.Round(time.Millisecond), r.num("stats.flow.total"),

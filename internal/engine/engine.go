@@ -329,8 +329,8 @@ func (e *Engine) protoEvent(ev *proto.Event) {
 	e.counters.Events++
 	if !e.cfg.Headless {
 		e.events.push(eventLine(ev, f))
-		if ev.DNS != nil {
-			e.names.learn(ev.DNS)
+		if ev.DNS != nil && f != nil {
+			e.names.observe(f.ID, ev.DNS)
 		}
 	}
 	if e.out != nil && e.cfg.EmitProto && !e.cfg.AlertsOnly {

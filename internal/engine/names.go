@@ -10,16 +10,96 @@ import (
 // maxNames bounds the addresses named at once; past it the oldest goes.
 const maxNames = 8192
 
+// maxAsked bounds the questions waiting for their answer; past it the
+// oldest is forgotten (its answer will name nothing).
+const maxAsked = 4096
+
 // names remembers, for each address a DNS answer on the wire gave, the name
 // that was asked. The console shows it in place of the address, as
 // tcpdump and iftop show resolved names, but opsdeck learns it passively:
 // it never sends a query, which during an incident would tell an attacker's
 // name server that someone is looking. An answer can be forged, so the
 // console says where a name came from.
+//
+// Only an answer to a question seen on the wire names anything: the same
+// flow, the same message ID and the same name, answered once. One forged
+// datagram from port 53 that nobody asked for renames nothing (issue 12,
+// finding 12); forging an answer takes seeing the question, as for the
+// resolver itself.
 type names struct {
 	m    map[netip.Addr]string
 	ring []netip.Addr // insertion order, for eviction
 	next int          // oldest entry of a full ring
+
+	asked     map[question]struct{}
+	askedRing []question
+	askedNext int
+}
+
+// question is a DNS query waiting for its answer.
+type question struct {
+	flow uint64
+	id   uint16
+	name string // lower case, no trailing dot
+}
+
+func questionOf(flowID uint64, d *proto.DNS) (question, bool) {
+	if len(d.Queries) == 0 {
+		return question{}, false
+	}
+	name := strings.ToLower(strings.TrimSuffix(d.Queries[0].RRName, "."))
+	if name == "" {
+		return question{}, false
+	}
+	return question{flow: flowID, id: d.ID, name: name}, true
+}
+
+// ask records a query sent on flow flowID.
+func (n *names) ask(flowID uint64, d *proto.DNS) {
+	q, ok := questionOf(flowID, d)
+	if !ok || d.QR {
+		return
+	}
+	if n.asked == nil {
+		n.asked = make(map[question]struct{})
+	}
+	if _, ok := n.asked[q]; ok {
+		return
+	}
+	if len(n.askedRing) < maxAsked {
+		n.askedRing = append(n.askedRing, q)
+	} else {
+		delete(n.asked, n.askedRing[n.askedNext])
+		n.askedRing[n.askedNext] = q
+		n.askedNext = (n.askedNext + 1) % maxAsked
+	}
+	n.asked[q] = struct{}{}
+}
+
+// answered reports whether d answers a question asked on flow flowID, and
+// forgets the question: a second answer names nothing.
+func (n *names) answered(flowID uint64, d *proto.DNS) bool {
+	q, ok := questionOf(flowID, d)
+	if !ok {
+		return false
+	}
+	if _, ok := n.asked[q]; !ok {
+		return false
+	}
+	delete(n.asked, q) // its ring slot goes when the ring comes round
+	return true
+}
+
+// observe takes one DNS message of flow flowID: a query is remembered, the
+// answer to it learned from.
+func (n *names) observe(flowID uint64, d *proto.DNS) {
+	if !d.QR {
+		n.ask(flowID, d)
+		return
+	}
+	if n.answered(flowID, d) {
+		n.learn(d)
+	}
 }
 
 // learn takes the A and AAAA answers of a successful response.

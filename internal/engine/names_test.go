@@ -97,3 +97,41 @@ func TestNamesBounded(t *testing.T) {
 		t.Errorf("newest name %q, want %q", got, want)
 	}
 }
+
+// Issue 12, finding 12: one unsolicited answer from port 53, never preceded
+// by a query, renamed an address on screen. Only the answer to a question
+// seen on the wire (same flow, ID and name) names anything, once.
+func TestNamesOnlyFromAnsweredQuestions(t *testing.T) {
+	cli, res := netip.MustParseAddr("10.0.0.7"), netip.MustParseAddr("10.0.0.53")
+	attacker, payroll := netip.MustParseAddr("203.0.113.66"), netip.MustParseAddr("10.0.0.80")
+	q := []layers.DNSQuestion{{Name: []byte("payroll.corp.example"), Type: layers.DNSTypeA, Class: layers.DNSClassIN}}
+	answer := func(id uint16, ip netip.Addr) *layers.DNS {
+		return &layers.DNS{ID: id, QR: true, RD: true, RA: true, Questions: q, Answers: []layers.DNSResourceRecord{
+			{Name: []byte("payroll.corp.example"), Type: layers.DNSTypeA, Class: layers.DNSClassIN, TTL: 60, IP: ip.AsSlice()}}}
+	}
+	e := New(DefaultConfig(), nil)
+	t0 := time.Unix(1000, 0)
+	n := uint64(0)
+	send := func(frame []byte) {
+		n++
+		e.HandleFrame(packet.LinkEthernet, frame, t0.Add(time.Duration(n)*time.Millisecond), len(frame), n)
+	}
+	// Unsolicited: no query on this flow.
+	send(dnsFrame(t, res, cli, 53, 41000, answer(7, attacker)))
+	// A query, then an answer with another ID, then the true answer, then
+	// a second (forged) answer to the same question.
+	send(dnsFrame(t, cli, res, 41001, 53, &layers.DNS{ID: 9, RD: true, Questions: q}))
+	send(dnsFrame(t, res, cli, 53, 41001, answer(10, attacker)))
+	send(dnsFrame(t, res, cli, 53, 41001, answer(9, payroll)))
+	send(dnsFrame(t, res, cli, 53, 41001, answer(9, attacker)))
+	for _, srv := range []netip.Addr{attacker, payroll} {
+		send(tcpFrame(t, cli, srv, 50000, 443, 100, 0, packet.TCPSyn, nil))
+	}
+	s := e.Snapshot(SnapshotOptions{Flows: 50, Talkers: 50})
+	if got := s.Names[attacker]; got != "" {
+		t.Errorf("the attacker's address is named %q by an answer nobody asked for", got)
+	}
+	if got := s.Names[payroll]; got != "payroll.corp.example" {
+		t.Errorf("the answered question named %s %q, want payroll.corp.example", payroll, got)
+	}
+}

@@ -67,6 +67,8 @@ func Kinds() []Kind {
 		{Name: "tcpoverlap", Write: TCPOverlap},
 		{Name: "fragments", Write: Fragments},
 		{Name: "lyinglengths", Write: LyingLengths},
+		{Name: "seqhalf", Write: SeqHalf},
+		{Name: "oooflood", Write: OOOFlood},
 	}
 }
 
