@@ -2,26 +2,50 @@
 // counters, decoder and flow table totals, alerts by rule and severity, and
 // the host's gauges. A custom Collector reads the engine at scrape time, so
 // the packet path pays nothing for the exporter.
+//
+// Label values that come from outside (interface names, mount points, rule
+// and detector names) pass through textsafe.Label and a cap per metric
+// family, so a hostile name can neither break a scrape nor grow it without
+// bound; what the caps leave out is counted in opsdeck_metrics_series_dropped
+// and opsdeck_alerts_unlabelled_total. No series can panic a scrape: one
+// that cannot be built is counted in opsdeck_metrics_errors_total and logged
+// once, and the other series are served.
 package metrics
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
+	"log"
+	"maps"
+	"os"
+	"runtime"
+	"slices"
 	"strconv"
 	"sync"
-	"time"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/opsdeck/opsdeck/internal/detect"
 	"github.com/opsdeck/opsdeck/internal/engine"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
+	"github.com/opsdeck/opsdeck/internal/textsafe"
 )
+
+// maxLabelBytes bounds one label value. Interface names are at most 15
+// bytes (60 once escaped); mount points are paths and may be longer, but a
+// dashboard gains nothing from more than this.
+const maxLabelBytes = 128
+
+// caps bound the number of series of the families whose label values come
+// from outside. Each is well above a busy container host (a few hundred
+// veth interfaces and mounts) and well below what hurts a Prometheus
+// server; past it, series are left out in the host's own order (sorted by
+// name), which keeps the set stable from one scrape to the next.
+type caps struct {
+	interfaces, filesystems, detector, alerts int
+}
+
+var defaultCaps = caps{interfaces: 512, filesystems: 512, detector: 256, alerts: 1024}
 
 // CaptureStats are the capture source's counters (sources/capture.Stats,
 // copied here because internal packages do not import sources).
@@ -34,21 +58,30 @@ type CaptureStats struct {
 type Collector struct {
 	eng     *engine.Engine
 	capture func() CaptureStats
+	caps    caps
+	log     *onceLog
 
-	mu     sync.Mutex
-	alerts map[alertKey]uint64
-	host   *hoststat.Snapshot
+	errors atomic.Uint64 // series not built and sections that panicked
+
+	mu         sync.Mutex
+	alerts     map[alertKey]uint64
+	unlabelled uint64 // alerts past caps.alerts
+	host       *hoststat.Snapshot
 }
 
 type alertKey struct {
-	rule string
+	rule string // cleaned by textsafe.Label
 	sev  detect.Severity
 }
 
 // New returns a collector reading eng and, when capture is not nil, the
-// capture counters it returns.
+// capture counters it returns. Problems are logged to standard error.
 func New(eng *engine.Engine, capture func() CaptureStats) *Collector {
-	return &Collector{eng: eng, capture: capture, alerts: map[alertKey]uint64{}}
+	return &Collector{
+		eng: eng, capture: capture, caps: defaultCaps,
+		log:    newOnceLog(log.New(os.Stderr, "opsdeck: metrics: ", 0)),
+		alerts: map[alertKey]uint64{},
+	}
 }
 
 // ObserveAlert counts an alert (call it from engine.Hooks.Alert). Update
@@ -61,9 +94,14 @@ func (c *Collector) ObserveAlert(a *detect.Alert) {
 	if sev == 0 {
 		sev = a.Rule.Severity
 	}
+	k := alertKey{textsafe.Label(a.Rule.Name, maxLabelBytes), sev}
 	c.mu.Lock()
-	c.alerts[alertKey{a.Rule.Name, sev}]++
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	if _, ok := c.alerts[k]; !ok && len(c.alerts) >= c.caps.alerts {
+		c.unlabelled++
+		return
+	}
+	c.alerts[k]++
 }
 
 // ObserveHost keeps the latest full host sample for the host gauges.
@@ -76,8 +114,18 @@ func (c *Collector) ObserveHost(s *hoststat.Snapshot) {
 	c.mu.Unlock()
 }
 
+// descs lists every description, for Describe; names maps each to its
+// metric name, for log messages.
+var (
+	descs []*prometheus.Desc
+	names = map[*prometheus.Desc]string{}
+)
+
 func desc(name, help string, labels ...string) *prometheus.Desc {
-	return prometheus.NewDesc("opsdeck_"+name, help, labels, nil)
+	d := prometheus.NewDesc("opsdeck_"+name, help, labels, nil)
+	descs = append(descs, d)
+	names[d] = "opsdeck_" + name
+	return d
 }
 
 var (
@@ -95,11 +143,12 @@ var (
 	dFlowsEnded   = desc("flows_ended_total", "Flows ended (timeout, shutdown or eviction).")
 	dFlowsEvicted = desc("flows_evicted_total", "Flows ended early because the table was full.")
 	dAlerts       = desc("alerts_total", "Alerts raised, by rule and severity (1 high, 2 medium, 3 low).", "rule", "severity")
+	dUnlabelled   = desc("alerts_unlabelled_total", "Alerts not in opsdeck_alerts_total because it reached its cap of rule and severity series.")
 	dDetector     = desc("detector_table", "Detector table sizes and evictions.", "name")
 	dLastPacket   = desc("last_packet_timestamp_seconds", "Timestamp of the newest packet.")
 
 	dCPUBusy   = desc("host_cpu_busy_percent", "CPU busy share over the last sample interval (100 = all cores).")
-	dCPUCount  = desc("host_cpu_count", "Logical CPUs.")
+	dCPUCount  = desc("host_cpus", "Logical CPUs.")
 	dLoad      = desc("host_load", "Load average.", "period")
 	dMemTotal  = desc("host_memory_total_bytes", "Physical memory.")
 	dMemUsed   = desc("host_memory_used_bytes", "Memory used (total - available).")
@@ -112,148 +161,207 @@ var (
 	dIfRxDrops = desc("host_interface_receive_drops_total", "Receive drops of an interface.", "interface")
 	dProcs     = desc("host_processes", "Processes.")
 	dSampleAge = desc("host_sample_timestamp_seconds", "Time of the host sample these gauges come from.")
+
+	dErrors  = desc("metrics_errors_total", "Series the exporter could not build and collector sections that panicked; the first of each is logged.")
+	dDropped = desc("metrics_series_dropped", "Series left out of this scrape: past the family's cap, or with a name equal to another's once made printable.", "family")
+)
+
+// Families whose series are capped, the values of dDropped's label.
+const (
+	famInterface  = "interface"
+	famFilesystem = "filesystem"
+	famDetector   = "detector"
 )
 
 // Describe sends the static descriptions (it is a checked collector).
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{dCapPackets, dCapBytes, dKernPackets, dKernDrops, dPkts, dBytes, dInvalid, dEvents,
-		dFlowsActive, dFlowsMax, dFlowsCreated, dFlowsEnded, dFlowsEvicted, dAlerts, dDetector, dLastPacket,
-		dCPUBusy, dCPUCount, dLoad, dMemTotal, dMemUsed, dMemAvail, dSwapUsed, dOOM, dFSUsed, dIfRx, dIfTx, dIfRxDrops, dProcs, dSampleAge} {
+	for _, d := range descs {
 		ch <- d
 	}
 }
 
-// Collect reads the engine and the latest host sample.
+// Collect reads the engine and the latest host sample. Each section runs
+// under its own recover, so a panic in one costs only its series.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	s := &scrape{c: c, ch: ch, sets: map[string]*labelSet{
+		famInterface:  newLabelSet(c.caps.interfaces),
+		famFilesystem: newLabelSet(c.caps.filesystems),
+		famDetector:   newLabelSet(c.caps.detector),
+	}}
+	s.section("capture", s.collectCapture)
+	s.section("engine", s.collectEngine)
+	s.section("alerts", s.collectAlerts)
+	s.section("host", s.collectHost)
+	for _, fam := range []string{famInterface, famFilesystem, famDetector} {
+		s.gauge(dDropped, float64(s.sets[fam].dropped), fam)
 	}
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-	}
-	if c.capture != nil {
-		cs := c.capture()
-		counter(dCapPackets, cs.Packets)
-		counter(dCapBytes, cs.Bytes)
-		counter(dKernPackets, cs.KernelPackets)
-		counter(dKernDrops, cs.KernelDrops)
-	}
-	if c.eng != nil {
-		n := c.eng.Counters()
-		counter(dPkts, n.Pkts)
-		counter(dBytes, n.Bytes)
-		counter(dInvalid, n.Invalid)
-		counter(dEvents, n.Events)
-		fs := c.eng.FlowStats()
-		gauge(dFlowsActive, float64(fs.Active))
-		gauge(dFlowsMax, float64(fs.MaxActive))
-		counter(dFlowsCreated, fs.Created)
-		counter(dFlowsEnded, fs.Ended)
-		counter(dFlowsEvicted, fs.Evicted)
-		for name, v := range c.eng.DetectorStats() {
-			gauge(dDetector, float64(v), name)
+	s.counter(dErrors, c.errors.Load())
+}
+
+// scrape is one Collect call.
+type scrape struct {
+	c    *Collector
+	ch   chan<- prometheus.Metric
+	sets map[string]*labelSet
+}
+
+func (s *scrape) section(name string, f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			buf := make([]byte, 8<<10)
+			buf = buf[:runtime.Stack(buf, false)]
+			s.c.fail("panic "+name, fmt.Sprintf("collecting %s panicked, its series are missing: %v\n%s", name, r, buf))
 		}
-		if now := c.eng.Now(); !now.IsZero() {
-			gauge(dLastPacket, float64(now.UnixNano())/1e9)
+	}()
+	f()
+}
+
+// emit sends one series. NewConstMetric, not MustNewConstMetric: a value
+// that cannot be exported costs its series, counted and logged, never the
+// scrape.
+func (s *scrape) emit(d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
+	m, err := prometheus.NewConstMetric(d, t, v, labels...)
+	if err != nil {
+		s.c.fail(names[d], fmt.Sprintf("%s: series left out: %v", names[d], err))
+		return
+	}
+	s.ch <- m
+}
+
+func (s *scrape) counter(d *prometheus.Desc, v uint64, labels ...string) {
+	s.emit(d, prometheus.CounterValue, float64(v), labels...)
+}
+
+func (s *scrape) gauge(d *prometheus.Desc, v float64, labels ...string) {
+	s.emit(d, prometheus.GaugeValue, v, labels...)
+}
+
+// fail counts a problem and logs the first one of each kind.
+func (c *Collector) fail(kind, msg string) {
+	n := c.errors.Add(1)
+	c.log.print(kind, fmt.Sprintf("%s (error %d; further ones like it are counted in opsdeck_metrics_errors_total, not logged)", msg, n))
+}
+
+func (s *scrape) collectCapture() {
+	if s.c.capture == nil {
+		return
+	}
+	cs := s.c.capture()
+	s.counter(dCapPackets, cs.Packets)
+	s.counter(dCapBytes, cs.Bytes)
+	s.counter(dKernPackets, cs.KernelPackets)
+	s.counter(dKernDrops, cs.KernelDrops)
+}
+
+func (s *scrape) collectEngine() {
+	eng := s.c.eng
+	if eng == nil {
+		return
+	}
+	n := eng.Counters()
+	s.counter(dPkts, n.Pkts)
+	s.counter(dBytes, n.Bytes)
+	s.counter(dInvalid, n.Invalid)
+	s.counter(dEvents, n.Events)
+	fs := eng.FlowStats()
+	s.gauge(dFlowsActive, float64(fs.Active))
+	s.gauge(dFlowsMax, float64(fs.MaxActive))
+	s.counter(dFlowsCreated, fs.Created)
+	s.counter(dFlowsEnded, fs.Ended)
+	s.counter(dFlowsEvicted, fs.Evicted)
+	stats := eng.DetectorStats()
+	set := s.sets[famDetector]
+	for _, name := range slices.Sorted(maps.Keys(stats)) {
+		if l, ok := set.admit(name); ok {
+			s.gauge(dDetector, float64(stats[name]), l)
 		}
 	}
-	c.mu.Lock()
-	for k, v := range c.alerts {
-		counter(dAlerts, v, k.rule, strconv.Itoa(int(k.sev)))
+	if now := eng.Now(); !now.IsZero() {
+		s.gauge(dLastPacket, float64(now.UnixNano())/1e9)
 	}
-	h := c.host
-	c.mu.Unlock()
+}
+
+func (s *scrape) collectAlerts() {
+	type series struct {
+		k alertKey
+		n uint64
+	}
+	s.c.mu.Lock()
+	all := make([]series, 0, len(s.c.alerts))
+	for k, n := range s.c.alerts {
+		all = append(all, series{k, n})
+	}
+	unlabelled := s.c.unlabelled
+	s.c.mu.Unlock()
+	for _, a := range all {
+		s.counter(dAlerts, a.n, a.k.rule, strconv.Itoa(int(a.k.sev)))
+	}
+	s.counter(dUnlabelled, unlabelled)
+}
+
+func (s *scrape) collectHost() {
+	s.c.mu.Lock()
+	h := s.c.host
+	s.c.mu.Unlock()
 	if h == nil {
 		return
 	}
-	gauge(dSampleAge, float64(h.Time.UnixNano())/1e9)
-	gauge(dCPUBusy, h.CPU.Total.Busy)
-	gauge(dCPUCount, float64(h.CPU.Count))
-	gauge(dLoad, h.Load.Load1, "1m")
-	gauge(dLoad, h.Load.Load5, "5m")
-	gauge(dLoad, h.Load.Load15, "15m")
-	gauge(dMemTotal, float64(h.Memory.Total))
-	gauge(dMemUsed, float64(h.Memory.Used))
-	gauge(dMemAvail, float64(h.Memory.Available))
-	gauge(dSwapUsed, float64(h.Memory.SwapUsed))
-	counter(dOOM, h.Memory.OOMKills)
-	gauge(dProcs, float64(len(h.Processes)))
-	seen := map[string]bool{}
+	s.gauge(dSampleAge, float64(h.Time.UnixNano())/1e9)
+	s.gauge(dCPUBusy, h.CPU.Total.Busy)
+	s.gauge(dCPUCount, float64(h.CPU.Count))
+	s.gauge(dLoad, h.Load.Load1, "1m")
+	s.gauge(dLoad, h.Load.Load5, "5m")
+	s.gauge(dLoad, h.Load.Load15, "15m")
+	s.gauge(dMemTotal, float64(h.Memory.Total))
+	s.gauge(dMemUsed, float64(h.Memory.Used))
+	s.gauge(dMemAvail, float64(h.Memory.Available))
+	s.gauge(dSwapUsed, float64(h.Memory.SwapUsed))
+	s.counter(dOOM, h.Memory.OOMKills)
+	s.gauge(dProcs, float64(len(h.Processes)))
+	fs := s.sets[famFilesystem]
 	for _, f := range h.Filesystems {
-		if seen[f.Mount] {
-			continue // a mount point listed twice would make a duplicate series
+		if l, ok := fs.admit(f.Mount); ok {
+			s.gauge(dFSUsed, f.UsedPct/100, l)
 		}
-		seen[f.Mount] = true
-		gauge(dFSUsed, f.UsedPct/100, f.Mount)
 	}
-	clear(seen)
+	ifs := s.sets[famInterface]
 	for _, i := range h.Interfaces {
-		if seen[i.Name] {
-			continue
+		if l, ok := ifs.admit(i.Name); ok {
+			s.counter(dIfRx, i.RxBytes, l)
+			s.counter(dIfTx, i.TxBytes, l)
+			s.counter(dIfRxDrops, i.RxDrops, l)
 		}
-		seen[i.Name] = true
-		counter(dIfRx, i.RxBytes, i.Name)
-		counter(dIfTx, i.TxBytes, i.Name)
-		counter(dIfRxDrops, i.RxDrops, i.Name)
 	}
 }
 
-// Handler serves the collector plus the Go runtime and process metrics of
-// opsdeck itself.
-func Handler(c *Collector) http.Handler {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(c, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+// labelSet admits one family's label values from outside: made printable
+// and bounded by textsafe.Label, each once, at most max of them.
+type labelSet struct {
+	max     int
+	from    map[string]string // label value -> the name it was made from
+	dropped int
 }
 
-// Server is a running metrics endpoint.
-type Server struct {
-	ln  net.Listener
-	srv *http.Server
-	err chan error
+func newLabelSet(max int) *labelSet {
+	return &labelSet{max: max, from: map[string]string{}}
 }
 
-// Listen binds addr, so a privileged port can be bound before dropping
-// root; Start serves on it.
-func Listen(addr string) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("metrics listen %q: %w", addr, err)
-	}
-	return &Server{ln: ln, err: make(chan error, 1)}, nil
-}
-
-// Start serves c at /metrics until Close.
-func (s *Server) Start(c *Collector) {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", Handler(c))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" {
-			http.NotFound(w, r)
-			return
+// admit returns the label value for name, or false when name is left out:
+// a repeat of a name already admitted (a mount point listed twice) silently,
+// a different name with the same label value or one past the cap counted
+// as dropped.
+func (l *labelSet) admit(name string) (string, bool) {
+	v := textsafe.Label(name, maxLabelBytes)
+	if prev, ok := l.from[v]; ok {
+		if prev != name {
+			l.dropped++
 		}
-		fmt.Fprintln(w, "opsdeck metrics: /metrics")
-	})
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
-	go func() {
-		err := s.srv.Serve(s.ln)
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
-		}
-		s.err <- err
-	}()
-}
-
-// Addr is the address the server listens on (useful with port 0).
-func (s *Server) Addr() net.Addr { return s.ln.Addr() }
-
-// Close stops the server, waiting briefly for scrapes in progress.
-func (s *Server) Close() error {
-	if s.srv == nil {
-		return s.ln.Close()
+		return "", false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	err := s.srv.Shutdown(ctx)
-	return errors.Join(err, <-s.err)
+	if len(l.from) >= l.max {
+		l.dropped++
+		return "", false
+	}
+	l.from[v] = name
+	return v, true
 }
