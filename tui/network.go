@@ -242,7 +242,27 @@ func (p *networkPane) View() string {
 		body = append(body, line)
 	}
 	title := fmt.Sprintf(" 3 network · %s · %s ", netViewNames[p.view], sourceLabel(s.Source))
+	if l := lossLabel(s); l != "" {
+		title += "· " + l + " "
+	}
 	return strings.Join(box(st, title, p.c.focus == paneNet, body, p.w, p.h), "\n")
+}
+
+// lossLabel says what the bounds dropped, so that an engineer knows the
+// view is partial: flows evicted from the full table, and stream
+// directions given up at the reassembly memcap or a gap ("" when none).
+func lossLabel(s *engine.Snapshot) string {
+	var parts []string
+	if n := s.Flows.Evicted; n > 0 {
+		parts = append(parts, humanCount(float64(n))+" flows")
+	}
+	if n := s.Reassembly.MemcapDrops + s.Reassembly.GapDrops; n > 0 {
+		parts = append(parts, humanCount(float64(n))+" streams")
+	}
+	if parts == nil {
+		return ""
+	}
+	return "dropped " + strings.Join(parts, ", ")
 }
 
 func sourceLabel(src engine.SourceStatus) string {
