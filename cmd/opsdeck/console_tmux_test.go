@@ -25,7 +25,8 @@ func buildConsole(t *testing.T) string {
 }
 
 func startTmux(t *testing.T, w, h int, shell string) *tmuxSession {
-	s := &tmuxSession{t: t, sock: fmt.Sprintf("opsdeck-%s-%d", t.Name(), os.Getpid())}
+	// A subtest's name has slashes; the socket's must not.
+	s := &tmuxSession{t: t, sock: fmt.Sprintf("opsdeck-%s-%d", strings.ReplaceAll(t.Name(), "/", "_"), os.Getpid())}
 	t.Cleanup(func() { exec.Command("tmux", "-L", s.sock, "kill-server").Run() })
 	s.run("new-session", "-d", "-s", "e2e", "-x", strconv.Itoa(w), "-y", strconv.Itoa(h), "sh", "-c", shell)
 	return s
