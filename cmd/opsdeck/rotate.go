@@ -148,12 +148,12 @@ func (w *lineFile) open() error {
 }
 
 func (w *lineFile) openError(err error) error {
-	switch err {
-	case syscall.ELOOP:
-		if st, lerr := os.Lstat(w.path); lerr == nil && st.Mode()&fs.ModeSymlink != 0 {
-			return fmt.Errorf("output %q is a symbolic link, and opsdeck does not write through links (one planted in a shared directory would redirect root's writes): remove the link or give -o the real path", w.path)
-		}
-	case syscall.ENXIO:
+	// O_NOFOLLOW on a link gives ELOOP, or EACCES for another user's link
+	// in a sticky directory (may_create_in_sticky): name the link either way.
+	if st, lerr := os.Lstat(w.path); lerr == nil && st.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Errorf("output %q is a symbolic link, and opsdeck does not write through links (one planted in a shared directory would redirect root's writes): remove the link or give -o the real path", w.path)
+	}
+	if err == syscall.ENXIO {
 		return fmt.Errorf("open output %q: no process is reading this FIFO: start the reader first", w.path)
 	}
 	return fmt.Errorf("open output %q: %w", w.path, err)
