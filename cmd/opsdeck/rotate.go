@@ -57,6 +57,7 @@ type lineFile struct {
 
 	werr    error           // why the file is not being written; nil when it is
 	rerr    error           // why the last rotation failed; nil when it did not
+	serr    error           // why the last sync failed; nil when it did not
 	said    map[string]bool // failures reported during this outage
 	atStart [2]uint64       // Lost() when the outage began
 	err     error           // standard output only: the first write error
@@ -77,6 +78,8 @@ type lineFile struct {
 // the system has it (rotate_linux.go).
 var preallocate func(f *os.File, off, n int64) error
 
+// openLineFile opens path ("" for standard output), rotated at maxSize
+// bytes (0: never) with keep rotated files.
 func openLineFile(path string, maxSize int64, keep int) (*lineFile, error) {
 	w := &lineFile{
 		path: path, maxSize: maxSize, keep: keep, queueMax: outputBacklog,
@@ -151,6 +154,9 @@ func (w *lineFile) openError(err error) error {
 	// O_NOFOLLOW on a link gives ELOOP, or EACCES for another user's link
 	// in a sticky directory (may_create_in_sticky): name the link either way.
 	if st, lerr := os.Lstat(w.path); lerr == nil && st.Mode()&fs.ModeSymlink != 0 {
+		if strings.HasPrefix(w.path, "/dev/") || strings.HasPrefix(w.path, "/proc/") {
+			return fmt.Errorf("output %q is a symbolic link, and opsdeck does not write through links: use -o - for standard output", w.path)
+		}
 		return fmt.Errorf("output %q is a symbolic link, and opsdeck does not write through links (one planted in a shared directory would redirect root's writes): remove the link or give -o the real path", w.path)
 	}
 	if err == syscall.ENXIO {
@@ -203,7 +209,7 @@ func (w *lineFile) Lost() (records, bytes uint64) { return w.lostN.Load(), w.los
 // Held returns the bytes of records waiting in memory for the file.
 func (w *lineFile) Held() uint64 { return w.heldB.Load() }
 
-// Healthy says whether records reach the file now.
+// Healthy says whether records reach the file, and its last sync worked.
 func (w *lineFile) Healthy() bool { return w.healthy.Load() }
 
 // Write implements io.Writer. For a file it never fails: what cannot be
@@ -465,7 +471,7 @@ func (w *lineFile) recovered() {
 		w.logf("output %q is written again; %d records (%d bytes) were dropped while it was not", w.path, n, b)
 	}
 	w.werr, w.said = nil, nil
-	w.healthy.Store(true)
+	w.healthy.Store(w.serr == nil)
 }
 
 // Boundary services the file: a requested reopen, a retry of a failed write
@@ -560,14 +566,21 @@ func (w *lineFile) shift() error {
 // Sync flushes the file to disk if anything was written since the last
 // call. Safe to call from another goroutine than Write's only when the
 // caller holds the same lock as the writer (the file may be rotating). A
-// failure is reported like a failed write, and retried the same way.
+// failure is reported when it starts and when it ends, not at every call:
+// what it lost cannot be known, so there is nothing to retry.
 func (w *lineFile) Sync() error {
 	if w.path == "" || w.f == nil || w.werr != nil || !w.dirty.Swap(false) {
 		return nil
 	}
-	if err := w.f.Sync(); err != nil {
-		w.fail(fmt.Errorf("sync output %q: %w", w.path, err))
+	err := w.f.Sync()
+	switch {
+	case err != nil && w.serr == nil:
+		w.logf("sync output %q: %v; records written since the last sync may not be on disk", w.path, bare(err))
+	case err == nil && w.serr != nil:
+		w.logf("output %q syncs again", w.path)
 	}
+	w.serr = err
+	w.healthy.Store(w.werr == nil && w.serr == nil)
 	return nil
 }
 
