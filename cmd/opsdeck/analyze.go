@@ -77,7 +77,7 @@ func cmdAnalyze(args []string, stdout io.Writer) error {
 		}
 	}
 	eng.Finish()
-	writeStats(w, eng, read, capture.Stats{}, time.Since(start))
+	writeStats(w, eng, read, capture.Stats{}, time.Since(start), nil)
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("analyze: write output: %w", err)
 	}
@@ -176,8 +176,9 @@ func kernelFilter(expr string, snaplen int) func(capture.LinkType) ([]capture.BP
 	}
 }
 
-// writeStats writes the final EVE stats record.
-func writeStats(w *eve.Writer, eng *engine.Engine, read uint64, cs capture.Stats, uptime time.Duration) {
+// writeStats writes the final EVE stats record; out, when not nil, is
+// watch's output file, whose losses it reports.
+func writeStats(w *eve.Writer, eng *engine.Engine, read uint64, cs capture.Stats, uptime time.Duration, out *lineFile) {
 	c := eng.Counters()
 	fl := eng.FlowStats()
 	rs := eng.Reassembly()
@@ -211,6 +212,12 @@ func writeStats(w *eve.Writer, eng *engine.Engine, read uint64, cs capture.Stats
 		"faults": map[string]any{
 			"engine": c.Faults[engine.StageEngine], "parser": c.Faults[engine.StageParser], "detect": c.Faults[engine.StageDetect],
 		},
+	}
+	if out != nil {
+		// Records the output file could not take (full disk, directory
+		// gone) and that the bounded backlog dropped, or still holds.
+		n, b := out.Lost()
+		stats["output"] = map[string]any{"lost_records": n, "lost_bytes": b, "held_bytes": out.Held()}
 	}
 	w.Object(eng.Now(), "stats", stats)
 }

@@ -236,7 +236,7 @@ func cmdWatch(args []string) error {
 	wt.mu.Lock()
 	defer wt.mu.Unlock()
 	wt.eng.Finish()
-	writeStats(wt.w, wt.eng, wt.read.Load(), wt.lc.Stats(), time.Since(start))
+	writeStats(wt.w, wt.eng, wt.read.Load(), wt.lc.Stats(), time.Since(start), wt.out)
 	err = errors.Join(wt.w.Flush(), out.Close())
 	if capErr != nil {
 		return fmt.Errorf("watch: capture stopped: %w", errors.Join(capErr, err))

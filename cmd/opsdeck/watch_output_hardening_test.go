@@ -119,6 +119,14 @@ func TestWatchOutputFullDisk(t *testing.T) {
 	if len(recs) == 0 || recs[len(recs)-1]["event_type"] != "stats" {
 		t.Fatalf("the last record is not the final stats record")
 	}
+	// The backlog took the whole outage: the stats record says nothing
+	// was lost and nothing is still held.
+	st := recs[len(recs)-1]
+	for _, k := range []string{"lost_records", "lost_bytes", "held_bytes"} {
+		if v := st.str("stats.output." + k); v != "0" {
+			t.Errorf("stats.output.%s = %q, want 0", k, v)
+		}
+	}
 	var last time.Time
 	held := 0
 	for _, r := range ofType(recs, "host") {
