@@ -49,6 +49,7 @@ func (o *options) engineConfig(cfg engine.Config) engine.Config {
 	cfg.EmitFlows = !o.noFlows
 	cfg.AlertsOnly = o.alertsOnly
 	cfg.Proto.ShowSecrets = o.showSecrets
+	cfg.CommunityIDSeed = uint16(o.seed)
 	return cfg
 }
 

@@ -38,6 +38,9 @@ type Config struct {
 	Headless bool
 	// SeriesLen is how many one-second points the rate histories keep.
 	SeriesLen int
+	// CommunityIDSeed is the Community ID seed alerts carry (the EVE
+	// writer's, --community-id-seed).
+	CommunityIDSeed uint16
 	// Mute, when set, drops alerts it returns true for (the configuration's
 	// allow list) before they are counted, written or shown.
 	Mute func(rule string, src, dst netip.Addr) bool `json:"-"`
@@ -348,20 +351,40 @@ func (e *Engine) detectEvent(ev *proto.Event, f *flow.Flow) {
 	e.det.Event(ev, f, e.alertFn)
 }
 
+// alertFlow decides which flow an alert concerns: the flow the detector
+// was called for, when the detector tied the alert to it or when the
+// alert's source is one of its ends. That flow's id and Community ID (with
+// the configured seed) are the alert's, set here once for every consumer:
+// EVE, the console, metrics and bundles.
+func (e *Engine) alertFlow(a *detect.Alert) *flow.Flow {
+	f := e.alertF
+	switch {
+	case f == nil:
+		return nil
+	case a.FlowID != 0 && a.FlowID != f.ID:
+		return nil // tied to another flow by the detector
+	case a.FlowID == 0 && a.Src != f.Client && a.Src != f.Server:
+		return nil
+	}
+	a.FlowID = f.ID
+	sp, dp := f.CPort, f.SPort
+	if f.Proto == packet.ProtoICMP || f.Proto == packet.ProtoICMPv6 {
+		sp, dp = uint16(f.ICMPType), uint16(f.ICMPCode)
+	}
+	if e.cfg.CommunityIDSeed == 0 {
+		a.Community = f.CommunityID()
+	} else {
+		a.Community = flow.CommunityID(e.cfg.CommunityIDSeed, f.Proto, f.Client, f.Server, sp, dp)
+	}
+	return f
+}
+
 func (e *Engine) alert(a *detect.Alert) {
 	if e.cfg.Mute != nil && e.cfg.Mute(a.Rule.Name, a.Src, a.Dst) {
 		e.counters.Muted++
 		return
 	}
-	f := e.alertF
-	if a.FlowID == 0 && f != nil && (a.Src == f.Client || a.Src == f.Server) {
-		a.FlowID = f.ID
-		if a.Community == "" {
-			a.Community = f.CommunityID()
-		}
-	} else {
-		f = nil
-	}
+	f := e.alertFlow(a)
 	if f != nil {
 		f.Alerted = true
 		if a.PID == 0 && f.PID > 0 {
