@@ -45,7 +45,9 @@ func (p *alertsPane) refresh() {
 			updated[id] = true
 		}
 		p.rows = append(p.rows, all[i])
-		keys = append(keys, fmt.Sprintf("%p", all[i]))
+		// The incident, not the record: an update replaces the row and
+		// the selection stays on it.
+		keys = append(keys, alertIdentity(a))
 	}
 	p.l.setRows(keys)
 }
@@ -109,8 +111,12 @@ func (p *alertsPane) title() string {
 			unacked++
 		}
 	}
-	return fmt.Sprintf(" 4 alerts · %d high %d med %d low · %d new ",
+	t := fmt.Sprintf(" 4 alerts · %d high %d med %d low · %d unacked ",
 		s.AlertsBySeverity[detect.SevHigh], s.AlertsBySeverity[detect.SevMedium], s.AlertsBySeverity[detect.SevLow], unacked)
+	if m := p.l.heldMarker(); m != "" {
+		t += "· " + m + " "
+	}
+	return t
 }
 
 func (p *alertsPane) View() string {

@@ -81,5 +81,9 @@ func (p *logPane) View() string {
 		}
 		body = append(body, line)
 	}
-	return strings.Join(box(st, fmt.Sprintf(" 5 protocol log · %d ", len(p.rows)), p.c.focus == paneLog, body, p.w, p.h), "\n")
+	title := fmt.Sprintf(" 5 protocol log · %d ", len(p.rows))
+	if m := p.l.heldMarker(); m != "" {
+		title += "· " + m + " "
+	}
+	return strings.Join(box(st, title, p.c.focus == paneLog, body, p.w, p.h), "\n")
 }

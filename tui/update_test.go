@@ -55,7 +55,7 @@ func TestAcknowledge(t *testing.T) {
 	if !m.c.acked[newest] {
 		t.Fatal("a did not acknowledge the selected alert")
 	}
-	if !strings.Contains(m.View(), "3 new") {
+	if !strings.Contains(m.View(), "3 unacked") {
 		t.Error("title does not count unacknowledged alerts")
 	}
 	press(m, "a")

@@ -1,0 +1,59 @@
+package tui
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/detect"
+	"github.com/opsdeck/opsdeck/internal/engine"
+)
+
+// addAlert appends a new incident to a copy of snap.
+func addAlert(snap *engine.Snapshot, i int) *engine.Snapshot {
+	s := *snap
+	s.Alerts = append(append([]*detect.Alert(nil), snap.Alerts...), &detect.Alert{
+		Rule: &detect.Rule{Name: "scan.port", Severity: detect.SevMedium}, Severity: detect.SevMedium,
+		TS: t0.Add(time.Duration(i) * time.Second), Src: netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}),
+		Dst: netip.MustParseAddr("10.0.0.5"), Signature: fmt.Sprintf("scanner %d", i)})
+	return &s
+}
+
+// Issue 14: lists follow new events. Untouched, the alerts list keeps its
+// newest row selected as alerts arrive; moved off the head it holds still
+// on the chosen incident and counts what arrived; Home follows again.
+func TestListsFollowNewRows(t *testing.T) {
+	snap := fixtureSnapshot("")
+	m := newTestModel(snap, 160, 45, asciiRenderer())
+	press(m, "4")
+	for i := 1; i <= 3; i++ {
+		snap = addAlert(snap, i)
+		m.Update(SnapshotMsg{Snap: snap})
+	}
+	if a := m.panes[paneAlerts].(*alertsPane).selected(); a == nil || a.Signature != "scanner 3" {
+		t.Fatalf("following: selected %+v, want the newest (scanner 3)", a)
+	}
+	press(m, "down")
+	held := m.panes[paneAlerts].(*alertsPane).selected()
+	for i := 4; i <= 9; i++ {
+		snap = addAlert(snap, i)
+		m.Update(SnapshotMsg{Snap: snap})
+	}
+	if a := m.panes[paneAlerts].(*alertsPane).selected(); a != held {
+		t.Fatalf("held: the selection moved from %q to %q", held.Signature, a.Signature)
+	}
+	if scr := m.View(); !strings.Contains(scr, "held, 6 new") {
+		t.Errorf("held list does not count what arrived:\n%s", scr)
+	}
+	press(m, "home")
+	snap = addAlert(snap, 10)
+	m.Update(SnapshotMsg{Snap: snap})
+	if a := m.panes[paneAlerts].(*alertsPane).selected(); a == nil || a.Signature != "scanner 10" {
+		t.Fatalf("after Home: selected %+v, want the newest (scanner 10)", a)
+	}
+	if strings.Contains(m.View(), "held,") {
+		t.Error("the held marker stays after Home")
+	}
+}
