@@ -113,8 +113,14 @@ func looksDNS(b []byte, tcp bool, sport, cport uint16) bool {
 	return err == nil && len(m.Queries) == 1 && m.Opcode == 0
 }
 
+// qdPlausible is Suricata's header validity check for DNS probing: the
+// records the header announces must fit, at two bytes each, in the message.
+// The opcode is not checked: Suricata logs any (DSO, opcode 6, and
+// unassigned ones such as 9 alike).
 func qdPlausible(b []byte) bool {
-	qd := int(b[4])<<8 | int(b[5])
-	opcode := (b[2] >> 3) & 0xf
-	return qd <= 16 && opcode <= 6
+	n := 0
+	for i := 4; i < 12; i += 2 {
+		n += int(b[i])<<8 | int(b[i+1])
+	}
+	return 2*n <= len(b)-12 || (n == 0 && len(b) >= 12)
 }

@@ -128,6 +128,9 @@ func parseDNSInto(b []byte, am *dnsAnswerMsg) (*Event, error) {
 	an := int(binary.BigEndian.Uint16(b[6:]))
 	ns := int(binary.BigEndian.Uint16(b[8:]))
 	nq, na, nn := min(qd, maxDNSRecords), min(an, maxDNSRecords), min(ns, maxDNSRecords)
+	if xa, xn := dnsScanTXT(b, qd, an, ns); xa+xn > 0 {
+		na, nn = min(na+xa, maxDNSRecords), min(nn+xn, maxDNSRecords)
+	}
 	var (
 		qm *dnsQueryMsg
 		rr []DNSAnswer
@@ -230,13 +233,15 @@ func (d *DNS) Grouped() map[string][]string {
 // Groupable reports whether an answer belongs in dns.grouped.
 func Groupable(a *DNSAnswer) bool { return a.RData != "" && a.SOA == nil && a.SRV == nil }
 
-// dnsRecords parses count records at off into out, whose length is the
-// number of records kept (at most maxDNSRecords); it returns out, or nil
-// when count is zero.
+// dnsRecords parses count records at off into out (room for the records
+// kept, at most maxDNSRecords); it returns the records, or nil when count is
+// zero. A TXT record becomes one answer per character-string, as Suricata
+// logs it; the answers stay within maxDNSRecords.
 func dnsRecords(t dnsText, b []byte, off, count int, out []DNSAnswer) (dnsText, []DNSAnswer, int, error) {
 	if count == 0 {
 		return t, nil, off, nil
 	}
+	out = out[:0]
 	for i := 0; i < count; i++ {
 		start := len(t.buf)
 		var err error
@@ -254,18 +259,107 @@ func dnsRecords(t dnsText, b []byte, off, count int, out []DNSAnswer) (dnsText, 
 		if off+rdlen > len(b) {
 			return t, nil, off, errDNSShort
 		}
-		if i >= maxDNSRecords {
+		if len(out) >= maxDNSRecords || len(out) == cap(out) {
+			// Beyond the bound, or beyond the room dnsScan counted: the
+			// text refs point into out, so it must never be reallocated.
 			t.buf = t.buf[:start]
 			off += rdlen
 			continue
 		}
-		a := &out[i]
-		a.RRType, a.TTL = DNSTypeName(typ), ttl // a is fresh (zero)
+		out = append(out, DNSAnswer{})
+		a := &out[len(out)-1]
+		a.RRType, a.TTL = DNSTypeName(typ), ttl
 		t = t.mark(&a.RRName, start)
-		t = dnsRData(t, a, b, off, rdlen, typ)
+		if typ == 16 && rdlen > 0 {
+			t, out = dnsTXT(t, out, b[off:off+rdlen])
+		} else {
+			t = dnsRData(t, a, b, off, rdlen, typ)
+		}
 		off += rdlen
 	}
 	return t, out, off, nil
+}
+
+// dnsScanTXT counts, per section, the answers that TXT records of several
+// character-strings add to the record count, so the answers can be allocated
+// at once. A malformed message counts what it could read.
+func dnsScanTXT(b []byte, qd, an, ns int) (xa, xn int) {
+	off := 12
+	for i := 0; i < qd; i++ {
+		if off = skipDNSName(b, off); off < 0 || off+4 > len(b) {
+			return
+		}
+		off += 4
+	}
+	for i := 0; i < an+ns && i < 2*maxDNSRecords; i++ {
+		if off = skipDNSName(b, off); off < 0 || off+10 > len(b) {
+			return
+		}
+		typ := binary.BigEndian.Uint16(b[off:])
+		rdlen := int(binary.BigEndian.Uint16(b[off+8:]))
+		off += 10
+		if off+rdlen > len(b) {
+			return
+		}
+		if typ == 16 {
+			n := -1
+			for p := off; p < off+rdlen; p += 1 + int(b[p]) {
+				n++
+			}
+			if n <= 0 {
+				// one string or none: no extra answer
+			} else if i < an {
+				xa += n
+			} else {
+				xn += n
+			}
+		}
+		off += rdlen
+	}
+	return
+}
+
+// skipDNSName returns the offset just past the name at off, or -1.
+func skipDNSName(b []byte, off int) int {
+	for n := 0; off < len(b) && n < 128; n++ {
+		l := int(b[off])
+		switch {
+		case l == 0:
+			return off + 1
+		case l&0xc0 == 0xc0:
+			return off + 2
+		case l&0xc0 != 0:
+			return -1
+		}
+		off += 1 + l
+	}
+	return -1
+}
+
+// dnsTXT fills the last answer of out with the first character-string of
+// rd and appends one answer, same name, type and TTL, per further string.
+func dnsTXT(t dnsText, out []DNSAnswer, rd []byte) (dnsText, []DNSAnswer) {
+	tmpl := out[len(out)-1]
+	nameRef := t.refs[len(t.refs)-1]
+	for p, first := 0, true; p < len(rd); first = false {
+		l := int(rd[p])
+		p++
+		if p+l > len(rd) {
+			l = len(rd) - p
+		}
+		if !first {
+			if len(out) >= maxDNSRecords || len(out) == cap(out) {
+				break
+			}
+			out = append(out, tmpl)
+			t.refs = append(t.refs, textRef{&out[len(out)-1].RRName, nameRef.start, nameRef.end})
+		}
+		start := len(t.buf)
+		t.buf = appendEscapeBytes(t.buf, rd[p:p+l])
+		t = t.mark(&out[len(out)-1].RData, start)
+		p += l
+	}
+	return t, out
 }
 
 // dnsRData formats the record data as Suricata does: addresses and names as
@@ -336,7 +430,7 @@ func dnsRData(t dnsText, a *DNSAnswer, b []byte, off, n int, typ uint16) dnsText
 				return t
 			}
 		}
-	case 16, 99:
+	case 99:
 		for p := 0; p < len(rd); {
 			l := int(rd[p])
 			p++
@@ -457,8 +551,11 @@ func appendHexEscape(out []byte, c byte) []byte {
 // dnsParser emits a dns event per message; over TCP it splits the stream on
 // the two-byte length prefix.
 type dnsParser struct {
-	tcp         bool
-	reqs, resps int
+	tcp bool
+	// txs counts the messages parsed in the flow, both directions: Suricata
+	// makes every request and every response its own transaction, numbered
+	// in arrival order (a query and its answer are tx 0 and 1).
+	txs int
 }
 
 func (p *dnsParser) message(c *ctx, toServer bool, b []byte) {
@@ -466,14 +563,8 @@ func (p *dnsParser) message(c *ctx, toServer bool, b []byte) {
 	if err != nil {
 		return
 	}
-	m := ev.DNS
-	if m.QR {
-		m.TxID = p.resps
-		p.resps++
-	} else {
-		m.TxID = p.reqs
-		p.reqs++
-	}
+	ev.DNS.TxID = p.txs
+	p.txs++
 	c.send(ev, toServer)
 }
 

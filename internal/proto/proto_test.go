@@ -35,7 +35,13 @@ func TestDNSCorpus(t *testing.T) {
 			}
 			for i, w := range want {
 				d := evs[i].DNS
-				if evs[i].PcapCnt != w.cnt || d.Type != w.typ || d.ID != w.id || d.TxID != 0 ||
+				// Every message is its own transaction, numbered per flow
+				// in both directions as Suricata does: query 0, answer 1.
+				tx := 0
+				if w.typ == "response" {
+					tx = 1
+				}
+				if evs[i].PcapCnt != w.cnt || d.Type != w.typ || d.ID != w.id || d.TxID != tx ||
 					d.Queries[0].RRName != w.name || d.Queries[0].RRType != w.rrtype {
 					t.Errorf("event %d: pcap_cnt %d %+v, want %+v", i, evs[i].PcapCnt, d, w)
 				}

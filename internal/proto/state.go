@@ -120,19 +120,24 @@ func (h *half) heldBytes() int64 {
 // 2^31 is as far behind as ahead, and either way beyond any window.
 func seqDiff(a, b uint32) int64 { return int64(int32(a - b)) }
 
+// maxUDPProbes bounds the datagrams of a UDP flow probed before it is given
+// up as unknown, so a flow of noise costs a few parses, not one per packet.
+const maxUDPProbes = 8
+
 // State is one flow's parser state; the zero value is ready.
 type State struct {
-	app     appID
-	done    bool
-	udpSeen bool
-	h       [2]half // 0: to server, 1: to client
-	p       parser
-	dns     dnsParser // UDP DNS (app == appDNS), kept inline: no allocation per flow
-	lastTS  time.Time
-	lastIdx uint64
-	sport   uint16 // server port
-	cport   uint16
-	tcp     bool
+	app  appID
+	done bool
+	// udpProbes counts the datagrams probed for an application protocol.
+	udpProbes uint8
+	h         [2]half // 0: to server, 1: to client
+	p         parser
+	dns       dnsParser // UDP DNS (app == appDNS), kept inline: no allocation per flow
+	lastTS    time.Time
+	lastIdx   uint64
+	sport     uint16 // server port
+	cport     uint16
+	tcp       bool
 	// c is the per-call context, kept here so that handing it to parsers
 	// does not allocate; it is cleared when the call returns.
 	c    ctx
@@ -248,14 +253,14 @@ func (st *State) udpPacket(c *ctx, toServer bool, payload []byte) {
 		return
 	}
 	if st.app == appNone {
-		if st.udpSeen {
-			st.done = true
-			return
-		}
-		st.udpSeen = true
+		// A malformed first datagram does not decide the flow: Suricata
+		// probes each datagram until one is DNS, and so do we, up to
+		// maxUDPProbes datagrams.
+		st.udpProbes++
 		if !looksDNS(payload, false, st.sport, st.cport) {
-			// One datagram decides: later ones would only repeat the guess.
-			st.done = true
+			if st.udpProbes >= maxUDPProbes {
+				st.done = true
+			}
 			return
 		}
 		st.app = appDNS
