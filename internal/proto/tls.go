@@ -283,26 +283,36 @@ func parseServerHello(b []byte, exts []uint16) (sh ServerHello, extsOut []uint16
 	return sh, exts, nil
 }
 
-// TLSVersionName names a protocol version as Suricata does ("TLS 1.2").
+// TLSVersionName names a protocol version as Suricata's SSLVersionToString
+// does: "TLSv1" for 1.0 but "TLS 1.2" for 1.2, "TLS 1.3 draft-NN" (and
+// "-fb" for Facebook's variants) for the drafts, 0xNNNN for anything else.
 func TLSVersionName(v uint16) string {
 	switch v {
-	case 0x0200:
+	case 0:
+		return "UNDETERMINED"
+	case 0x0002, 0x0200:
 		return "SSLv2"
 	case 0x0300:
 		return "SSLv3"
 	case 0x0301:
-		return "TLS 1.0"
+		return "TLSv1"
 	case 0x0302:
 		return "TLS 1.1"
 	case 0x0303:
 		return "TLS 1.2"
 	case 0x0304:
 		return "TLS 1.3"
+	case 0xfb14, 0xfb15, 0xfb16, 0xfb17, 0xfb1a:
+		return "TLS 1.3 draft-" + strconv.Itoa(int(v&0xff)) + "-fb"
 	}
-	if v>>8 == 0x7f {
+	switch {
+	case v >= 0x7f01 && v < 0x7f10:
+		return "TLS 1.3 draft-<16"
+	case v >= 0x7f10 && v <= 0x7f1c:
 		return "TLS 1.3 draft-" + strconv.Itoa(int(v&0xff))
 	}
-	return "UNDETERMINED"
+	const hexd = "0123456789abcdef"
+	return string([]byte{'0', 'x', hexd[v>>12], hexd[v>>8&0xf], hexd[v>>4&0xf], hexd[v&0xf]})
 }
 
 // maxVersion is the highest non-GREASE offered version.
@@ -561,11 +571,14 @@ func rawSerial(tbs []byte) []byte {
 	return el.Bytes
 }
 
+// oidNames are the attribute names Suricata prints in a DN: x509-parser's
+// abbreviations (CN, C, L, ST, O, OU, DC, Email), else oid-registry's short
+// names.
 var oidNames = map[string]string{
-	"2.5.4.3": "CN", "2.5.4.4": "SN", "2.5.4.5": "serialNumber", "2.5.4.6": "C", "2.5.4.7": "L",
+	"2.5.4.3": "CN", "2.5.4.4": "surname", "2.5.4.5": "serialNumber", "2.5.4.6": "C", "2.5.4.7": "L",
 	"2.5.4.8": "ST", "2.5.4.9": "street", "2.5.4.10": "O", "2.5.4.11": "OU", "2.5.4.12": "title",
-	"2.5.4.17": "postalCode", "2.5.4.42": "GN", "2.5.4.15": "businessCategory",
-	"1.2.840.113549.1.9.1": "emailAddress", "0.9.2342.19200300.100.1.25": "DC",
+	"2.5.4.17": "postalCode", "2.5.4.42": "givenName", "2.5.4.15": "businessCategory",
+	"1.2.840.113549.1.9.1": "Email", "0.9.2342.19200300.100.1.25": "DC",
 	"0.9.2342.19200300.100.1.1": "UID",
 }
 
