@@ -14,6 +14,8 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 	"github.com/opsdeck/opsdeck/internal/detect"
 	"github.com/opsdeck/opsdeck/internal/engine"
 	"github.com/opsdeck/opsdeck/internal/evidence"
@@ -83,6 +85,15 @@ func cmdConsole(args []string) error {
 		return &exitError{code: 2, err: fmt.Errorf("capture filter %q: %w", o.filter, err)}
 	}
 	live := !co.demo && o.read == ""
+	if o.read != "" && o.read != "-" {
+		// A file that cannot be read is an error now, not a console
+		// showing nothing that exits 0.
+		f, err := os.Open(o.read)
+		if err != nil {
+			return &exitError{code: 1, err: fmt.Errorf("read %s: %w", o.read, errors.Unwrap(err))}
+		}
+		f.Close()
+	}
 	if co.user != "" && !live {
 		return &exitError{code: 2, err: errors.New("--user drops root after opening live capture; -r and --demo need no privileges")}
 	}
@@ -148,14 +159,16 @@ func cmdConsole(args []string) error {
 	}
 	save := &consoleEvidence{dir: co.evidenceDir, eng: eng, ring: ring, seed: uint16(o.seed)}
 
+	renderer, theme := consoleRenderer(consoleTheme(cfg.Theme))
 	model, err := tui.New(tui.Options{
+		Renderer:    renderer,
 		Snapshot: func() *engine.Snapshot {
 			return eng.Snapshot(engine.SnapshotOptions{Flows: 300, Talkers: 100, Alerts: 1000, Events: 500})
 		},
 		Signal:      signalProcess,
 		Refresh:     co.refresh,
 		ASCII:       co.ascii,
-		Theme:       consoleTheme(cfg.Theme),
+		Theme:       theme,
 		Keys:        cfg.Keys,
 		Bundle:      save.bundle,
 		ExportAlert: save.exportAlert,
@@ -361,6 +374,20 @@ func executable() string {
 		return p
 	}
 	return "opsdeck"
+}
+
+// consoleRenderer honours NO_COLOR as it is meant: no colour, but bold,
+// reverse video and underline stay, or the selected row and the focused
+// pane would vanish. lipgloss's default renderer drops every attribute
+// under NO_COLOR, so the console then renders with a 16-colour profile and
+// the colourless theme. nil keeps lipgloss's default.
+func consoleRenderer(theme string) (*lipgloss.Renderer, string) {
+	if os.Getenv("NO_COLOR") == "" || os.Getenv("TERM") == "dumb" {
+		return nil, theme
+	}
+	r := lipgloss.NewRenderer(os.Stdout)
+	r.SetColorProfile(termenv.ANSI)
+	return r, "mono"
 }
 
 // consoleTheme resolves the configuration's theme. "auto" reads COLORFGBG
