@@ -57,3 +57,24 @@ func TestListsFollowNewRows(t *testing.T) {
 		t.Error("the held marker stays after Home")
 	}
 }
+
+// Issue 14: --ascii is ASCII throughout: titles, help, truncation marks,
+// not only the boxes and graphs.
+func TestASCIIOnly(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {120, 40}, {200, 60}} {
+		m, err := New(Options{Renderer: asciiRenderer(), ASCII: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Update(SnapshotMsg{Snap: fixtureSnapshot("")})
+		m.Update(windowSize(size[0], size[1]))
+		for _, keys := range [][]string{nil, {"?"}} {
+			press(m, keys...)
+			for i, r := range m.View() {
+				if r > 0x7e || (r < 0x20 && r != '\n') {
+					t.Fatalf("%dx%d keys %v: non-ASCII %q at byte %d", size[0], size[1], keys, r, i)
+				}
+			}
+		}
+	}
+}

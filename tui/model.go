@@ -396,8 +396,17 @@ func (m *Model) View() string {
 	}
 	m.dirty = false
 	m.view = m.render()
+	if m.c.st.G.V == "|" {
+		m.view = asciiOnly.Replace(m.view)
+	}
 	return m.view
 }
+
+// asciiOnly maps the separators, bullets and marks that panes, help and
+// textsafe's truncation draw to ASCII of the same width, so that --ascii
+// is ASCII throughout (box drawing and graphs have their own glyph sets).
+var asciiOnly = strings.NewReplacer("·", "|", "•", "*", "…", "~", "×", "x", "→", ">", "←", "<", "↑", "^", "↓", "v",
+	"▲", "^", "▼", "v", "✓", "*", "─", "-", "│", "|")
 
 func (m *Model) render() string {
 	w, h := m.w, m.h
