@@ -210,8 +210,10 @@ func (f *Flow) AppendCommunityID(b []byte) []byte {
 	return append(b, f.cid[:]...)
 }
 
-// Age is the flow's duration in whole seconds (EVE flow.age).
-func (f *Flow) Age() int64 { return int64(f.Last.Sub(f.First) / time.Second) }
+// Age is the flow's age as Suricata computes it (EVE flow.age): the
+// difference of the whole seconds of its last and first packet times, so a
+// flow from 10.9 s to 36.1 s is 26, not 25.
+func (f *Flow) Age() int64 { return f.Last.Unix() - f.First.Unix() }
 
 // Pkts is the total packet count of both directions.
 func (f *Flow) Pkts() uint64 { return f.PktsToServer + f.PktsToClient }
@@ -251,7 +253,10 @@ func (f *Flow) updateTCP(toServer bool, flags uint8) {
 	}
 	// States are named from the server's side, as Suricata reports them: a
 	// FIN from the client puts the server in close_wait, the server's own
-	// FIN then leaves it in last_ack.
+	// FIN then leaves it in last_ack, and the client's ACK closes it. When
+	// the server closes first (fin_wait1), the client's FIN/ACK moves it to
+	// time_wait and the last ACK closes it: Suricata's stream-tcp.c without
+	// its sequence checks.
 	if fin {
 		switch f.TCPState {
 		case TCPEstablished, TCPSynRecv:
@@ -266,18 +271,30 @@ func (f *Flow) updateTCP(toServer bool, flags uint8) {
 			}
 		case TCPFinWait1:
 			if toServer {
-				f.TCPState = TCPClosing
+				if ack {
+					f.TCPState = TCPTimeWait
+				} else {
+					f.TCPState = TCPClosing
+				}
 			}
 		case TCPFinWait2:
 			if toServer {
 				f.TCPState = TCPTimeWait
 			}
 		}
-	} else if ack && toServer {
+	} else if ack {
 		switch f.TCPState {
 		case TCPFinWait1:
-			f.TCPState = TCPFinWait2
-		case TCPLastAck, TCPClosing:
+			if toServer {
+				f.TCPState = TCPFinWait2
+			}
+		case TCPLastAck:
+			if toServer {
+				f.TCPState = TCPClosed
+			}
+		case TCPClosing:
+			f.TCPState = TCPTimeWait
+		case TCPTimeWait:
 			f.TCPState = TCPClosed
 		}
 	}

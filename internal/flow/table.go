@@ -160,6 +160,13 @@ func (t *Table) create(k Key, s *packet.Summary, srcIsA bool) *Flow {
 		f.Client, f.Server, f.CPort, f.SPort = s.Dst, s.Src, s.DstPort, s.SrcPort
 		f.clientIsA = !srcIsA
 	}
+	// A UDP flow whose first datagram is a DNS response: the sender is the
+	// server. Suricata swaps such a flow once its DNS probe (on port 53)
+	// reads the QR bit.
+	if s.Proto == packet.ProtoUDP && s.SrcPort == 53 && s.DstPort != 53 && len(s.Payload) >= 12 && s.Payload[2]&0x80 != 0 {
+		f.Client, f.Server, f.CPort, f.SPort = s.Dst, s.Src, s.DstPort, s.SrcPort
+		f.clientIsA = !srcIsA
+	}
 	if s.Proto == packet.ProtoICMP || s.Proto == packet.ProtoICMPv6 {
 		f.ICMPType, f.ICMPCode = s.ICMPType, s.ICMPCode
 		f.CPort, f.SPort = 0, 0
