@@ -37,26 +37,30 @@ func cmdAnalyze(args []string, stdout io.Writer) error {
 		return &exitError{code: 2, err: errors.New("analyze: no capture file given (usage: opsdeck analyze FILE... [filter])")}
 	}
 	o.filter = strings.Join(pos, " ")
+	o.given(fs)
 
+	full, err := loadFullConfig(o.configPath)
+	if err != nil {
+		return err
+	}
+	ecf, err := o.eveOptions(full.EVE)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("analyze: %w", err)}
+	}
 	out := stdout
 	if o.output != "" && o.output != "-" {
-		f, err := os.OpenFile(o.output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		f, err := os.OpenFile(o.output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, ecf.FileMode)
 		if err != nil {
 			return fmt.Errorf("analyze: open output: %w", err)
 		}
 		defer f.Close()
 		out = f
 	}
-	cfg, err := loadConfig(o.configPath)
-	if err != nil {
-		return err
-	}
-	ecfg := o.engineConfig(cfg)
+	ecfg := o.engineConfig(engineConfigFrom(full))
 	ecfg.Headless = true
 	w := eve.NewWriter(out)
 	w.FileInput = true
-	w.ShowSecrets = o.showSecrets
-	w.CommunityIDSeed = uint16(o.seed)
+	o.setupWriter(w, ecf)
 	eng := engine.New(ecfg, w)
 
 	flt := newFilterCache(o.filter)
@@ -176,48 +180,65 @@ func kernelFilter(expr string, snaplen int) func(capture.LinkType) ([]capture.BP
 	}
 }
 
-// writeStats writes the final EVE stats record; out, when not nil, is
-// watch's output file, whose losses it reports.
+// writeStats writes an EVE stats record; out, when not nil, is watch's
+// output file, whose losses it reports, and marks live input. Counters go
+// under Suricata's names inside Suricata's stats objects where Suricata has
+// the same counter; the rest go in opsdeck.stats.
 func writeStats(w *eve.Writer, eng *engine.Engine, read uint64, cs capture.Stats, uptime time.Duration, out *lineFile) {
 	c := eng.Counters()
 	fl := eng.FlowStats()
 	rs := eng.Reassembly()
 	stats := map[string]any{
 		"uptime": int64(uptime / time.Second),
-		"capture": map[string]any{
-			"kernel_packets": cs.KernelPackets,
-			"kernel_drops":   cs.KernelDrops,
-			"packets_read":   read,
-			"filtered_out":   read - c.Pkts,
-		},
 		"decoder": map[string]any{
 			"pkts": c.Pkts, "bytes": c.Bytes, "invalid": c.Invalid,
 			"ipv4": c.IPv4, "ipv6": c.IPv6, "tcp": c.TCP, "udp": c.UDP,
 			"icmpv4": c.ICMPv4, "icmpv6": c.ICMPv6, "arp": c.ARP, "vlan": c.VLAN,
-			"fragments": c.Fragments,
 		},
-		"flow": map[string]any{
-			"total": fl.Created, "active": fl.Active, "ended": fl.Ended,
-			"evicted": fl.Evicted, "max_active": fl.MaxActive,
-		},
-		"detect":    map[string]any{"alert": c.Alerts, "muted": c.Muted, "tables": eng.DetectorStats()},
-		"app_layer": map[string]any{"events": c.Events},
-		// Suricata's names for the stream budget: bytes held now and at
-		// most, and the directions given up at the memcap or at a gap.
+		"flow": map[string]any{"total": fl.Created, "active": fl.Active},
+		// Alerts the allow-list muted are Suricata's suppressed alerts.
+		"detect": map[string]any{"alert": c.Alerts, "alerts_suppressed": c.Muted},
+		// Suricata's names for the stream budget: bytes held now, and the
+		// directions given up at the memcap or at a gap.
 		"tcp": map[string]any{
-			"reassembly_memuse": rs.Memuse, "reassembly_memuse_max": rs.Peak, "reassembly_memcap": rs.Limit,
-			"segment_memcap_drop": rs.MemcapDrops, "reassembly_gap": rs.GapDrops,
+			"reassembly_memuse": rs.Memuse, "segment_memcap_drop": rs.MemcapDrops, "reassembly_gap": rs.GapDrops,
 		},
+	}
+	ext := map[string]any{
+		"capture":   map[string]any{"packets_read": read, "filtered_out": read - c.Pkts},
+		"decoder":   map[string]any{"fragments": c.Fragments},
+		"flow":      map[string]any{"ended": fl.Ended, "evicted": fl.Evicted, "max_active": fl.MaxActive},
+		"detect":    map[string]any{"tables": undotted(eng.DetectorStats())},
+		"app_layer": map[string]any{"events": c.Events},
+		"tcp":       map[string]any{"reassembly_memuse_max": rs.Peak, "reassembly_memcap": rs.Limit},
 		// Panics contained, by stage (engine.Fault).
 		"faults": map[string]any{
 			"engine": c.Faults[engine.StageEngine], "parser": c.Faults[engine.StageParser], "detect": c.Faults[engine.StageDetect],
 		},
 	}
+	ts := eng.Now()
 	if out != nil {
+		stats["capture"] = map[string]any{"kernel_packets": cs.KernelPackets, "kernel_drops": cs.KernelDrops}
 		// Records the output file could not take (full disk, directory
 		// gone) and that the bounded backlog dropped, or still holds.
 		n, b := out.Lost()
-		stats["output"] = map[string]any{"lost_records": n, "lost_bytes": b, "held_bytes": out.Held()}
+		ext["output"] = map[string]any{"lost_records": n, "lost_bytes": b, "held_bytes": out.Held()}
+		// Live input: the time of the last packet is not the time now.
+		ts = time.Now()
 	}
-	w.Object(eng.Now(), "stats", stats)
+	if ts.IsZero() {
+		ts = time.Now() // no packet at all
+	}
+	w.Object(ts, "stats", stats, ext)
+}
+
+// undotted replaces dots in counter names with underscores: Elasticsearch
+// expands "alerts.suppressed" into an object, which then collides with
+// "alerts".
+func undotted(m map[string]uint64) map[string]uint64 {
+	out := make(map[string]uint64, len(m))
+	for k, v := range m {
+		out[strings.ReplaceAll(k, ".", "_")] = v
+	}
+	return out
 }

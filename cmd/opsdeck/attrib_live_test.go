@@ -59,7 +59,7 @@ func TestWatchAttributesFlowsToProcesses(t *testing.T) {
 	if len(flows) != 1 {
 		t.Fatalf("%d flow records to port %d, want 1", len(flows), port)
 	}
-	if got := flows[0].str("process.pid"); got != pid {
-		t.Errorf("flow attributed to pid %q (%s), want this test's pid %s", got, flows[0].str("process"), pid)
+	if got := flows[0].str("opsdeck.process.pid"); got != pid {
+		t.Errorf("flow attributed to pid %q (%s), want this test's pid %s", got, flows[0].str("opsdeck.process"), pid)
 	}
 }

@@ -55,10 +55,10 @@ func TestProtocolEventsEndToEnd(t *testing.T) {
 			"http.http_user_agent": "Mozilla/4.75 (Nikto/2.1.4) (Evasions:None) (Test:000003)", "vlan": "[1111]", "src_ip": "fe80::20c:29ff:fef3:cf38"}},
 		{"suricata-verify/ssh-hassh.pcap", "ssh", map[string]string{"ssh.client.hassh.hash": "2dd6531c7e89d3c925db9214711be76a", "ssh.server.hassh.hash": "6832f1ce43d4397c2c0a3e2f8c94334e"}},
 		{"suricata-verify/rdp-003.pcap", "rdp", map[string]string{"rdp.cookie": "A70067"}},
-		{"suricata-verify/ftp-anonymous-login-bug-3519.pcap", "credential", map[string]string{"credential.protocol": "ftp", "credential.user": "anonymous", "credential.outcome": "success", "credential.password": "********"}},
-		{"zeek/ftp-password-pass-command.pcap", "credential", map[string]string{"credential.user": "Admin", "credential.outcome": "failure"}},
-		{"suricata-verify/telnet-login.pcap", "credential", map[string]string{"credential.protocol": "telnet", "credential.user": "fake"}},
-		{"zeek/http-basic-auth-with-colon.pcap", "credential", map[string]string{"credential.protocol": "http", "credential.user": "test"}},
+		{"suricata-verify/ftp-anonymous-login-bug-3519.pcap", "credential", map[string]string{"opsdeck.credential.protocol": "ftp", "opsdeck.credential.user": "anonymous", "opsdeck.credential.outcome": "success", "opsdeck.credential.password": "********"}},
+		{"zeek/ftp-password-pass-command.pcap", "credential", map[string]string{"opsdeck.credential.user": "Admin", "opsdeck.credential.outcome": "failure"}},
+		{"suricata-verify/telnet-login.pcap", "credential", map[string]string{"opsdeck.credential.protocol": "telnet", "opsdeck.credential.user": "fake"}},
+		{"zeek/http-basic-auth-with-colon.pcap", "credential", map[string]string{"opsdeck.credential.protocol": "http", "opsdeck.credential.user": "test"}},
 	}
 	for _, c := range cases {
 		t.Run(c.file+" "+c.typ, func(t *testing.T) {
@@ -80,7 +80,7 @@ func TestProtocolEventsEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(find(recs, "credential", map[string]string{"credential.user": "test", "credential.password": "1:34"})) == 0 {
+	if len(find(recs, "credential", map[string]string{"opsdeck.credential.user": "test", "opsdeck.credential.password": "1:34"})) == 0 {
 		t.Errorf("--show-secrets: no credential test / 1:34")
 	}
 	// Every FTP brute-force guess is a credential record: bro / 1..30, all failed.
@@ -89,7 +89,7 @@ func TestProtocolEventsEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 30; i++ {
-		if len(find(recs, "credential", map[string]string{"credential.user": "bro", "credential.password": strconv.Itoa(i), "credential.outcome": "failure"})) != 1 {
+		if len(find(recs, "credential", map[string]string{"opsdeck.credential.user": "bro", "opsdeck.credential.password": strconv.Itoa(i), "opsdeck.credential.outcome": "failure"})) != 1 {
 			t.Errorf("ftp-bruteforce: no single failed credential bro/%d", i)
 		}
 	}

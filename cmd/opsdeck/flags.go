@@ -8,6 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+
+	"github.com/opsdeck/opsdeck/internal/config"
+	"github.com/opsdeck/opsdeck/internal/eve"
 )
 
 // stringList is a repeatable string flag (-i eth0 -i eth1).
@@ -33,6 +36,12 @@ type options struct {
 	snaplen     int
 	configPath  string
 	filter      string
+	sensorName  string
+	dnsVersion  int
+	fileMode    string
+	// set names the flags given on the command line, which override the
+	// configuration file.
+	set map[string]bool
 }
 
 func (o *options) register(fs *flag.FlagSet, headless bool) {
@@ -50,7 +59,46 @@ func (o *options) register(fs *flag.FlagSet, headless bool) {
 		fs.StringVar(&o.output, "o", "", "write EVE JSON to `FILE` instead of stdout")
 		fs.BoolVar(&o.alertsOnly, "alerts-only", false, "write only alert records")
 		fs.BoolVar(&o.noFlows, "no-flows", false, "do not write flow records")
+		fs.StringVar(&o.sensorName, "sensor-name", "", "write `NAME` as \"host\" in every record, as Suricata's sensor-name (config eve.sensor_name)")
+		fs.IntVar(&o.dnsVersion, "dns-version", 3, "DNS record format: 3 (Suricata 8) or 2 (Suricata 7; Filebeat's module) (config eve.dns_version)")
+		fs.StringVar(&o.fileMode, "file-mode", "0640", "permission of the -o file when opsdeck creates it, in octal (config eve.file_mode)")
 	}
+}
+
+// given records which flags the command line set (after parsing).
+func (o *options) given(fs *flag.FlagSet) {
+	o.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+}
+
+// eveOptions resolves the EVE settings: a flag given wins over the
+// configuration file.
+func (o *options) eveOptions(c config.EVE) (config.EVE, error) {
+	if o.set["sensor-name"] {
+		c.SensorName = o.sensorName
+	}
+	if o.set["dns-version"] {
+		if o.dnsVersion != 2 && o.dnsVersion != 3 {
+			return c, fmt.Errorf("--dns-version %d: want 2 or 3", o.dnsVersion)
+		}
+		c.DNSVersion = o.dnsVersion
+	}
+	if o.set["file-mode"] {
+		m, err := config.ParseFileMode(o.fileMode)
+		if err != nil {
+			return c, fmt.Errorf("--file-mode %w", err)
+		}
+		c.FileMode = m
+	}
+	return c, nil
+}
+
+// setupWriter applies the EVE settings every headless command shares.
+func (o *options) setupWriter(w *eve.Writer, c config.EVE) {
+	w.ShowSecrets = o.showSecrets
+	w.CommunityIDSeed = uint16(o.seed)
+	w.SensorName = c.SensorName
+	w.DNSVersion = c.DNSVersion
 }
 
 // parseInterleaved parses flags that may come before, between or after

@@ -175,9 +175,9 @@ func TestAnalyzeHostileTraffic(t *testing.T) {
 		"seqhalf": n / 10, "oooflood": oooFlows * 19 / 2}
 	// Which stats counter must show evictions for each kind.
 	evictions := map[string]string{
-		"synflood":  "stats.flow.evicted",
-		"dnsnames":  "stats.detect.tables.dns\\.tunnel\\.evicted",
-		"arpclaims": "stats.detect.tables.arp\\.bindings\\.evicted",
+		"synflood":  "opsdeck.stats.flow.evicted",
+		"dnsnames":  "opsdeck.stats.detect.tables.dns_tunnel_evicted",
+		"arpclaims": "opsdeck.stats.detect.tables.arp_bindings_evicted",
 	}
 	// OPSDECK_HOSTILE_DIR keeps the captures there, to replay or profile.
 	dir, keep := os.Getenv("OPSDECK_HOSTILE_DIR"), true
@@ -214,16 +214,16 @@ func TestAnalyzeHostileTraffic(t *testing.T) {
 			if r.stats == nil {
 				t.Fatal("no stats record")
 			}
-			if got := r.num("stats.capture.packets_read"); got != uint64(frames) {
+			if got := r.num("opsdeck.stats.capture.packets_read"); got != uint64(frames) {
 				t.Errorf("packets_read %d, wrote %d", got, frames)
 			}
 			if r.maxRSS > rssBudgetKiB {
 				t.Errorf("peak RSS %d MiB over the %d MiB budget", r.maxRSS>>10, rssBudgetKiB>>10)
 			}
-			if ma := r.num("stats.flow.max_active"); ma > uint64(maxFlows) {
+			if ma := r.num("opsdeck.stats.flow.max_active"); ma > uint64(maxFlows) {
 				t.Errorf("flow table reached %d flows, bound %d", ma, maxFlows)
 			}
-			tables, _ := r.stats.get("stats.detect.tables").(map[string]any)
+			tables, _ := r.stats.get("opsdeck.stats.detect.tables").(map[string]any)
 			for name, v := range tables {
 				if strings.HasSuffix(name, ".entries") && v.(float64) > 16384 {
 					t.Errorf("detector table %s holds %v entries, bound 16384", name, v)
@@ -245,7 +245,7 @@ func TestAnalyzeHostileTraffic(t *testing.T) {
 				checkReassembly(t, r, sizes[k.Name])
 			}
 			for _, stage := range []string{"engine", "parser", "detect"} {
-				if got := r.num("stats.faults." + stage); got != 0 {
+				if got := r.num("opsdeck.stats.faults." + stage); got != 0 {
 					t.Errorf("stats.faults.%s = %d: a panic was reached", stage, got)
 				}
 			}
@@ -263,16 +263,16 @@ func TestAnalyzeHostileTraffic(t *testing.T) {
 				if !testing.Short() && r.num("stats.tcp.segment_memcap_drop") == 0 {
 					t.Error("stats.tcp.segment_memcap_drop is 0, though the flows ask for more than the memcap")
 				}
-				if peak, limit := r.num("stats.tcp.reassembly_memuse_max"), r.num("stats.tcp.reassembly_memcap"); peak > limit {
+				if peak, limit := r.num("opsdeck.stats.tcp.reassembly_memuse_max"), r.num("opsdeck.stats.tcp.reassembly_memcap"); peak > limit {
 					t.Errorf("reassembly held %d bytes at most, memcap %d", peak, limit)
 				}
 				t.Logf("oooflood: %d flows; reassembly peak %d KiB of %d KiB; given up: %d at the memcap, %d at a gap",
-					oooFlows, r.num("stats.tcp.reassembly_memuse_max")>>10, r.num("stats.tcp.reassembly_memcap")>>10,
+					oooFlows, r.num("opsdeck.stats.tcp.reassembly_memuse_max")>>10, r.num("opsdeck.stats.tcp.reassembly_memcap")>>10,
 					r.num("stats.tcp.segment_memcap_drop"), r.num("stats.tcp.reassembly_gap"))
 			}
 			t.Logf("%s: %d frames, peak RSS %d MiB, %v, flows %d (evicted %d), alerts %v, tables %v",
 				k.Name, frames, r.maxRSS>>10, r.elapsed.Round(time.Millisecond), r.num("stats.flow.total"),
-				r.num("stats.flow.evicted"), r.alerts, evictedTables(tables))
+				r.num("opsdeck.stats.flow.evicted"), r.alerts, evictedTables(tables))
 		})
 	}
 }

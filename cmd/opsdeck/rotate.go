@@ -45,6 +45,7 @@ type lineFile struct {
 	path    string // "" for standard output
 	maxSize int64  // rotate when a write would pass this; 0 = never
 	keep    int    // rotated files kept: path.1 ... path.keep
+	mode    uint32 // permission of a file it creates (--file-mode)
 
 	f        *os.File // nil while the path cannot be opened
 	regular  bool     // f is a regular file, so a short write can be cut back
@@ -81,8 +82,13 @@ var preallocate func(f *os.File, off, n int64) error
 // openLineFile opens path ("" for standard output), rotated at maxSize
 // bytes (0: never) with keep rotated files.
 func openLineFile(path string, maxSize int64, keep int) (*lineFile, error) {
+	return openLineFileMode(path, maxSize, keep, 0o600)
+}
+
+// openLineFileMode is openLineFile creating files with permission mode.
+func openLineFileMode(path string, maxSize int64, keep int, mode os.FileMode) (*lineFile, error) {
 	w := &lineFile{
-		path: path, maxSize: maxSize, keep: keep, queueMax: outputBacklog,
+		path: path, maxSize: maxSize, keep: keep, queueMax: outputBacklog, mode: uint32(mode.Perm()),
 		logf: func(format string, args ...any) {
 			fmt.Fprintf(os.Stderr, "opsdeck: watch: "+format+"\n", args...)
 		},
@@ -121,7 +127,7 @@ func (w *lineFile) open() error {
 	var err error
 	for {
 		fd, err = syscall.Open(w.path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_APPEND|
-			syscall.O_NOFOLLOW|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0o600)
+			syscall.O_NOFOLLOW|syscall.O_CLOEXEC|syscall.O_NONBLOCK, w.mode)
 		if err != syscall.EINTR {
 			break
 		}

@@ -94,7 +94,7 @@ func TestWatchSurvivesCraftedSegments(t *testing.T) {
 		t.Errorf("%d flow records with %s, want %d: %v", len(crafted), craftedSource, len(ports), crafted)
 	}
 	for _, stage := range []string{"engine", "parser", "detect"} {
-		if v := stats.str("stats.faults." + stage); v != "0" {
+		if v := stats.str("opsdeck.stats.faults." + stage); v != "0" {
 			t.Errorf("stats.faults.%s = %s", stage, v)
 		}
 	}

@@ -43,6 +43,7 @@ type watchOptions struct {
 	metricsListen  string
 	user           string
 	promisc        bool
+	statsInterval  time.Duration
 }
 
 func (w *watchOptions) register(fs *flag.FlagSet) {
@@ -56,6 +57,7 @@ func (w *watchOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&w.metricsListen, "metrics-listen", "", "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9477) at /metrics")
 	fs.StringVar(&w.user, "user", "", "drop root to `USER` once the capture sockets are open")
 	fs.BoolVar(&w.promisc, "promisc", false, "put the interfaces into promiscuous mode")
+	fs.DurationVar(&w.statsInterval, "stats-interval", 8*time.Second, "write a stats record every `INTERVAL`, as Suricata does (0 = only at exit; config eve.stats_interval)")
 }
 
 func parseSeverity(s string) (detect.Severity, error) {
@@ -90,6 +92,10 @@ type watch struct {
 	hostMu  sync.Mutex
 	host    *hoststat.Snapshot // latest full sample
 	read    atomic.Uint64
+	start   time.Time
+	// iface is in_iface for records no single frame caused (flows ended
+	// by time, stats): the interface when there is one, else "".
+	iface string
 }
 
 // cmdWatch captures live without a screen and writes EVE JSON lines, for
@@ -105,6 +111,7 @@ func cmdWatch(args []string) error {
 		return &exitError{code: 2, err: errUsagePrinted}
 	}
 	o.filter = strings.TrimSpace(strings.Join(pos, " "))
+	o.given(fs)
 	usage := func(err error) error { return &exitError{code: 2, err: err} }
 	if o.read != "" {
 		return usage(errors.New("watch captures live; use opsdeck analyze -r FILE for capture files"))
@@ -135,6 +142,16 @@ func cmdWatch(args []string) error {
 	if err != nil {
 		return err
 	}
+	ecf, err := o.eveOptions(cfg.EVE)
+	if err != nil {
+		return usage(err)
+	}
+	if o.set["stats-interval"] {
+		if wo.statsInterval < 0 {
+			return usage(errors.New("--stats-interval must be 0 or more"))
+		}
+		ecf.StatsInterval = wo.statsInterval
+	}
 	ifaces := []string(o.ifaces)
 	if len(ifaces) == 0 {
 		ifaces = []string{"any"}
@@ -145,6 +162,10 @@ func cmdWatch(args []string) error {
 	lopts := capture.LiveOptions{SnapLen: o.snaplen, Promisc: wo.promisc}
 	lopts.Filter = kernelFilter(o.filter, o.snaplen)
 	wt := &watch{cfg: cfg, opts: wo, bundleS: sev, bundleC: make(chan *detect.Alert, 1)}
+	wt.opts.statsInterval = ecf.StatsInterval
+	if len(ifaces) == 1 && ifaces[0] != "any" {
+		wt.iface = ifaces[0]
+	}
 	wt.eng = engine.New(o.engineConfig(engineConfigFrom(cfg)), nil)
 	wt.lc = newLiveCapture(wt.eng, ifaces, lopts, wt.handle)
 	wt.lc.logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, "opsdeck: watch: "+format+"\n", args...) }
@@ -176,14 +197,14 @@ func cmdWatch(args []string) error {
 	if path == "-" {
 		path = ""
 	}
-	out, err := openLineFile(path, int64(wo.rotateSize), wo.rotateKeep)
+	out, err := openLineFileMode(path, int64(wo.rotateSize), wo.rotateKeep, ecf.FileMode)
 	if err != nil {
 		return err
 	}
 	wt.out = out
 	wt.w = eve.NewWriter(out)
-	wt.w.ShowSecrets = o.showSecrets
-	wt.w.CommunityIDSeed = uint16(o.seed)
+	o.setupWriter(wt.w, ecf)
+	wt.w.InIface = wt.iface
 	wt.eng.SetOutput(wt.w)
 	wt.col = metrics.New(wt.eng, func() metrics.CaptureStats {
 		st := wt.lc.Stats()
@@ -200,6 +221,7 @@ func cmdWatch(args []string) error {
 	}
 	wt.eng.SetHooks(hooks)
 
+	wt.start = time.Now()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -227,7 +249,6 @@ func cmdWatch(args []string) error {
 		goSafe(&wg, "bundle", func() { wt.bundler(ctx, path) })
 	}
 
-	start := time.Now()
 	capErr := runGuarded("capture", func() error { return wt.lc.run(ctx) })
 	cancel()
 	wg.Wait()
@@ -235,8 +256,9 @@ func cmdWatch(args []string) error {
 	// Whatever ended the capture, the flows and the stats reach the file.
 	wt.mu.Lock()
 	defer wt.mu.Unlock()
+	wt.w.InIface = wt.iface
 	wt.eng.Finish()
-	writeStats(wt.w, wt.eng, wt.read.Load(), wt.lc.Stats(), time.Since(start), wt.out)
+	wt.writeStats()
 	err = errors.Join(wt.w.Flush(), out.Close())
 	if capErr != nil {
 		return fmt.Errorf("watch: capture stopped: %w", errors.Join(capErr, err))
@@ -251,8 +273,15 @@ func cmdWatch(args []string) error {
 func (wt *watch) handle(fr *capture.Frame) {
 	wt.read.Add(1)
 	wt.mu.Lock()
+	// Records this frame causes carry its interface (Suricata's in_iface).
+	wt.w.InIface = fr.Iface
 	wt.eng.HandleFrame(uint16(fr.Link), fr.Data, fr.TS, fr.WireLen, fr.Index)
 	wt.mu.Unlock()
+}
+
+// writeStats writes a stats record of the run so far (mu held).
+func (wt *watch) writeStats() {
+	writeStats(wt.w, wt.eng, wt.read.Load(), wt.lc.Stats(), time.Since(wt.start), wt.out)
 }
 
 // runGuarded runs f, turning a panic into its error: a capture loop that
@@ -272,6 +301,7 @@ func runGuarded(name string, f func() error) (err error) {
 func (wt *watch) tick(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	lastStats := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -279,7 +309,12 @@ func (wt *watch) tick(ctx context.Context) {
 		case now := <-t.C:
 			wt.lc.publish()
 			wt.mu.Lock()
+			wt.w.InIface = wt.iface
 			wt.eng.Expire(now)
+			if iv := wt.opts.statsInterval; iv > 0 && now.Sub(lastStats) >= iv-100*time.Millisecond {
+				lastStats = now
+				wt.writeStats()
+			}
 			err := wt.w.Flush()
 			if err == nil {
 				err = wt.out.Boundary()
@@ -328,7 +363,8 @@ func (wt *watch) onHost() func(*hoststat.Snapshot) {
 			return
 		}
 		last = s.Time
-		if err := wt.w.Object(s.Time, "host", hoststat.HostEvent(s, wt.opts.hostTop)); err != nil {
+		wt.w.InIface = wt.iface
+		if err := wt.w.Object(s.Time, "host", nil, hoststat.HostEvent(s, wt.opts.hostTop)); err != nil {
 			fmt.Fprintln(os.Stderr, "opsdeck: watch: host event:", err)
 		}
 	}

@@ -123,14 +123,14 @@ func TestWatchOutputFullDisk(t *testing.T) {
 	// was lost and nothing is still held.
 	st := recs[len(recs)-1]
 	for _, k := range []string{"lost_records", "lost_bytes", "held_bytes"} {
-		if v := st.str("stats.output." + k); v != "0" {
+		if v := st.str("opsdeck.stats.output." + k); v != "0" {
 			t.Errorf("stats.output.%s = %q, want 0", k, v)
 		}
 	}
 	var last time.Time
 	held := 0
 	for _, r := range ofType(recs, "host") {
-		ts, err := time.Parse(time.RFC3339Nano, r.str("timestamp"))
+		ts, err := time.Parse("2006-01-02T15:04:05.999999-0700", r.str("timestamp"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -53,6 +53,22 @@ type Config struct {
 	// Host holds the thresholds of the ops rules (host.cpu, host.memory,
 	// host.disk, host.listener).
 	Host detect.HostConfig
+	// EVE shapes the EVE JSON that analyze and watch write.
+	EVE EVE
+}
+
+// EVE shapes the EVE JSON output ([eve]); command-line flags override it.
+type EVE struct {
+	// SensorName is written as "host" in every record (Suricata's
+	// sensor-name); "" writes none.
+	SensorName string
+	// DNSVersion is 3 (Suricata 8's format) or 2 (Suricata 7's).
+	DNSVersion int
+	// StatsInterval is how often watch writes a stats record (Suricata:
+	// 8 s); 0 writes one only at exit.
+	StatsInterval time.Duration
+	// FileMode is the permission of the files watch and analyze create.
+	FileMode os.FileMode
 }
 
 // AllowRule mutes alerts of Rule whose source is in Src and whose target is
@@ -124,6 +140,7 @@ func Default() *Config {
 		Evidence:  evidence.Options{MaxBytes: evidence.DefaultMaxBytes, MaxAge: evidence.DefaultMaxAge},
 		Detect:    d,
 		Host:      detect.DefaultHostConfig(),
+		EVE:       EVE{DNSVersion: 3, StatsInterval: 8 * time.Second, FileMode: 0o640},
 	}
 }
 

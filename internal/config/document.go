@@ -3,8 +3,10 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -37,6 +39,13 @@ type evidenceSection struct {
 	MaxAge   Duration `toml:"max_age" comment:"packets older than this (packet time) are dropped from the ring"`
 }
 
+type eveSection struct {
+	SensorName    string   `toml:"sensor_name" comment:"written as \"host\" in every EVE record, as Suricata's sensor-name (\"\" = none)"`
+	DNSVersion    int      `toml:"dns_version" comment:"DNS record format: 3 (Suricata 8) or 2 (Suricata 7, read by Filebeat's module)"`
+	StatsInterval Duration `toml:"stats_interval" comment:"watch writes a stats record this often (Suricata: 8s); 0 = only at exit"`
+	FileMode      string   `toml:"file_mode" comment:"permission of the EVE files opsdeck creates, in octal"`
+}
+
 type allowEntry struct {
 	Rule    RuleName `toml:"rule"`
 	Src     []Net    `toml:"src,omitempty"`
@@ -62,6 +71,7 @@ func rootType() reflect.Type {
 		{Name: "Evidence", Type: reflect.TypeFor[evidenceSection](), Tag: `toml:"evidence"`},
 		{Name: "Detect", Type: mirrorType(detectType, detectInNetwork), Tag: `toml:"detect" comment:"detector thresholds and windows (docs/detection.md explains each)"`},
 		{Name: "Host", Type: mirrorType(reflect.TypeFor[detect.HostConfig](), nil), Tag: `toml:"host" comment:"thresholds of the ops rules host.cpu, host.memory, host.disk, host.listener"`},
+		{Name: "EVE", Type: reflect.TypeFor[eveSection](), Tag: `toml:"eve" comment:"EVE JSON output of analyze and watch"`},
 		{Name: "Keys", Type: reflect.StructOf(keyFields), Tag: `toml:"keys" comment:"console key bindings: action = [keys] (bubbles key names)"`},
 		{Name: "Allow", Type: reflect.TypeFor[[]allowEntry](), Tag: `toml:"allow" comment:"allow list: [[allow]] rule = \"scan.port\" (or \"scan.*\", \"*\"), src/dst = [CIDRs]; matching alerts are muted"`},
 	})
@@ -203,6 +213,8 @@ func newDocument(c *Config) *document {
 	r.FieldByName("Evidence").Set(reflect.ValueOf(evidenceSection{MaxBytes: Size(c.Evidence.MaxBytes), MaxAge: Duration{c.Evidence.MaxAge}}))
 	copyMirror(r.FieldByName("Detect"), reflect.ValueOf(c.Detect))
 	copyMirror(r.FieldByName("Host"), reflect.ValueOf(c.Host))
+	r.FieldByName("EVE").Set(reflect.ValueOf(eveSection{SensorName: c.EVE.SensorName, DNSVersion: c.EVE.DNSVersion,
+		StatsInterval: Duration{c.EVE.StatsInterval}, FileMode: fmt.Sprintf("%04o", uint32(c.EVE.FileMode))}))
 	keys := r.FieldByName("Keys")
 	for name, v := range c.Keys {
 		if f := keys.FieldByName(goName(name)); f.IsValid() {
@@ -259,6 +271,18 @@ func (d *document) apply(c *Config) error {
 	if err := copyBack(reflect.ValueOf(&c.Host).Elem(), r.FieldByName("Host"), "host"); err != nil {
 		return err
 	}
+	eve := r.FieldByName("EVE").Interface().(eveSection)
+	if eve.DNSVersion != 2 && eve.DNSVersion != 3 {
+		return &Error{Key: "eve.dns_version", Msg: fmt.Sprintf("%d: want 2 or 3", eve.DNSVersion)}
+	}
+	if eve.StatsInterval.D < 0 {
+		return &Error{Key: "eve.stats_interval", Msg: "must be 0 or more"}
+	}
+	mode, err := ParseFileMode(eve.FileMode)
+	if err != nil {
+		return &Error{Key: "eve.file_mode", Msg: err.Error()}
+	}
+	c.EVE = EVE{SensorName: eve.SensorName, DNSVersion: eve.DNSVersion, StatsInterval: eve.StatsInterval.D, FileMode: mode}
 	c.Detect.LocalNets, c.Detect.Gateways = slices.Clone(c.LocalNets), slices.Clone(c.Gateways)
 	keys := r.FieldByName("Keys")
 	for name := range DefaultKeys {
@@ -345,4 +369,14 @@ func convertInto(dst, src reflect.Value) {
 	default:
 		dst.Set(src.Convert(dst.Type()))
 	}
+}
+
+// ParseFileMode parses a permission in octal ("0640", "640"): at most
+// rwx for user, group and others, nothing else.
+func ParseFileMode(s string) (os.FileMode, error) {
+	n, err := strconv.ParseUint(strings.TrimPrefix(strings.TrimSpace(s), "0o"), 8, 32)
+	if err != nil || n > 0o777 {
+		return 0, fmt.Errorf("%q: want an octal permission like 0640", s)
+	}
+	return os.FileMode(n), nil
 }

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/proto"
 )
 
@@ -63,13 +64,23 @@ func appendDNS(b []byte, d *proto.DNS) []byte {
 	return append(b, '}')
 }
 
+// groupedType reports whether Suricata groups records of type t in
+// dns.grouped: its schema lists no other type there.
+func groupedType(t string) bool {
+	switch t {
+	case "A", "AAAA", "CNAME", "MX", "NS", "NULL", "PTR", "SSHFP", "TXT":
+		return true
+	}
+	return false
+}
+
 // appendGrouped writes dns.grouped (record data by type, types sorted as
 // encoding/json sorts map keys) straight from the answers, with no map.
 func appendGrouped(b []byte, answers []proto.DNSAnswer) []byte {
 	var types [8]string
 	kinds := types[:0]
 	for i := range answers {
-		if a := &answers[i]; proto.Groupable(a) && !slices.Contains(kinds, a.RRType) {
+		if a := &answers[i]; proto.Groupable(a) && groupedType(a.RRType) && !slices.Contains(kinds, a.RRType) {
 			kinds = append(kinds, a.RRType)
 		}
 	}
@@ -144,4 +155,77 @@ func appendRRs(b []byte, rrs []proto.DNSAnswer) []byte {
 		b = append(b, '}')
 	}
 	return append(b, ']')
+}
+
+// dnsV2 writes a DNS message in Suricata 7's "version: 2" format, which
+// Filebeat's Suricata module and Elastic's integration read: a request
+// becomes one "query" record per question, a response one "answer" record
+// with the first question's name and type, the records in detailed form and
+// grouped. Both keep the flow's direction (client to server), as Suricata 7
+// did. Unlike Suricata 7, query records carry "version": 2 too: Suricata's
+// current schema requires it in every dns object.
+func (w *Writer) dnsV2(ev *proto.Event, f *flow.Flow, ep endpoints) error {
+	d := ev.DNS
+	if d.Type == "request" {
+		head := w.buf
+		for i, q := range d.Queries {
+			if i > 0 {
+				// Each question is a record of its own with the same head.
+				w.head(ev.TS, ev.Type, f, ep, ev.PcapCnt)
+				head = w.buf
+			}
+			b := append(head, `,"dns":{"version":2,"type":"query","id":`...)
+			b = strconv.AppendUint(b, uint64(d.ID), 10)
+			b = append(b, `,"rrname":`...)
+			b = appendString(b, q.RRName)
+			b = append(b, `,"rrtype":`...)
+			b = appendString(b, q.RRType)
+			b = append(b, `,"tx_id":`...)
+			b = strconv.AppendInt(b, int64(d.TxID), 10)
+			b = append(b, `,"opcode":`...)
+			b = strconv.AppendInt(b, int64(d.Opcode), 10)
+			w.buf = append(b, '}')
+			if err := w.end(); err != nil {
+				return err
+			}
+		}
+		return w.err
+	}
+	b := append(w.buf, `,"dns":{"version":2,"type":"answer","id":`...)
+	b = strconv.AppendUint(b, uint64(d.ID), 10)
+	if d.Flags != "" {
+		b = append(b, `,"flags":`...)
+		b = appendString(b, d.Flags)
+	}
+	for _, fl := range [...]struct {
+		on   bool
+		name string
+	}{{d.QR, `,"qr":true`}, {d.AA, `,"aa":true`}, {d.TC, `,"tc":true`}, {d.RD, `,"rd":true`}, {d.RA, `,"ra":true`}} {
+		if fl.on {
+			b = append(b, fl.name...)
+		}
+	}
+	b = append(b, `,"opcode":`...)
+	b = strconv.AppendInt(b, int64(d.Opcode), 10)
+	if len(d.Queries) > 0 {
+		b = append(b, `,"rrname":`...)
+		b = appendString(b, d.Queries[0].RRName)
+		b = append(b, `,"rrtype":`...)
+		b = appendString(b, d.Queries[0].RRType)
+	}
+	if d.RCode != "" {
+		b = append(b, `,"rcode":`...)
+		b = appendString(b, d.RCode)
+	}
+	if len(d.Answers) > 0 {
+		b = append(b, `,"answers":`...)
+		b = appendRRs(b, d.Answers)
+	}
+	if len(d.Authorities) > 0 {
+		b = append(b, `,"authorities":`...)
+		b = appendRRs(b, d.Authorities)
+	}
+	b = appendGrouped(b, d.Answers)
+	w.buf = append(b, '}')
+	return w.end()
 }

@@ -1,6 +1,21 @@
 // Package eve writes Suricata-compatible EVE JSON lines: one object per line,
-// Suricata's field names, so Filebeat, Vector, Logstash and Splunk ingest
-// opsdeck's output unchanged.
+// every field Suricata defines written as Suricata writes it, so Filebeat,
+// Vector, Logstash, FEVER and EveBox ingest opsdeck's output unchanged.
+//
+// Suricata's schema (etc/schema.json) allows no key it does not define, at
+// any level. Everything opsdeck adds therefore goes in one top-level object,
+// "opsdeck", whose name Suricata does not use:
+//
+//	opsdeck.process     the local process owning the flow: {pid, name} or {state}
+//	opsdeck.credential  a login seen in clear (event_type "credential" has only this)
+//	opsdeck.evidence    an alert's evidence (the packets or facts behind it)
+//	opsdeck.suppressed  alerts of this kind suppressed since the last one written
+//	opsdeck.update      true when an alert updates an earlier one (counts grew)
+//	opsdeck.host        the host summary (event_type "host")
+//	opsdeck.stats       counters Suricata has no name for (event_type "stats")
+//
+// A consumer that knows only Suricata's format can drop "opsdeck" and keep
+// a record that validates against Suricata's schema.
 package eve
 
 import (
@@ -20,8 +35,9 @@ import (
 	"github.com/opsdeck/opsdeck/internal/proto"
 )
 
-// TimeFormat is RFC 3339 with microseconds, always in UTC.
-const TimeFormat = "2006-01-02T15:04:05.000000Z07:00"
+// TimeFormat is Suricata's: RFC 3339 with microseconds and the zone as
+// +0000 (always UTC; FEVER and chrono-based parsers reject "Z").
+const TimeFormat = "2006-01-02T15:04:05.000000-0700"
 
 // Writer encodes records to an io.Writer. It is not safe for concurrent use.
 type Writer struct {
@@ -36,9 +52,22 @@ type Writer struct {
 	FlushEach bool
 	// CommunityIDSeed is the Community ID seed (default 0).
 	CommunityIDSeed uint16
-	err             error
-	ts              tsCache
+	// SensorName, when set, is written as "host" in every record, as
+	// Suricata writes its sensor-name.
+	SensorName string
+	// InIface, when set, is written as "in_iface" (live capture).
+	InIface string
+	// DNSVersion is the DNS record format: 3 (default, Suricata 8) or 2
+	// (Suricata 7's "version: 2", which Filebeat's module reads).
+	DNSVersion int
+	err        error
+	ts         tsCache
+	ext        []byte // members of the record's "opsdeck" object
 }
+
+// GID is the generator id of opsdeck's alerts: not 1, so that opsdeck's
+// signature ids never collide with a ruleset's when merged with Suricata's.
+const GID = 7000
 
 // NewWriter returns a Writer on w.
 func NewWriter(w io.Writer) *Writer {
@@ -57,6 +86,11 @@ func (w *Writer) Flush() error {
 func (w *Writer) Err() error { return w.err }
 
 func (w *Writer) end() error {
+	if len(w.ext) > 0 {
+		w.buf = append(w.buf, `,"opsdeck":{`...)
+		w.buf = append(w.buf, w.ext...)
+		w.buf = append(w.buf, '}')
+	}
 	w.buf = append(w.buf, '}', '\n')
 	if _, err := w.bw.Write(w.buf); err != nil && w.err == nil {
 		w.err = err
@@ -77,8 +111,30 @@ func flowEndpoints(f *flow.Flow) endpoints {
 	return endpoints{src: f.Client, dst: f.Server, sport: f.CPort, dport: f.SPort, hasPorts: f.Proto == packet.ProtoTCP || f.Proto == packet.ProtoUDP || f.Proto == packet.ProtoSCTP}
 }
 
+// extKey starts a member of the record's "opsdeck" object.
+func (w *Writer) extKey(name string) {
+	if len(w.ext) > 0 {
+		w.ext = append(w.ext, ',')
+	}
+	w.ext = append(w.ext, '"')
+	w.ext = append(w.ext, name...)
+	w.ext = append(w.ext, '"', ':')
+}
+
+// extJSON adds a member holding v, encoded by encoding/json.
+func (w *Writer) extJSON(name string, v any) error {
+	j, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode opsdeck.%s: %w", name, err)
+	}
+	w.extKey(name)
+	w.ext = append(w.ext, j...)
+	return nil
+}
+
 // head starts a record with the fields every event type shares.
 func (w *Writer) head(ts time.Time, eventType string, f *flow.Flow, ep endpoints, pcapCnt uint64) {
+	w.ext = w.ext[:0]
 	b := w.buf[:0]
 	b = append(b, `{"timestamp":"`...)
 	b = w.ts.append(b, ts)
@@ -91,9 +147,17 @@ func (w *Writer) head(ts time.Time, eventType string, f *flow.Flow, ep endpoints
 		b = append(b, `,"pcap_cnt":`...)
 		b = strconv.AppendUint(b, pcapCnt, 10)
 	}
+	if w.InIface != "" {
+		b = append(b, `,"in_iface":`...)
+		b = appendString(b, w.InIface)
+	}
 	b = append(b, `,"event_type":"`...)
 	b = append(b, eventType...)
 	b = append(b, '"')
+	if w.SensorName != "" {
+		b = append(b, `,"host":`...)
+		b = appendString(b, w.SensorName)
+	}
 	if f != nil && f.VLAN[0] != 0 {
 		b = append(b, `,"vlan":[`...)
 		b = strconv.AppendUint(b, uint64(f.VLAN[0]), 10)
@@ -105,14 +169,14 @@ func (w *Writer) head(ts time.Time, eventType string, f *flow.Flow, ep endpoints
 	}
 	if ep.src.IsValid() {
 		b = append(b, `,"src_ip":"`...)
-		b = ep.src.AppendTo(b)
+		b = packet.AppendAddr(b, ep.src)
 		b = append(b, '"')
 		if ep.hasPorts {
 			b = append(b, `,"src_port":`...)
 			b = strconv.AppendUint(b, uint64(ep.sport), 10)
 		}
 		b = append(b, `,"dest_ip":"`...)
-		b = ep.dst.AppendTo(b)
+		b = packet.AppendAddr(b, ep.dst)
 		b = append(b, '"')
 		if ep.hasPorts {
 			b = append(b, `,"dest_port":`...)
@@ -139,19 +203,25 @@ func (w *Writer) head(ts time.Time, eventType string, f *flow.Flow, ep endpoints
 		}
 		switch {
 		case f.PID > 0:
-			b = append(b, `,"process":{"pid":`...)
-			b = strconv.AppendInt(b, int64(f.PID), 10)
-			b = append(b, `,"name":`...)
-			b = appendString(b, f.Process)
-			b = append(b, '}')
+			w.appendProcess(f.PID, f.Process)
 		case attrib.State(f.OwnerState) == attrib.Gone || attrib.State(f.OwnerState) == attrib.OtherNamespace:
 			// Say why there is no process rather than guess one.
-			b = append(b, `,"process":{"state":"`...)
-			b = append(b, attrib.State(f.OwnerState).String()...)
-			b = append(b, `"}`...)
+			w.extKey("process")
+			w.ext = append(w.ext, `{"state":"`...)
+			w.ext = append(w.ext, attrib.State(f.OwnerState).String()...)
+			w.ext = append(w.ext, `"}`...)
 		}
 	}
 	w.buf = b
+}
+
+func (w *Writer) appendProcess(pid int32, name string) {
+	w.extKey("process")
+	w.ext = append(w.ext, `{"pid":`...)
+	w.ext = strconv.AppendInt(w.ext, int64(pid), 10)
+	w.ext = append(w.ext, `,"name":`...)
+	w.ext = appendString(w.ext, name)
+	w.ext = append(w.ext, '}')
 }
 
 func (w *Writer) appendCommunityID(b []byte, f *flow.Flow) []byte {
@@ -203,7 +273,7 @@ func (c *tsCache) append(b []byte, t time.Time) []byte {
 	b = appendDigits(b, s%60, 2)
 	b = append(b, '.')
 	b = appendDigits(b, t.Nanosecond()/1000, 6)
-	return append(b, 'Z')
+	return append(b, "+0000"...)
 }
 
 // appendTimestamp appends t in TimeFormat. Every record carries one to
@@ -229,7 +299,7 @@ func appendTimestamp(b []byte, t time.Time) []byte {
 	b = appendDigits(b, sec, 2)
 	b = append(b, '.')
 	b = appendDigits(b, t.Nanosecond()/1000, 6)
-	return append(b, 'Z')
+	return append(b, "+0000"...)
 }
 
 func appendDigits(b []byte, v, width int) []byte {
@@ -305,13 +375,15 @@ func (w *Writer) Proto(ev *proto.Event, f *flow.Flow) error {
 		ep = flowEndpoints(f)
 		// DNS records follow the packet, as Suricata's do: a response goes
 		// from the server to the client.
-		if ev.Type == "dns" && !ev.ToServer {
+		if ev.Type == "dns" && !ev.ToServer && w.DNSVersion != 2 {
 			ep.src, ep.dst, ep.sport, ep.dport = ep.dst, ep.src, ep.dport, ep.sport
 		}
 	}
 	w.head(ev.TS, ev.Type, f, ep, ev.PcapCnt)
 	var body any
 	switch {
+	case ev.DNS != nil && w.DNSVersion == 2:
+		return w.dnsV2(ev, f, ep)
 	case ev.DNS != nil:
 		w.buf = append(w.buf, `,"dns":`...)
 		w.buf = appendDNS(w.buf, ev.DNS)
@@ -327,8 +399,6 @@ func (w *Writer) Proto(ev *proto.Event, f *flow.Flow) error {
 		body = ev.SSH
 	case ev.RDP != nil:
 		body = ev.RDP
-	case ev.Cred != nil:
-		body = w.credential(ev.Cred)
 	}
 	if body != nil {
 		w.buf = append(w.buf, ',')
@@ -340,10 +410,10 @@ func (w *Writer) Proto(ev *proto.Event, f *flow.Flow) error {
 		}
 		w.buf = append(w.buf, j...)
 	}
-	if ev.Cred != nil && ev.Type != "credential" {
-		w.buf = append(w.buf, `,"credential":`...)
-		j, _ := json.Marshal(w.credential(ev.Cred))
-		w.buf = append(w.buf, j...)
+	if ev.Cred != nil {
+		if err := w.extJSON("credential", w.credential(ev.Cred)); err != nil {
+			return err
+		}
 	}
 	return w.end()
 }
@@ -373,8 +443,6 @@ type alertJSON struct {
 	Category    string              `json:"category"`
 	Severity    int                 `json:"severity"`
 	Metadata    map[string][]string `json:"metadata"`
-	Suppressed  uint64              `json:"suppressed,omitempty"`
-	Update      bool                `json:"update,omitempty"`
 }
 
 // Alert writes an alert; f is the flow it concerns, or nil.
@@ -400,43 +468,52 @@ func (w *Writer) Alert(a *detect.Alert, f *flow.Flow) error {
 	if sev == 0 {
 		sev = a.Rule.Severity
 	}
-	j, err := json.Marshal(alertJSON{Action: "allowed", GID: 1, SignatureID: a.Rule.SID, Rev: a.Rule.Rev, Signature: a.Signature,
-		Category: a.Rule.Category, Severity: int(sev), Metadata: md, Suppressed: a.Suppressed, Update: a.Update})
+	j, err := json.Marshal(alertJSON{Action: "allowed", GID: GID, SignatureID: a.Rule.SID, Rev: a.Rule.Rev, Signature: a.Signature,
+		Category: a.Rule.Category, Severity: int(sev), Metadata: md})
 	if err != nil {
 		return fmt.Errorf("encode alert: %w", err)
 	}
 	w.buf = append(w.buf, `,"alert":`...)
 	w.buf = append(w.buf, j...)
 	if len(a.Evidence) > 0 {
-		j, err := json.Marshal(a.Evidence)
-		if err != nil {
-			return fmt.Errorf("encode alert evidence: %w", err)
+		if err := w.extJSON("evidence", a.Evidence); err != nil {
+			return err
 		}
-		w.buf = append(w.buf, `,"evidence":`...)
-		w.buf = append(w.buf, j...)
+	}
+	if a.Suppressed > 0 {
+		w.extKey("suppressed")
+		w.ext = strconv.AppendUint(w.ext, a.Suppressed, 10)
+	}
+	if a.Update {
+		w.extKey("update")
+		w.ext = append(w.ext, "true"...)
 	}
 	if a.PID > 0 && (f == nil || f.PID <= 0) {
-		w.buf = append(w.buf, `,"process":{"pid":`...)
-		w.buf = strconv.AppendInt(w.buf, int64(a.PID), 10)
-		w.buf = append(w.buf, `,"name":`...)
-		w.buf = appendString(w.buf, a.Process)
-		w.buf = append(w.buf, '}')
+		w.appendProcess(a.PID, a.Process)
 	}
 	return w.end()
 }
 
 // Object writes a record whose body is an arbitrary JSON-encodable value
-// under the key named like the event type ("stats", "host").
-func (w *Writer) Object(ts time.Time, eventType string, body any) error {
+// under the key named like the event type, for the event types Suricata
+// defines ("stats"); ext, when not nil, goes in opsdeck.<eventType>.
+func (w *Writer) Object(ts time.Time, eventType string, body, ext any) error {
 	w.head(ts, eventType, nil, endpoints{}, 0)
-	j, err := json.Marshal(body)
-	if err != nil {
-		return fmt.Errorf("encode %s record: %w", eventType, err)
+	if body != nil {
+		j, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("encode %s record: %w", eventType, err)
+		}
+		w.buf = append(w.buf, ',')
+		w.buf = appendString(w.buf, eventType)
+		w.buf = append(w.buf, ':')
+		w.buf = append(w.buf, j...)
 	}
-	w.buf = append(w.buf, ',')
-	w.buf = appendString(w.buf, eventType)
-	w.buf = append(w.buf, ':')
-	w.buf = append(w.buf, j...)
+	if ext != nil {
+		if err := w.extJSON(eventType, ext); err != nil {
+			return err
+		}
+	}
 	return w.end()
 }
 

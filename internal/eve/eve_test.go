@@ -42,21 +42,31 @@ func TestAlertRecord(t *testing.T) {
 	al := m["alert"].(map[string]any)
 	md := al["metadata"].(map[string]any)
 	checks := map[string]any{
-		"timestamp": "2026-01-02T03:04:05.678901Z", "event_type": "alert", "src_ip": "192.0.2.1", "dest_ip": "198.51.100.5", "proto": "TCP",
+		"timestamp": "2026-01-02T03:04:05.678901+0000", "event_type": "alert", "src_ip": "192.0.2.1", "dest_ip": "198.51.100.5", "proto": "TCP",
 	}
 	for k, v := range checks {
 		if m[k] != v {
 			t.Errorf("%s = %v, want %v", k, m[k], v)
 		}
 	}
-	if al["signature_id"] != float64(9000001) || al["severity"] != float64(2) || al["signature"] != a.Signature || al["suppressed"] != float64(3) {
+	if al["signature_id"] != float64(9000001) || al["gid"] != float64(GID) || al["severity"] != float64(2) || al["signature"] != a.Signature {
 		t.Errorf("alert = %v", al)
+	}
+	ext := m["opsdeck"].(map[string]any)
+	if ext["suppressed"] != float64(3) {
+		t.Errorf("opsdeck = %v", ext)
 	}
 	if md["rule"].([]any)[0] != "scan.port" || md["mitre_technique_id"].([]any)[0] != "T1046" {
 		t.Errorf("metadata = %v", md)
 	}
-	if m["evidence"].(map[string]any)["ports"] != float64(1000) {
-		t.Errorf("evidence = %v", m["evidence"])
+	if ext["evidence"].(map[string]any)["ports"] != float64(1000) {
+		t.Errorf("evidence = %v", ext["evidence"])
+	}
+	// Only Suricata's keys outside "opsdeck".
+	for _, k := range []string{"evidence", "suppressed", "process", "credential"} {
+		if _, ok := m[k]; ok {
+			t.Errorf("top-level %q: opsdeck's own keys belong in \"opsdeck\"", k)
+		}
 	}
 }
 
@@ -132,7 +142,12 @@ func TestFlowProcess(t *testing.T) {
 			PID: pid, Process: name, OwnerState: uint8(state)}
 		w.Flow(f, flow.EndShutdown)
 		w.Flush()
-		return decode(t, buf.Bytes())
+		m := decode(t, buf.Bytes())
+		if _, ok := m["process"]; ok {
+			t.Errorf("process at top level")
+		}
+		ext, _ := m["opsdeck"].(map[string]any)
+		return ext
 	}
 	if p := mk(42, "sshd", attrib.Known)["process"].(map[string]any); p["pid"] != float64(42) || p["name"] != "sshd" {
 		t.Errorf("known owner: %v", p)
@@ -207,7 +222,17 @@ func TestAppendTLSHTTPMatchJSON(t *testing.T) {
 		{SNI: "evil\x1b]8;;x\x07", Subject: "C=US, O=\"Q\"", IssuerDN: "CN=ca", Serial: "08:3A", Fingerprint: "cc:aa", NotBefore: "2017-03-23T00:00:00",
 			NotAfter: "2020-05-13T12:00:00", ALPNServer: []string{"h2"}, JA3S: &proto.JA{Hash: "d", String: "771,4865,43"}, Ciphers: []uint16{1, 2}},
 	} {
-		sameJSON(t, "tls case "+strconv.Itoa(i), appendTLS(nil, v), v)
+		// Suricata's names for the ALPN lists, not proto.TLS's tags.
+		j, _ := json.Marshal(v)
+		var want map[string]any
+		json.Unmarshal(j, &want)
+		for from, to := range map[string]string{"alpn_ts": "client_alpns", "alpn_tc": "server_alpns"} {
+			if x, ok := want[from]; ok {
+				want[to] = x
+				delete(want, from)
+			}
+		}
+		sameJSON(t, "tls case "+strconv.Itoa(i), appendTLS(nil, v), want)
 	}
 	for i, v := range []*proto.HTTP{
 		{},
@@ -215,5 +240,63 @@ func TestAppendTLSHTTPMatchJSON(t *testing.T) {
 		{Hostname: "h\u202e", Port: 8000, Referer: "x<y>&z", Authorization: "Basic secret"},
 	} {
 		sameJSON(t, "http case "+strconv.Itoa(i), appendHTTP(nil, v), v)
+	}
+}
+
+// TestDNSVersion2: --dns-version 2 writes Suricata 7's format: one query
+// record per question, one answer record, both in the flow's direction.
+func TestDNSVersion2(t *testing.T) {
+	f := &flow.Flow{ID: 3, Client: netip.MustParseAddr("10.0.0.2"), Server: netip.MustParseAddr("10.0.0.53"), CPort: 5353, SPort: 53, Proto: 17}
+	req := &proto.DNS{Version: 3, Type: "request", ID: 7, TxID: 0, RD: true,
+		Queries: []proto.DNSQuery{{RRName: "a.example", RRType: "A"}, {RRName: "b.example", RRType: "AAAA"}}}
+	resp := &proto.DNS{Version: 3, Type: "response", ID: 7, Flags: "8180", QR: true, RD: true, RA: true, RCode: "NOERROR",
+		Queries: []proto.DNSQuery{{RRName: "a.example", RRType: "A"}},
+		Answers: []proto.DNSAnswer{{RRName: "a.example", RRType: "A", TTL: 5, RData: "192.0.2.7"}, {RRName: "a.example", RRType: "OPT", RData: "x"}}}
+	var buf bytes.Buffer
+	w := NewWriter(&buf)
+	w.DNSVersion = 2
+	w.Proto(&proto.Event{Type: "dns", DNS: req, ToServer: true}, f)
+	w.Proto(&proto.Event{Type: "dns", DNS: resp}, f)
+	w.Flush()
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want 2 query records and 1 answer, got %d: %s", len(lines), buf.String())
+	}
+	var recs []map[string]any
+	for _, l := range lines {
+		recs = append(recs, decode(t, []byte(l)))
+	}
+	for i, want := range []struct{ typ, rrname, rrtype string }{{"query", "a.example", "A"}, {"query", "b.example", "AAAA"}, {"answer", "a.example", "A"}} {
+		d := recs[i]["dns"].(map[string]any)
+		if d["version"] != float64(2) || d["type"] != want.typ || d["rrname"] != want.rrname || d["rrtype"] != want.rrtype || d["id"] != float64(7) {
+			t.Errorf("record %d: dns = %v, want %+v", i, d, want)
+		}
+		if recs[i]["src_ip"] != "10.0.0.2" || recs[i]["dest_port"] != float64(53) {
+			t.Errorf("record %d: not in the flow's direction: %v", i, recs[i])
+		}
+	}
+	d := recs[2]["dns"].(map[string]any)
+	if d["rcode"] != "NOERROR" || d["answers"].([]any)[0].(map[string]any)["rdata"] != "192.0.2.7" {
+		t.Errorf("answer = %v", d)
+	}
+	if g := d["grouped"].(map[string]any); len(g) != 1 || g["A"].([]any)[0] != "192.0.2.7" {
+		t.Errorf("grouped = %v, want only A (Suricata groups no OPT)", g)
+	}
+}
+
+// TestHeadOptions: the sensor name is "host" as a string and in_iface is
+// written when set; Object puts the extension in opsdeck.<event_type>.
+func TestHeadOptions(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewWriter(&buf)
+	w.SensorName, w.InIface = "sensor-1", "eth0"
+	w.Object(time.Unix(1, 0), "stats", map[string]any{"uptime": 1}, map[string]any{"faults": 0})
+	w.Flush()
+	m := decode(t, buf.Bytes())
+	if m["host"] != "sensor-1" || m["in_iface"] != "eth0" || m["timestamp"] != "1970-01-01T00:00:01.000000+0000" {
+		t.Errorf("head = %v", m)
+	}
+	if m["stats"].(map[string]any)["uptime"] != float64(1) || m["opsdeck"].(map[string]any)["stats"].(map[string]any)["faults"] != float64(0) {
+		t.Errorf("body = %v", m)
 	}
 }
