@@ -228,3 +228,17 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+// TestAppendAddrAsSuricata: EVE addresses as Suricata prints them.
+func TestAppendAddrAsSuricata(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"10.16.1.11", "10.16.1.11"},
+		{"fe80::20c:29ff:fef3:cf38", "fe80:0000:0000:0000:020c:29ff:fef3:cf38"},
+		{"::1", "0000:0000:0000:0000:0000:0000:0000:0001"},
+		{"2a00:800:1010::1", "2a00:0800:1010:0000:0000:0000:0000:0001"},
+	} {
+		if got := string(AppendAddr(nil, netip.MustParseAddr(c.in))); got != c.want {
+			t.Errorf("AppendAddr(%s) = %s, want %s", c.in, got, c.want)
+		}
+	}
+}

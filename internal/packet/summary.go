@@ -131,3 +131,21 @@ type Summary struct {
 	// Truncated is set when the frame was cut short of what its headers claim.
 	Truncated bool
 }
+
+// AppendAddr appends a as Suricata writes addresses in EVE: IPv4 dotted,
+// IPv6 as all eight groups of four lowercase hex digits, never compressed
+// ("fe80:0000:0000:0000:020c:29ff:fef3:cf38"), IPv4-mapped ones included.
+func AppendAddr(b []byte, a netip.Addr) []byte {
+	if !a.Is6() {
+		return a.AppendTo(b)
+	}
+	const hexd = "0123456789abcdef"
+	r := a.As16()
+	for i := 0; i < 16; i += 2 {
+		if i > 0 {
+			b = append(b, ':')
+		}
+		b = append(b, hexd[r[i]>>4], hexd[r[i]&0xf], hexd[r[i+1]>>4], hexd[r[i+1]&0xf])
+	}
+	return b
+}
