@@ -58,6 +58,13 @@ type Owner struct {
 	PID   int32
 	Name  string
 	State State
+	// Listener is set when the owner was found through a listening (or
+	// unconnected) socket rather than the flow's own: for an accepted
+	// connection that is the listener's process (sshd's master, nginx's),
+	// until the connection's socket appears with the process that holds
+	// the session (`sshd: alice`, the worker). Such an owner is
+	// provisional: look again after the next socket list.
+	Listener bool
 }
 
 // ProcNet is one process's network traffic as accounted by Account.
@@ -266,13 +273,15 @@ func (t *Table) Lookup(proto uint8, local, remote netip.AddrPort) (Owner, bool) 
 		// own a container's port 80.
 		return Owner{State: OtherNamespace}, false
 	}
+	listener := false
 	if !found {
 		info, found = t.boundLookup(proto, local)
+		listener = found
 	}
 	if found {
 		switch {
 		case info.pid != 0:
-			return Owner{PID: info.pid, Name: info.name, State: Known}, true
+			return Owner{PID: info.pid, Name: info.name, State: Known, Listener: listener}, true
 		case info.inode == 0:
 			// TIME_WAIT and orphaned sockets: the process closed it.
 			if g, ok := t.gone[k]; ok {

@@ -48,18 +48,18 @@ func TestLookup(t *testing.T) {
 		want          Owner
 		wantRefresh   int
 	}{
-		{"established exact", ProtoTCP, "192.0.2.2:80", "198.51.100.7:50000", Owner{100, "nginx", Known}, 0},
-		{"outbound", ProtoTCP, "192.0.2.2:41000", "203.0.113.9:443", Owner{200, "curl", Known}, 0},
-		{"wildcard listener owns new inbound", ProtoTCP, "192.0.2.2:80", "198.51.100.50:1234", Owner{100, "nginx", Known}, 0},
-		{"wildcard listener on loopback", ProtoTCP, "127.0.0.1:80", "127.0.0.1:1234", Owner{100, "nginx", Known}, 0},
-		{"v6 wildcard accepts v4", ProtoTCP, "192.0.2.2:22", "198.51.100.1:5555", Owner{400, "sshd", Known}, 0},
-		{"v6 wildcard accepts v6", ProtoTCP, "[fd00::2]:22", "[2001:db8::1]:5555", Owner{400, "sshd", Known}, 0},
-		{"v4-mapped socket matches v4 flow", ProtoTCP, "192.0.2.2:8080", "198.51.100.8:60000", Owner{500, "app6", Known}, 0},
-		{"v4-mapped flow matches too", ProtoTCP, "[::ffff:192.0.2.2]:8080", "[::ffff:198.51.100.8]:60000", Owner{500, "app6", Known}, 0},
-		{"udp unconnected", ProtoUDP, "192.0.2.2:53", "198.51.100.3:40000", Owner{300, "named", Known}, 0},
-		{"udp v6 bound", ProtoUDP, "[fd00::2]:5353", "[fe80::1]:5353", Owner{300, "named", Known}, 0},
-		{"multicast to a wildcard-bound socket", ProtoUDP, "224.0.0.251:53", "192.0.2.9:53", Owner{300, "named", Known}, 0},
-		{"broadcast to a wildcard-bound socket", ProtoUDP, "255.255.255.255:53", "192.0.2.9:53", Owner{300, "named", Known}, 0},
+		{"established exact", ProtoTCP, "192.0.2.2:80", "198.51.100.7:50000", Owner{PID: 100, Name: "nginx", State: Known, Listener: false}, 0},
+		{"outbound", ProtoTCP, "192.0.2.2:41000", "203.0.113.9:443", Owner{PID: 200, Name: "curl", State: Known, Listener: false}, 0},
+		{"wildcard listener owns new inbound", ProtoTCP, "192.0.2.2:80", "198.51.100.50:1234", Owner{PID: 100, Name: "nginx", State: Known, Listener: true}, 0},
+		{"wildcard listener on loopback", ProtoTCP, "127.0.0.1:80", "127.0.0.1:1234", Owner{PID: 100, Name: "nginx", State: Known, Listener: true}, 0},
+		{"v6 wildcard accepts v4", ProtoTCP, "192.0.2.2:22", "198.51.100.1:5555", Owner{PID: 400, Name: "sshd", State: Known, Listener: true}, 0},
+		{"v6 wildcard accepts v6", ProtoTCP, "[fd00::2]:22", "[2001:db8::1]:5555", Owner{PID: 400, Name: "sshd", State: Known, Listener: true}, 0},
+		{"v4-mapped socket matches v4 flow", ProtoTCP, "192.0.2.2:8080", "198.51.100.8:60000", Owner{PID: 500, Name: "app6", State: Known, Listener: false}, 0},
+		{"v4-mapped flow matches too", ProtoTCP, "[::ffff:192.0.2.2]:8080", "[::ffff:198.51.100.8]:60000", Owner{PID: 500, Name: "app6", State: Known, Listener: false}, 0},
+		{"udp unconnected", ProtoUDP, "192.0.2.2:53", "198.51.100.3:40000", Owner{PID: 300, Name: "named", State: Known, Listener: true}, 0},
+		{"udp v6 bound", ProtoUDP, "[fd00::2]:5353", "[fe80::1]:5353", Owner{PID: 300, Name: "named", State: Known, Listener: true}, 0},
+		{"multicast to a wildcard-bound socket", ProtoUDP, "224.0.0.251:53", "192.0.2.9:53", Owner{PID: 300, Name: "named", State: Known, Listener: true}, 0},
+		{"broadcast to a wildcard-bound socket", ProtoUDP, "255.255.255.255:53", "192.0.2.9:53", Owner{PID: 300, Name: "named", State: Known, Listener: true}, 0},
 		{"udp is not tcp", ProtoTCP, "192.0.2.2:53", "198.51.100.3:40000", Owner{State: Unknown}, 1},
 		{"time wait is gone", ProtoTCP, "192.0.2.2:80", "198.51.100.9:50001", Owner{State: Gone}, 1},
 		{"not our address", ProtoTCP, "172.17.0.2:80", "198.51.100.7:1", Owner{State: OtherNamespace}, 1},
@@ -112,7 +112,7 @@ func TestGone(t *testing.T) {
 	s.Processes = s.Processes[:1]
 	tb.Update(s)
 	got, ok := tb.Lookup(ProtoTCP, ap("192.0.2.2:41000"), ap("203.0.113.9:443"))
-	if ok || got != (Owner{200, "curl", Gone}) {
+	if ok || got != (Owner{PID: 200, Name: "curl", State: Gone}) {
 		t.Errorf("closed flow = %+v, %v; want curl gone", got, ok)
 	}
 	// Forgotten after goneKeep.
@@ -148,8 +148,8 @@ func TestAccount(t *testing.T) {
 	tb := NewTable(nil)
 	s := baseSnap()
 	tb.Update(s)
-	nginx := Owner{100, "nginx", Known}
-	curl := Owner{200, "curl", Known}
+	nginx := Owner{PID: 100, Name: "nginx", State: Known}
+	curl := Owner{PID: 200, Name: "curl", State: Known}
 	tb.Account(nginx, 1000, 5000)
 	tb.Account(curl, 300, 100)
 	tb.Account(Owner{State: Unknown}, 7, 7)

@@ -104,6 +104,7 @@ type Engine struct {
 	hostRules *detect.HostRules
 	names     names // console only: addresses named by DNS answers seen
 	budget    proto.Budget
+	owners    pendingOwners // flows whose owner is to be looked up again
 	lastFault *Fault
 }
 

@@ -53,6 +53,7 @@ func (e *Engine) HandleHost(s *hoststat.Snapshot) {
 		e.hostRules.Observe(s, e.alertFn)
 	}
 	if e.attr != nil {
+		e.reattribute()
 		e.accountProcesses()
 	}
 }
@@ -80,6 +81,92 @@ func (e *Engine) attribute(f *flow.Flow) {
 	if ok && o.PID > 0 {
 		f.PID, f.Process, f.LocalIsClient = o.PID, o.Name, aLocal
 	}
+	// Not final: the flow's own socket may be in the next socket list (a
+	// connection that lives under a second, an idle reverse shell, a
+	// session accepted from a listener). Looked up again there, once
+	// queued. An inbound flow that found no listener has no process to
+	// find (a scan or flood to a closed port) and is not queued.
+	if f.OwnerTries == 1 && ((ok && o.Listener) || (o.State == attrib.Unknown && e.attr.IsLocal(f.Client))) {
+		e.owners.add(f)
+	}
+}
+
+// maxPendingOwners bounds the flows waiting for a better owner; past it
+// the oldest is given up (a flood of unanswered SYNs would fill it).
+const maxPendingOwners = 4096
+
+// ownerRetries is how many socket lists a pending flow is looked up in.
+const ownerRetries = 5
+
+// pendingOwners are flows whose owner is unknown or only a listener's,
+// looked up again in each new socket list, so that attribution does not
+// depend on a flow sending more packets.
+type pendingOwners struct {
+	q       []pendingOwner
+	dropped uint64
+}
+
+type pendingOwner struct {
+	f     *flow.Flow
+	id    uint64 // f.ID when added: a recycled Flow has another
+	tries uint8
+}
+
+func (p *pendingOwners) add(f *flow.Flow) {
+	if len(p.q) >= maxPendingOwners {
+		p.q = p.q[1:]
+		p.dropped++
+	}
+	p.q = append(p.q, pendingOwner{f: f, id: f.ID})
+}
+
+// reattribute looks the pending flows up in the socket list just taken.
+// A flow that finds its own socket's process takes it, replacing a
+// listener's; when that changes the owner of a flow that was alerted on,
+// its alerts are re-issued as updates naming the process (EVE and the
+// console show the update).
+func (e *Engine) reattribute() {
+	kept := e.owners.q[:0]
+	for _, p := range e.owners.q {
+		f := p.f
+		if f.ID != p.id {
+			continue // ended, and its Flow reused
+		}
+		o, aLocal, ok := e.attr.LookupFlow(f.Proto, netip.AddrPortFrom(f.Client, f.CPort), netip.AddrPortFrom(f.Server, f.SPort))
+		if o.State != attrib.Unknown || f.PID <= 0 {
+			f.OwnerState = uint8(o.State)
+		}
+		if ok && o.PID > 0 && o.PID != f.PID {
+			f.PID, f.Process, f.LocalIsClient = o.PID, o.Name, aLocal
+			if f.Alerted {
+				e.reissueAlerts(f)
+			}
+		}
+		p.tries++
+		if ((ok && !o.Listener) || o.State == attrib.Gone || o.State == attrib.OtherNamespace) || p.tries >= ownerRetries {
+			continue
+		}
+		kept = append(kept, p)
+	}
+	clear(e.owners.q[len(kept):])
+	e.owners.q = kept
+}
+
+// reissueAlerts re-issues the recent alerts about f, now that its owner is
+// known, as updates carrying the process.
+func (e *Engine) reissueAlerts(f *flow.Flow) {
+	recent := e.alerts.last(256)
+	for _, a := range recent {
+		if a.FlowID != f.ID || a.PID == f.PID {
+			continue
+		}
+		u := *a
+		u.PID, u.Process = f.PID, f.Process
+		u.Update = true
+		e.alertF = f
+		e.alert(&u)
+	}
+	e.alertF = nil
 }
 
 // accountProcesses charges the bytes flows moved since the last sample to
