@@ -91,7 +91,8 @@ func appendHTTP(b []byte, h *proto.HTTP) []byte {
 	b = appendField(b, &first, "http_method", h.Method)
 	b = appendField(b, &first, "protocol", h.Protocol)
 	b = appendNumber(b, &first, "status", int64(h.Status))
-	b = appendNumber(b, &first, "length", h.Length)
+	// Suricata always writes length, 0 for a request without a response body.
+	b = strconv.AppendInt(appendKey(b, &first, "length"), h.Length, 10)
 	b = appendField(b, &first, "http_refer", h.Referer)
 	return append(b, '}')
 }

@@ -116,7 +116,7 @@ type HTTP struct {
 	Method        string `json:"http_method,omitempty"`
 	Protocol      string `json:"protocol,omitempty"`
 	Status        int    `json:"status,omitempty"`
-	Length        int64  `json:"length,omitempty"`
+	Length        int64  `json:"length"`
 	Referer       string `json:"http_refer,omitempty"`
 	Authorization string `json:"-"` // scheme only is shown; the credential goes to Cred
 }

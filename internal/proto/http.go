@@ -390,18 +390,33 @@ func (p *httpParser) done() bool { return false }
 
 // splitHostPort separates an optional port from a Host header value.
 func splitHostPort(h string) (string, uint16) {
-	i := strings.LastIndexByte(h, ':')
-	if i < 0 || strings.HasSuffix(h, "]") {
-		return strings.Trim(h, "[]"), 0
+	// An IPv6 literal keeps its brackets, as libhtp (and so Suricata's
+	// http.hostname) keeps them: "[::1]:8080" is "[::1]" and port 8080.
+	if strings.HasPrefix(h, "[") {
+		end := strings.IndexByte(h, ']')
+		if end < 0 {
+			return h, 0
+		}
+		host, rest := h[:end+1], h[end+1:]
+		if p, ok := strings.CutPrefix(rest, ":"); ok {
+			if port, err := strconv.ParseUint(p, 10, 16); err == nil {
+				return host, uint16(port)
+			}
+		}
+		return host, 0
 	}
-	if strings.Count(h, ":") > 1 && !strings.HasPrefix(h, "[") {
+	i := strings.LastIndexByte(h, ':')
+	if i < 0 {
+		return h, 0
+	}
+	if strings.Count(h, ":") > 1 {
 		return h, 0 // bare IPv6 address
 	}
 	port, err := strconv.ParseUint(h[i+1:], 10, 16)
 	if err != nil {
 		return h, 0
 	}
-	return strings.Trim(h[:i], "[]"), uint16(port)
+	return h[:i], uint16(port)
 }
 
 // decodeBasic splits Basic credentials at the first ':' so the password may
