@@ -7,6 +7,8 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/opsdeck/opsdeck/internal/hoststat"
 	"github.com/opsdeck/opsdeck/internal/textsafe"
 )
 
@@ -112,6 +114,9 @@ func (p *systemPane) lines(w int) []string {
 		out = append(out, label("Swap")+st.pctStyle(pct).Render(fmt.Sprintf("%5.1f%% ", pct))+
 			fmt.Sprintf("%s/%s", humanBytes(float64(m.SwapUsed)), humanBytes(float64(m.SwapTotal))))
 	}
+	if l := pressureLine(st, h, w); l != "" {
+		out = append(out, label("PSI")+l)
+	}
 	if m.OOMKillsNew > 0 {
 		out = append(out, st.Bad.Render(fmt.Sprintf("OOM killer: %d kill(s) this interval", m.OOMKillsNew)))
 	}
@@ -139,4 +144,44 @@ func (p *systemPane) lines(w int) []string {
 		out = append(out, line)
 	}
 	return out
+}
+
+// pressureLine shows the share of time some task stalled on each resource
+// (the kernel's avg10 and avg60, in percent), the most direct "is this box
+// struggling" signal Linux has; or why it is missing.
+func pressureLine(st *Styles, h *hoststat.Snapshot, w int) string {
+	p := h.Pressure
+	if p == nil {
+		// "pressure" is system.PartPressure (tui does not import sources).
+		if e := h.Errors["pressure"]; e != "" {
+			return st.Dim.Render(textsafe.Truncate("n/a: "+e, max(w-5, 0)))
+		}
+		return ""
+	}
+	var b strings.Builder
+	for _, r := range []struct {
+		name string
+		v    hoststat.PressureResource
+	}{{"cpu", p.CPU}, {"mem", p.Memory}, {"io", p.IO}} {
+		b.WriteString(st.Dim.Render(r.name + " "))
+		if !r.v.Readable {
+			b.WriteString(st.Dim.Render("n/a") + "  ")
+			continue
+		}
+		b.WriteString(psiStyle(st, r.v.Some.Avg10).Render(fmt.Sprintf("%.1f", r.v.Some.Avg10)) +
+			st.Dim.Render(fmt.Sprintf("/%.1f", r.v.Some.Avg60)) + "  ")
+	}
+	return textsafe.Truncate(b.String()+st.Dim.Render("% stalled 10s/60s"), max(w-5, 0))
+}
+
+// psiStyle colours a stall share: a few percent is a box that is busy, tens
+// of percent one whose users wait.
+func psiStyle(st *Styles, pct float64) lipgloss.Style {
+	switch {
+	case pct >= 40:
+		return st.Bad
+	case pct >= 10:
+		return st.Warn
+	}
+	return st.Good
 }

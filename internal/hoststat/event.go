@@ -75,6 +75,9 @@ func HostEvent(s *Snapshot, topN int) map[string]any {
 		"interfaces":  ifs,
 		"processes":   topProcs(s.Processes, topN),
 	}
+	if s.Pressure != nil {
+		body["pressure"] = pressureEvent(s.Pressure)
+	}
 	if len(s.Errors) > 0 {
 		errs := make(map[string]any, len(s.Errors))
 		for k, v := range s.Errors {
@@ -118,6 +121,31 @@ func topProcs(ps []Process, n int) []map[string]any {
 			m["cmdline_truncated"] = true
 		}
 		out = append(out, m)
+	}
+	return out
+}
+
+// pressureEvent is the pressure stall information of the host event: per
+// resource, the kernel's avg10 and avg60 and its total (µs) for "some" and
+// "full", and the share of this interval stalled. A resource whose file was
+// unreadable is left out.
+func pressureEvent(p *Pressure) map[string]any {
+	out := map[string]any{}
+	for _, r := range []struct {
+		name string
+		v    *PressureResource
+	}{{"cpu", &p.CPU}, {"memory", &p.Memory}, {"io", &p.IO}} {
+		if !r.v.Readable {
+			continue
+		}
+		line := func(l PressureLine) map[string]any {
+			return map[string]any{"avg10": l.Avg10, "avg60": l.Avg60, "avg300": l.Avg300, "total_us": l.TotalUs, "stall_pct": r1(l.StallPct)}
+		}
+		m := map[string]any{"some": line(r.v.Some)}
+		if r.v.HasFull {
+			m["full"] = line(r.v.Full)
+		}
+		out[r.name] = m
 	}
 	return out
 }

@@ -23,6 +23,10 @@ func TestHostEvent(t *testing.T) {
 		},
 		Sockets: []Socket{{Proto: "TCP", Local: netip.MustParseAddrPort("0.0.0.0:22"), State: StateListen}},
 		Errors:  map[string]string{"sockets": "x"},
+		Pressure: &Pressure{
+			CPU:    PressureResource{Readable: true, Some: PressureLine{Avg10: 6.8, Avg60: 17.34, TotalUs: 338412880, StallPct: 12.345}},
+			Memory: PressureResource{Readable: true, HasFull: true, Full: PressureLine{Avg10: 1.5, TotalUs: 9}},
+		},
 	}
 	ev := HostEvent(s, 3)
 	b, err := json.Marshal(ev)
@@ -34,10 +38,15 @@ func TestHostEvent(t *testing.T) {
 		`"cpu":{"busy_pct":55.6,`, `"per_core_busy_pct":[100,11.1]`, `"available_pct":25`,
 		`"load":{"load1":1.5,`, `"read_bytes_per_s":1024`, `"used_pct":12.3`, `"hostname":"web1"`,
 		`"interval_s":1`, `"uptime_s":100`, `"errors":{"sockets":"x"}`,
+		`"pressure":{"cpu":{"some":{"avg10":6.8,"avg300":0,"avg60":17.34,"stall_pct":12.3,"total_us":338412880}}`,
+		`"memory":{"full":{"avg10":1.5,`,
 	} {
 		if !strings.Contains(js, want) {
 			t.Errorf("event lacks %s:\n%s", want, js)
 		}
+	}
+	if strings.Contains(js, `"io":`) {
+		t.Errorf("unreadable io pressure written:\n%s", js)
 	}
 	procs := ev["processes"].([]map[string]any)
 	if len(procs) != 3 || procs[0]["pid"] != int32(1) || procs[1]["pid"] != int32(2) || procs[2]["pid"] != int32(3) {

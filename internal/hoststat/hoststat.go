@@ -32,7 +32,10 @@ type Snapshot struct {
 	Filesystems []Filesystem `json:"filesystems,omitempty"`
 	Interfaces  []Interface  `json:"interfaces,omitempty"`
 	Processes   []Process    `json:"processes,omitempty"`
-	Sockets     []Socket     `json:"sockets,omitempty"`
+	// Pressure is the kernel's pressure stall information; nil when the
+	// kernel has none (no CONFIG_PSI, or booted with psi=0).
+	Pressure *Pressure `json:"pressure,omitempty"`
+	Sockets  []Socket  `json:"sockets,omitempty"`
 	// LocalAddrs are the addresses of this network namespace's interfaces,
 	// used to tell local flows from flows of other namespaces.
 	LocalAddrs []netip.Addr `json:"local_addrs,omitempty"`
@@ -241,4 +244,34 @@ func (s *Snapshot) Listeners() []Socket {
 		}
 	}
 	return out
+}
+
+// Pressure is Linux pressure stall information (/proc/pressure): the share
+// of time in which some (or all non-idle) tasks waited for a resource.
+type Pressure struct {
+	CPU    PressureResource `json:"cpu"`
+	Memory PressureResource `json:"memory"`
+	IO     PressureResource `json:"io"`
+}
+
+// PressureResource is the stall of one resource. Full is absent for the CPU
+// before Linux 5.13 (and always zero for it at the system level).
+type PressureResource struct {
+	Some    PressureLine `json:"some"`
+	Full    PressureLine `json:"full"`
+	HasFull bool         `json:"has_full"`
+	// Readable is false when the file could not be read; the lines are zero.
+	Readable bool `json:"readable"`
+}
+
+// PressureLine is one "some" or "full" line: the kernel's running averages
+// (percent of wall time over 10, 60 and 300 s), its total stall time in
+// microseconds, and StallPct, the share of this sample's interval stalled,
+// from the total (0 in the first sample).
+type PressureLine struct {
+	Avg10    float64 `json:"avg10"`
+	Avg60    float64 `json:"avg60"`
+	Avg300   float64 `json:"avg300"`
+	TotalUs  uint64  `json:"total_us"`
+	StallPct float64 `json:"stall_pct"`
 }

@@ -94,6 +94,8 @@ type Sampler struct {
 	kmsgSeq      uint64 // last kernel log record already reported
 	prevDisk     map[string]diskCounters
 	prevNet      map[string]ifCounters
+	prevPSI      hoststat.Pressure
+	havePSI      bool
 	procs        map[int32]*procState
 	users        map[uint32]string
 	usersRead    time.Time
@@ -198,6 +200,7 @@ func (s *Sampler) Sample(ctx context.Context) (*hoststat.Snapshot, error) {
 	part(snap, PartLoad, func() error { return s.sampleLoad(snap) })
 	part(snap, PartMemory, func() error { return s.sampleMemory(snap) })
 	part(snap, PartVmstat, func() error { return s.sampleVmstat(snap, dt) })
+	part(snap, PartPressure, func() error { return s.samplePressure(snap, dt) })
 	part(snap, PartDisks, func() error { return s.sampleDisks(snap, dt) })
 	part(snap, PartFilesystems, func() error { return s.sampleFilesystems(snap) })
 	part(snap, PartInterfaces, func() error { return s.sampleInterfaces(snap, dt) })
