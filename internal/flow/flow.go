@@ -16,6 +16,9 @@ type Key struct {
 	APort, BPort uint16
 	Proto        uint8
 	VLAN         uint16
+	// VLANInner are the second and third tags: Suricata keys a flow on
+	// every tag, so triple-tagged traffic is not the double-tagged flow.
+	VLANInner [2]uint16
 }
 
 // KeyOf returns the canonical key of a packet and whether the packet's source
@@ -31,7 +34,7 @@ func KeyOf(s *packet.Summary) (Key, bool) {
 			sp, dp = 0, 0
 		}
 	}
-	k := Key{Proto: s.Proto, VLAN: s.VLAN[0]}
+	k := Key{Proto: s.Proto, VLAN: s.VLAN[0], VLANInner: [2]uint16{s.VLAN[1], s.VLAN3}}
 	if c := s.Src.Compare(s.Dst); c < 0 || (c == 0 && sp <= dp) {
 		k.A, k.B, k.APort, k.BPort = s.Src, s.Dst, sp, dp
 		return k, true
@@ -191,7 +194,7 @@ type Flow struct {
 	// Accounted are the byte counts already charged to the owning process.
 	AccountedToServer, AccountedToClient uint64
 	Key                                  Key
-	_                                    [40]byte // to 384 bytes
+	_                                    [32]byte // to 384 bytes
 }
 
 // CommunityID returns the flow's Community ID v1 (seed 0), computed once.

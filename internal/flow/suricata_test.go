@@ -85,3 +85,20 @@ func TestDNSResponseFirstReversed(t *testing.T) {
 		t.Errorf("query: client %s server %s toServer %v", f.Client, f.Server, toServer)
 	}
 }
+
+// TestKeyAllVLANTags: triple-tagged traffic is its own flow, apart from
+// the double-tagged one with the same outer tags.
+func TestKeyAllVLANTags(t *testing.T) {
+	a := seg(time.Unix(1, 0), "10.0.0.1", "10.0.0.2", 5000, 80, packet.TCPSyn, 0)
+	a.VLAN = [2]uint16{10, 20}
+	b := *a
+	b.VLAN3 = 30
+	c := *a
+	c.VLAN[1] = 21
+	ka, _ := KeyOf(a)
+	kb, _ := KeyOf(&b)
+	kc, _ := KeyOf(&c)
+	if ka == kb || ka == kc {
+		t.Errorf("keys merge: %+v %+v %+v", ka, kb, kc)
+	}
+}

@@ -213,6 +213,23 @@ func (d *Decoder) fill(s *Summary) {
 			d.fillL4(s, t)
 		}
 	}
+	if s.Proto == ProtoSCTP && !s.HasL4 {
+		// No SCTP layer in the parser: its common header starts with the
+		// two ports, which Suricata keys and logs the flow on.
+		var l4 []byte
+		switch s.IPVersion {
+		case 4:
+			l4 = d.ip4.Payload
+		case 6:
+			if d.ip6.NextHeader == layers.IPProtocolSCTP {
+				l4 = d.ip6.Payload
+			}
+		}
+		if len(l4) >= 12 {
+			s.HasL4 = true
+			s.SrcPort, s.DstPort = binary.BigEndian.Uint16(l4[0:2]), binary.BigEndian.Uint16(l4[2:4])
+		}
+	}
 	if s.Fragment && !s.FragFirst {
 		// Later fragments carry no transport header: whatever the parser
 		// made of their bytes is not one.
@@ -328,10 +345,16 @@ func walkIPv6Ext(s *Summary, next uint8, b []byte) {
 	s.Proto = next
 }
 
-// vlanTags reads the ids of the first two 802.1Q/802.1ad tags.
+// vlanTags reads the ids of the first three 802.1Q/802.1ad tags, as many
+// as Suricata keeps.
 func vlanTags(s *Summary, b []byte) {
-	for i := 0; i < 2 && len(b) >= 4; i++ {
-		s.VLAN[i] = binary.BigEndian.Uint16(b[0:2]) & 0x0fff
+	for i := 0; i < 3 && len(b) >= 4; i++ {
+		id := binary.BigEndian.Uint16(b[0:2]) & 0x0fff
+		if i < 2 {
+			s.VLAN[i] = id
+		} else {
+			s.VLAN3 = id
+		}
 		t := binary.BigEndian.Uint16(b[2:4])
 		if t != uint16(layers.EthernetTypeDot1Q) && t != uint16(layers.EthernetTypeQinQ) {
 			return

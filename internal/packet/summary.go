@@ -96,6 +96,7 @@ type Summary struct {
 	// Link layer (zero when the link type has no MACs).
 	SrcMAC, DstMAC MAC
 	VLAN           [2]uint16 // outer first; 0 means absent
+	VLAN3          uint16    // a third tag, which Suricata also keys flows on
 	VLANCount      uint8
 	EtherType      uint16
 
