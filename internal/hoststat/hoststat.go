@@ -191,6 +191,15 @@ type Process struct {
 	RSS       uint64    `json:"rss"`     // bytes
 	Threads   int32     `json:"threads"`
 	StartTime time.Time `json:"start_time"`
+	Nice      int32     `json:"nice"`
+	VSize     uint64    `json:"vsize"`      // virtual memory, bytes
+	CPUTimeS  float64   `json:"cpu_time_s"` // user+system since start
+	// Kernel is true for a kernel thread (kthreadd and its children).
+	Kernel bool `json:"kernel,omitempty"`
+	// Unit is the systemd unit or container the process's cgroup names
+	// ("nginx.service", "docker:3f2a9c1b7d4e", "pod:8b1f2c3d"), "" for
+	// the root cgroup or when /proc/<pid>/cgroup was unreadable.
+	Unit string `json:"unit,omitempty"`
 	// IOReadable is false when /proc/<pid>/io could not be read (another
 	// user's process as non-root); the I/O rates are then zero.
 	IOReadable      bool    `json:"io_readable"`

@@ -404,6 +404,8 @@ type pidStat struct {
 	threads    int32
 	startTicks uint64 // since boot
 	rssPages   int64
+	nice       int32
+	vsize      uint64 // bytes
 }
 
 // parseStat parses /proc/<pid>/stat. The command name sits between the first
@@ -447,6 +449,14 @@ func parseStat(b []byte) (pidStat, error) {
 	}
 	if s.rssPages, err = parseInt(get(24)); err != nil {
 		return s, fmt.Errorf("stat rss: %w", err)
+	}
+	nice, err := parseInt(get(19))
+	if err != nil || nice < -20 || nice > 19 {
+		return s, fmt.Errorf("stat nice %q: not in -20..19", get(19))
+	}
+	s.nice = int32(nice)
+	if s.vsize, err = parseUint(get(23)); err != nil {
+		return s, fmt.Errorf("stat vsize: %w", err)
 	}
 	return s, nil
 }

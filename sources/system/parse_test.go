@@ -27,13 +27,13 @@ func TestParseStat(t *testing.T) {
 		want    pidStat
 		wantErr bool
 	}{
-		{file: "real/pid_stat", want: pidStat{comm: "python3", state: 'R', ppid: 12191, utime: 2, stime: 2, threads: 1, startTicks: 54335, rssPages: 3675}},
+		{file: "real/pid_stat", want: pidStat{comm: "python3", state: 'R', ppid: 12191, utime: 2, stime: 2, threads: 1, startTicks: 54335, rssPages: 3675, vsize: 19914752}},
 		{file: "real/kthread_stat", want: pidStat{comm: "kthreadd", state: 'S', ppid: 0, threads: 1, startTicks: 24}},
 		// The name holds ") b (": only the last ')' ends it.
-		{file: "odd/stat_parens", want: pidStat{comm: "a) b (c", state: 'R', ppid: 12191, utime: 2, stime: 2, threads: 1, startTicks: 54335, rssPages: 3675}},
+		{file: "odd/stat_parens", want: pidStat{comm: "a) b (c", state: 'R', ppid: 12191, utime: 2, stime: 2, threads: 1, startTicks: 54335, rssPages: 3675, vsize: 19914752}},
 		// Raw escape and newline bytes pass through for textsafe to handle.
-		{file: "odd/stat_escape", want: pidStat{comm: "x\x1b[31m\ny", state: 'R', ppid: 12191, utime: 2, stime: 2, threads: 1, startTicks: 54335, rssPages: 3675}},
-		{file: "odd/stat_empty_comm", want: pidStat{comm: "", state: 'R', ppid: 12191, utime: 2, stime: 2, threads: 1, startTicks: 54335, rssPages: 3675}},
+		{file: "odd/stat_escape", want: pidStat{comm: "x\x1b[31m\ny", state: 'R', ppid: 12191, utime: 2, stime: 2, threads: 1, startTicks: 54335, rssPages: 3675, vsize: 19914752}},
+		{file: "odd/stat_empty_comm", want: pidStat{comm: "", state: 'R', ppid: 12191, utime: 2, stime: 2, threads: 1, startTicks: 54335, rssPages: 3675, vsize: 19914752}},
 		{file: "odd/stat_truncated", wantErr: true},
 	}
 	for _, tc := range tests {

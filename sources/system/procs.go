@@ -35,6 +35,7 @@ type procState struct {
 	ioDenied   bool // never retried: permissions do not change for a pid
 	fdDenied   bool
 	kernel     bool // kernel thread: no fds, no cmdline
+	unit       string
 }
 
 // listPIDs returns the numeric entries of the proc root.
@@ -118,7 +119,8 @@ func (s *Sampler) sampleProcesses(snap *hoststat.Snapshot, dt float64) error {
 		state.name = st.comm
 		p := hoststat.Process{
 			PID: pid, PPID: st.ppid, Name: st.comm, State: string(st.state),
-			Threads: st.threads,
+			Threads: st.threads, Nice: st.nice, VSize: st.vsize, Kernel: state.kernel,
+			CPUTimeS: float64(st.utime+st.stime) / userHZ,
 		}
 		if st.rssPages > 0 {
 			p.RSS = uint64(st.rssPages) * s.pageSize
@@ -144,12 +146,17 @@ func (s *Sampler) sampleProcesses(snap *hoststat.Snapshot, dt float64) error {
 				if err == nil {
 					state.cmdline, state.cmdlineCut = parseCmdline(b, more)
 				}
+				// Units change only when a process is moved (systemd-run,
+				// a container's exec); cgroup is readable by anyone.
+				if b, err := s.read(s.path(ps, "cgroup")); err == nil {
+					state.unit = parseCgroup(b)
+				}
 			} else {
 				state.cmdlineOK = true
 			}
 		}
 		state.age++
-		p.UID = state.uid
+		p.UID, p.Unit = state.uid, state.unit
 		p.User = s.userName(state.uid, snap.Time)
 		p.Cmdline, p.CmdlineReadable, p.CmdlineTruncated = state.cmdline, state.cmdlineOK, state.cmdlineCut
 
