@@ -42,7 +42,14 @@ func newDetailPane(c *common, t detailTarget) *detailPane {
 	return d
 }
 
-func (d *detailPane) SetSize(w, h int) { d.w, d.h = w, h }
+// SetSize lays the lines out again: they wrap to the width.
+func (d *detailPane) SetSize(w, h int) {
+	if w != d.w {
+		d.w = w
+		d.build()
+	}
+	d.h = h
+}
 
 func (d *detailPane) Update(msg tea.Msg) (Pane, tea.Cmd) {
 	k := d.c.keys
@@ -66,8 +73,25 @@ func (d *detailPane) Update(msg tea.Msg) (Pane, tea.Cmd) {
 	case scrollMsg:
 		d.off += msg.delta
 	}
-	if msg, ok := msg.(tea.KeyMsg); ok && d.t.alert != nil && key.Matches(msg, k.Export) {
-		return d, d.c.save.exportCmd(d.t.alert)
+	if msg, ok := msg.(tea.KeyMsg); ok && d.t.alert != nil {
+		a := d.t.alert
+		switch {
+		case key.Matches(msg, k.Export):
+			return d, d.c.save.exportCmd(a)
+		case key.Matches(msg, k.OpenProcess) && a.PID > 0:
+			return d, cmdOf(openDetailMsg{detailTarget{pid: a.PID, procName: a.Process}})
+		case key.Matches(msg, k.OpenHost) && a.Src.IsValid():
+			return d, cmdOf(openDetailMsg{detailTarget{host: a.Src}})
+		}
+	}
+	if msg, ok := msg.(tea.KeyMsg); ok && d.t.flow != nil {
+		f := d.t.flow
+		switch {
+		case key.Matches(msg, k.OpenProcess) && f.PID > 0:
+			return d, cmdOf(openDetailMsg{detailTarget{pid: f.PID, procName: f.Process}})
+		case key.Matches(msg, k.OpenHost):
+			return d, cmdOf(openDetailMsg{detailTarget{host: f.Server.Addr()}})
+		}
 	}
 	d.off = min(max(d.off, 0), max(len(d.lines)-(d.h-2), 0))
 	return d, nil
@@ -76,7 +100,7 @@ func (d *detailPane) Update(msg tea.Msg) (Pane, tea.Cmd) {
 func (d *detailPane) ShortHelp() []key.Binding {
 	k := d.c.keys
 	if d.t.alert != nil {
-		return []key.Binding{k.Back, k.Export, k.Bundle, k.Up, k.Down}
+		return []key.Binding{k.Back, k.OpenProcess, k.OpenHost, k.Export, k.Bundle, k.Up, k.Down}
 	}
 	return []key.Binding{k.Back, k.Bundle, k.Up, k.Down}
 }
@@ -114,8 +138,17 @@ func (d *detailPane) title() string {
 func (d *detailPane) build() {
 	st, s := d.c.st, d.c.snap
 	var out []string
+	width := max(d.w-2, 40)
+	// Values wrap under their label, never cut: at 80x24 the sentence
+	// that matters is often the long one.
 	field := func(name, value string) {
-		out = append(out, st.Dim.Render(fmt.Sprintf("%-14s", name))+textsafe.Clean(value))
+		for i, l := range wrapLabelled("", value, width) {
+			lab := ""
+			if i == 0 {
+				lab = name
+			}
+			out = append(out, st.Dim.Render(fmt.Sprintf("%-14s", textsafe.Truncate(lab, labelWidth-1)))+l[labelWidth:])
+		}
 	}
 	section := func(name string) {
 		out = append(out, "", st.Bold.Render(name))
@@ -143,6 +176,15 @@ func (d *detailPane) build() {
 		field("signature", a.Signature)
 		field("source", withName(endpoint(a.Src, a.SrcPort), d.c.name(a.Src)))
 		field("target", withName(endpoint(a.Dst, a.DstPort), d.c.name(a.Dst)))
+		if a.PID > 0 {
+			field("process", procLabel(a.PID, a.Process))
+		}
+		// What it means and what to do, before the raw fields: the
+		// reader is an engineer on call, not a rule author. Commands are
+		// shown, never run.
+		out = append(out, guideLines(a, width)...)
+		out = append(out, st.Warn.Render(fmt.Sprintf("%s opens the process · %s opens the remote host %s",
+			k.OpenProcess.Help().Key, k.OpenHost.Help().Key, addrOr(a.Src))), "")
 		if a.Proto != "" {
 			field("proto", a.Proto)
 		}
@@ -151,9 +193,6 @@ func (d *detailPane) build() {
 		}
 		if a.Community != "" {
 			field("community_id", a.Community)
-		}
-		if a.PID > 0 {
-			field("process", procLabel(a.PID, a.Process))
 		}
 		field("acknowledged", fmt.Sprint(d.c.acked[a]))
 		if len(a.Evidence) > 0 {

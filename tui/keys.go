@@ -18,8 +18,13 @@ type KeyMap struct {
 	Bundle, Export key.Binding
 	// Lists.
 	Up, Down, PageUp, PageDown, Home, End, Open, Back key.Binding
+	// Details: the process and the remote host behind an alert or flow.
+	OpenProcess, OpenHost key.Binding
 	// Panes.
 	Ack, AckAll, View, Sort, Filter, Tree, Signal key.Binding
+	// Processes (htop's: < > pick the sort column, I inverts it, K shows
+	// kernel threads).
+	SortPrev, SortNext, SortInvert, Search, Kernel, Renice, Unit key.Binding
 	// Confirmation.
 	Yes, Kill, No key.Binding
 }
@@ -54,16 +59,19 @@ func DefaultKeyMap() *KeyMap {
 		End:      b("end/G", "last", "end", "G"),
 		Open:     b("enter", "details", "enter"),
 		Back:     b("esc", "back", "esc"),
-		Ack:      b("a", "acknowledge", "a"),
-		AckAll:   b("A", "acknowledge all", "A"),
-		View:     b("v", "next view", "v"),
-		Sort:     b("s", "sort", "s"),
-		Filter:   b("/", "filter", "/"),
-		Tree:     b("t", "tree", "t"),
-		Signal:   b("x", "signal", "x"),
-		Yes:      b("y", "SIGTERM", "y"),
-		Kill:     b("K", "SIGKILL", "K"),
-		No:       b("n", "cancel", "n", "esc"),
+		// In a detail view; "o" and "r" are free in every pane.
+		OpenProcess: b("o", "open process", "o"),
+		OpenHost:    b("r", "open remote host", "r"),
+		Ack:         b("a", "acknowledge", "a"),
+		AckAll:      b("A", "acknowledge all", "A"),
+		View:        b("v", "next view", "v"),
+		Sort:        b("s", "sort", "s"),
+		Filter:      b("/", "filter", "/"),
+		Tree:        b("t", "tree", "t"),
+		Signal:      b("x", "signal", "x"),
+		Yes:         b("y", "SIGTERM", "y"),
+		Kill:        b("K", "SIGKILL", "K"),
+		No:          b("n", "cancel", "n", "esc"),
 	}
 }
 
@@ -75,8 +83,11 @@ func (k *KeyMap) bindings() map[string]*key.Binding {
 		"pane1": &k.Pane1, "pane2": &k.Pane2, "pane3": &k.Pane3, "pane4": &k.Pane4, "pane5": &k.Pane5,
 		"up": &k.Up, "down": &k.Down, "page_up": &k.PageUp, "page_down": &k.PageDown,
 		"home": &k.Home, "end": &k.End, "open": &k.Open, "back": &k.Back,
+		"open_process": &k.OpenProcess, "open_host": &k.OpenHost,
 		"ack": &k.Ack, "ack_all": &k.AckAll, "view": &k.View, "sort": &k.Sort,
 		"filter": &k.Filter, "tree": &k.Tree, "signal": &k.Signal,
+		"sort_prev": &k.SortPrev, "sort_next": &k.SortNext, "sort_invert": &k.SortInvert,
+		"search": &k.Search, "kernel_threads": &k.Kernel, "renice": &k.Renice, "unit_filter": &k.Unit,
 		"yes": &k.Yes, "kill": &k.Kill, "no": &k.No,
 		"bundle": &k.Bundle, "export_alert": &k.Export,
 	}

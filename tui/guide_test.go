@@ -1,0 +1,53 @@
+package tui
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/opsdeck/opsdeck/internal/detect"
+)
+
+// Issue 14: every rule's detail explains itself, and the lines wrap at the
+// width instead of being cut; placeholders are all filled.
+func TestGuidesWrapAndFill(t *testing.T) {
+	for name := range guides {
+		a := &detect.Alert{Rule: &detect.Rule{Name: name}, Src: netip.MustParseAddr("198.51.100.7"),
+			Dst: netip.MustParseAddr("10.0.0.5"), DstPort: 4444, PID: 4242}
+		for _, w := range []int{40, 78, 118} {
+			lines := guideLines(a, w)
+			if len(lines) < 3 {
+				t.Errorf("%s: %d lines of guide", name, len(lines))
+			}
+			text := strings.Join(lines, "\n")
+			if strings.Contains(text, "{") {
+				t.Errorf("%s: a placeholder is left: %s", name, text)
+			}
+			for _, l := range lines {
+				if width := len([]rune(l)); width > w {
+					t.Errorf("%s at %d: line of %d: %q", name, w, width, l)
+				}
+			}
+		}
+	}
+}
+
+// From an alert's detail, o opens its process and r its remote host.
+func TestDetailOpensProcessAndHost(t *testing.T) {
+	snap := fixtureSnapshot("")
+	m := newTestModel(snap, 120, 40, asciiRenderer())
+	var tunnel *detect.Alert
+	for _, a := range snap.Alerts {
+		if a.Rule.Name == "dns.tunnel" {
+			tunnel = a
+		}
+	}
+	m.Update(openDetailMsg{detailTarget{alert: tunnel}})
+	if !strings.Contains(m.View(), "happened") {
+		t.Fatalf("the alert detail does not explain the alert:\n%s", m.View())
+	}
+	drain(m, press(m, "r"))
+	if scr := m.View(); !strings.Contains(scr, "host 10.0.0.7") {
+		t.Errorf("r did not open the remote host:\n%s", scr)
+	}
+}
