@@ -108,6 +108,8 @@ var DefaultKeys = map[string][]string{
 	"home":         {"home", "g"},
 	"end":          {"end", "G"},
 	"open":         {"enter"},
+	"open_process": {"o"},
+	"open_host":    {"r"},
 	"back":         {"esc"},
 	"ack":          {"a"},
 	"ack_all":      {"A"},
