@@ -41,9 +41,9 @@ type BundleInput struct {
 	Host *hoststat.Snapshot
 	// Ring holds the packets; nil writes an empty evidence.pcap.
 	Ring *Ring
-	// Packets chooses the packets written; the zero Selection takes the
-	// whole ring (the ring is bounded, and an incident's packets are rarely
-	// only the trigger's).
+	// Packets chooses the packets written. The zero Selection takes the
+	// incident's packets when there is a Trigger (IncidentSelection), the
+	// whole ring otherwise.
 	Packets Selection
 	// TopN bounds the summary's tables. Default 10.
 	TopN int
@@ -93,6 +93,9 @@ func WriteBundle(dir string, in BundleInput) (string, error) {
 			return "", fmt.Errorf("create bundle %q: %w", path, err)
 		}
 		path = fmt.Sprintf("%s-%d", base, i)
+	}
+	if in.Packets == (Selection{}) && in.Trigger != nil {
+		in.Packets = IncidentSelection(in.Trigger)
 	}
 	var pkts []Packet
 	if in.Ring != nil {
@@ -154,6 +157,71 @@ func writeAlerts(w io.Writer, in *BundleInput) error {
 		}
 	}
 	return ew.Flush()
+}
+
+// IncidentSelection is the packets a bundle about alert a keeps: between
+// its actor and target in the alert's window. A denial of service comes
+// from addresses that are likely forged, so its selection is every packet
+// to or from the target in the window instead.
+func IncidentSelection(a *detect.Alert) Selection {
+	if a.Rule != nil && strings.HasPrefix(a.Rule.Name, "dos.") && a.Dst.IsValid() {
+		return PairSelection(a.Dst, netip.Addr{}, a.TS)
+	}
+	return AlertSelection(a)
+}
+
+// sameIncident reports whether b is a record of a's incident: the same rule
+// between the same actor and target (updates and re-issues included).
+func sameIncident(a, b *detect.Alert) bool {
+	return a.Rule == b.Rule && a.Src == b.Src && a.Dst == b.Dst && a.DstPort == b.DstPort
+}
+
+// incidentFlows are the snapshot's flows between a's actor and target, or
+// a's own flow.
+func incidentFlows(s *engine.Snapshot, a *detect.Alert) []engine.FlowView {
+	var out []engine.FlowView
+	for _, f := range s.TopFlows {
+		c, sv := f.Client.Addr(), f.Server.Addr()
+		pair := (c == a.Src && sv == a.Dst) || (c == a.Dst && sv == a.Src)
+		if (a.FlowID != 0 && f.ID == a.FlowID) || pair || (!a.Src.IsValid() && (c == a.Dst || sv == a.Dst)) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// processChain returns pid's process and its parents, nearest first,
+// from the host sample (bounded: a cycle or a deep tree stops at 32).
+func processChain(h *hoststat.Snapshot, pid int32) []hoststat.Process {
+	if h == nil || pid <= 0 {
+		return nil
+	}
+	byPID := make(map[int32]*hoststat.Process, len(h.Processes))
+	for i := range h.Processes {
+		byPID[h.Processes[i].PID] = &h.Processes[i]
+	}
+	var out []hoststat.Process
+	for p := byPID[pid]; p != nil && len(out) < 32; p = byPID[p.PPID] {
+		out = append(out, *p)
+		if p.PPID == p.PID {
+			break
+		}
+	}
+	return out
+}
+
+// processSockets are pid's sockets in the host sample.
+func processSockets(h *hoststat.Snapshot, pid int32) []hoststat.Socket {
+	if h == nil || pid <= 0 {
+		return nil
+	}
+	var out []hoststat.Socket
+	for _, sk := range h.Sockets {
+		if sk.PID == pid {
+			out = append(out, sk)
+		}
+	}
+	return out
 }
 
 // flowJSON is one flow of flows.json, named as EVE's flow records.
@@ -220,8 +288,16 @@ func writeSystem(w io.Writer, in *BundleInput) error {
 		TopCPU    []hoststat.Process `json:"top_cpu"`
 		TopMemory []hoststat.Process `json:"top_memory"`
 		Listeners []hoststat.Socket  `json:"listeners"`
-		Note      string             `json:"note,omitempty"`
+		// The trigger's process, its parents (nearest first) and its
+		// sockets when the sample was taken.
+		IncidentProcess []hoststat.Process `json:"incident_process_chain,omitempty"`
+		IncidentSockets []hoststat.Socket  `json:"incident_process_sockets,omitempty"`
+		Note            string             `json:"note,omitempty"`
 	}{Snapshot: in.Host}
+	if a := in.Trigger; a != nil {
+		doc.IncidentProcess = processChain(in.Host, a.PID)
+		doc.IncidentSockets = processSockets(in.Host, a.PID)
+	}
 	if in.Host == nil {
 		doc.Note = "no host sample was available when the bundle was written"
 	} else {
@@ -273,6 +349,7 @@ func writeSummary(w io.Writer, in *BundleInput, ex Export) error {
 	if a := in.Trigger; a != nil {
 		p("\n## Trigger\n\n")
 		p("%s\n", alertLine(a))
+		writeIncident(w, in, ex)
 	}
 
 	p("\n## Alerts\n\n")
@@ -342,7 +419,7 @@ func writeSummary(w io.Writer, in *BundleInput, ex Export) error {
 			p("| %s | %s | %s | %d |\n", t.Addr, human(t.BytesOut), human(t.BytesIn), t.Flows)
 		}
 	}
-	if len(s.TopFlows) > 0 {
+	if len(s.TopFlows) > 0 && in.Trigger == nil {
 		p("\n## Largest flows\n\n| client | server | proto | bytes | process |\n|---|---|---|---:|---|\n")
 		for i, f := range s.TopFlows {
 			if i == in.TopN {
@@ -377,6 +454,113 @@ func writeSummary(w io.Writer, in *BundleInput, ex Export) error {
 		}
 	}
 	return nil
+}
+
+// writeIncident tells the trigger's incident as a colleague needs it: a
+// timeline of its records, the local process with its parents and
+// sockets, the remote host and the flows between them, and the evidence.
+func writeIncident(w io.Writer, in *BundleInput, ex Export) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	a, s := in.Trigger, in.Snapshot
+	p("\n## Incident\n\n")
+	var recs []*detect.Alert
+	for _, b := range s.Alerts {
+		if sameIncident(a, b) {
+			recs = append(recs, b)
+		}
+	}
+	if !slices.Contains(recs, a) {
+		recs = append(recs, a)
+	}
+	slices.SortStableFunc(recs, func(x, y *detect.Alert) int { return x.TS.Compare(y.TS) })
+	p("### Timeline (UTC, packet time)\n\n")
+	for i, r := range recs {
+		what := "first seen"
+		switch {
+		case i > 0 && r.PID > 0 && recs[i-1].PID != r.PID:
+			what = "process identified"
+		case i > 0:
+			what = "escalated"
+		}
+		p("- %s %s: %s", r.TS.UTC().Format("2006-01-02 15:04:05"), what, md(r.Signature))
+		if r.Suppressed > 0 {
+			p(" (%d more like it folded in)", r.Suppressed)
+		}
+		p("\n")
+		if i == in.TopN*2 {
+			p("- ... %d more records in `%s`\n", len(recs)-i-1, BundleAlerts)
+			break
+		}
+	}
+	p("\n### Local process\n\n")
+	chain := processChain(in.Host, a.PID)
+	switch {
+	case a.PID <= 0:
+		p("No local process was identified (the traffic may not end on this host, or its socket closed before it was listed).\n")
+	case len(chain) == 0:
+		p("pid %d (%s); it was not in the host sample (exited?).\n", a.PID, md(a.Process))
+	default:
+		pr := chain[0]
+		p("- **pid %d** %s, user %s, started %s\n", pr.PID, md(pr.Name), md(pr.User), pr.StartTime.UTC().Format(time.RFC3339))
+		p("- command: `%s`\n", strings.ReplaceAll(md(textsafe.Truncate(pr.Cmdline, 200)), "`", "'"))
+		if len(chain) > 1 {
+			var parents []string
+			for _, q := range chain[1:] {
+				parents = append(parents, fmt.Sprintf("%s (%d)", md(q.Name), q.PID))
+			}
+			p("- parents: %s\n", strings.Join(parents, " ← "))
+		}
+		for _, sk := range processSockets(in.Host, a.PID) {
+			p("- socket: %s %s → %s %s\n", sk.Proto, sk.Local, sk.Remote, sk.State)
+		}
+	}
+	p("\n### Remote host\n\n")
+	if a.Src.IsValid() {
+		name := ""
+		if n := s.Names[a.Src]; n != "" {
+			name = " (" + md(n) + ", from a DNS answer seen on the wire)"
+		}
+		p("Actor %s%s; target %s.\n", a.Src, name, endpointOf(a.Dst, a.DstPort))
+		if a.Rule != nil && strings.HasPrefix(a.Rule.Name, "dos.") {
+			p("Source addresses of a flood are likely forged: do not act on them one by one.\n")
+		}
+	}
+	flows := incidentFlows(s, a)
+	if len(flows) > 0 {
+		p("\n### The incident's flows\n\n| client | server | proto | bytes | process |\n|---|---|---|---:|---|\n")
+		for i, f := range flows {
+			if i == in.TopN*2 {
+				p("\n%d more in `%s`.\n", len(flows)-i, BundleFlows)
+				break
+			}
+			proc := ""
+			if f.PID > 0 {
+				proc = fmt.Sprintf("%s (%d)", md(f.Process), f.PID)
+			}
+			p("| %s | %s | %s | %s | %s |\n", f.Client, f.Server, md(cmp.Or(f.AppProto, f.Proto)), human(f.BytesToServer+f.BytesToClient), proc)
+		}
+	}
+	p("\n### Evidence\n\n")
+	sel := in.Packets
+	who := fmt.Sprintf("between %s and %s", sel.A, sel.B)
+	if !sel.B.IsValid() {
+		who = fmt.Sprintf("to or from %s", sel.A)
+	}
+	total := 0
+	for _, n := range ex.Counts {
+		total += n
+	}
+	p("`%s`: %d packets %s from %s to %s.\n", BundlePcap, total, who, sel.From.UTC().Format(time.RFC3339), sel.To.UTC().Format(time.RFC3339))
+}
+
+func endpointOf(a netip.Addr, port uint16) string {
+	if !a.IsValid() {
+		return "-"
+	}
+	if port == 0 {
+		return a.String()
+	}
+	return netip.AddrPortFrom(a, port).String()
 }
 
 func alertLine(a *detect.Alert) string {

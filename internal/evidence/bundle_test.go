@@ -24,15 +24,24 @@ func TestWriteBundle(t *testing.T) {
 		d := tcpFrame(t, "10.0.0.66", "10.0.0.5", 40000, uint16(1000+i), 0)
 		eng.HandleFrame(1, d, t0.Add(time.Duration(i)*10*time.Millisecond), len(d), uint64(i+1))
 	}
+	// Unrelated traffic in the same window: not this incident's evidence.
+	for i := 0; i < 100; i++ {
+		d := tcpFrame(t, "10.0.0.99", "10.0.0.7", 50000, 443, 100)
+		eng.HandleFrame(1, d, t0.Add(time.Duration(i)*5*time.Millisecond), len(d), uint64(100+i))
+	}
 	eng.Expire(t0.Add(2 * time.Second))
 	snap := eng.Snapshot(BundleSnapshotOptions)
 	if len(snap.Alerts) == 0 {
 		t.Fatal("the synthesized scan raised no alert")
 	}
 	host := &hoststat.Snapshot{Host: hoststat.Host{Hostname: "web-1\x1b[31m"},
-		Processes: []hoststat.Process{{PID: 7, Name: "nc", Cmdline: "nc -l 4444", CPUPct: 50, RSS: 1 << 20}, {PID: 1, Name: "init", CPUPct: 1}}}
+		Processes: []hoststat.Process{{PID: 7, PPID: 1, Name: "nc", Cmdline: "nc -l 4444", CPUPct: 50, RSS: 1 << 20}, {PID: 1, Name: "init", CPUPct: 1}},
+		Sockets:   []hoststat.Socket{{Proto: "TCP", State: "LISTEN", PID: 7, Process: "nc"}}}
 	dir := t.TempDir()
-	path, err := WriteBundle(dir, BundleInput{Time: t0, Reason: "test", Trigger: snap.Alerts[0], Snapshot: snap, Host: host, Ring: ring})
+	// The trigger names a process (as after attribution).
+	trigger := *snap.Alerts[0]
+	trigger.PID, trigger.Process = 7, "nc"
+	path, err := WriteBundle(dir, BundleInput{Time: t0, Reason: "test", Trigger: &trigger, Snapshot: snap, Host: host, Ring: ring})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,26 +68,33 @@ func TestWriteBundle(t *testing.T) {
 		}
 		n++
 	}
-	if n != len(snap.Alerts) {
+	if n != len(snap.Alerts)+1 {
 		t.Errorf("alerts.json: %d lines, want %d", n, len(snap.Alerts))
 	}
 	var flows struct {
 		Flows []map[string]any `json:"flows"`
 	}
-	if err := json.Unmarshal(read(BundleFlows), &flows); err != nil || len(flows.Flows) != 60 {
-		t.Errorf("flows.json: %d flows, %v; want 60", len(flows.Flows), err)
+	if err := json.Unmarshal(read(BundleFlows), &flows); err != nil || len(flows.Flows) != 61 {
+		t.Errorf("flows.json: %d flows, %v; want 61", len(flows.Flows), err)
 	}
 	var sys struct {
-		TopCPU []hoststat.Process `json:"top_cpu"`
+		TopCPU  []hoststat.Process `json:"top_cpu"`
+		Chain   []hoststat.Process `json:"incident_process_chain"`
+		Sockets []hoststat.Socket  `json:"incident_process_sockets"`
 	}
 	if err := json.Unmarshal(read(BundleSystem), &sys); err != nil || len(sys.TopCPU) != 2 || sys.TopCPU[0].PID != 7 {
 		t.Errorf("system.json top_cpu: %+v %v", sys.TopCPU, err)
 	}
+	if len(sys.Chain) != 2 || sys.Chain[1].PID != 1 || len(sys.Sockets) != 1 {
+		t.Errorf("system.json: the process chain %+v and sockets %+v of the trigger's process", sys.Chain, sys.Sockets)
+	}
+	// Only the incident's packets: the scan's 60, not the 100 unrelated.
 	if _, ts, _ := readPcap(t, filepath.Join(path, BundlePcap)); len(ts) != 60 {
-		t.Errorf("evidence.pcap: %d packets, want 60", len(ts))
+		t.Errorf("evidence.pcap: %d packets, want the incident's 60", len(ts))
 	}
 	sum := string(read(BundleSummary))
-	for _, want := range []string{"scan.port", "10.0.0.66", "## Top talkers", "nc -l 4444", "evidence.pcap`: 60 packets"} {
+	for _, want := range []string{"scan.port", "10.0.0.66", "## Top talkers", "nc -l 4444", "evidence.pcap`: 60 packets",
+		"## Incident", "first seen", "**pid 7** nc", "parents: init (1)", "### The incident's flows", "between 10.0.0.66 and 10.0.0.5"} {
 		if !strings.Contains(sum, want) {
 			t.Errorf("summary.md lacks %q:\n%s", want, sum)
 		}
