@@ -452,6 +452,11 @@ func (w *Writer) Alert(a *detect.Alert, f *flow.Flow) error {
 		ep = flowEndpoints(f)
 	}
 	w.head(a.TS, "alert", f, ep, 0)
+	if f == nil && a.FlowID != 0 {
+		// Tied to a flow other than the one being handled.
+		w.buf = append(w.buf, `,"flow_id":`...)
+		w.buf = strconv.AppendUint(w.buf, a.FlowID, 10)
+	}
 	if f == nil && a.Proto != "" {
 		w.buf = append(w.buf, `,"proto":`...)
 		w.buf = appendString(w.buf, a.Proto)

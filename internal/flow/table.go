@@ -152,7 +152,7 @@ func (t *Table) Update(s *packet.Summary) (f *Flow, toServer, created bool) {
 
 func (t *Table) create(k Key, s *packet.Summary, srcIsA bool) *Flow {
 	t.seq++
-	f := &Flow{ID: flowID(t.seq), Key: k, Proto: s.Proto, VLAN: s.VLAN, First: s.TS, Last: s.TS}
+	f := &Flow{ID: FlowID(k, s.TS), Key: k, Proto: s.Proto, VLAN: s.VLAN, First: s.TS, Last: s.TS}
 	f.Client, f.Server, f.CPort, f.SPort = s.Src, s.Dst, s.SrcPort, s.DstPort
 	f.clientIsA = srcIsA
 	// A capture that starts at the SYN-ACK: the sender is the server.
@@ -180,14 +180,32 @@ func (t *Table) create(k Key, s *packet.Summary, srcIsA bool) *Flow {
 	return f
 }
 
-// flowID spreads the sequence number over 51 bits (splitmix64), so ids look
-// like Suricata's and do not reveal how many flows came before.
-func flowID(n uint64) uint64 {
-	n += 0x9e3779b97f4a7c15
-	n = (n ^ (n >> 30)) * 0xbf58476d1ce4e5b9
-	n = (n ^ (n >> 27)) * 0x94d049bb133111eb
-	n ^= n >> 31
-	return n&(1<<51-1) | 1
+// FlowID derives a flow's EVE flow_id as Suricata does, from the flow's
+// hash and start time, never from a per-process counter: the same flow in
+// the same capture gets the same id in every run, and flows of different
+// runs (or hosts) do not share ids. The key is hashed with FNV-1a, which,
+// unlike maphash, is the same in every process; a splitmix64 finalizer
+// spreads it over 51 bits (JSON consumers read integers as doubles), and
+// the low bit is always set.
+func FlowID(k Key, start time.Time) uint64 {
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	mix := func(b byte) { h = (h ^ uint64(b)) * prime }
+	for _, a := range [2]netip.Addr{k.A, k.B} {
+		for _, b := range a.As16() {
+			mix(b)
+		}
+	}
+	for _, v := range [...]uint64{uint64(k.APort), uint64(k.BPort), uint64(k.Proto), uint64(k.VLAN), uint64(start.UnixMicro())} {
+		for i := 0; i < 64; i += 8 {
+			mix(byte(v >> i))
+		}
+	}
+	h += 0x9e3779b97f4a7c15
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9
+	h = (h ^ (h >> 27)) * 0x94d049bb133111eb
+	h ^= h >> 31
+	return h&(1<<51-1) | 1
 }
 
 // Timeout classes: each has its own list, ordered by last packet time.
