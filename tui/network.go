@@ -29,9 +29,10 @@ var netViewNames = [numViews]string{"by host", "by flow", "by process", "by prot
 
 // netRow is one line of the network pane, whatever the view.
 type netRow struct {
-	key   string
-	cols  []string // cells after the first
-	name  string   // first cell (already clean)
+	key    string
+	cols   []string // cells after the first
+	name   string   // first cell (already clean)
+	server string   // flows view: the server end, kept whole when the cell is cut
 	bytes uint64
 	d     detailTarget
 }
@@ -44,6 +45,41 @@ type networkPane struct {
 	view netView
 	l    list
 	rows []netRow
+	r    rates
+}
+
+// rates turns the byte totals of two snapshots into bytes per second, by
+// row key, as bandwhich and nethogs show them.
+type rates struct {
+	at         int64             // packet time of the snapshot the totals are from
+	prevAt     int64             // and of the one before
+	cur, prev  map[string]uint64 // totals by key
+	prevPruned bool
+}
+
+// of returns key's rate between the last two snapshots (0 for a new row)
+// and records its total. Call next first for each new snapshot.
+func (r *rates) of(key string, total uint64) float64 {
+	if r.cur == nil {
+		r.cur = map[string]uint64{}
+	}
+	r.cur[key] = total
+	old, ok := r.prev[key]
+	dt := float64(r.at-r.prevAt) / 1e9
+	if !ok || dt <= 0 || total < old {
+		return 0
+	}
+	return float64(total-old) / dt
+}
+
+// next starts the totals of a snapshot taken at packet time at (ns); the
+// same snapshot again (a view change) keeps the previous totals.
+func (r *rates) next(at int64) {
+	if at == r.at {
+		return
+	}
+	r.prev, r.prevAt = r.cur, r.at
+	r.cur, r.at = make(map[string]uint64, len(r.prev)), at
 }
 
 func newNetworkPane(c *common) *networkPane { return &networkPane{c: c} }
@@ -108,6 +144,10 @@ func (p *networkPane) FullHelp() [][]key.Binding {
 func (p *networkPane) refresh() {
 	s := p.c.snap
 	p.rows = p.rows[:0]
+	p.r.next(s.Now.UnixNano())
+	rate := func(key string, total uint64) string {
+		return humanBytes(p.r.of(fmt.Sprint(p.view)+"|"+key, total)) + "/s"
+	}
 	switch p.view {
 	case viewHosts:
 		for _, t := range s.Talkers {
@@ -118,7 +158,7 @@ func (p *networkPane) refresh() {
 				label += " " + n
 			}
 			p.rows = append(p.rows, netRow{key: t.Addr.String(), name: label, bytes: t.Bytes(),
-				cols: []string{humanBytes(float64(t.BytesOut)), humanBytes(float64(t.BytesIn)), fmt.Sprint(t.Flows)},
+				cols: []string{rate(t.Addr.String(), t.Bytes()), humanBytes(float64(t.BytesOut)), humanBytes(float64(t.BytesIn)), fmt.Sprint(t.Flows)},
 				d:    detailTarget{host: t.Addr}})
 		}
 	case viewFlows:
@@ -128,10 +168,11 @@ func (p *networkPane) refresh() {
 			if app == "" {
 				app = f.Proto
 			}
-			p.rows = append(p.rows, netRow{key: fmt.Sprint(f.ID), name: fmt.Sprintf("%s %s %s", p.c.endpointLabel(f.Client), p.c.st.G.Arrow, p.c.endpointLabel(f.Server)),
-				bytes: f.BytesToServer + f.BytesToClient,
-				cols: []string{textsafe.Truncate(app, 8), humanBytes(float64(f.BytesToServer + f.BytesToClient)),
-					humanCount(float64(f.PktsToServer + f.PktsToClient)), procLabel(f.PID, f.Process)},
+			total := f.BytesToServer + f.BytesToClient
+			p.rows = append(p.rows, netRow{key: fmt.Sprint(f.ID), name: p.c.endpointLabel(f.Client), server: p.c.endpointLabel(f.Server),
+				bytes: total,
+				cols: []string{textsafe.Truncate(app, 8), rate(fmt.Sprint(f.ID), total), humanBytes(float64(total)),
+					procLabel(f.PID, f.Process), humanCount(float64(f.PktsToServer + f.PktsToClient))},
 				d: detailTarget{flow: f}})
 		}
 	case viewProcs:
@@ -158,7 +199,7 @@ func (p *networkPane) refresh() {
 		slices.SortFunc(aggs, func(a, b *agg) int { return cmp.Or(cmp.Compare(b.bytes, a.bytes), cmp.Compare(a.pid, b.pid)) })
 		for _, a := range aggs {
 			p.rows = append(p.rows, netRow{key: fmt.Sprint(a.pid), name: procLabel(a.pid, a.name), bytes: a.bytes,
-				cols: []string{fmt.Sprint(a.flows), humanBytes(float64(a.bytes))},
+				cols: []string{fmt.Sprint(a.flows), rate(fmt.Sprint(a.pid), a.bytes), humanBytes(float64(a.bytes))},
 				d:    detailTarget{pid: a.pid, procName: a.name}})
 		}
 	case viewProtos:
@@ -175,6 +216,37 @@ func (p *networkPane) refresh() {
 	p.l.setRows(keys)
 }
 
+// flowLabel is "client → server" within width. When it does not fit,
+// the client gets at most a third, and each end keeps its port: the
+// server's address and port, what a firewall rule or ss needs, stay
+// visible at every width, a long name being cut before its port.
+func flowLabel(client, arrow, server string, width int) string {
+	full := client + " " + arrow + " " + server
+	if textsafe.Width(full) <= width {
+		return full
+	}
+	avail := width - textsafe.Width(arrow) - 2
+	cw := min(textsafe.Width(client), max(avail-textsafe.Width(server), avail/3))
+	return cutEndpoint(client, cw) + " " + arrow + " " + cutEndpoint(server, avail-cw)
+}
+
+// cutEndpoint fits "host:port" into w cells, cutting the host and keeping
+// ":port".
+func cutEndpoint(l string, w int) string {
+	if textsafe.Width(l) <= w {
+		return l
+	}
+	i := strings.LastIndexByte(l, ':')
+	port := ""
+	if i >= 0 && i < len(l)-1 && strings.Trim(l[i+1:], "0123456789") == "" {
+		l, port = l[:i], l[i:]
+	}
+	if w-len(port) < 2 {
+		return textsafe.Truncate(l+port, w)
+	}
+	return textsafe.Truncate(l, w-len(port)) + port
+}
+
 // procLabel names a process for a table cell.
 func procLabel(pid int32, name string) string {
 	if pid <= 0 {
@@ -183,14 +255,16 @@ func procLabel(pid int32, name string) string {
 	return fmt.Sprintf("%d/%s", pid, textsafe.Clean(name))
 }
 
+// The columns of each view; when the pane is narrow the last ones go
+// first, so the least needed come last.
 var netHeaders = [numViews][]string{
-	{"host", "out", "in", "flows"},
-	{"flow", "app", "bytes", "pkts", "process"},
-	{"process", "flows", "bytes"},
+	{"host", "rate", "out", "in", "flows"},
+	{"flow", "app", "rate", "bytes", "process", "pkts"},
+	{"process", "flows", "rate", "bytes"},
 	{"protocol", "flows", "bytes"},
 }
 
-var netWidths = [numViews][]int{{0, 7, 7, 6}, {0, 8, 7, 6, 18}, {0, 6, 7}, {0, 6, 7}}
+var netWidths = [numViews][]int{{0, 9, 7, 7, 6}, {0, 8, 9, 7, 18, 6}, {0, 6, 9, 7}, {0, 6, 7}}
 
 func (p *networkPane) View() string {
 	st, g, s := p.c.st, p.c.st.G, p.c.snap
@@ -221,7 +295,7 @@ func (p *networkPane) View() string {
 		b.WriteString(textsafe.Pad(first, widths[0]))
 		for i := 1; i < len(widths) && i-1 < len(cols); i++ {
 			b.WriteString(" ")
-			if i == len(widths)-1 && p.view == viewFlows {
+			if hdr[i] == "process" {
 				b.WriteString(textsafe.Pad(cols[i-1], widths[i]))
 			} else {
 				b.WriteString(textsafe.PadLeft(cols[i-1], widths[i]))
@@ -235,7 +309,11 @@ func (p *networkPane) View() string {
 	}
 	from, to := p.l.visible()
 	for i := from; i < to; i++ {
-		line := row(p.rows[i].name, p.rows[i].cols)
+		first := p.rows[i].name
+		if srv := p.rows[i].server; srv != "" {
+			first = flowLabel(first, p.c.st.G.Arrow, srv, widths[0])
+		}
+		line := row(first, p.rows[i].cols)
 		if i == p.l.cursor && p.c.focus == paneNet {
 			line = st.Selected.Render(line)
 		}
