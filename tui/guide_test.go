@@ -51,3 +51,20 @@ func TestDetailOpensProcessAndHost(t *testing.T) {
 		t.Errorf("r did not open the remote host:\n%s", scr)
 	}
 }
+
+// Issue 14: at 80x24 the help is taller than the screen; it scrolls, and
+// its last line can be reached.
+func TestHelpScrolls(t *testing.T) {
+	m := newTestModel(fixtureSnapshot(""), 80, 24, asciiRenderer())
+	press(m, "?")
+	first := m.View()
+	if !strings.Contains(first, "lines 1-") {
+		t.Fatalf("the help does not say it scrolls:\n%s", first)
+	}
+	for range 40 {
+		press(m, "down")
+	}
+	if last := m.View(); !strings.Contains(last, "keys can be rebound") {
+		t.Errorf("the help's last line cannot be reached:\n%s", last)
+	}
+}

@@ -64,6 +64,7 @@ type Model struct {
 	zoom    bool
 	detail  Pane
 	help    bool
+	helpOff int // first help line shown: the help scrolls when it is taller than the screen
 	helpM   help.Model
 	w, h    int
 	paused  bool
@@ -195,9 +196,21 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Quit):
 		return tea.Quit
 	case m.help:
-		if key.Matches(msg, k.Help, k.Back) {
-			m.help = false
+		switch {
+		case key.Matches(msg, k.Help, k.Back):
+			m.help, m.helpOff = false, 0
+		case key.Matches(msg, k.Down):
+			m.helpOff++
+		case key.Matches(msg, k.Up):
+			m.helpOff--
+		case key.Matches(msg, k.PageDown):
+			m.helpOff += max(m.h-4, 1)
+		case key.Matches(msg, k.PageUp):
+			m.helpOff -= max(m.h-4, 1)
+		case key.Matches(msg, k.Home):
+			m.helpOff = 0
 		}
+		m.helpOff = max(m.helpOff, 0) // the upper bound is applied when drawn
 		return nil
 	case key.Matches(msg, k.Help):
 		m.help = true
@@ -593,5 +606,11 @@ func (m *Model) helpView(w, h int) []string {
 		}
 	}
 	body = append(body, "", m.c.st.Dim.Render("mouse: click a pane or row, wheel scrolls · keys can be rebound in the configuration"))
-	return box(m.c.st, " help · ? or esc to close ", true, body, w, h)
+	title := " help · ? or esc to close "
+	if rows, total := h-2, len(body); total > rows && rows > 0 {
+		m.helpOff = min(m.helpOff, total-rows)
+		body = body[m.helpOff : m.helpOff+rows]
+		title = fmt.Sprintf(" help · ↑↓ lines %d-%d of %d · ? closes ", m.helpOff+1, m.helpOff+rows, total)
+	}
+	return box(m.c.st, title, true, body, w, h)
 }

@@ -33,8 +33,8 @@ type netRow struct {
 	cols   []string // cells after the first
 	name   string   // first cell (already clean)
 	server string   // flows view: the server end, kept whole when the cell is cut
-	bytes uint64
-	d     detailTarget
+	bytes  uint64
+	d      detailTarget
 }
 
 // networkPane shows flows and top talkers with the owning process, rates
@@ -49,38 +49,47 @@ type networkPane struct {
 }
 
 // rates turns the byte totals of two snapshots into bytes per second, by
-// row key, as bandwhich and nethogs show them.
+// row key (for every view at once, so that a view switched to already has
+// its rates), as bandwhich and nethogs show them.
 type rates struct {
-	at         int64             // packet time of the snapshot the totals are from
-	prevAt     int64             // and of the one before
+	at, prevAt int64             // packet time (ns) of the snapshot and of the one before
 	cur, prev  map[string]uint64 // totals by key
-	prevPruned bool
+	rate       map[string]float64
 }
 
-// of returns key's rate between the last two snapshots (0 for a new row)
-// and records its total. Call next first for each new snapshot.
-func (r *rates) of(key string, total uint64) float64 {
-	if r.cur == nil {
-		r.cur = map[string]uint64{}
-	}
-	r.cur[key] = total
-	old, ok := r.prev[key]
-	dt := float64(r.at-r.prevAt) / 1e9
-	if !ok || dt <= 0 || total < old {
-		return 0
-	}
-	return float64(total-old) / dt
-}
-
-// next starts the totals of a snapshot taken at packet time at (ns); the
-// same snapshot again (a view change) keeps the previous totals.
-func (r *rates) next(at int64) {
-	if at == r.at {
+// update takes a snapshot's totals; the same snapshot again changes
+// nothing.
+func (r *rates) update(s *engine.Snapshot) {
+	at := s.Now.UnixNano()
+	if at == r.at && r.cur != nil {
 		return
 	}
 	r.prev, r.prevAt = r.cur, r.at
 	r.cur, r.at = make(map[string]uint64, len(r.prev)), at
+	for _, t := range s.Talkers {
+		r.cur["h|"+t.Addr.String()] = t.Bytes()
+	}
+	procs := map[int32]uint64{}
+	for _, f := range s.TopFlows {
+		total := f.BytesToServer + f.BytesToClient
+		r.cur[fmt.Sprint("f|", f.ID)] = total
+		procs[f.PID] += total
+	}
+	for pid, b := range procs {
+		r.cur[fmt.Sprint("p|", pid)] = b
+	}
+	dt := float64(r.at-r.prevAt) / 1e9
+	r.rate = make(map[string]float64, len(r.cur))
+	for k, v := range r.cur {
+		if old, ok := r.prev[k]; ok && dt > 0 && v >= old {
+			r.rate[k] = float64(v-old) / dt
+		}
+	}
 }
+
+// of returns key's bytes per second between the last two snapshots (0 for
+// a row new in the last one).
+func (r *rates) of(key string) float64 { return r.rate[key] }
 
 func newNetworkPane(c *common) *networkPane { return &networkPane{c: c} }
 
@@ -144,10 +153,8 @@ func (p *networkPane) FullHelp() [][]key.Binding {
 func (p *networkPane) refresh() {
 	s := p.c.snap
 	p.rows = p.rows[:0]
-	p.r.next(s.Now.UnixNano())
-	rate := func(key string, total uint64) string {
-		return humanBytes(p.r.of(fmt.Sprint(p.view)+"|"+key, total)) + "/s"
-	}
+	p.r.update(s)
+	rate := func(key string) string { return humanBytes(p.r.of(key)) + "/s" }
 	switch p.view {
 	case viewHosts:
 		for _, t := range s.Talkers {
@@ -158,7 +165,7 @@ func (p *networkPane) refresh() {
 				label += " " + n
 			}
 			p.rows = append(p.rows, netRow{key: t.Addr.String(), name: label, bytes: t.Bytes(),
-				cols: []string{rate(t.Addr.String(), t.Bytes()), humanBytes(float64(t.BytesOut)), humanBytes(float64(t.BytesIn)), fmt.Sprint(t.Flows)},
+				cols: []string{rate("h|" + t.Addr.String()), humanBytes(float64(t.BytesOut)), humanBytes(float64(t.BytesIn)), fmt.Sprint(t.Flows)},
 				d:    detailTarget{host: t.Addr}})
 		}
 	case viewFlows:
@@ -171,7 +178,7 @@ func (p *networkPane) refresh() {
 			total := f.BytesToServer + f.BytesToClient
 			p.rows = append(p.rows, netRow{key: fmt.Sprint(f.ID), name: p.c.endpointLabel(f.Client), server: p.c.endpointLabel(f.Server),
 				bytes: total,
-				cols: []string{textsafe.Truncate(app, 8), rate(fmt.Sprint(f.ID), total), humanBytes(float64(total)),
+				cols: []string{textsafe.Truncate(app, 8), rate(fmt.Sprint("f|", f.ID)), humanBytes(float64(total)),
 					procLabel(f.PID, f.Process), humanCount(float64(f.PktsToServer + f.PktsToClient))},
 				d: detailTarget{flow: f}})
 		}
@@ -199,7 +206,7 @@ func (p *networkPane) refresh() {
 		slices.SortFunc(aggs, func(a, b *agg) int { return cmp.Or(cmp.Compare(b.bytes, a.bytes), cmp.Compare(a.pid, b.pid)) })
 		for _, a := range aggs {
 			p.rows = append(p.rows, netRow{key: fmt.Sprint(a.pid), name: procLabel(a.pid, a.name), bytes: a.bytes,
-				cols: []string{fmt.Sprint(a.flows), rate(fmt.Sprint(a.pid), a.bytes), humanBytes(float64(a.bytes))},
+				cols: []string{fmt.Sprint(a.flows), rate(fmt.Sprint("p|", a.pid)), humanBytes(float64(a.bytes))},
 				d:    detailTarget{pid: a.pid, procName: a.name}})
 		}
 	case viewProtos:
