@@ -64,7 +64,7 @@ func TestProcsKernelThreads(t *testing.T) {
 			t.Fatalf("kernel thread %d shown by default: %v", pid, rowPIDs(p))
 		}
 	}
-	if v := m.View(); !strings.Contains(v, "+2 kernel hidden") {
+	if v := m.View(); !strings.Contains(v, "(+2 kernel)") {
 		t.Errorf("title does not say kernel threads are hidden:\n%s", v)
 	}
 	press(m, "K")

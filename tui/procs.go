@@ -652,7 +652,7 @@ func (p *procsPane) View() string {
 	}
 	count := fmt.Sprint(len(p.rows))
 	if p.hidden > 0 {
-		count += fmt.Sprintf(" +%d kernel hidden", p.hidden)
+		count += fmt.Sprintf(" (+%d kernel)", p.hidden)
 	}
 	mode := "sort " + p.sortLabel()
 	if p.tree {
