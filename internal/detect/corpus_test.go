@@ -24,7 +24,13 @@ const corpusDir = "../../testdata/corpus"
 // second of packet time, flush at the end) and returns every alert.
 func runCapture(tb testing.TB, name string, cfg Config) []*Alert {
 	tb.Helper()
-	fh, err := os.Open(filepath.Join(corpusDir, name))
+	return runFile(tb, filepath.Join(corpusDir, name), cfg)
+}
+
+// runFile is runCapture for a path.
+func runFile(tb testing.TB, name string, cfg Config) []*Alert {
+	tb.Helper()
+	fh, err := os.Open(name)
 	if err != nil {
 		tb.Fatalf("open capture %q: %v", name, err)
 	}
