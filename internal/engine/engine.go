@@ -398,7 +398,9 @@ func (e *Engine) alert(a *detect.Alert) {
 		sev = a.Rule.Severity
 		a.Severity = sev
 	}
-	if sev >= 1 && sev <= 3 {
+	// The header counts incidents: an update of an alert already raised
+	// (a count that grew, a process found) is not another one.
+	if sev >= 1 && sev <= 3 && !a.Update {
 		e.bySev[sev]++
 	}
 	e.alerts.push(a)
