@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -148,8 +149,13 @@ func tsharkConvs(t *testing.T, file string) []conv {
 	return convs
 }
 
+// endpoint is a record's address and port, the address in Go's short
+// form (EVE writes IPv6 in full as Suricata does; tshark writes it short).
 func endpoint(r record, side string) string {
 	ip := r.str(side + "_ip")
+	if a, err := netip.ParseAddr(ip); err == nil {
+		ip = a.String()
+	}
 	port := r.str(side + "_port")
 	return ip + ":" + port
 }

@@ -52,7 +52,7 @@ func TestProtocolEventsEndToEnd(t *testing.T) {
 		{"suricata-verify/http-host-flow-bug-78.pcap", "http", map[string]string{"http.hostname": "www.google.com", "http.url": "/blah/", "http.http_user_agent": "Wget/1.11.4",
 			"http.http_method": "GET", "http.status": "404", "http.http_content_type": "text/html", "http.length": "1194", "http.protocol": "HTTP/1.0"}},
 		{"suricata-verify/http-ipv6-vlan-nikto-bug-814.pcap", "http", map[string]string{"http.hostname": "www.net1.bg", "http.url": "/cgi-bin/cart32.exe",
-			"http.http_user_agent": "Mozilla/4.75 (Nikto/2.1.4) (Evasions:None) (Test:000003)", "vlan": "[1111]", "src_ip": "fe80::20c:29ff:fef3:cf38"}},
+			"http.http_user_agent": "Mozilla/4.75 (Nikto/2.1.4) (Evasions:None) (Test:000003)", "vlan": "[1111]", "src_ip": "fe80:0000:0000:0000:020c:29ff:fef3:cf38"}},
 		{"suricata-verify/ssh-hassh.pcap", "ssh", map[string]string{"ssh.client.hassh.hash": "2dd6531c7e89d3c925db9214711be76a", "ssh.server.hassh.hash": "6832f1ce43d4397c2c0a3e2f8c94334e"}},
 		{"suricata-verify/rdp-003.pcap", "rdp", map[string]string{"rdp.cookie": "A70067"}},
 		{"suricata-verify/ftp-anonymous-login-bug-3519.pcap", "credential", map[string]string{"opsdeck.credential.protocol": "ftp", "opsdeck.credential.user": "anonymous", "opsdeck.credential.outcome": "success", "opsdeck.credential.password": "********"}},
