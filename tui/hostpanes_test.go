@@ -260,3 +260,26 @@ func TestProcsCommandWidth(t *testing.T) {
 		}
 	}
 }
+
+// TestHostPanesStyledPrompts: prompts and rows built from styled pieces
+// keep their styling as escape sequences, never as escaped text (which
+// textsafe would make of them), in a colour terminal.
+func TestHostPanesStyledPrompts(t *testing.T) {
+	for name, keys := range map[string][]tea.KeyMsg{
+		"search": {keyMsg("2"), {Type: tea.KeyCtrlF}, keyMsg("n")},
+		"signal": {keyMsg("2"), keyMsg("x")},
+		"renice": {keyMsg("2"), keyMsg("r")},
+		"filter": {keyMsg("2"), keyMsg("u")},
+		"system": {keyMsg("1"), keyMsg("z")},
+	} {
+		m := newTestModel(fixtureSnapshot(""), 120, 40, trueColorRenderer())
+		for _, k := range keys {
+			m.Update(k)
+		}
+		v := m.View()
+		if strings.Contains(v, `\x1b`) {
+			t.Errorf("%s: styling escaped as text:\n%s", name, v)
+		}
+		checkSize(t, v, 120, 40)
+	}
+}

@@ -626,10 +626,10 @@ func (p *procsPane) View() string {
 				sb.WriteString(" " + s.name + " ")
 			}
 		}
-		body = append(body, textsafe.Truncate(st.Modal.Render(fmt.Sprintf("send SIG%s to %d (%s)?", signals[p.sigIdx].name,
+		body = append(body, clipStyled(st.Modal.Render(fmt.Sprintf("send SIG%s to %d (%s)?", signals[p.sigIdx].name,
 			p.target.PID, textsafe.Clean(p.target.Name)))+" "+sb.String()+st.Dim.Render(" ←→ pick · y send · K KILL · n cancel"), w))
 	case p.reniceOf != nil:
-		body = append(body, textsafe.Truncate(st.Modal.Render(fmt.Sprintf("renice %d (%s) from %d to %d?",
+		body = append(body, clipStyled(st.Modal.Render(fmt.Sprintf("renice %d (%s) from %d to %d?",
 			p.reniceOf.PID, textsafe.Clean(p.reniceOf.Name), p.reniceOf.Nice, p.niceTo))+
 			st.Dim.Render(" ←→ change · y apply · n cancel"), w))
 	case p.typing:
@@ -639,7 +639,7 @@ func (p *procsPane) View() string {
 		if p.noMatch {
 			l += st.Bad.Render("  no match")
 		}
-		body = append(body, textsafe.Truncate(l+st.Dim.Render("  ctrl+f next · enter done · esc back"), w))
+		body = append(body, clipStyled(l+st.Dim.Render("  ctrl+f next · enter done · esc back"), w))
 	case p.filter != "" || p.unit != "":
 		var l string
 		if p.unit != "" {
@@ -648,7 +648,7 @@ func (p *procsPane) View() string {
 		if p.filter != "" {
 			l += st.Dim.Render("filter: ") + textsafe.Clean(p.filter)
 		}
-		body = append(body, textsafe.Truncate(l+st.Dim.Render("  (esc clears)"), w))
+		body = append(body, clipStyled(l+st.Dim.Render("  (esc clears)"), w))
 	}
 	count := fmt.Sprint(len(p.rows))
 	if p.hidden > 0 {

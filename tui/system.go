@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
 	"github.com/opsdeck/opsdeck/internal/textsafe"
 )
@@ -181,7 +182,7 @@ func (p *systemPane) sections(w int) []section {
 		var mem []string
 		// The breakdown free(1) gives: what is cache and buffers (the kernel
 		// gives it back under pressure) and what is available.
-		mem = append(mem, textsafe.Truncate(label("")+st.Dim.Render("cache ")+humanBytes(float64(m.Cached+m.Buffers))+
+		mem = append(mem, clipStyled(label("")+st.Dim.Render("cache ")+humanBytes(float64(m.Cached+m.Buffers))+
 			st.Dim.Render("  avail ")+humanBytes(float64(m.Available))+st.Dim.Render("  free ")+humanBytes(float64(m.Free)), w))
 		swap := label("Swap") + st.Dim.Render("none")
 		if m.SwapTotal > 0 {
@@ -192,7 +193,7 @@ func (p *systemPane) sections(w int) []section {
 				swap += st.Warn.Render(fmt.Sprintf(" %.0f pg/s", r))
 			}
 		}
-		mem = append(mem, textsafe.Truncate(swap, w))
+		mem = append(mem, clipStyled(swap, w))
 		add(mem...)
 	}
 	prio = 2
@@ -276,9 +277,9 @@ func tallGraph(st *Styles, vals []float64, w, rows int, top float64) []string {
 // and its totals, as room allows: totals first, then the graph.
 func (p *systemPane) withHistory(line string, hist []float64, w int, totals string) string {
 	st := p.c.st
-	room, tw := w-textsafe.Width(line), textsafe.Width(totals)
+	room, tw := w-ansi.StringWidth(line), ansi.StringWidth(totals)
 	if room < tw {
-		return textsafe.Truncate(line, w)
+		return clipStyled(line, w)
 	}
 	if gw := room - tw - 1; gw >= 6 && len(hist) > 1 {
 		line += st.Graph.Render(sparkline(st.G, hist, gw, peak(hist))) + " "
@@ -322,7 +323,7 @@ func pressureLine(st *Styles, h *hoststat.Snapshot, w int) string {
 	if w >= 64 {
 		b.WriteString(st.Dim.Render("% stalled 10s/60s"))
 	}
-	return textsafe.Truncate(strings.TrimRight(b.String(), " "), max(w-5, 0))
+	return clipStyled(strings.TrimRight(b.String(), " "), max(w-5, 0))
 }
 
 // psiStyle colours a stall share: a few percent is a box that is busy, tens
@@ -335,6 +336,15 @@ func psiStyle(st *Styles, pct float64) lipgloss.Style {
 		return st.Warn
 	}
 	return st.Good
+}
+
+// clipStyled cuts a line that holds styling (its text already cleaned by
+// textsafe) to w cells; textsafe.Truncate would escape the styling.
+func clipStyled(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	return ansi.Truncate(s, w, "…")
 }
 
 // psiNum prints a stall share in at most four characters.
