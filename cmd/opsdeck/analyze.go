@@ -48,7 +48,18 @@ func cmdAnalyze(args []string, stdout io.Writer) error {
 		return &exitError{code: 2, err: fmt.Errorf("analyze: %w", err)}
 	}
 	out := stdout
-	if o.output != "" && o.output != "-" {
+	if network, sock, ok := socketSpec(o.output); ok {
+		so, err := openSocketOut(network, sock, true)
+		if err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+		defer func() {
+			if cerr := so.Close(); cerr != nil {
+				fmt.Fprintln(os.Stderr, "opsdeck: analyze:", cerr)
+			}
+		}()
+		out = so
+	} else if o.output != "" && o.output != "-" {
 		f, err := os.OpenFile(o.output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, ecf.FileMode)
 		if err != nil {
 			return fmt.Errorf("analyze: open output: %w", err)
@@ -184,7 +195,7 @@ func kernelFilter(expr string, snaplen int) func(capture.LinkType) ([]capture.BP
 // output file, whose losses it reports, and marks live input. Counters go
 // under Suricata's names inside Suricata's stats objects where Suricata has
 // the same counter; the rest go in opsdeck.stats.
-func writeStats(w *eve.Writer, eng *engine.Engine, read uint64, cs capture.Stats, uptime time.Duration, out *lineFile) {
+func writeStats(w *eve.Writer, eng *engine.Engine, read uint64, cs capture.Stats, uptime time.Duration, out eveOutput) {
 	c := eng.Counters()
 	fl := eng.FlowStats()
 	rs := eng.Reassembly()

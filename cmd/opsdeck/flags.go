@@ -56,7 +56,7 @@ func (o *options) register(fs *flag.FlagSet, headless bool) {
 	fs.IntVar(&o.snaplen, "snaplen", 262144, "bytes captured per packet on live interfaces")
 	fs.StringVar(&o.configPath, "config", "", "configuration `FILE` (default $XDG_CONFIG_HOME/opsdeck/config.toml)")
 	if headless {
-		fs.StringVar(&o.output, "o", "", "write EVE JSON to `FILE` instead of stdout")
+		fs.StringVar(&o.output, "o", "", "write EVE JSON to `FILE` instead of stdout; unix:PATH (or unix-dgram:PATH) writes to a unix socket another program listens on, as Suricata's unix_stream (unix_dgram)")
 		fs.BoolVar(&o.alertsOnly, "alerts-only", false, "write only alert records")
 		fs.BoolVar(&o.noFlows, "no-flows", false, "do not write flow records")
 		fs.StringVar(&o.sensorName, "sensor-name", "", "write `NAME` as \"host\" in every record, as Suricata's sensor-name (config eve.sensor_name)")

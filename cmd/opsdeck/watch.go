@@ -81,7 +81,7 @@ type watch struct {
 	mu      sync.Mutex
 	eng     *engine.Engine
 	w       *eve.Writer
-	out     *lineFile
+	out     eveOutput
 	lc      *liveCapture
 	ring    *evidence.Ring
 	col     *metrics.Collector
@@ -197,8 +197,13 @@ func cmdWatch(args []string) error {
 	if path == "-" {
 		path = ""
 	}
-	out, err := openLineFileMode(path, int64(wo.rotateSize), wo.rotateKeep, ecf.FileMode)
-	if err != nil {
+	var out eveOutput
+	if network, sock, ok := socketSpec(path); ok {
+		path = ""
+		if out, err = openSocketOut(network, sock, false); err != nil {
+			return fmt.Errorf("watch: %w", err)
+		}
+	} else if out, err = openLineFileMode(path, int64(wo.rotateSize), wo.rotateKeep, ecf.FileMode); err != nil {
 		return err
 	}
 	wt.out = out

@@ -175,9 +175,11 @@ func (w *Writer) head(ts time.Time, eventType string, f *flow.Flow, ep endpoints
 			b = append(b, `,"src_port":`...)
 			b = strconv.AppendUint(b, uint64(ep.sport), 10)
 		}
-		b = append(b, `,"dest_ip":"`...)
-		b = packet.AppendAddr(b, ep.dst)
-		b = append(b, '"')
+		if ep.dst.IsValid() { // an alert about one host has no destination
+			b = append(b, `,"dest_ip":"`...)
+			b = packet.AppendAddr(b, ep.dst)
+			b = append(b, '"')
+		}
 		if ep.hasPorts {
 			b = append(b, `,"dest_port":`...)
 			b = strconv.AppendUint(b, uint64(ep.dport), 10)
