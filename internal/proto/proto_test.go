@@ -122,18 +122,18 @@ func TestTLSCorpus(t *testing.T) {
 		want TLS
 		cnt  uint64
 	}{
-		{"suricata-verify/tls13-sni-community-id-ipv4.pcap", TLS{SNI: "ipv4.google.com", Version: "TLS 1.3"}, 6},
+		{"suricata-verify/tls13-sni-community-id-ipv4.pcap", TLS{SNI: "ipv4.google.com", Version: "TLS 1.3"}, 7},
 		{"suricata-verify/tls12-sni-flow-bug-2646-01.pcap", TLS{
 			SNI: "raw.githubusercontent.com", Version: "TLS 1.2",
 			Subject:     "C=US, ST=California, L=San Francisco, O=GitHub, Inc., CN=www.github.com",
 			IssuerDN:    "C=US, O=DigiCert Inc, OU=www.digicert.com, CN=DigiCert SHA2 High Assurance Server CA",
 			Serial:      "08:3A:84:59:2F:77:F2:E7:95:1B:F8:87:CE:DE:C9:66",
 			Fingerprint: "cc:aa:48:48:66:46:0e:91:53:2c:9c:7c:23:2a:b1:74:4d:29:9d:33",
-			NotBefore:   "2017-03-23T00:00:00", NotAfter: "2020-05-13T12:00:00"}, 8},
+			NotBefore:   "2017-03-23T00:00:00", NotAfter: "2020-05-13T12:00:00"}, 12},
 		// The ClientHello is split over three segments and the certificate
 		// record runs past the byte budget: both must still be read.
 		{"suricata-verify/tls-client-hello-frag-mtu300.pcap", TLS{SNI: "www.google.com", Version: "TLS 1.2",
-			Subject: "CN=www.google.com", IssuerDN: "C=US, O=Google Trust Services LLC, CN=GTS CA 1C3"}, 14},
+			Subject: "CN=www.google.com", IssuerDN: "C=US, O=Google Trust Services LLC, CN=GTS CA 1C3"}, 21},
 	}
 	// JA3/JA3S hashes as tshark computes them on the same captures.
 	ja3 := map[string][2]string{
@@ -325,6 +325,9 @@ func stream(sport, dport uint16, segs []seg) []packet.Summary {
 		}
 		_ = sport
 		s.Seq = seq[d]
+		if flags&packet.TCPAck != 0 {
+			s.Ack = seq[1-d] // everything the other side sent so far
+		}
 		seq[d] += uint32(len(payload))
 		if flags&packet.TCPSyn != 0 {
 			seq[d]++
@@ -337,6 +340,9 @@ func stream(sport, dport uint16, segs []seg) []packet.Summary {
 	for _, sg := range segs {
 		add(sg.toServer, packet.TCPAck|packet.TCPPsh, []byte(sg.data))
 	}
+	// Each side acknowledges the other's last data.
+	add(true, packet.TCPAck, nil)
+	add(false, packet.TCPAck, nil)
 	return out
 }
 

@@ -79,18 +79,32 @@ type parser interface {
 	done() bool
 }
 
+// truncater is a parser that wants to know when a direction reached its
+// byte budget (Suricata's depth-reached truncation).
+type truncater interface {
+	truncate(c *ctx, toServer bool)
+}
+
 // half is one direction of a TCP flow: the reassembly cursor and the bytes
 // a parser has not consumed yet.
 type half struct {
 	next    uint32 // next expected sequence number
 	off     int    // stream bytes accepted so far (bounded by MaxBytes)
 	synced  bool
+	syn     bool // the stream start is known from a SYN (seen or synced)
+	seen    bool // a packet of this direction reached the State, or Sync
+	fin     bool // this direction sent a FIN
 	closed  bool // nothing more is read in this direction
 	nomatch bool // detection found nothing in this direction
 	buf     []byte
+	// pend is in-order stream data not yet handed to the parser: as
+	// Suricata does in IDS mode, data reaches the application layer when
+	// the other side acknowledges it (or at a FIN, RST or flow end).
+	pend    []byte
+	pendSeq uint32 // sequence number of pend[0]
 	ooo     []segment
 	oooLen  int   // bytes held in ooo
-	held    int64 // bytes charged to the Budget for buf and ooo
+	held    int64 // bytes charged to the Budget for buf, pend and ooo
 }
 
 type segment struct {
@@ -101,6 +115,7 @@ type segment struct {
 func (h *half) release() {
 	h.closed = true
 	h.buf = nil
+	h.pend = nil
 	h.ooo = nil
 	h.oooLen = 0
 }
@@ -108,7 +123,7 @@ func (h *half) release() {
 // heldBytes is the memory the direction holds for reassembly: the bytes a
 // parser left unconsumed and the segments waiting beyond a gap.
 func (h *half) heldBytes() int64 {
-	n := cap(h.buf)
+	n := cap(h.buf) + cap(h.pend)
 	for i := range h.ooo {
 		n += cap(h.ooo[i].data)
 	}
@@ -138,6 +153,10 @@ type State struct {
 	sport     uint16 // server port
 	cport     uint16
 	tcp       bool
+	// async is set for a TCP flow whose SYN was seen but never anything of
+	// the other direction: nothing will acknowledge its data, so it is
+	// parsed as it arrives (Suricata's STREAMTCP_FLAG_ASYNC).
+	async bool
 	// c is the per-call context, kept here so that handing it to parsers
 	// does not allocate; it is cleared when the call returns.
 	c    ctx
@@ -178,10 +197,12 @@ func (st *State) Packet(cfg *Config, toServer bool, s *packet.Summary, emit func
 	if toServer {
 		d = 0
 	}
-	if st.h[d].closed {
+	st.lastTS, st.lastIdx = s.TS, s.Index
+	if st.h[d].closed && s.Proto != packet.ProtoTCP {
+		// A TCP packet of a closed direction still acknowledges the
+		// other one's data.
 		return
 	}
-	st.lastTS, st.lastIdx = s.TS, s.Index
 	if st.sport == 0 && st.cport == 0 {
 		if toServer {
 			st.sport, st.cport = s.DstPort, s.SrcPort
@@ -231,8 +252,18 @@ func (st *State) Abandon(cfg *Config) {
 	st.charge(cfg, 0)
 }
 
-// Close flushes pending transactions at flow end.
+// Close flushes pending transactions at flow end. Stream data nobody
+// acknowledged is parsed first, and what Close emits has no frame number:
+// Suricata logs it from the pseudo packet that ends the flow.
 func (st *State) Close(cfg *Config, emit func(*Event)) {
+	st.lastIdx = 0
+	st.c = ctx{cfg: cfg, st: st, emit: emit}
+	for d := 0; d < 2; d++ {
+		if len(st.h[d].pend) > 0 && !st.h[d].closed {
+			st.flush(&st.c, d, len(st.h[d].pend))
+		}
+	}
+	st.c = ctx{}
 	if st.p != nil {
 		st.c = ctx{cfg: cfg, st: st, emit: emit}
 		st.p.close(&st.c)
@@ -269,33 +300,74 @@ func (st *State) udpPacket(c *ctx, toServer bool, payload []byte) {
 }
 
 func (st *State) tcpPacket(c *ctx, d int, s *packet.Summary) {
-	h := &st.h[d]
+	h, o := &st.h[d], &st.h[1-d]
 	seq := s.Seq
-	if s.TCPFlags&packet.TCPSyn != 0 {
+	flags := s.TCPFlags
+	if flags&packet.TCPSyn != 0 {
 		seq++
-		h.next, h.synced = seq, true
+		h.next, h.synced, h.syn = seq, true, true
 	}
-	data := s.Payload
-	if len(data) == 0 {
-		return
+	closedBefore := h.fin && o.fin
+	if d == 0 && flags&packet.TCPSyn == 0 && h.syn && !o.seen {
+		st.async = true
+	} else if o.seen {
+		st.async = false
 	}
-	if !h.synced {
-		// Picked up mid-stream: trust the first segment seen.
-		h.next, h.synced = seq, true
-	}
-	diff := seqDiff(seq, h.next)
+	h.seen = true
+	// Which stream data this packet hands to the parsers, as Suricata's
+	// StreamTcpReassembleHandleSegment decides in IDS mode: normally the
+	// other direction's data up to this packet's ACK; this direction's own
+	// data too at a RST, at a FIN that moves the session past TIME_WAIT
+	// (the client's first FIN, the server's answering one), once both FINs
+	// were seen, and in a one-sided (async) session.
+	opposing, own := true, false
 	switch {
-	case diff < 0:
-		if -diff >= int64(len(data)) {
-			return // retransmission of bytes already delivered
+	case st.async:
+		opposing, own = false, true
+	case flags&packet.TCPRst != 0:
+		opposing, own = false, true
+	case flags&packet.TCPFin != 0 && (d == 0) != o.fin:
+		own = true
+		opposing = flags&packet.TCPAck != 0
+	case closedBefore:
+		own = true
+	}
+	if flags&packet.TCPFin != 0 {
+		h.fin = true
+	}
+	if opposing && flags&packet.TCPAck != 0 && !o.closed && len(o.pend) > 0 {
+		if n := seqDiff(s.Ack, o.pendSeq); n > 0 {
+			st.flush(c, 1-d, int(min(n, int64(len(o.pend)))))
 		}
-		data = data[-diff:]
-	case diff > 0:
-		st.stash(c, d, seq, data)
+	}
+	if st.done || h.closed {
 		return
 	}
-	st.deliver(c, d, data)
-	st.drainOOO(c, d)
+	if data := s.Payload; len(data) > 0 {
+		if !h.synced {
+			// Picked up mid-stream: trust the first segment seen.
+			h.next, h.synced = seq, true
+		}
+		diff := seqDiff(seq, h.next)
+		switch {
+		case diff < 0:
+			if -diff >= int64(len(data)) {
+				data = nil // retransmission of bytes already accepted
+			} else {
+				data = data[-diff:]
+			}
+		case diff > 0:
+			st.stash(c, d, seq, data)
+			data = nil
+		}
+		if len(data) > 0 {
+			st.deliver(c, d, data)
+			st.drainOOO(c, d)
+		}
+	}
+	if own && !st.done && !h.closed && len(h.pend) > 0 {
+		st.flush(c, d, len(h.pend))
+	}
 }
 
 // stash keeps a copy of a segment that arrived ahead of a gap. What a
@@ -360,18 +432,61 @@ func (st *State) drainOOO(c *ctx, d int) {
 	}
 }
 
-// deliver hands in-order stream bytes of direction d to the parser, within
-// the direction's byte budget.
+// deliver accepts in-order stream bytes of direction d, within the
+// direction's byte budget, into what waits for the other side's ACK.
 func (st *State) deliver(c *ctx, d int, data []byte) {
 	h := &st.h[d]
+	seq := h.next
 	h.next += uint32(len(data))
 	max := c.cfg.maxBytes()
 	if room := max - h.off; len(data) > room {
 		data = data[:room]
 	}
-	h.off += len(data)
+	if len(data) > 0 {
+		if len(h.pend) == 0 {
+			h.pendSeq = seq
+		}
+		if cap(h.pend)-len(h.pend) < len(data) && !c.cfg.Budget.room(int64(len(data))) {
+			c.cfg.Budget.gave(true)
+			h.release()
+			st.checkDone()
+			return
+		}
+		h.off += len(data)
+		h.pend = append(h.pend, data...)
+	}
+	if st.async {
+		st.flush(c, d, len(h.pend))
+		return
+	}
+	st.endIfFull(c, d)
+}
+
+// flush hands the first n bytes waiting in direction d to the parser.
+func (st *State) flush(c *ctx, d int, n int) {
+	h := &st.h[d]
+	if n <= 0 {
+		return
+	}
+	data := h.pend[:n]
 	st.consumeInto(c, d, data)
-	if h.off >= max && !h.closed {
+	if h.closed {
+		st.checkDone()
+		return
+	}
+	h.pend = h.pend[:copy(h.pend, h.pend[n:])]
+	h.pendSeq += uint32(n)
+	st.endIfFull(c, d)
+}
+
+// endIfFull stops reading direction d once it has accepted and parsed all
+// the bytes it inspects.
+func (st *State) endIfFull(c *ctx, d int) {
+	h := &st.h[d]
+	if h.off >= c.cfg.maxBytes() && len(h.pend) == 0 && !h.closed {
+		if t, ok := st.p.(truncater); ok {
+			t.truncate(c, d == 0)
+		}
 		h.release()
 	}
 	st.checkDone()

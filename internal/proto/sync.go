@@ -10,5 +10,5 @@ func (st *State) Sync(toServer bool, next uint32) {
 	if toServer {
 		d = 0
 	}
-	st.h[d].next, st.h[d].synced = next, true
+	st.h[d].next, st.h[d].synced, st.h[d].syn, st.h[d].seen = next, true, true, true
 }

@@ -617,10 +617,12 @@ type tlsParser struct {
 	hs        [2][]byte // handshake bytes not yet parsed, per direction (0: to server)
 	seenCH    bool      // a ClientHello was parsed
 	seenSH    bool      // a ServerHello was parsed
+	certSeen  bool      // the server's own certificate was parsed
 	info      TLS
 	emitted   bool
 	finished  [2]bool
 	remain    [2]int // bytes left of the handshake record being read
+	skip      [2]int // bytes left of a handshake message parsed early
 	ja3, ja3s JA     // info.JA3 and info.JA3S point here
 	ev        Event  // the one event, allocated with the parser
 }
@@ -672,6 +674,10 @@ func (p *tlsParser) feed(c *ctx, toServer bool, b []byte) (int, bool) {
 }
 
 func (p *tlsParser) handshake(c *ctx, d int, frag []byte) {
+	if k := min(p.skip[d], len(frag)); k > 0 {
+		p.skip[d] -= k
+		frag = frag[k:]
+	}
 	buf := frag
 	if len(p.hs[d]) > 0 {
 		p.hs[d] = append(p.hs[d], frag...)
@@ -695,6 +701,7 @@ func (p *tlsParser) handshake(c *ctx, d int, frag []byte) {
 		certLen := int(buf[7])<<16 | int(buf[8])<<8 | int(buf[9])
 		if len(buf)-10 >= certLen {
 			p.message(c, d, 11, buf[4:])
+			p.skip[d] = 4 + (int(buf[1])<<16 | int(buf[2])<<8 | int(buf[3])) - len(buf)
 			p.hs[d] = p.hs[d][:0]
 			return
 		}
@@ -749,13 +756,23 @@ func (p *tlsParser) message(c *ctx, d int, typ byte, body []byte) {
 		// its first certificate (see handshake).
 		r := tlsReader{b: body}
 		r.bytes(3)
-		if der := r.bytes(int(r.u8())<<16 | int(r.u16())); !r.err && len(der) > 0 {
+		if der := r.bytes(int(r.u8())<<16 | int(r.u16())); !r.err && len(der) > 0 && !p.certSeen {
+			p.certSeen = true
 			certFields(&p.info, der)
 		}
+	case typ == 14 && d == 1:
+		// The server's handshake is done at its ServerHelloDone: Suricata
+		// logs the session then.
 		p.finished[d] = true
 		p.emit(c, false)
-	case typ == 14 && d == 1: // ServerHelloDone without a certificate
-		p.finished[d] = true
+	}
+}
+
+// truncate is called when direction toServer reached its byte budget: a
+// server whose certificate chain outgrew it will not be followed to its
+// ServerHelloDone, so what is known is logged now.
+func (p *tlsParser) truncate(c *ctx, toServer bool) {
+	if !toServer {
 		p.emit(c, false)
 	}
 }
