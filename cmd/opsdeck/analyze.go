@@ -21,7 +21,7 @@ func cmdAnalyze(args []string, stdout io.Writer) error {
 	o.register(fs, true)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
-		return &exitError{code: 2, err: errUsagePrinted}
+		return usageExit(err)
 	}
 	var files []string
 	for len(pos) > 0 && isPath(pos[0]) {

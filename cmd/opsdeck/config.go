@@ -60,7 +60,7 @@ func cmdConfig(args []string, out io.Writer) error {
 	fs := newFlagSet("config", "opsdeck config [--config FILE]", os.Stderr)
 	fs.StringVar(&path, "config", "", "configuration `FILE` (default $XDG_CONFIG_HOME/opsdeck/config.toml)")
 	if err := fs.Parse(args); err != nil {
-		return &exitError{code: 2, err: errUsagePrinted}
+		return usageExit(err)
 	}
 	c, err := loadFullConfig(path)
 	if err != nil {

@@ -103,10 +103,25 @@ func (o *options) setupWriter(w *eve.Writer, c config.EVE) {
 
 // parseInterleaved parses flags that may come before, between or after
 // positional arguments (opsdeck analyze a.pcap --alerts-only b.pcap).
+//
+// A wrong flag prints one line and a hint, not the whole usage; -h prints
+// the usage (and the caller exits 0: see usageExit).
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	full := fs.Usage
+	fs.Usage = func() {
+		name := fs.Name()
+		if name != "opsdeck" {
+			name = "opsdeck " + name
+		}
+		fmt.Fprintf(fs.Output(), "Run '%s -h' for the flags.\n", name)
+	}
+	defer func() { fs.Usage = full }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				full()
+			}
 			return nil, err
 		}
 		rest := fs.Args()
@@ -119,6 +134,15 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+}
+
+// usageExit is the error a command returns when its flags did not parse:
+// exit 0 after -h (the usage was asked for), 2 otherwise (a usage error).
+func usageExit(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return &exitError{code: 0}
+	}
+	return &exitError{code: 2, err: errUsagePrinted}
 }
 
 func newFlagSet(name, synopsis string, out io.Writer) *flag.FlagSet {

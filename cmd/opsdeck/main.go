@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -24,7 +25,10 @@ Usage:
   opsdeck config                            print the effective configuration
   opsdeck version
 
-Run "opsdeck COMMAND -h" for a command's flags.
+Run "opsdeck COMMAND -h" or "opsdeck help COMMAND" for a command's flags.
+
+Exit status: 0 success; 1 a runtime failure (a capture file that could not
+be read, capture stopped, output failed); 2 a usage or configuration error.
 `
 
 // exitError carries an exit code with an error already printed or to print.
@@ -84,10 +88,18 @@ func run(args []string) int {
 	case "config":
 		err = cmdConfig(args[1:], os.Stdout)
 	case "version", "--version":
-		fmt.Println("opsdeck", version)
+		fmt.Println("opsdeck", moduleVersion())
 	case "help", "-h", "--help":
+		if len(args) > 1 && cmd == "help" && args[1] != "help" {
+			// "opsdeck help analyze" is "opsdeck analyze -h".
+			return run([]string{args[1], "-h"})
+		}
 		fmt.Print(usage)
 	default:
+		if near := nearCommand(cmd); near != "" {
+			err = &exitError{code: 2, err: fmt.Errorf("unknown command %q; did you mean %q? (a capture filter that starts with a word like this one: put it after --)", cmd, near)}
+			break
+		}
 		err = cmdConsole(args)
 	}
 	if err == nil {
@@ -108,3 +120,86 @@ func run(args []string) int {
 }
 
 var errUsagePrinted = errors.New("usage printed")
+
+// commands are the subcommands, for nearCommand.
+var commands = []string{"analyze", "watch", "config", "version", "help"}
+
+// nearCommand returns the subcommand word is a likely typo of ("anlyze"),
+// or "" when it is not one: a word one or two edits from a command name
+// that is no capture filter keyword. Without this a typo became a filter.
+func nearCommand(word string) string {
+	if word == "" || strings.HasPrefix(word, "-") || filterKeyword(word) {
+		return ""
+	}
+	for _, c := range commands {
+		if d := editDistance(word, c); d > 0 && d <= 2 && len(word) >= 4 {
+			return c
+		}
+	}
+	return ""
+}
+
+// filterKeyword reports whether word can begin a capture filter.
+func filterKeyword(word string) bool {
+	switch word {
+	case "host", "net", "port", "portrange", "src", "dst", "ether", "ip", "ip6", "arp", "rarp", "tcp", "udp", "icmp", "icmp6",
+		"not", "vlan", "mpls", "proto", "less", "greater", "broadcast", "multicast", "gateway", "inbound", "outbound", "len":
+		return true
+	}
+	return false
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// moduleVersion is the version set at build time (make), else the module
+// version go install recorded, else the VCS revision, else "dev".
+func moduleVersion() string {
+	if version != "dev" {
+		return version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return version
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return version
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return "dev-" + rev
+}

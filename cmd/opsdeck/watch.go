@@ -108,7 +108,7 @@ func cmdWatch(args []string) error {
 	wo.register(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
-		return &exitError{code: 2, err: errUsagePrinted}
+		return usageExit(err)
 	}
 	o.filter = strings.TrimSpace(strings.Join(pos, " "))
 	o.given(fs)
