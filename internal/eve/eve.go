@@ -393,6 +393,8 @@ func (w *Writer) Proto(ev *proto.Event, f *flow.Flow) error {
 		w.buf = append(w.buf, `,"tls":`...)
 		w.buf = appendTLS(w.buf, ev.TLS)
 	case ev.HTTP != nil:
+		w.buf = append(w.buf, `,"tx_id":`...)
+		w.buf = strconv.AppendInt(w.buf, int64(ev.HTTP.TxID), 10)
 		w.buf = append(w.buf, `,"http":`...)
 		w.buf = appendHTTP(w.buf, ev.HTTP)
 	case ev.FTP != nil:

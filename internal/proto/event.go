@@ -119,6 +119,8 @@ type HTTP struct {
 	Length        int64  `json:"length"`
 	Referer       string `json:"http_refer,omitempty"`
 	Authorization string `json:"-"` // scheme only is shown; the credential goes to Cred
+	// TxID numbers the flow's transactions from 0 (EVE's top-level tx_id).
+	TxID int `json:"-"`
 }
 
 // FTP is one FTP command and its reply (EVE ftp object).

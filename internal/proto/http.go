@@ -88,6 +88,7 @@ type httpParser struct {
 	reqA     [2]httpReq // reqs' first storage
 	reqBody  bodySkip
 	respBody bodySkip
+	txs      int // transactions logged so far: the next one's tx_id
 }
 
 // headerEnd returns the length of the header block including its blank line,
@@ -343,6 +344,8 @@ func (p *httpParser) send(c *ctx, r *httpReq, toServer bool) {
 		he = new(httpEvent)
 	}
 	he.h = r.h
+	he.h.TxID = p.txs
+	p.txs++
 	he.ev = Event{Type: "http", HTTP: &he.h}
 	c.send(&he.ev, toServer)
 	if !r.hasCred {
