@@ -19,6 +19,9 @@ type Key struct {
 	// VLANInner are the second and third tags: Suricata keys a flow on
 	// every tag, so triple-tagged traffic is not the double-tagged flow.
 	VLANInner [2]uint16
+	// Depth is the packet's tunnel depth: Suricata keys flows on it, so
+	// a tunnelled packet is never the same flow as the tunnel's carrier.
+	Depth uint8
 }
 
 // KeyOf returns the canonical key of a packet and whether the packet's source
@@ -34,7 +37,7 @@ func KeyOf(s *packet.Summary) (Key, bool) {
 			sp, dp = 0, 0
 		}
 	}
-	k := Key{Proto: s.Proto, VLAN: s.VLAN[0], VLANInner: [2]uint16{s.VLAN[1], s.VLAN3}}
+	k := Key{Proto: s.Proto, VLAN: s.VLAN[0], VLANInner: [2]uint16{s.VLAN[1], s.VLAN3}, Depth: s.TunnelDepth}
 	if c := s.Src.Compare(s.Dst); c < 0 || (c == 0 && sp <= dp) {
 		k.A, k.B, k.APort, k.BPort = s.Src, s.Dst, sp, dp
 		return k, true

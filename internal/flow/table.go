@@ -97,12 +97,16 @@ func NewTable(cfg Config, onEnd func(*Flow, EndReason)) *Table {
 // Config returns the effective configuration.
 func (t *Table) Config() Config { return t.cfg }
 
+// protoIGMP is IGMP's IP protocol number.
+const protoIGMP = 2
+
 // Update accounts packet s to its flow, creating the flow if needed. It
 // returns the flow, whether s travels client to server, and whether the flow
 // was created by this packet. Packets without an IP header are not flows:
 // Update returns nil for them.
 func (t *Table) Update(s *packet.Summary) (f *Flow, toServer, created bool) {
-	if s.IPVersion == 0 {
+	if s.IPVersion == 0 || s.Proto == protoIGMP {
+		// IGMP is decoded but makes no flow, as in Suricata.
 		return nil, false, false
 	}
 	k, srcIsA := KeyOf(s)

@@ -14,6 +14,8 @@ import (
 // ErrUnknownLink is returned for a link type Decode does not understand.
 var ErrUnknownLink = errors.New("unsupported link type")
 
+var errShortCHDLC = errors.New("Cisco HDLC header truncated")
+
 // Decoder turns raw frames into Summaries. It owns one DecodingLayerParser and
 // its preallocated layers, so it is not safe for concurrent use: give each
 // packet goroutine its own Decoder.
@@ -110,10 +112,13 @@ func (d *Decoder) Decode(link uint16, data []byte, ts time.Time, wireLen int, s 
 		typ, err = d.fromLo(data, &d.decoded)
 	case LinkLinuxSLL2:
 		err = d.decodeSLL2(data)
+	case LinkCHDLC:
+		err = d.decodeCHDLC(data)
 	default:
 		return fmt.Errorf("decode: %w %d", ErrUnknownLink, link)
 	}
 	_ = typ // an unsupported next layer simply ends decoding
+	err = d.decap(s, err)
 	s.Truncated = d.parser.Truncated
 	d.fill(s)
 	if err != nil {

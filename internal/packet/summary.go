@@ -99,6 +99,10 @@ type Summary struct {
 	VLAN3          uint16    // a third tag, which Suricata also keys flows on
 	VLANCount      uint8
 	EtherType      uint16
+	// TunnelDepth is how many tunnels (GRE, ERSPAN, VXLAN, GENEVE, IP in
+	// IP, PPPoE) were taken off to reach the packet described; Suricata
+	// keys flows on it.
+	TunnelDepth uint8
 
 	// ARP, when IsARP.
 	IsARP                      bool
