@@ -1,68 +1,55 @@
 package detect
 
 import (
-	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"time"
 
+	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/packet"
 )
 
-// arp.spoof watches the IP-to-MAC bindings ARP announces, as arpwatch does:
-// a binding that changes while the old one is still in use ("flip flop"),
-// one MAC claiming many IPs (ettercap/bettercap poisoning a subnet), and
-// replies claiming the gateway that nobody asked for (arpspoof's steady
-// stream of poison). The alert's Src is the IP whose hardware address was
-// claimed, as DESIGN.md says.
+// arp.spoof is a binding contradiction: an ARP packet claims an IP address
+// (its sender fields) for a MAC other than the one that address is known to
+// have, while the known binding is still in use. Bindings are learned from
+// every source that shows who really holds an address:
+//
+//   - ARP sender fields (what a host says about itself),
+//   - ARP reply target fields (a reply is addressed to the asker's real
+//     MAC, whoever sends it: arpspoof addresses its victims correctly),
+//   - the Ethernet source of local IP traffic that was answered (a spoofed
+//     source never gets its flow answered, so floods teach nothing).
+//
+// One forged reply is enough; a host owning many addresses (aliases on one
+// interface, a VM host) claims each with its own MAC and contradicts
+// nothing. The alert's Src is the IP whose hardware address was claimed,
+// Dst the host the claim was sent to, as DESIGN.md says.
+
+// How a binding was learned, strongest last.
+const (
+	bindTraffic uint8 = 1 + iota
+	bindTarget
+	bindSender
+)
+
+var bindHow = [...]string{"", "IP traffic", "ARP target fields", "ARP sender fields"}
 
 type binding struct {
 	mac         packet.MAC
-	first, last time.Time
-	changes     uint32
-}
-
-type macEntry struct {
-	w      window
-	ips    smallSketch
-	sample addrSamples
-}
-
-type unsolEntry struct {
-	w   window
-	n   uint32
-	mac packet.MAC
+	first, last time.Time // last: when the holder last confirmed it
+	how         uint8
+	claims      uint32 // contradicting claims while it held
 }
 
 type arpState struct {
 	binds   *table[netip.Addr, binding]
-	macs    *table[packet.MAC, macEntry]
-	asked   *table[netip.Addr, time.Time] // IP -> last request for it
-	unsol   *table[netip.Addr, unsolEntry]
 	gwMAC   packet.MAC // learned: the MAC carrying off-net traffic
 	gwVotes int
 	rebinds uint64 // stale bindings replaced without an alert
 }
 
-// Reasons, kept apart in suppression.
-const (
-	arpChanged uint64 = 1 + iota
-	arpManyIPs
-	arpUnsolicited
-)
-
 func (d *Detector) initARP() {
-	n := d.cfg.MaxEntries
-	d.binds = newTable[netip.Addr, binding]("arp.bindings", n, func(b *binding) time.Time { return b.last })
-	d.macs = newTable[packet.MAC, macEntry]("arp.macs", n, func(e *macEntry) time.Time { return e.w.last })
-	d.asked = newTable[netip.Addr, time.Time]("arp.requests", n, func(t *time.Time) time.Time { return *t })
-	d.unsol = newTable[netip.Addr, unsolEntry]("arp.unsolicited", n, func(e *unsolEntry) time.Time { return e.w.last })
-}
-
-func macKey(m packet.MAC) uint64 {
-	var b [8]byte
-	copy(b[2:], m[:])
-	return binary.BigEndian.Uint64(b[:])
+	d.binds = newTable[netip.Addr, binding]("arp.bindings", d.cfg.MaxEntries, func(b *binding) time.Time { return b.last })
 }
 
 func (d *Detector) isGateway(ip netip.Addr, boundMAC packet.MAC, known bool) bool {
@@ -91,122 +78,214 @@ func (d *Detector) learnGateway(s *packet.Summary) {
 	}
 }
 
-func (d *Detector) arpPacket(s *packet.Summary, emit func(*Alert)) {
-	ip, mac := s.ARPSenderIP, s.ARPSenderMAC
-	d.newHostARP(s, emit)
-	if s.ARPOp == packet.ARPRequest && s.ARPTargetIP.IsValid() {
-		t, _ := d.asked.upsert(s.ARPTargetIP)
-		*t = s.TS
+func usableMAC(m packet.MAC) bool {
+	var zero packet.MAC
+	return m != zero && m[0]&1 == 0
+}
+
+// learnFromTraffic binds a local address to the Ethernet source of its
+// packets once its flow was answered: called for the client's second packet
+// after an answer and for the server's first answer.
+func (d *Detector) learnFromTraffic(s *packet.Summary, f *flow.Flow, toServer bool) {
+	if f == nil || !usableMAC(s.SrcMAC) || !s.Src.Is4() {
+		return
 	}
-	if !ip.IsValid() || ip.IsUnspecified() {
+	if toServer {
+		if f.PktsToServer != 2 || f.PktsToClient == 0 {
+			return
+		}
+	} else if f.PktsToClient != 1 || f.PktsToServer == 0 {
+		return
+	}
+	if !d.isLocal(s.Src) || isBroadcastish(s.Src) {
+		return
+	}
+	b, fresh := d.binds.upsert(s.Src)
+	switch {
+	case fresh:
+		*b = binding{mac: s.SrcMAC, first: s.TS, last: s.TS, how: bindTraffic}
+	case b.mac == s.SrcMAC:
+		b.last = s.TS
+	case s.TS.Sub(b.last) > d.cfg.ARPWindow:
+		// Traffic never contradicts a binding (routed or forwarded
+		// packets carry a router's MAC); it only replaces a stale one.
+		*b = binding{mac: s.SrcMAC, first: s.TS, last: s.TS, how: bindTraffic}
+	}
+}
+
+func (d *Detector) arpPacket(s *packet.Summary, emit func(*Alert)) {
+	d.newHostARP(s, emit)
+	ts := s.TS
+	// The target fields of a reply name the asker as the replier addressed
+	// it: strong evidence of the asker's binding.
+	if s.ARPOp == packet.ARPReply && s.ARPTargetIP.IsValid() && !s.ARPTargetIP.IsUnspecified() &&
+		usableMAC(s.ARPTargetMAC) && s.ARPTargetIP != s.ARPSenderIP {
+		d.arpLearn(s, s.ARPTargetIP, s.ARPTargetMAC, bindTarget, ts, emit)
+	}
+	ip, mac := s.ARPSenderIP, s.ARPSenderMAC
+	if !ip.IsValid() || ip.IsUnspecified() || !usableMAC(mac) {
 		return // ARP probes (RFC 5227) claim nothing
 	}
-	ts := s.TS
+	d.arpLearn(s, ip, mac, bindSender, ts, emit)
+}
+
+// arpLearn records that ip is at mac (how says which evidence) and raises
+// arp.spoof when that contradicts a binding still in use.
+func (d *Detector) arpLearn(s *packet.Summary, ip netip.Addr, mac packet.MAC, how uint8, ts time.Time, emit func(*Alert)) {
 	b, fresh := d.binds.upsert(ip)
-	old, oldLast := b.mac, b.last
-	gw := d.isGateway(ip, old, !fresh)
 	if fresh {
-		b.mac, b.first = mac, ts
-	} else if old != mac {
-		if ts.Sub(oldLast) <= d.cfg.ARPWindow {
-			b.changes++
-			changes := b.changes
-			d.fire(emit, RuleARPSpoof, supKey{actor: ip, extra: arpChanged}, 0, ts, func(a *Alert) {
-				d.arpAlert(a, s)
-				what := ""
-				if gw {
-					what = " (the gateway)"
-				}
-				a.Signature = fmt.Sprintf("arp.spoof: %s claimed %s%s, bound to %s until now", mac, ip, what, old)
-				a.Evidence["reason"] = "binding changed"
-				a.Evidence["old_mac"] = old.String()
-				a.Evidence["old_last_seen"] = rfc3339(oldLast)
-				a.Evidence["changes"] = changes
-				a.Evidence["gateway"] = gw
-			})
+		*b = binding{mac: mac, first: ts, last: ts, how: how}
+		return
+	}
+	if b.mac == mac {
+		b.last = ts
+		b.how = max(b.how, how)
+		return
+	}
+	if ts.Sub(b.last) > d.cfg.ARPWindow {
+		// The old holder was silent for long: DHCP gave the address away.
+		d.rebinds++
+		*b = binding{mac: mac, first: ts, last: ts, how: how}
+		return
+	}
+	// A contradiction. Who lies? A sender claim contradicting a binding
+	// is the claimer's; target fields contradicting a binding learned from
+	// an earlier claim expose that claim (the replier addressed the real
+	// holder), and then the real holder's binding is restored.
+	held, heldHow, heldFirst, heldLast := b.mac, b.how, b.first, b.last
+	claimer, holder := mac, held
+	if how == bindTarget {
+		if heldHow != bindSender {
+			return // two weak views disagree: nothing to say
+		}
+		claimer, holder = held, mac
+		*b = binding{mac: mac, first: ts, last: ts, how: how}
+	}
+	b.claims++
+	claims := b.claims
+	gw := d.isGateway(ip, holder, true)
+	target := s.ARPTargetIP
+	d.fire(emit, RuleARPSpoof, supKey{actor: ip, extra: macKey(claimer)}, float64(claims), ts, func(a *Alert) {
+		a.Src, a.Dst, a.Proto = ip, target, "ARP"
+		what := ""
+		if gw {
+			what = " (the gateway)"
+		}
+		a.Signature = fmt.Sprintf("arp.spoof: %s claimed %s%s, which is at %s", claimer, ip, what, holder)
+		a.Evidence["reason"] = "binding contradicted"
+		a.Evidence["mac"] = claimer.String()
+		a.Evidence["old_mac"] = holder.String()
+		a.Evidence["known_from"] = bindHow[heldHow]
+		a.Evidence["contradicted_by"] = bindHow[how]
+		a.Evidence["old_first_seen"] = rfc3339(heldFirst)
+		a.Evidence["old_last_seen"] = rfc3339(heldLast)
+		a.Evidence["claims"] = claims
+		a.Evidence["gateway"] = gw
+		a.Evidence["target_mac"] = s.ARPTargetMAC.String()
+		a.Evidence["eth_src"] = s.SrcMAC.String()
+		if s.ARPOp == packet.ARPReply {
+			a.Evidence["arp_op"] = "reply"
 		} else {
-			d.rebinds++
+			a.Evidence["arp_op"] = "request"
 		}
-		b.mac, b.first = mac, ts
-	}
-	b.last = ts
-
-	// One MAC, many IPs.
-	m, _ := d.macs.upsert(mac)
-	if m.w.roll(ts, d.cfg.ARPWindow) {
-		m.ips, m.sample = smallSketch{}, addrSamples{}
-	}
-	m.sample.add(ip)
-	if m.ips.add(hashAddr(ip)) {
-		if n := m.ips.count(); n >= d.cfg.ARPMACIPs {
-			d.fire(emit, RuleARPSpoof, supKey{extra: arpManyIPs<<48 | macKey(mac)}, float64(n), ts, func(a *Alert) {
-				d.arpAlert(a, s)
-				a.Signature = fmt.Sprintf("arp.spoof: %s claimed %d IP addresses in %s (latest %s)", mac, n, d.cfg.ARPWindow, ip)
-				a.Evidence["reason"] = "one MAC claims many IPs"
-				a.Evidence["ips"] = n
-				a.Evidence["sample_ips"] = m.sample.list()
-				a.Evidence["first_seen"] = rfc3339(m.w.first)
-				a.Evidence["last_seen"] = rfc3339(m.w.last)
-			})
-		}
-	}
-
-	// Unsolicited, non-gratuitous replies claiming the gateway. Gratuitous
-	// announcements (sender IP == target IP) are how failover (VRRP,
-	// keepalived) moves an address; a changed MAC there is caught above.
-	if s.ARPOp != packet.ARPReply || !gw || s.ARPTargetIP == ip {
-		return
-	}
-	if t := d.asked.get(ip); t != nil && ts.Sub(*t) <= d.cfg.ARPSolicit && !ts.Before(*t) {
-		return
-	}
-	u, _ := d.unsol.upsert(ip)
-	if u.w.roll(ts, d.cfg.ARPWindow) {
-		u.n = 0
-	}
-	u.n++
-	u.mac = mac
-	// Three in a window: poisoners repeat every 1-10 s, a stray late reply
-	// does not.
-	if u.n < 3 {
-		return
-	}
-	n := u.n
-	d.fire(emit, RuleARPSpoof, supKey{actor: ip, target: s.ARPTargetIP, extra: arpUnsolicited}, float64(n), ts, func(a *Alert) {
-		d.arpAlert(a, s)
-		a.Signature = fmt.Sprintf("arp.spoof: %s sent %d unsolicited replies claiming the gateway %s to %s", mac, n, ip, s.ARPTargetIP)
-		a.Evidence["reason"] = "unsolicited replies for the gateway"
-		a.Evidence["replies"] = n
-		a.Evidence["first_seen"] = rfc3339(u.w.first)
-		a.Evidence["last_seen"] = rfc3339(u.w.last)
 	})
 }
 
-func (d *Detector) arpAlert(a *Alert, s *packet.Summary) {
-	a.Src, a.Dst, a.Proto = s.ARPSenderIP, s.ARPTargetIP, "ARP"
-	a.Evidence["mac"] = s.ARPSenderMAC.String()
-	a.Evidence["target_mac"] = s.ARPTargetMAC.String()
-	a.Evidence["eth_src"] = s.SrcMAC.String()
-	if s.ARPOp == packet.ARPReply {
-		a.Evidence["arp_op"] = "reply"
-	} else {
-		a.Evidence["arp_op"] = "request"
+func macKey(m packet.MAC) uint64 {
+	var k uint64
+	for _, b := range m {
+		k = k<<8 | uint64(b)
 	}
+	return k
 }
 
 func (d *Detector) expireARP(now time.Time) {
 	// Bindings live as long as a typical ARP cache entry lives in a switch
-	// (4 h); the windows expire with their span.
+	// (4 h).
 	d.binds.expire(now.Add(-4 * time.Hour))
-	d.macs.expire(now.Add(-d.cfg.ARPWindow))
-	d.asked.expire(now.Add(-d.cfg.ARPSolicit))
-	d.unsol.expire(now.Add(-d.cfg.ARPWindow))
 }
 
 func (d *Detector) arpStats(out map[string]uint64) {
 	d.binds.stats(out)
-	d.macs.stats(out)
-	d.asked.stats(out)
-	d.unsol.stats(out)
 	out["arp.rebinds"] = d.rebinds
 }
+
+// ARP sweeps: one host asking who-has for many addresses (nmap -PR,
+// arp-scan, netdiscover). Hosts ask only for the few peers they talk to;
+// the gateway asks for many (it routes to everyone) and is left out.
+
+type arpSweepEntry struct {
+	w               window
+	asked, answered uint32
+	targets         sketch
+	sample          addrSamples
+	ip              netip.Addr
+	lastTarget      netip.Addr
+}
+
+type arpSweep struct {
+	arpSweeps *table[packet.MAC, arpSweepEntry]
+}
+
+func (d *Detector) initARPSweep() {
+	d.arpSweeps = newTable[packet.MAC, arpSweepEntry]("scan.sweep.arp", d.cfg.MaxEntries, func(e *arpSweepEntry) time.Time { return e.w.last })
+}
+
+func (d *Detector) arpSweepPacket(s *packet.Summary, emit func(*Alert)) {
+	switch s.ARPOp {
+	case packet.ARPReply:
+		if e := d.arpSweeps.get(s.ARPTargetMAC); e != nil {
+			e.answered++
+		}
+		return
+	case packet.ARPRequest:
+	default:
+		return
+	}
+	ip, mac, target := s.ARPSenderIP, s.ARPSenderMAC, s.ARPTargetIP
+	if !ip.IsValid() || ip.IsUnspecified() || !target.IsValid() || target == ip || !usableMAC(mac) {
+		return // probes and announcements
+	}
+	if d.gwVotes > 0 && mac == d.gwMAC {
+		return
+	}
+	e, _ := d.arpSweeps.upsert(mac)
+	if e.w.roll(s.TS, d.cfg.ScanWindow) {
+		*e = arpSweepEntry{w: e.w}
+	}
+	e.asked++
+	e.ip, e.lastTarget = ip, target
+	e.sample.add(target)
+	if !e.targets.add(addrBits(target)) {
+		return
+	}
+	n := e.targets.count()
+	// Unlike echo and ACK probes, who-has is what every host sends before
+	// talking to a neighbour, so even at machine pace most requests must
+	// go unanswered (a client fetching from 30 local addresses in a
+	// second gets 30 answers; nmap -PR over a /24 gets a few).
+	if e.answered*2 >= e.asked {
+		return
+	}
+	slow := n >= d.cfg.SweepHosts
+	fast := n >= d.cfg.SweepFastHosts && s.TS.Sub(e.w.first) <= d.cfg.SweepFastSpan
+	if !slow && !fast {
+		return
+	}
+	d.fire(emit, RuleScanSweep, supKey{actor: ip, extra: 1<<63 | macKey(mac)}, float64(n), s.TS, func(a *Alert) {
+		a.Src, a.Dst, a.Proto = ip, target, "ARP"
+		a.Signature = fmt.Sprintf("scan.sweep: %s asked ARP who-has for %d addresses", ip, n)
+		a.Evidence["hosts"] = n
+		a.Evidence["mac"] = mac.String()
+		a.Evidence["requests"] = e.asked
+		a.Evidence["answered"] = e.answered
+		a.Evidence["span_ms"] = s.TS.Sub(e.w.first).Milliseconds()
+		a.Evidence["sample_hosts"] = e.sample.list()
+		a.Evidence["first_seen"] = rfc3339(e.w.first)
+		a.Evidence["last_seen"] = rfc3339(e.w.last)
+	})
+}
+
+func (d *Detector) expireARPSweep(now time.Time) { d.arpSweeps.expire(now.Add(-d.cfg.ScanWindow)) }
+
+func (d *Detector) arpSweepStats(out map[string]uint64) { d.arpSweeps.stats(out) }

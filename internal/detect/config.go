@@ -39,6 +39,14 @@ type Config struct {
 	// (or with ICMP echo), with at most half answered. Default 25, Zeek's
 	// Scan::addr_scan_threshold.
 	SweepHosts int
+	// SweepFastHosts is how many distinct hosts probed with probes that
+	// open no session (ICMP echo, bare TCP ACK, ARP who-has) within
+	// SweepFastSpan raise scan.sweep whatever the answers: no person and no
+	// application asks 10 hosts in a second that way; nmap does it in
+	// milliseconds. Default 10.
+	SweepFastHosts int
+	// SweepFastSpan is the span of SweepFastHosts. Default 1 s.
+	SweepFastSpan time.Duration
 	// StealthProbes is how many invalid-flag probes (NULL, FIN, Xmas,
 	// SYN+FIN, ...) one source must send to one host. Default 1: no TCP stack
 	// sends these, so one is already a probe (nDPI flags single packets too).
@@ -52,6 +60,20 @@ type Config struct {
 	// handshakes must be under half of the SYNs). Default 100 (Suricata's
 	// example "threshold: type both, track by_dst, count 100, seconds 1").
 	SynFloodSYNs int
+	// ReflectionWindow is the window of dos.reflection. Default 1 s.
+	ReflectionWindow time.Duration
+	// ReflectionPackets is how many unsolicited responses (SYN-ACKs, echo
+	// replies, UDP datagrams from an amplifying service port, with no
+	// request seen) toward one host within the window raise dos.reflection,
+	// when they come from at least ReflectionSources reflectors or average
+	// at least ReflectionAvgBytes (amplification). Default 100.
+	ReflectionPackets int
+	// ReflectionSources is the least number of distinct reflectors. Default 10.
+	ReflectionSources int
+	// ReflectionAvgBytes is the mean response size (IP length) from which
+	// few reflectors suffice. Default 512: DNS ANY, NTP monlist and memcached
+	// responses are 500-1500 bytes; ordinary DNS answers are under 200.
+	ReflectionAvgBytes int
 	// ICMPFloodWindow is the window of dos.icmpflood. Default 1 s.
 	ICMPFloodWindow time.Duration
 	// ICMPFloodPackets is how many ICMP packets toward one host or from one
@@ -62,9 +84,10 @@ type Config struct {
 	// ARPWindow is the window for "one MAC claims many IPs" and for repeated
 	// unsolicited gateway replies. Default 5 min.
 	ARPWindow time.Duration
-	// ARPMACIPs is how many distinct IPs one MAC must claim within ARPWindow.
-	// Default 10 (ettercap/bettercap poison whole subnets; hosts claim one or
-	// two addresses; proxy-ARP routers are the known false positive).
+	// ARPMACIPs is no longer used by arp.spoof: a host that owns many
+	// addresses (aliases) answers ARP for each, and that is normal. Poisoning
+	// is detected as a binding that contradicts one already seen. Kept so
+	// configurations that set it still load.
 	ARPMACIPs int
 	// ARPSolicit is how long after a request a reply counts as solicited.
 	// Default 5 s (Linux ARP retransmits every 1 s, three times).
@@ -155,33 +178,39 @@ func DefaultConfig() Config {
 			netip.MustParsePrefix("fc00::/7"),
 			netip.MustParsePrefix("fe80::/10"),
 		},
-		Suppress:          10 * time.Minute,
-		MaxEntries:        16384,
-		ScanWindow:        5 * time.Minute,
-		ScanPorts:         15,
-		SweepHosts:        25,
-		StealthProbes:     1,
-		SynFloodWindow:    time.Second,
-		SynFloodSYNs:      100,
-		ICMPFloodWindow:   time.Second,
-		ICMPFloodPackets:  500,
-		ARPWindow:         5 * time.Minute,
-		ARPMACIPs:         10,
-		ARPSolicit:        5 * time.Second,
-		BruteWindow:       10 * time.Minute,
-		BruteSSH:          10,
-		BruteRDP:          10,
-		BruteFTP:          20,
-		BruteTelnet:       10,
-		BruteHTTP:         20,
-		ShortSession:      30 * time.Second,
-		ShortBytes:        32 << 10,
-		DNSWindow:         10 * time.Minute,
-		DNSTunnelQueries:  20,
-		DNSUniqueNames:    300,
-		DNSLongLabel:      24,
-		DGANXDomains:      10,
-		ICMPTunnelPackets: 10,
+		Suppress:           10 * time.Minute,
+		MaxEntries:         16384,
+		ScanWindow:         5 * time.Minute,
+		SweepFastHosts:     10,
+		SweepFastSpan:      time.Second,
+		ReflectionWindow:   time.Second,
+		ReflectionPackets:  100,
+		ReflectionSources:  10,
+		ReflectionAvgBytes: 512,
+		ScanPorts:          15,
+		SweepHosts:         25,
+		StealthProbes:      1,
+		SynFloodWindow:     time.Second,
+		SynFloodSYNs:       100,
+		ICMPFloodWindow:    time.Second,
+		ICMPFloodPackets:   500,
+		ARPWindow:          5 * time.Minute,
+		ARPMACIPs:          10,
+		ARPSolicit:         5 * time.Second,
+		BruteWindow:        10 * time.Minute,
+		BruteSSH:           10,
+		BruteRDP:           10,
+		BruteFTP:           20,
+		BruteTelnet:        10,
+		BruteHTTP:          20,
+		ShortSession:       30 * time.Second,
+		ShortBytes:         32 << 10,
+		DNSWindow:          10 * time.Minute,
+		DNSTunnelQueries:   20,
+		DNSUniqueNames:     300,
+		DNSLongLabel:       24,
+		DGANXDomains:       10,
+		ICMPTunnelPackets:  10,
 		// Metasploit (4444, 4445), leet/Back Orifice (1337, 31337, 31338),
 		// IRC botnets (6666-6669), NetBus (12345, 12346, 20034), SubSeven
 		// (27374), Sasser (5554, 9996), BO2K (54320, 54321).
@@ -220,6 +249,12 @@ func (c *Config) fill() {
 	setI(&c.ScanPorts, d.ScanPorts)
 	setI(&c.SweepHosts, d.SweepHosts)
 	setI(&c.StealthProbes, d.StealthProbes)
+	setI(&c.SweepFastHosts, d.SweepFastHosts)
+	setD(&c.SweepFastSpan, d.SweepFastSpan)
+	setD(&c.ReflectionWindow, d.ReflectionWindow)
+	setI(&c.ReflectionPackets, d.ReflectionPackets)
+	setI(&c.ReflectionSources, d.ReflectionSources)
+	setI(&c.ReflectionAvgBytes, d.ReflectionAvgBytes)
 	setD(&c.SynFloodWindow, d.SynFloodWindow)
 	setI(&c.SynFloodSYNs, d.SynFloodSYNs)
 	setD(&c.ICMPFloodWindow, d.ICMPFloodWindow)

@@ -20,6 +20,12 @@ const maskedPassword = proto.Masked
 func (d *Detector) credEvent(ev *proto.Event, f *flow.Flow, emit func(*Alert)) {
 	c := ev.Cred
 	protoName := strings.ToLower(c.Protocol)
+	// Anonymous FTP discloses nothing: the "password" is an e-mail address
+	// or empty by convention. It is information, not a leak.
+	anon := false
+	if u := strings.ToLower(c.User); protoName == "ftp" && (u == "anonymous" || u == "ftp") {
+		anon = true
+	}
 	d.fire(emit, RuleCredCleartext, supKey{actor: f.Client, target: f.Server, port: f.SPort, extra: hashString(protoName)}, 0, ev.TS, func(a *Alert) {
 		withFlow(a, f)
 		a.Src, a.Dst, a.SrcPort, a.DstPort = f.Client, f.Server, f.CPort, f.SPort
@@ -30,8 +36,11 @@ func (d *Detector) credEvent(ev *proto.Event, f *flow.Flow, emit func(*Alert)) {
 		if c.Password != "" {
 			a.Evidence["password"] = maskedPassword
 		}
-		if u := strings.ToLower(c.User); u == "anonymous" || u == "ftp" {
+		if anon {
 			a.Evidence["anonymous"] = true
+			a.Severity = SevLow
+			a.Signature = fmt.Sprintf("cred.cleartext: %s logged in to FTP anonymously at %s",
+				f.Client, netip.AddrPortFrom(f.Server, f.SPort))
 		}
 		outcome := c.Outcome
 		if outcome == "" {

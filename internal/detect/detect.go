@@ -23,6 +23,8 @@ type Detector struct {
 
 	scan
 	flood
+	reflState
+	arpSweep
 	arpState
 	brute
 	dnsState
@@ -41,6 +43,8 @@ func New(cfg Config) *Detector {
 	}
 	d.initScan()
 	d.initFlood()
+	d.initReflection()
+	d.initARPSweep()
 	d.initARP()
 	d.initBrute()
 	d.initDNS()
@@ -60,6 +64,7 @@ func (d *Detector) Packet(s *packet.Summary, f *flow.Flow, toServer, created boo
 	d.clock(s.TS)
 	if s.IsARP {
 		d.arpPacket(s, emit)
+		d.arpSweepPacket(s, emit)
 		return
 	}
 	if s.IPVersion == 0 {
@@ -73,6 +78,9 @@ func (d *Detector) Packet(s *packet.Summary, f *flow.Flow, toServer, created boo
 	if !s.HasL4 {
 		return
 	}
+	if f != nil && !created && (f.PktsToServer == 2 || f.PktsToClient == 1) {
+		d.learnFromTraffic(s, f, toServer)
+	}
 	switch s.Proto {
 	case packet.ProtoTCP:
 		d.tcpPacket(s, f, toServer, created, emit)
@@ -80,8 +88,14 @@ func (d *Detector) Packet(s *packet.Summary, f *flow.Flow, toServer, created boo
 		if f == nil {
 			return
 		}
+		if unsolicitedUDP(s, created) {
+			// A response whose request was never seen: reflected traffic
+			// toward s.Dst, not a probe by s.Src.
+			d.reflection(s, reflUDP, f, emit)
+			return
+		}
 		if created && toServer {
-			d.scanAttempt(s, f, emit)
+			d.scanAttempt(s, f, false, emit)
 		} else if !toServer && f.PktsToClient == 1 {
 			d.scanAnswered(f)
 			d.portCheck(f, emit)
@@ -97,27 +111,41 @@ func (d *Detector) tcpPacket(s *packet.Summary, f *flow.Flow, toServer, created 
 		d.stealthProbe(s, fl, emit)
 	}
 	if fl&(packet.TCPSyn|packet.TCPAck|packet.TCPRst|packet.TCPFin) == packet.TCPSyn {
-		d.synPacket(s, emit)
+		d.synPacket(s, f, emit)
 	}
 	if f == nil {
 		return
 	}
+	const probeMask = packet.TCPSyn | packet.TCPAck | packet.TCPRst | packet.TCPFin | packet.TCPPsh | packet.TCPUrg
 	switch {
+	case created && fl&(packet.TCPSyn|packet.TCPAck) == packet.TCPSyn|packet.TCPAck:
+		// A SYN-ACK opening its flow answers a SYN nobody here sent: a
+		// reflection toward s.Dst (or a capture that began mid-handshake).
+		d.reflection(s, reflSynAck, f, emit)
 	case created && toServer && fl&(packet.TCPSyn|packet.TCPAck) == packet.TCPSyn:
-		d.scanAttempt(s, f, emit)
+		d.scanAttempt(s, f, false, emit)
+	case created && toServer && fl&probeMask == packet.TCPAck && len(s.Payload) == 0:
+		// A bare ACK opening its flow: nmap's ACK and window scans (-sA,
+		// -sW) and ACK ping (-PA), answered by RST. A connection picked up
+		// mid-stream looks the same until the server answers with data,
+		// which counts it as answered below.
+		d.scanAttempt(s, f, true, emit)
 	case !toServer && f.PktsToClient == 1:
 		// The server's first word: a SYN-ACK answers a probe, a RST
 		// rejects it. A flow picked up mid-stream (no SYN seen) counts as
-		// a session once the server speaks.
+		// an answered session once the server speaks.
 		if fl&(packet.TCPSyn|packet.TCPAck) == packet.TCPSyn|packet.TCPAck {
 			d.scanAnswered(f)
 		} else if fl&packet.TCPRst == 0 && f.FlagsTS&packet.TCPSyn == 0 {
+			d.scanAnswered(f)
 			d.portCheck(f, emit)
 		}
-	case toServer && f.PktsToServer == 2 && fl&(packet.TCPAck|packet.TCPSyn|packet.TCPRst) == packet.TCPAck &&
-		f.FlagsTS&packet.TCPSyn != 0 && f.FlagsTC&(packet.TCPSyn|packet.TCPAck) == packet.TCPSyn|packet.TCPAck:
-		// The client's second packet, an ACK after the server's SYN-ACK:
-		// the handshake completed.
+	case toServer && fl&(packet.TCPAck|packet.TCPSyn|packet.TCPRst) == packet.TCPAck && len(s.Payload) == 0 &&
+		f.SynSeen == 3 && f.FlagsTC&(packet.TCPSyn|packet.TCPAck) == packet.TCPSyn|packet.TCPAck &&
+		s.Seq == f.NextSeq[0] && s.Ack == f.NextSeq[1]:
+		// The client's ACK of the server's SYN-ACK (its sequence numbers
+		// say so, however many SYNs it retransmitted before): the
+		// handshake completed.
 		d.synCompleted(f)
 		d.portCheck(f, emit)
 	}
@@ -148,6 +176,7 @@ func (d *Detector) FlowEnd(f *flow.Flow, emit func(*Alert)) {
 	}
 	d.clock(f.Last)
 	d.bruteFlowEnd(f, emit)
+	d.synFlowEnd(f, emit)
 }
 
 // Tick advances windows and housekeeping; the engine calls it at least once
@@ -155,6 +184,7 @@ func (d *Detector) FlowEnd(f *flow.Flow, emit func(*Alert)) {
 func (d *Detector) Tick(now time.Time, emit func(*Alert)) {
 	d.clock(now)
 	d.surgeTick(d.now, emit)
+	d.synTick(d.now, emit)
 	if d.now.Sub(d.lastHouse) >= 10*time.Second {
 		d.lastHouse = d.now
 		d.housekeep(d.now)
@@ -165,6 +195,8 @@ func (d *Detector) housekeep(now time.Time) {
 	d.sup.expire(now)
 	d.expireScan(now)
 	d.expireFlood(now)
+	d.expireReflection(now)
+	d.expireARPSweep(now)
 	d.expireARP(now)
 	d.expireBrute(now)
 	d.expireDNS(now)
@@ -178,6 +210,8 @@ func (d *Detector) Stats() map[string]uint64 {
 	d.sup.t.stats(out)
 	d.scanStats(out)
 	d.floodStats(out)
+	d.reflectionStats(out)
+	d.arpSweepStats(out)
 	d.arpStats(out)
 	d.bruteStats(out)
 	d.dnsStats(out)

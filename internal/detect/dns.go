@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/publicsuffix"
+
 	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/proto"
 )
@@ -24,6 +26,7 @@ type dnsKey struct {
 type dnsEntry struct {
 	w                   window
 	queries, tunnelLike uint32
+	score               uint32 // evidence points of the unique names
 	names               sketch
 	types               qtypeCounts
 	samples             stringSamples
@@ -92,7 +95,55 @@ func (d *Detector) dnsEvent(ev *proto.Event, f *flow.Flow, emit func(*Alert)) {
 	}
 }
 
+// isMulticastDNS reports mDNS (5353, 224.0.0.251, ff02::fb) and LLMNR
+// (5355, 224.0.0.252, ff02::1:3): service discovery on the segment, where
+// one name asked many times is normal and nothing leaves the link.
+func isMulticastDNS(f *flow.Flow) bool {
+	return f.SPort == 5353 || f.SPort == 5355 || f.Server.IsMulticast()
+}
+
+// tunnelEvidence scores one unique query name as data: a long random-looking
+// label is 1 point, a label near the 63-byte limit or a name over 100 bytes
+// 1 more, and a record type that carries bulk answers (NULL, TXT, PRIVATE)
+// 1 more when the name is already encoded; NULL alone is 1 (no ordinary
+// software asks for it). Tunnels score 2-3 per query, an antivirus hash
+// lookup 1.
+func tunnelEvidence(name, sub, qtype string, longLabel int) uint32 {
+	var pts uint32
+	encoded := longRandomLabel(sub, longLabel)
+	if encoded {
+		pts++
+		if len(name) > 100 || longestLabel(sub) >= 48 {
+			pts++
+		}
+	}
+	switch qtype {
+	case "NULL":
+		pts++
+	case "TXT", "PRIVATE", "ANY", "CNAME", "MX", "SRV", "KEY":
+		if encoded {
+			pts++
+		}
+	default:
+		if strings.HasPrefix(qtype, "TYPE") && encoded {
+			pts++ // private-use types (iodine's 65399 and the like)
+		}
+	}
+	return pts
+}
+
+func longestLabel(sub string) int {
+	n := 0
+	for _, l := range strings.Split(sub, ".") {
+		n = max(n, len(l))
+	}
+	return n
+}
+
 func (d *Detector) dnsQuery(ts time.Time, f *flow.Flow, q proto.DNSQuery, emit func(*Alert)) {
+	if isMulticastDNS(f) {
+		return
+	}
 	name := strings.TrimSuffix(q.RRName, ".")
 	parent, sub := splitParent(name)
 	if parent == "" || strings.HasSuffix(parent, "arpa") {
@@ -106,17 +157,21 @@ func (d *Detector) dnsQuery(ts time.Time, f *flow.Flow, q proto.DNSQuery, emit f
 	e.types.inc(q.RRType)
 	newName := e.names.add(uint32(hashString(asciiLower(name))))
 	e.longest = max(e.longest, len(name))
-	if q.RRType == "NULL" || longRandomLabel(sub, d.cfg.DNSLongLabel) {
+	if !newName {
+		return // a repeated name is a retry or a cache miss, not more data
+	}
+	if pts := tunnelEvidence(name, sub, q.RRType, d.cfg.DNSLongLabel); pts > 0 {
 		e.tunnelLike++
+		e.score += pts
 		e.samples.add(name)
 	}
 	unique := e.names.count()
-	tunnel := int(e.tunnelLike) >= d.cfg.DNSTunnelQueries
+	tunnel := int(e.score) >= d.cfg.DNSTunnelQueries
 	volume := unique >= d.cfg.DNSUniqueNames
-	if !tunnel && !volume || (!newName && !tunnel) {
+	if !tunnel && !volume {
 		return
 	}
-	measure := float64(max(int(e.tunnelLike), unique))
+	measure := float64(max(int(e.score), unique))
 	d.fire(emit, RuleDNSTunnel, supKey{actor: f.Client, extra: hashString(parent)}, measure, ts, func(a *Alert) {
 		withFlow(a, f)
 		a.Src, a.Dst, a.SrcPort, a.DstPort = f.Client, f.Server, f.CPort, f.SPort
@@ -125,12 +180,17 @@ func (d *Detector) dnsQuery(ts time.Time, f *flow.Flow, q proto.DNSQuery, emit f
 		a.Evidence["parent"] = parent
 		a.Evidence["queries"] = e.queries
 		a.Evidence["tunnel_like"] = e.tunnelLike
+		a.Evidence["score"] = e.score
 		a.Evidence["unique_names"] = unique
 		a.Evidence["longest_name"] = e.longest
 		a.Evidence["qtypes"] = e.types.toMap()
 		a.Evidence["sample_names"] = e.samples.list()
 		a.Evidence["first_seen"] = rfc3339(e.w.first)
 		a.Evidence["last_seen"] = rfc3339(e.w.last)
+		if !tunnel {
+			// Volume alone: many names, none encoded. Less certain.
+			a.Severity = SevMedium
+		}
 	})
 }
 
@@ -170,11 +230,11 @@ func (d *Detector) dnsNX(ts time.Time, f *flow.Flow, qname string, emit func(*Al
 	})
 }
 
-// splitParent returns the parent domain of name (the registered domain,
-// approximated by the last two labels, three under a two-letter ccTLD with
-// a short second level such as co.uk) and the labels before it. A name
-// whose last label is not a plausible TLD (dnscat's direct mode,
-// "dnscat.<hex>.<hex>") is parented by its first label instead.
+// splitParent returns the parent domain of name (its registered domain,
+// one label under the public suffix, from the Public Suffix List) and the
+// labels before it. A name whose last label is not a plausible TLD
+// (dnscat's direct mode, "dnscat.<hex>.<hex>") is parented by its first
+// label instead. A name that is itself a public suffix is its own parent.
 //
 // Parent and sub are substrings of the lower-cased name: no allocation for
 // a name already in lower case (a query per DNS event makes this hot).
@@ -192,18 +252,15 @@ func splitParent(name string) (parent, sub string) {
 	if last < 0 {
 		return name, "" // one label
 	}
-	// cut is the dot before the parent's first label.
-	prev := strings.LastIndexByte(name[:last], '.')
-	if prev < 0 {
-		return name, "" // two labels
+	suffix, _ := publicsuffix.PublicSuffix(name)
+	if len(suffix) >= len(name) {
+		return name, ""
 	}
-	cut := prev
-	if len(tld) == 2 && last-prev-1 <= 3 {
-		// Three labels under a ccTLD with a short second level (co.uk).
-		cut = strings.LastIndexByte(name[:prev], '.')
-		if cut < 0 {
-			return name, ""
-		}
+	// The label before the suffix starts after the dot before it.
+	head := name[:len(name)-len(suffix)-1]
+	cut := strings.LastIndexByte(head, '.')
+	if cut < 0 {
+		return name, ""
 	}
 	return name[cut+1:], name[:cut]
 }

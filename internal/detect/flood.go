@@ -44,55 +44,198 @@ func (e *floodEntry) vote(a netip.Addr) {
 }
 
 type flood struct {
-	syn  *table[floodKey, floodEntry]
-	icmp *table[floodKey, floodEntry]
+	syn      *table[floodKey, synEntry]
+	icmp     *table[floodKey, floodEntry]
+	synQueue []floodKey // entries with a window still to judge
+	synLost  uint64     // queue overflows
 }
+
+// dos.synflood counts each connection attempt once (its first SYN) per 1 s
+// window, and credits the window with the attempts that proved a live
+// client: a completed handshake (the client's ACK of the server's SYN-ACK,
+// whatever packet it is) or a retransmitted SYN (a real TCP stack whose
+// SYN was dropped by a full accept queue tries again; a flood tool never
+// does). A window is judged once the next one has passed too, so the
+// retransmissions (1 s later) and late handshakes count: 500 legitimate
+// connections that overflow a queue and all complete never fire.
+type synWin struct {
+	start          time.Time
+	n, done, alive uint32
+}
+
+type synEntry struct {
+	cur, prev synWin
+	last      time.Time
+	total     uint64
+	cand      netip.Addr
+	votes     int32
+	peers     smallSketch
+	firstSeen time.Time
+	queued    bool
+}
+
+func (e *synEntry) vote(a netip.Addr) {
+	switch {
+	case e.votes == 0:
+		e.cand, e.votes = a, 1
+	case e.cand == a:
+		e.votes++
+	default:
+		e.votes--
+	}
+	e.peers.add(hashAddr(a))
+}
+
+const maxSynQueue = 256
 
 func (d *Detector) initFlood() {
-	seen := func(e *floodEntry) time.Time { return e.w.last }
-	d.syn = newTable[floodKey, floodEntry]("dos.synflood", d.cfg.MaxEntries, seen)
-	d.icmp = newTable[floodKey, floodEntry]("dos.icmpflood", d.cfg.MaxEntries, seen)
+	d.syn = newTable[floodKey, synEntry]("dos.synflood", d.cfg.MaxEntries, func(e *synEntry) time.Time { return e.last })
+	d.icmp = newTable[floodKey, floodEntry]("dos.icmpflood", d.cfg.MaxEntries, func(e *floodEntry) time.Time { return e.w.last })
 }
 
-// synPacket counts a pure SYN toward s.Dst:s.DstPort.
-func (d *Detector) synPacket(s *packet.Summary, emit func(*Alert)) {
-	e, fresh := d.syn.upsert(floodKey{addr: s.Dst, port: s.DstPort, proto: packet.ProtoTCP})
+// synPacket sees a pure SYN toward s.Dst:s.DstPort; f is its flow (nil
+// when the flow table had no room).
+func (d *Detector) synPacket(s *packet.Summary, f *flow.Flow, emit func(*Alert)) {
+	k := floodKey{addr: s.Dst, port: s.DstPort, proto: packet.ProtoTCP}
+	e, fresh := d.syn.upsert(k)
 	if fresh {
 		e.firstSeen = s.TS
 	}
-	if e.w.roll(s.TS, d.cfg.SynFloodWindow) {
-		e.n, e.done, e.peers, e.votes = 0, 0, smallSketch{}, 0
-	}
-	e.n++
-	e.total++
-	e.vote(s.Src)
-	if e.n < e.done || int(e.n-e.done) < d.cfg.SynFloodSYNs || e.done*2 >= e.n {
+	d.synRoll(k, e, s.TS, false, emit)
+	e.last = s.TS
+	if f != nil && f.PktsToServer > 1 {
+		// A retransmission: the client is alive. Credited once per flow.
+		if f.PktsToServer == 2 && f.FlagsTS&packet.TCPAck == 0 {
+			e.credit()
+		}
 		return
 	}
-	d.fire(emit, RuleSynFlood, supKey{target: s.Dst, port: s.DstPort}, float64(e.total), s.TS, func(a *Alert) {
-		a.Src, a.Dst, a.DstPort, a.Proto = e.cand, s.Dst, s.DstPort, "TCP"
-		srcs := e.peers.count()
-		who := e.cand.String()
-		if srcs > 1 {
-			who = fmt.Sprintf("%d sources (most from %s)", srcs, e.cand)
+	if e.cur.start.IsZero() {
+		e.cur.start = s.TS
+	}
+	e.cur.n++
+	e.total++
+	e.vote(s.Src)
+	if int(e.cur.n) >= d.cfg.SynFloodSYNs && !e.queued {
+		if len(d.synQueue) >= maxSynQueue {
+			d.synLost++
+			return
 		}
-		a.Signature = fmt.Sprintf("dos.synflood: %s sent %d SYNs in %s to %s with %d completed handshakes",
-			who, e.n, d.cfg.SynFloodWindow, netip.AddrPortFrom(s.Dst, s.DstPort), e.done)
-		a.Evidence["syns"] = e.n
-		a.Evidence["completed"] = e.done
+		e.queued = true
+		d.synQueue = append(d.synQueue, k)
+	}
+}
+
+// credit counts a live attempt in the oldest window that has unresolved
+// attempts.
+func (e *synEntry) creditWith(done bool) {
+	w := &e.cur
+	if e.prev.n > e.prev.done+e.prev.alive {
+		w = &e.prev
+	}
+	if done {
+		w.done++
+	} else {
+		w.alive++
+	}
+}
+
+func (e *synEntry) credit() { e.creditWith(false) }
+
+// synRoll moves the windows to now, judging each window that had its grace
+// (the window after it); final judges everything (no more SYNs came for a
+// whole window, so no more evidence will).
+func (d *Detector) synRoll(k floodKey, e *synEntry, now time.Time, final bool, emit func(*Alert)) {
+	span := d.cfg.SynFloodWindow
+	if !e.cur.start.IsZero() && now.Sub(e.cur.start) >= span {
+		d.synJudge(k, e, &e.prev, now, emit)
+		e.prev, e.cur = e.cur, synWin{}
+		if now.Sub(e.prev.start) >= 2*span {
+			d.synJudge(k, e, &e.prev, now, emit)
+			e.prev = synWin{}
+		}
+	}
+	if final {
+		// Nothing proves a live client in a window: no more evidence will
+		// come. Otherwise wait for the retransmissions (1 s, then 3 s).
+		quiet := now.Sub(e.last)
+		for _, w := range []*synWin{&e.prev, &e.cur} {
+			if w.n > 0 && (w.done+w.alive == 0 || quiet >= 3*span) {
+				d.synJudge(k, e, w, now, emit)
+				*w = synWin{}
+			}
+		}
+	}
+	if e.prev.n == 0 && e.cur.n == 0 {
+		e.peers, e.votes = smallSketch{}, 0
+	}
+}
+
+func (d *Detector) synJudge(k floodKey, e *synEntry, w *synWin, now time.Time, emit func(*Alert)) {
+	live := w.done + w.alive
+	if w.n == 0 || w.n < live || int(w.n-live) < d.cfg.SynFloodSYNs || live*2 >= w.n {
+		return
+	}
+	n, done, alive := w.n, w.done, w.alive
+	dst := netip.AddrPortFrom(k.addr, k.port)
+	d.fire(emit, RuleSynFlood, supKey{target: k.addr, port: k.port}, float64(e.total), now, func(a *Alert) {
+		a.Src, a.Dst, a.DstPort, a.Proto = e.cand, k.addr, k.port, "TCP"
+		srcs := e.peers.count()
+		if srcs > 1 {
+			a.Signature = fmt.Sprintf("dos.synflood: %s received %d SYNs in %s from %d sources with %d completed handshakes",
+				dst, n, d.cfg.SynFloodWindow, srcs, done)
+		} else {
+			a.Signature = fmt.Sprintf("dos.synflood: %s sent %d SYNs in %s to %s with %d completed handshakes",
+				e.cand, n, d.cfg.SynFloodWindow, dst, done)
+		}
+		a.Evidence["syns"] = n
+		a.Evidence["completed"] = done
+		a.Evidence["retransmitted"] = alive
 		a.Evidence["window_ms"] = d.cfg.SynFloodWindow.Milliseconds()
 		a.Evidence["total_syns"] = e.total
 		a.Evidence["sources"] = srcs
 		a.Evidence["top_source"] = e.cand.String()
 		a.Evidence["first_seen"] = rfc3339(e.firstSeen)
-		a.Evidence["last_seen"] = rfc3339(e.w.last)
+		a.Evidence["last_seen"] = rfc3339(e.last)
 	})
+}
+
+// synTick judges the queued windows whose time has come.
+func (d *Detector) synTick(now time.Time, emit func(*Alert)) {
+	keep := d.synQueue[:0]
+	for _, k := range d.synQueue {
+		e := d.syn.get(k)
+		if e == nil {
+			continue
+		}
+		d.synRoll(k, e, now, now.Sub(e.last) >= d.cfg.SynFloodWindow, emit)
+		if int(e.cur.n) >= d.cfg.SynFloodSYNs || int(e.prev.n) >= d.cfg.SynFloodSYNs {
+			keep = append(keep, k)
+		} else {
+			e.queued = false
+		}
+	}
+	clear(d.synQueue[len(keep):])
+	d.synQueue = keep
+}
+
+// synFlowEnd judges the SYN windows of a server when one of its half-open
+// flows ends: it can no longer complete, and at the end of the input (the
+// engine flushes every flow) no packet will come to roll the windows.
+func (d *Detector) synFlowEnd(f *flow.Flow, emit func(*Alert)) {
+	if f.Proto != packet.ProtoTCP || f.FlagsTS&packet.TCPSyn == 0 || f.FlagsTS&packet.TCPAck != 0 {
+		return
+	}
+	k := floodKey{addr: f.Server, port: f.SPort, proto: packet.ProtoTCP}
+	if e := d.syn.get(k); e != nil && e.queued {
+		d.synRoll(k, e, d.now, true, emit)
+	}
 }
 
 // synCompleted credits a completed handshake to the server's entry.
 func (d *Detector) synCompleted(f *flow.Flow) {
 	if e := d.syn.get(floodKey{addr: f.Server, port: f.SPort, proto: packet.ProtoTCP}); e != nil {
-		e.done++
+		e.creditWith(true)
 	}
 }
 
@@ -153,5 +296,6 @@ func (d *Detector) expireFlood(now time.Time) {
 
 func (d *Detector) floodStats(out map[string]uint64) {
 	d.syn.stats(out)
+	out["dos.synflood.queue_lost"] = d.synLost
 	d.icmp.stats(out)
 }

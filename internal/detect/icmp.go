@@ -19,20 +19,42 @@ func isEchoReply(s *packet.Summary) bool {
 	return (s.Proto == packet.ProtoICMP && s.ICMPType == 0) || (s.Proto == packet.ProtoICMPv6 && s.ICMPType == 129)
 }
 
+// isICMPResponse reports ICMP messages sent in answer to another packet:
+// echo, timestamp, information and mask replies, and every error.
+func isICMPResponse(s *packet.Summary) bool {
+	if s.Proto == packet.ProtoICMPv6 {
+		return s.ICMPType < 128 || s.ICMPType == 129
+	}
+	switch s.ICMPType {
+	case 0, 3, 4, 5, 11, 12, 14, 16, 18:
+		return true
+	}
+	return false
+}
+
 func (d *Detector) icmpPacket(s *packet.Summary, f *flow.Flow, toServer, created bool, emit func(*Alert)) {
 	// ICMPv6 neighbour discovery and router traffic is the segment's ARP;
 	// it is not a flood or a tunnel.
 	if s.Proto == packet.ProtoICMPv6 && s.ICMPType >= 133 && s.ICMPType <= 137 {
 		return
 	}
-	d.icmpFlood(s, emit)
 	req, rep := isEchoRequest(s), isEchoReply(s)
+	// Replies and errors are caused by whoever sent what they answer: they
+	// never make their sender a flood source (a UDP-scanned host sends a
+	// port-unreachable per probe; a pinged host an echo reply per request).
+	if !isICMPResponse(s) {
+		d.icmpFlood(s, emit)
+	}
 	if !req && !rep {
 		return
 	}
+	if rep && created && f != nil {
+		// An echo reply to no request seen: reflected (smurf) traffic.
+		d.reflection(s, reflEcho, f, emit)
+	}
 	if f != nil {
 		if created && toServer && req {
-			d.scanAttempt(s, f, emit)
+			d.scanAttempt(s, f, true, emit)
 		} else if !toServer && f.PktsToClient == 1 && rep {
 			d.scanAnswered(f)
 		}

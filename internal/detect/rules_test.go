@@ -82,6 +82,32 @@ func TestScanSweep(t *testing.T) {
 	checkAround(t, "scan.sweep", DefaultConfig().SweepHosts, func(p *pipe, n int) {
 		for i := range n {
 			p.icmp("10.0.0.1", fmt.Sprintf("10.0.1.%d", i+1), 8, 7, 1, []byte("abcdefghijklmnopqrstuvwabcdefghi"))
+			p.advance(time.Second) // slow: the count decides
+		}
+	})
+	// At machine pace, session-less probes (echo, bare ACK, ARP who-has)
+	// to SweepFastHosts hosts within a second are a sweep even when every
+	// host answers (nmap -sn over live hosts).
+	fast := DefaultConfig().SweepFastHosts
+	checkAround(t, "scan.sweep", fast, func(p *pipe, n int) {
+		for i := range n {
+			dst := fmt.Sprintf("10.0.1.%d", i+1)
+			p.icmp("10.0.0.1", dst, 8, 7, 1, []byte("abcdefghijklmnopqrstuvwabcdefghi"))
+			p.icmp(dst, "10.0.0.1", 0, 7, 1, []byte("abcdefghijklmnopqrstuvwabcdefghi"))
+			p.advance(10 * time.Millisecond)
+		}
+	})
+	checkAround(t, "scan.sweep", fast, func(p *pipe, n int) {
+		for i := range n {
+			dst := fmt.Sprintf("10.0.1.%d", i+1)
+			p.tcp("10.0.0.1", dst, 40000, 80, ack, nil) // nmap -PA80
+			p.tcp(dst, "10.0.0.1", 80, 40000, rst, nil)
+		}
+	})
+	checkAround(t, "scan.sweep", fast, func(p *pipe, n int) {
+		for i := range n {
+			p.arp(packet.ARPRequest, []byte{2, 0, 0, 0, 0, 0x66}, "10.0.0.66", make([]byte, 6), fmt.Sprintf("10.0.1.%d", i+1))
+			p.advance(5 * time.Millisecond)
 		}
 	})
 	t.Run("browser", func(t *testing.T) {
@@ -134,6 +160,32 @@ func TestSynFlood(t *testing.T) {
 		for i := range n {
 			p.tcp("192.0.2.10", "198.51.100.5", uint16(40000+i), 443, syn, nil)
 			p.advance(time.Millisecond)
+		}
+		p.advance(3 * time.Second) // the window is judged after its grace
+	})
+	t.Run("burst-retransmitted", func(t *testing.T) {
+		// 500 clients at once; the accept queue takes 64, the others' SYNs
+		// are dropped, retransmitted after 1 s and then complete: the
+		// handshake is the client's ACK, whatever packet it is.
+		p := newPipe(t, DefaultConfig())
+		for i := range 500 {
+			c := fmt.Sprintf("203.0.113.%d", i%250+1)
+			p.tcp(c, "198.51.100.5", uint16(1000+i), 8000, syn, nil)
+			if i < 64 {
+				p.tcp("198.51.100.5", c, 8000, uint16(1000+i), syn|ack, nil)
+				p.tcp(c, "198.51.100.5", uint16(1000+i), 8000, ack, nil)
+			}
+		}
+		p.advance(time.Second)
+		for i := 64; i < 500; i++ {
+			c := fmt.Sprintf("203.0.113.%d", i%250+1)
+			p.tcp(c, "198.51.100.5", uint16(1000+i), 8000, syn, nil)
+			p.tcp("198.51.100.5", c, 8000, uint16(1000+i), syn|ack, nil)
+			p.tcp(c, "198.51.100.5", uint16(1000+i), 8000, ack, nil)
+		}
+		p.advance(3 * time.Second)
+		if n, _ := p.count("dos.synflood"); n != 0 {
+			t.Fatalf("synflood fired on a burst whose connections all completed: %s", p.first("dos.synflood").Signature)
 		}
 	})
 	t.Run("spread", func(t *testing.T) {
@@ -210,27 +262,45 @@ func TestARPSpoof(t *testing.T) {
 			t.Fatal("alert on a stale rebinding")
 		}
 	})
-	checkAround(t, "arp.spoof", DefaultConfig().ARPMACIPs, func(p *pipe, n int) {
-		for i := range n {
-			p.arp(packet.ARPReply, macEvil, fmt.Sprintf("10.0.0.%d", 100+i), victimMAC, "10.0.0.5")
+	t.Run("aliases", func(t *testing.T) {
+		// One host owning 40 addresses answers ARP for each: normal.
+		p := newPipe(t, DefaultConfig())
+		for i := range 40 {
+			p.arp(packet.ARPRequest, victimMAC, "10.0.0.5", make([]byte, 6), fmt.Sprintf("10.0.0.%d", 100+i))
+			p.arp(packet.ARPReply, macGW, fmt.Sprintf("10.0.0.%d", 100+i), victimMAC, "10.0.0.5")
+		}
+		if _, n := p.count("arp.spoof"); n != 0 {
+			t.Fatalf("arp.spoof fired on a host with aliases: %s", p.first("arp.spoof").Signature)
 		}
 	})
-	// Unsolicited replies claiming a configured gateway, by the MAC it
-	// already has (so no binding change): three raise the alert.
-	for _, c := range around(3) {
-		t.Run(fmt.Sprintf("unsolicited-%d", c.n), func(t *testing.T) {
-			cfg := DefaultConfig()
-			cfg.Gateways = []netip.Addr{addr(gw)}
-			p := newPipe(t, cfg)
-			for range c.n {
-				p.arp(packet.ARPReply, macEvil, gw, victimMAC, "10.0.0.5")
-				p.advance(2 * time.Second)
+	t.Run("target-fields", func(t *testing.T) {
+		// Two-way poisoning seen from its start: the first forged reply's
+		// target fields name host A truly; the second claims A for the
+		// attacker's MAC.
+		p := newPipe(t, DefaultConfig())
+		p.arp(packet.ARPReply, macEvil, "10.0.0.7", victimMAC, "10.0.0.5")
+		p.arp(packet.ARPReply, macEvil, "10.0.0.5", macGW, "10.0.0.7")
+		// Both claims are exposed: 10.0.0.7 by the second reply's target
+		// fields, 10.0.0.5 by its sender fields; each names the attacker.
+		if n, _ := p.count("arp.spoof"); n != 2 {
+			t.Fatalf("%d alerts, want 2", n)
+		}
+		for _, a := range p.alerts {
+			if a.Evidence["mac"] != "02:00:00:00:00:ee" {
+				t.Errorf("alert %s names %v as the claimer", a.Signature, a.Evidence["mac"])
 			}
-			if got, _ := p.count("arp.spoof"); got != c.want {
-				t.Fatalf("%d unsolicited replies: %d alerts, want %d", c.n, got, c.want)
-			}
-		})
-	}
+		}
+	})
+	t.Run("traffic-binding", func(t *testing.T) {
+		// The gateway's binding known only from its answered IP traffic;
+		// one forged request claims it.
+		p := newPipe(t, DefaultConfig())
+		p.session("10.0.0.5", gw, 40000, 53, 1, 50, time.Second)
+		p.arp(packet.ARPRequest, macEvil, gw, make([]byte, 6), "10.0.0.5")
+		if n, _ := p.count("arp.spoof"); n != 1 {
+			t.Fatalf("%d alerts, want 1", n)
+		}
+	})
 	t.Run("solicited", func(t *testing.T) {
 		cfg := DefaultConfig()
 		cfg.Gateways = []netip.Addr{addr(gw)}
@@ -316,7 +386,37 @@ func TestDNSTunnel(t *testing.T) {
 	checkAround(t, "dns.tunnel", th, func(p *pipe, n int) {
 		f := p.udp("10.0.2.30", "10.0.2.20", 44639, 53, []byte{0})
 		for i := range n {
-			p.event(f, dnsQuery(fmt.Sprintf("%016x%016x.t.example.net", mix64(uint64(i)+1), mix64(uint64(i)+1e6)), "TXT"))
+			p.event(f, dnsQuery(fmt.Sprintf("%016x%016x.t.example.net", mix64(uint64(i)+1), mix64(uint64(i)+1e6)), "A"))
+		}
+	})
+	// Stronger evidence fires sooner: an encoded label asked as TXT is two
+	// points, a label near the 63-byte limit a third (dnscat2, iodine).
+	for _, c := range []struct {
+		qtype   string
+		label   int
+		n, want int
+	}{{"TXT", 32, 9, 0}, {"TXT", 32, 10, 1}, {"TXT", 60, 6, 0}, {"TXT", 60, 7, 1}, {"NULL", 60, 7, 1}} {
+		t.Run(fmt.Sprintf("%s-%d-%d", c.qtype, c.label, c.n), func(t *testing.T) {
+			p := newPipe(t, DefaultConfig())
+			f := p.udp("10.0.2.30", "10.0.2.20", 44639, 53, []byte{0})
+			for i := range c.n {
+				label := fmt.Sprintf("%016x%016x%016x%016x", mix64(uint64(i)+1), mix64(uint64(i)+1e6), mix64(uint64(i)+2e6), mix64(uint64(i)+3e6))[:c.label]
+				p.event(f, dnsQuery(label+".hsc.fr", c.qtype))
+				p.event(f, dnsQuery(label+".hsc.fr", c.qtype)) // a retry adds nothing
+			}
+			if got, _ := p.count("dns.tunnel"); got != c.want {
+				t.Fatalf("%d %s queries with %d-byte labels: %d alerts, want %d", c.n, c.qtype, c.label, got, c.want)
+			}
+		})
+	}
+	t.Run("mdns", func(t *testing.T) {
+		p := newPipe(t, DefaultConfig())
+		f := p.udp("192.168.1.5", "224.0.0.251", 5353, 5353, []byte{0})
+		for i := range 200 {
+			p.event(f, dnsQuery(fmt.Sprintf("%016x%016x._tcp.local", mix64(uint64(i)+1), mix64(uint64(i)+1e6)), "PTR"))
+		}
+		if _, n := p.count("dns.tunnel"); n != 0 {
+			t.Fatalf("dns.tunnel fired on mDNS: %s", p.first("dns.tunnel").Signature)
 		}
 	})
 	// Unique names are estimated (linear counting): at 300 it is within a
@@ -603,6 +703,26 @@ func TestSketch(t *testing.T) {
 		got := s.count()
 		if d := got - n; d*20 > n || -d*20 > n {
 			t.Errorf("sketch of %d distinct values counts %d (more than 5%% off)", n, got)
+		}
+	}
+}
+
+// splitParent uses the Public Suffix List: a short registered domain under
+// a ccTLD (hsc.fr) is a parent, co.uk is not.
+func TestSplitParent(t *testing.T) {
+	for _, c := range []struct{ name, parent, sub string }{
+		{"abc.def.hsc.fr", "hsc.fr", "abc.def"},
+		{"x.y.example.co.uk", "example.co.uk", "x.y"},
+		{"www.example.com", "example.com", "www"},
+		{"example.com", "example.com", ""},
+		{"co.uk", "co.uk", ""},
+		{"A.B.Example.ORG", "example.org", "a.b"},
+		{"dnscat.0a1b2c.3d4e", "dnscat", "0a1b2c.3d4e"},
+		{"localhost", "localhost", ""},
+	} {
+		p, s := splitParent(c.name)
+		if p != c.parent || s != c.sub {
+			t.Errorf("splitParent(%q) = %q, %q; want %q, %q", c.name, p, s, c.parent, c.sub)
 		}
 	}
 }

@@ -40,6 +40,7 @@ type scanEntry struct {
 type sweepEntry struct {
 	w                  window
 	attempts, answered uint32
+	probes             uint32 // attempts that open no session (echo, bare ACK)
 	hosts              sketch
 	sample             addrSamples
 }
@@ -66,8 +67,10 @@ func (d *Detector) initScan() {
 }
 
 // scanAttempt counts a flow opened toward a server (a TCP SYN, the first UDP
-// datagram, an ICMP echo request).
-func (d *Detector) scanAttempt(s *packet.Summary, f *flow.Flow, emit func(*Alert)) {
+// datagram, an ICMP echo request, a bare TCP ACK). probe is true for the
+// kinds that open no session (echo, bare ACK): no application sends them to
+// many hosts at once, so a fast sweep of them fires whatever the answers.
+func (d *Detector) scanAttempt(s *packet.Summary, f *flow.Flow, probe bool, emit func(*Alert)) {
 	if isBroadcastish(f.Server) {
 		return
 	}
@@ -89,6 +92,7 @@ func (d *Detector) scanAttempt(s *packet.Summary, f *flow.Flow, emit func(*Alert
 			d.portAttempt(e, f, ts, span, emit)
 		}
 	}
+
 	k := sweepKey{f.Client, f.SPort, f.Proto}
 	e := d.sweeps.get(k)
 	if e == nil {
@@ -99,9 +103,12 @@ func (d *Detector) scanAttempt(s *packet.Summary, f *flow.Flow, emit func(*Alert
 		e, _ = d.sweeps.upsert(k)
 		e.w.roll(ts, span)
 		e.attempts = 1
+		if probe {
+			e.probes = 1
+		}
 		e.hosts.add(host)
 	}
-	d.sweepAttempt(e, f, ts, span, emit)
+	d.sweepAttempt(e, f, ts, span, probe, emit)
 }
 
 func (d *Detector) portAttempt(e *scanEntry, f *flow.Flow, ts time.Time, span time.Duration, emit func(*Alert)) {
@@ -127,14 +134,22 @@ func (d *Detector) portAttempt(e *scanEntry, f *flow.Flow, ts time.Time, span ti
 	}
 }
 
-func (d *Detector) sweepAttempt(e *sweepEntry, f *flow.Flow, ts time.Time, span time.Duration, emit func(*Alert)) {
+func (d *Detector) sweepAttempt(e *sweepEntry, f *flow.Flow, ts time.Time, span time.Duration, probe bool, emit func(*Alert)) {
 	if e.w.roll(ts, span) {
-		e.hosts, e.attempts, e.answered, e.sample = sketch{}, 0, 0, addrSamples{}
+		e.hosts, e.attempts, e.answered, e.probes, e.sample = sketch{}, 0, 0, 0, addrSamples{}
 	}
 	e.attempts++
+	if probe {
+		e.probes++
+	}
 	e.sample.add(f.Server)
 	if e.hosts.add(addrBits(f.Server)) {
-		if n := e.hosts.count(); n >= d.cfg.SweepHosts && e.answered*2 < e.attempts {
+		n := e.hosts.count()
+		slow := n >= d.cfg.SweepHosts && e.answered*2 < e.attempts
+		// Machine pace: many hosts asked with session-less probes within
+		// a second, answered or not (nmap -sn over live hosts).
+		fast := n >= d.cfg.SweepFastHosts && e.probes*2 > e.attempts && ts.Sub(e.w.first) <= d.cfg.SweepFastSpan
+		if slow || fast {
 			d.fire(emit, RuleScanSweep, supKey{actor: f.Client, port: f.SPort, extra: uint64(f.Proto)}, float64(n), ts, func(a *Alert) {
 				a.Src, a.Dst, a.DstPort, a.Proto = f.Client, f.Server, f.SPort, packet.ProtoName(f.Proto)
 				what := fmt.Sprintf("port %d/%s", f.SPort, strings.ToLower(packet.ProtoName(f.Proto)))
@@ -147,6 +162,10 @@ func (d *Detector) sweepAttempt(e *sweepEntry, f *flow.Flow, ts time.Time, span 
 				a.Evidence["port"] = int(f.SPort)
 				a.Evidence["attempts"] = e.attempts
 				a.Evidence["answered"] = e.answered
+				a.Evidence["span_ms"] = ts.Sub(e.w.first).Milliseconds()
+				if e.probes > 0 {
+					a.Evidence["sessionless_probes"] = e.probes
+				}
 				a.Evidence["sample_hosts"] = e.sample.list()
 				a.Evidence["window_s"] = int(span / time.Second)
 				a.Evidence["first_seen"] = rfc3339(e.w.first)

@@ -85,11 +85,17 @@ func eth(t layers.EthernetType) *layers.Ethernet {
 // tcp sends one TCP segment; flags use packet.TCP* bits.
 func (p *pipe) tcp(src, dst string, sport, dport uint16, flags uint8, payload []byte) *flow.Flow {
 	ip := ip4(src, dst, layers.IPProtocolTCP)
-	t := &layers.TCP{SrcPort: layers.TCPPort(sport), DstPort: layers.TCPPort(dport), Window: 1024, Seq: 1000,
+	// Both sides start at sequence 1000, so after the SYNs each side's
+	// next sequence (and what the other acknowledges) is 1001, as a
+	// handshake's third packet carries.
+	t := &layers.TCP{SrcPort: layers.TCPPort(sport), DstPort: layers.TCPPort(dport), Window: 1024, Seq: 1001,
 		FIN: flags&packet.TCPFin != 0, SYN: flags&packet.TCPSyn != 0, RST: flags&packet.TCPRst != 0,
 		PSH: flags&packet.TCPPsh != 0, ACK: flags&packet.TCPAck != 0, URG: flags&packet.TCPUrg != 0}
+	if t.SYN {
+		t.Seq = 1000
+	}
 	if t.ACK {
-		t.Ack = 1
+		t.Ack = 1001
 	}
 	_ = t.SetNetworkLayerForChecksum(ip)
 	f, _ := p.frame(eth(layers.EthernetTypeIPv4), ip, t, gopacket.Payload(payload))

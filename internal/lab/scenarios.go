@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -220,7 +221,7 @@ var Scenarios = []Scenario{
 		Tools: []string{"dig"}, Setup: func(l *Lab) { l.DNS() }, Run: func(l *Lab) error {
 			var args []string
 			for i := range 14 {
-				data := fmt.Sprintf("%064x", uint64(0x9e3779b97f4a7c15)*uint64(i+1)*0x2545f4914f6cdd1d)
+				data := fmt.Sprintf("%x", sha256.Sum256([]byte{byte(i)}))
 				args = append(args, "TXT", fmt.Sprintf("%s.%s.dnx.fr", data[:60], data[4:34]))
 			}
 			return l.attacker(30*time.Second, "dig", append([]string{"@" + VictimAddr.String(), "+tries=1", "+time=1"}, args...)...)
