@@ -241,7 +241,7 @@ func (d *Decoder) decap(s *Summary, err error) error {
 		}
 	}
 	if ips > 1 {
-		s.TunnelDepth += uint8(ips - 1)
+		s.TunnelDepth = uint8(min(int(s.TunnelDepth)+ips-1, 255))
 		last := d.ip4.Contents
 		pl := d.ip4.Payload
 		for _, t := range d.decoded {

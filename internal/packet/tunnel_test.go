@@ -256,3 +256,30 @@ func TestTunnels(t *testing.T) {
 func gopacketCI(fr frame) gopacket.CaptureInfo {
 	return gopacket.CaptureInfo{Timestamp: fr.ts, CaptureLength: len(fr.data), Length: len(fr.data)}
 }
+
+// FuzzTunnels decodes tunnelled frames: no panic, the payload inside the
+// frame, the inner lengths never above the frame's.
+func FuzzTunnels(f *testing.F) {
+	in := []byte{0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+		0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0}
+	innerEth := ethFrame(0x0800, in)
+	f.Add(uint16(LinkEthernet), ethFrame(0x0800, cat(ipv4Header(47, 4+len(in)), []byte{0, 0, 8, 0}, in)))
+	f.Add(uint16(LinkEthernet), ethFrame(0x0800, cat(ipv4Header(47, 16+len(innerEth)), []byte{0x10, 0, 0x88, 0xbe, 0, 0, 0, 1, 0x10, 0x0c, 0, 0, 0, 0, 0, 0}, innerEth)))
+	f.Add(uint16(LinkEthernet), ethFrame(0x0800, cat(ipv4Header(47, 20+len(innerEth)), []byte{0x10, 0, 0x22, 0xeb, 0, 0, 0, 1, 0x20, 0x0c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, innerEth)))
+	f.Add(uint16(LinkEthernet), ethFrame(0x0800, cat(ipv4Header(47, 12+len(in)), []byte{0x30, 1, 0x88, 0x0b, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0x03, 0, 0x21}, in)))
+	v := cat([]byte{0x08, 0, 0, 0, 0, 0, 42, 0}, innerEth)
+	f.Add(uint16(LinkEthernet), ethFrame(0x0800, cat(ipv4Header(17, 8+len(v)), udpHeader(portVXLAN, len(v)), v)))
+	g := cat([]byte{0x01, 0, 0x65, 0x58, 0, 0, 0x2b, 0, 0, 0, 0, 0}, innerEth)
+	f.Add(uint16(LinkEthernet), ethFrame(0x0800, cat(ipv4Header(17, 8+len(g)), udpHeader(portGeneve, len(g)), g)))
+	f.Add(uint16(LinkEthernet), ethFrame(0x8864, cat([]byte{0x11, 0, 0, 7, 0, byte(2 + len(in)), 0, 0x21}, in)))
+	f.Add(uint16(LinkEthernet), ethFrame(0x0800, cat(ipv4Header(4, 20+len(in)), ipv4Header(4, len(in)), in)))
+	f.Add(uint16(LinkCHDLC), cat([]byte{0x0f, 0, 0x08, 0}, in))
+	d := NewDecoder()
+	f.Fuzz(func(t *testing.T, link uint16, data []byte) {
+		var s Summary
+		_ = d.Decode(link, data, time.Time{}, len(data), &s)
+		if len(s.Payload) > len(data) || s.CapLen > len(data) || s.CapLen < 0 || s.WireLen < s.CapLen {
+			t.Fatalf("payload %d, caplen %d, wirelen %d for a %d-byte frame", len(s.Payload), s.CapLen, s.WireLen, len(data))
+		}
+	})
+}
