@@ -187,7 +187,7 @@ func (t *Table) Update(snap *hoststat.Snapshot) {
 	t.gen++
 	t.pending = false
 	t.now = snap.Time
-	if !snap.Partial && snap.Processes != nil {
+	if !snap.Partial && snap.Processes != nil && !snap.ProcessesRepeated {
 		t.alive = make(map[int32]string, len(snap.Processes))
 		for i := range snap.Processes {
 			t.alive[snap.Processes[i].PID] = snap.Processes[i].Name
@@ -207,8 +207,12 @@ func (t *Table) Update(snap *hoststat.Snapshot) {
 	for i := range snap.Sockets {
 		s := &snap.Sockets[i]
 		info := sockInfo{pid: s.PID, name: s.Process, inode: s.Inode}
-		if info.pid != 0 && t.alive != nil {
-			if _, ok := t.alive[info.pid]; !ok && !snap.Partial {
+		// A repeated socket list may name owners that have exited since:
+		// the fresher process list decides. A fresh socket list names
+		// owners that held the socket just now, though a repeated process
+		// list may not know them yet (a shell started a second ago).
+		if info.pid != 0 && t.alive != nil && snap.SocketsRepeated && !snap.Partial {
+			if _, ok := t.alive[info.pid]; !ok {
 				info.pid, info.name = 0, "" // exited: the socket is an orphan now
 			}
 		}

@@ -124,10 +124,21 @@ func TestGone(t *testing.T) {
 	// A socket whose pid is no longer running is not Known.
 	s = baseSnap()
 	s.Time = t0.Add(10 * time.Minute)
-	s.Processes = s.Processes[1:] // nginx exited, its sockets linger
+	s.Processes = s.Processes[1:] // nginx exited; the socket list is the last one, repeated
+	s.SocketsRepeated = true
 	tb.Update(s)
 	if got, ok := tb.Lookup(ProtoTCP, ap("192.0.2.2:80"), ap("198.51.100.7:50000")); ok {
 		t.Errorf("socket of exited pid = %+v, want not known", got)
+	}
+	// A fresh socket list names a process the repeated process list does
+	// not know yet (started since it was read): its owner is kept.
+	s = baseSnap()
+	s.Time = t0.Add(11 * time.Minute)
+	s.Processes = s.Processes[1:]
+	s.ProcessesRepeated = true
+	tb.Update(s)
+	if got, ok := tb.Lookup(ProtoTCP, ap("192.0.2.2:80"), ap("198.51.100.7:50000")); !ok || got.PID != 100 {
+		t.Errorf("socket of a process newer than the process list = %+v, want nginx (100)", got)
 	}
 }
 

@@ -172,7 +172,12 @@ func TestReorderedFirstSegments(t *testing.T) {
 	half := len(hello) / 2
 	send(cli, srv, 40000, 443, 101+uint32(half), 901, packet.TCPAck|packet.TCPPsh, hello[half:])
 	send(cli, srv, 40000, 443, 101, 901, packet.TCPAck|packet.TCPPsh, hello[:half])
-	send(srv, cli, 443, 40000, 901, 101+uint32(len(hello)), packet.TCPAck|packet.TCPPsh, gen.ServerHello(rng))
+	sh := gen.ServerHello(rng)
+	send(srv, cli, 443, 40000, 901, 101+uint32(len(hello)), packet.TCPAck|packet.TCPPsh, sh)
+	// The client ACKs the server's hello: data reaches the parsers when it
+	// is acknowledged, as in Suricata.
+	send(cli, srv, 40000, 443, 101+uint32(len(hello)), 901+uint32(len(sh)), packet.TCPAck, nil)
+	e.Finish()
 	s := e.Snapshot(SnapshotOptions{Events: 10})
 	found := false
 	for _, ev := range s.Events {

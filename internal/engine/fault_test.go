@@ -80,24 +80,32 @@ func TestFaultsContained(t *testing.T) {
 		return false
 	}
 	cli, srv := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
-	t0 := time.Unix(1000, 0)
-	n := uint64(0)
+	cv := newConv(t, e)
 	send := func(from, to netip.Addr, sp, dp uint16, payload string) {
-		n++
-		fr := tcpFrame(t, from, to, sp, dp, 1, 1, packet.TCPAck|packet.TCPPsh, []byte(payload))
-		e.HandleFrame(packet.LinkEthernet, fr, t0.Add(time.Duration(n)*time.Millisecond), len(fr), n)
+		cv.send(from, to, sp, dp, packet.TCPAck|packet.TCPPsh, payload)
+	}
+	// Each connection opens with a handshake, so that its data is ACKed.
+	open := func(sp, dp uint16) {
+		cv.send(cli, srv, sp, dp, packet.TCPSyn, "")
+		cv.send(srv, cli, dp, sp, packet.TCPSyn|packet.TCPAck, "")
+		cv.send(cli, srv, sp, dp, packet.TCPAck, "")
 	}
 	req := func(host string) string { return "GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n" }
 	resp := "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 
+	open(40000, 80)
+	open(40001, 80)
+	open(40003, 80)
 	boom = "parser"
 	send(cli, srv, 40000, 80, req("one.example"))
 	send(srv, cli, 80, 40000, resp) // the transaction is emitted: the parser panics
 	send(cli, srv, 40000, 80, req("two.example"))
 	send(srv, cli, 80, 40000, resp) // same flow: its extraction stopped
+	send(cli, srv, 40000, 80, "")
 	boom = "frame"
 	send(cli, srv, 40001, 80, req("lost.example"))
 	boom = "detect"
+	open(40002, 4444) // the handshake completes: port.suspicious fires, and its Mute panics
 	send(cli, srv, 40002, 4444, "id\n")
 	send(srv, cli, 4444, 40002, "uid=0(root)\n") // port.suspicious fires, and its Mute panics
 	boom = ""
@@ -132,4 +140,37 @@ func TestFaultsContained(t *testing.T) {
 			t.Fatalf("not a whole JSON line: %q", line)
 		}
 	}
+}
+
+// conv sends the packets of TCP connections with real sequence and
+// acknowledgement numbers: each segment ACKs everything the other side
+// sent, as a stack does (the parsers get data when it is ACKed, and the
+// detectors check that a handshake's ACK answers its SYN-ACK).
+type conv struct {
+	t    *testing.T
+	e    *Engine
+	t0   time.Time
+	n    uint64
+	next map[[2]netip.AddrPort]uint32 // next sequence number, by (from, to)
+}
+
+func newConv(t *testing.T, e *Engine) *conv {
+	return &conv{t: t, e: e, t0: time.Unix(1000, 0), next: map[[2]netip.AddrPort]uint32{}}
+}
+
+func (c *conv) send(from, to netip.Addr, sp, dp uint16, flags uint8, payload string) {
+	a, b := netip.AddrPortFrom(from, sp), netip.AddrPortFrom(to, dp)
+	seq, ok := c.next[[2]netip.AddrPort{a, b}]
+	if !ok {
+		seq = 1000 + uint32(sp)
+	}
+	ack := c.next[[2]netip.AddrPort{b, a}]
+	next := seq + uint32(len(payload))
+	if flags&(packet.TCPSyn|packet.TCPFin) != 0 {
+		next++
+	}
+	c.next[[2]netip.AddrPort{a, b}] = next
+	c.n++
+	fr := tcpFrame(c.t, from, to, sp, dp, seq, ack, flags, []byte(payload))
+	c.e.HandleFrame(packet.LinkEthernet, fr, c.t0.Add(time.Duration(c.n)*time.Millisecond), len(fr), c.n)
 }

@@ -31,12 +31,8 @@ func TestOwnersFoundAfterTheFirstPacket(t *testing.T) {
 	e.EnableAttribution(func() {})
 	s0 := base
 	e.HandleHost(&s0)
-	n := uint64(0)
-	send := func(from, to netip.Addr, sp, dp uint16, flags uint8, payload string) {
-		n++
-		fr := tcpFrame(t, from, to, sp, dp, 1, 1, flags, []byte(payload))
-		e.HandleFrame(packet.LinkEthernet, fr, t0.Add(time.Duration(n)*time.Millisecond), len(fr), n)
-	}
+	c := newConv(t, e)
+	send := c.send
 	// The reverse shell: the victim's bash connects out to 4444 and the
 	// attacker's side speaks first; then silence.
 	send(victim, attacker, 40000, 4444, packet.TCPSyn, "")

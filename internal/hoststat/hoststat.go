@@ -20,6 +20,12 @@ type Snapshot struct {
 	// Partial is true for a socket-only refresh: only Time, Sockets and
 	// Errors are filled. Consumers that need the rest must skip it.
 	Partial bool `json:"partial,omitempty"`
+	// ProcessesRepeated and SocketsRepeated say that Processes or Sockets
+	// are the last sample's, repeated (the sampler reads them less often
+	// than every interval): a consumer that joins the two must not judge
+	// the fresh list by the stale one.
+	ProcessesRepeated bool `json:"-"`
+	SocketsRepeated   bool `json:"-"`
 	// IntervalS is the time in seconds since the previous full sample (0 in
 	// the first one).
 	IntervalS float64 `json:"interval_s"`

@@ -211,6 +211,7 @@ func (s *Sampler) Sample(ctx context.Context) (*hoststat.Snapshot, error) {
 	} else {
 		// A copy: consumers may sort their snapshot's list.
 		snap.Processes = slices.Clone(s.lastProcs)
+		snap.ProcessesRepeated = true
 	}
 	s.procTurn++
 	if s.sockTurn%max(s.SocketEvery, 1) == 0 || s.lastSockets == nil {
@@ -229,6 +230,7 @@ func (s *Sampler) repeatSockets(snap *hoststat.Snapshot) {
 	snap.Sockets = slices.Clone(s.lastSockets)
 	snap.LocalAddrs = slices.Clone(s.lastLocal)
 	snap.SocketOwnersComplete = s.lastComplete
+	snap.SocketsRepeated = true
 }
 
 // SampleSockets takes a socket-only sample (Snapshot.Partial) for
