@@ -126,6 +126,11 @@ func (d *Detector) tunnelPayload(s *packet.Summary, client, server netip.Addr, e
 		if e.protoLike != "" {
 			a.Evidence["embedded"] = e.protoLike
 		}
+		if e.protoLike == "a text message" && e.varied*2 < e.pkts {
+			// Text is a message, not yet a channel: less certain than a
+			// packet or a protocol inside the echo.
+			a.Severity = SevMedium
+		}
 		a.Evidence["first_seen"] = rfc3339(e.w.first)
 		a.Evidence["last_seen"] = rfc3339(e.w.last)
 	})
@@ -149,7 +154,49 @@ func protocolLike(p []byte) string {
 			return m.name
 		}
 	}
+	if textMessage(p) {
+		return "a text message"
+	}
 	return ""
+}
+
+// textMessage reports an echo payload that is written text: at least 16
+// bytes, nearly all printable, with words (spaces between letters), and not
+// a counting pattern. ping fills its payload with counting bytes (Linux
+// 0x10 0x11 ..., which include the space and punctuation; Windows
+// "abcdefghijklmnopqrstuvwabcdefghi"); a message smuggled in an echo
+// (a covert note, a command, a key) reads as text.
+func textMessage(p []byte) bool {
+	// ping's first 8-16 bytes may be a timestamp; look at the rest when
+	// the payload is long enough, else at all of it.
+	if len(p) >= 32 {
+		p = p[8:]
+	}
+	if len(p) < 16 {
+		return false
+	}
+	printable, letters, spaces, counting := 0, 0, 0, 0
+	for i, c := range p {
+		switch {
+		case c == ' ':
+			spaces++
+			printable++
+		case c >= 0x21 && c <= 0x7e:
+			printable++
+			if lc := c | 0x20; lc >= 'a' && lc <= 'z' {
+				letters++
+			}
+		case c == '\n' || c == '\r' || c == '\t':
+			printable++
+		case c == 0 && i == len(p)-1:
+			printable++ // a C string's terminator
+		}
+		if i > 0 && c == p[i-1]+1 {
+			counting++
+		}
+	}
+	n := len(p)
+	return printable*100 >= n*95 && letters*2 >= n && spaces >= 2 && counting*4 < n
 }
 
 var protoMarkers = []struct {

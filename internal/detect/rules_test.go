@@ -77,6 +77,7 @@ func TestScanSweep(t *testing.T) {
 	checkAround(t, "scan.sweep", DefaultConfig().SweepHosts, func(p *pipe, n int) {
 		for i := range n {
 			p.tcp("10.0.0.1", fmt.Sprintf("10.0.1.%d", i+1), 40000, 22, syn, nil)
+			p.advance(time.Second) // slow: the count decides
 		}
 	})
 	checkAround(t, "scan.sweep", DefaultConfig().SweepHosts, func(p *pipe, n int) {
@@ -725,4 +726,51 @@ func TestSplitParent(t *testing.T) {
 			t.Errorf("splitParent(%q) = %q, %q; want %q, %q", c.name, p, s, c.parent, c.sub)
 		}
 	}
+}
+
+// One echo carrying a written message is a covert channel; ping's counting
+// payloads (Linux, Windows) are not.
+func TestICMPTextMessage(t *testing.T) {
+	linux := make([]byte, 56)
+	for i := 8; i < 56; i++ {
+		linux[i] = byte(0x10 + i - 8)
+	}
+	for _, c := range []struct {
+		name    string
+		payload []byte
+		want    int
+	}{
+		{"message", []byte("the backup key is under the blue mat, delete after reading"), 1},
+		{"linux-ping", linux, 0},
+		{"windows-ping", []byte("abcdefghijklmnopqrstuvwabcdefghi"), 0},
+		{"short", []byte("hi there"), 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := newPipe(t, DefaultConfig())
+			p.icmp("10.0.0.5", "10.0.0.9", 8, 1, 1, c.payload)
+			if got, _ := p.count("icmp.tunnel"); got != c.want {
+				t.Fatalf("%d icmp.tunnel alerts, want %d", got, c.want)
+			}
+		})
+	}
+}
+
+// A SYN sweep walking one /24 at machine pace fires below the count; a
+// browser's burst to scattered addresses does not.
+func TestScanSweepWalk(t *testing.T) {
+	fast := DefaultConfig().SweepFastHosts
+	checkAround(t, "scan.sweep", fast, func(p *pipe, n int) {
+		for i := range n {
+			p.tcp("10.0.0.1", fmt.Sprintf("192.0.2.%d", i+1), uint16(40000+i), 443, syn, nil)
+		}
+	})
+	t.Run("browser-burst", func(t *testing.T) {
+		p := newPipe(t, DefaultConfig())
+		for i := range 20 {
+			p.tcp("10.0.0.1", fmt.Sprintf("%d.%d.7.9", 23+i*7, 40+i), uint16(50000+i), 443, syn, nil)
+		}
+		if n, _ := p.count("scan.sweep"); n != 0 {
+			t.Fatalf("scan.sweep fired on a burst to scattered addresses: %s", p.first("scan.sweep").Signature)
+		}
+	})
 }

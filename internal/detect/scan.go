@@ -41,6 +41,8 @@ type sweepEntry struct {
 	w                  window
 	attempts, answered uint32
 	probes             uint32 // attempts that open no session (echo, bare ACK)
+	net24              uint32 // the first host's /24 (IPv4), for contiguity
+	inNet              uint32 // attempts inside it
 	hosts              sketch
 	sample             addrSamples
 }
@@ -137,10 +139,21 @@ func (d *Detector) portAttempt(e *scanEntry, f *flow.Flow, ts time.Time, span ti
 func (d *Detector) sweepAttempt(e *sweepEntry, f *flow.Flow, ts time.Time, span time.Duration, probe bool, emit func(*Alert)) {
 	if e.w.roll(ts, span) {
 		e.hosts, e.attempts, e.answered, e.probes, e.sample = sketch{}, 0, 0, 0, addrSamples{}
+		e.net24, e.inNet = 0, 0
 	}
 	e.attempts++
 	if probe {
 		e.probes++
+	}
+	if f.Server.Is4() {
+		b := f.Server.As4()
+		n24 := uint32(b[0])<<16 | uint32(b[1])<<8 | uint32(b[2])
+		if e.attempts == 1 || e.inNet == 0 {
+			e.net24 = n24
+		}
+		if n24 == e.net24 {
+			e.inNet++
+		}
 	}
 	e.sample.add(f.Server)
 	if e.hosts.add(addrBits(f.Server)) {
@@ -148,8 +161,14 @@ func (d *Detector) sweepAttempt(e *sweepEntry, f *flow.Flow, ts time.Time, span 
 		slow := n >= d.cfg.SweepHosts && e.answered*2 < e.attempts
 		// Machine pace: many hosts asked with session-less probes within
 		// a second, answered or not (nmap -sn over live hosts).
-		fast := n >= d.cfg.SweepFastHosts && e.probes*2 > e.attempts && ts.Sub(e.w.first) <= d.cfg.SweepFastSpan
-		if slow || fast {
+		quick := n >= d.cfg.SweepFastHosts && ts.Sub(e.w.first) <= d.cfg.SweepFastSpan
+		fast := quick && e.probes*2 > e.attempts
+		// SYN and UDP sweeps at machine pace need more: connections a
+		// browser opens in a burst go to scattered addresses, a sweep
+		// walks one range. Most of the range unanswered, 90% of it in
+		// one /24 (nmap -sn unprivileged: connect to 80 and 443).
+		walk := quick && e.answered*2 < e.attempts && e.inNet*10 >= e.attempts*9
+		if slow || fast || walk {
 			d.fire(emit, RuleScanSweep, supKey{actor: f.Client, port: f.SPort, extra: uint64(f.Proto)}, float64(n), ts, func(a *Alert) {
 				a.Src, a.Dst, a.DstPort, a.Proto = f.Client, f.Server, f.SPort, packet.ProtoName(f.Proto)
 				what := fmt.Sprintf("port %d/%s", f.SPort, strings.ToLower(packet.ProtoName(f.Proto)))

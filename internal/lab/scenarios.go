@@ -152,6 +152,12 @@ var Scenarios = []Scenario{
 		Run: nmap("-sn", "-PE", "--send-ip", "10.77.0.96/27")},
 	{Name: "nmap-arp-sweep", Rule: "scan.sweep", Src: "attacker", Why: "nmap -sn -PR over the /24 (ARP who-has for 254 addresses)",
 		Tools: []string{"nmap"}, Run: nmap("-sn", "-PR", "10.77.0.0/24")},
+	{Name: "nmap-connect-sweep", Rule: "scan.sweep", Src: "attacker", Why: "unprivileged nmap -sn over 21 addresses routed through the victim (TCP connect to 80 and 443, nobody answers)",
+		Tools: []string{"nmap", "setpriv"}, Run: func(l *Lab) error {
+			l.ip("-n", l.Attacker.NS, "route", "add", "10.78.0.0/24", "via", VictimAddr.String())
+			return l.attacker(50*time.Second, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+				"nmap", "-n", "-sn", "--max-retries", "0", "--host-timeout", "3s", "10.78.0.1-21")
+		}},
 	{Name: "hping3-syn-flood", Rule: "dos.synflood", Dst: "victim", Why: "hping3 -S --rand-source to port 80, 5000 SYNs at 10k/s",
 		Tools: []string{"hping3"}, Setup: func(l *Lab) { l.HTTP() }, Run: func(l *Lab) error {
 			return hping(l, "-q", "-S", "-p", "80", "--rand-source", "-i", "u100", "-c", "5000", VictimAddr.String())
@@ -168,6 +174,13 @@ var Scenarios = []Scenario{
 	{Name: "hping3-dns-amplification", Rule: "dos.reflection", Dst: "victim", Why: "hping3 -2 from port 53, 1200-byte datagrams from random sources: DNS responses nobody asked for",
 		Tools: []string{"hping3"}, Run: func(l *Lab) error {
 			return hping(l, "-q", "-2", "-s", "53", "-k", "-p", "33333", "-d", "1200", "--rand-source", "-i", "u500", "-c", "600", VictimAddr.String())
+		}},
+	{Name: "icmp-text-message", Rule: "icmp.tunnel", Src: "attacker", Dst: "victim", Why: "hping3 -1 -E: one echo request carrying a written message",
+		Tools: []string{"hping3"}, Run: func(l *Lab) error {
+			msg := "meet at the usual place at 22:00, bring the new keys\n"
+			path := filepath.Join(l.Dir, "message.txt")
+			writeFile(l.t, path, msg)
+			return hping(l, "-q", "-1", "-c", "1", "-E", path, "-d", fmt.Sprint(len(msg)), VictimAddr.String())
 		}},
 	{Name: "arpspoof-gateway", Rule: "arp.spoof", Src: "client", Dst: "victim", Why: "arpspoof -t victim gateway: forged replies put the gateway's address on the attacker's MAC",
 		Tools: []string{"arpspoof"}, Run: func(l *Lab) error {
