@@ -54,7 +54,7 @@ func cmdConsole(args []string) error {
 	fs.StringVar(&co.user, "Z", "", "the same as --user (tcpdump's spelling)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
-		return &exitError{code: 2, err: errUsagePrinted}
+		return usageExit(err)
 	}
 	o.filter = strings.Join(pos, " ")
 	if co.speed < 0 {
@@ -161,7 +161,7 @@ func cmdConsole(args []string) error {
 
 	renderer, theme := consoleRenderer(consoleTheme(cfg.Theme))
 	model, err := tui.New(tui.Options{
-		Renderer:    renderer,
+		Renderer: renderer,
 		Snapshot: func() *engine.Snapshot {
 			return eng.Snapshot(engine.SnapshotOptions{Flows: 300, Talkers: 100, Alerts: 1000, Events: 500})
 		},
