@@ -231,6 +231,9 @@ func (d *Detector) clock(ts time.Time) {
 		d.start, d.lastHouse = ts, ts
 	}
 	if ts.After(d.now) {
+		if !d.now.IsZero() {
+			d.learnClock(ts.Sub(d.now))
+		}
 		d.now = ts
 	}
 }

@@ -23,7 +23,13 @@ type hostSeen struct {
 }
 
 type newHost struct {
-	known       *table[hostKey, hostSeen]
+	known *table[hostKey, hostSeen]
+	// learned is how much traffic time the segment has been watched: the
+	// sum of the gaps between packets, each counted up to learnStep. A
+	// capture spliced from recordings years apart, or a sensor that was
+	// off for an hour, has not been learning meanwhile; a gap longer than
+	// the learning period starts it again.
+	learned     time.Duration
 	rlStart     time.Time
 	rlCount     int
 	ratelimited uint64
@@ -59,7 +65,7 @@ func (d *Detector) hostSeen(mac packet.MAC, ip netip.Addr, ts time.Time, emit fu
 		return
 	}
 	h.first = ts
-	if ts.Sub(d.start) < d.cfg.HostNewWarmup {
+	if d.learned < d.cfg.HostNewWarmup {
 		return
 	}
 	if ts.Sub(d.rlStart) >= time.Minute {
@@ -81,6 +87,19 @@ func (d *Detector) hostSeen(mac packet.MAC, ip netip.Addr, ts time.Time, emit fu
 		a.Evidence["ip"] = ip.String()
 		a.Evidence["first_seen"] = rfc3339(ts)
 	})
+}
+
+// learnStep is the most one gap between packets adds to the learning
+// time: a quiet segment at night still learns, a jump does not.
+const learnStep = 10 * time.Second
+
+// learnClock advances the learning time by a gap in packet time.
+func (d *Detector) learnClock(gap time.Duration) {
+	if gap > d.cfg.HostNewWarmup {
+		d.learned = 0
+		return
+	}
+	d.learned += min(gap, learnStep)
 }
 
 func (d *Detector) newHostStats(out map[string]uint64) {

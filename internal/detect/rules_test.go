@@ -774,3 +774,30 @@ func TestScanSweepWalk(t *testing.T) {
 		}
 	})
 }
+
+// host.new learns for 10 minutes of traffic, not of clock: a capture
+// spliced from recordings years apart starts learning again at the jump.
+func TestHostNewLearningIsTraffic(t *testing.T) {
+	p := newPipe(t, DefaultConfig())
+	mac := func(b byte) []byte { return []byte{2, 0, 0, 0, 9, b} }
+	for range 70 { // 11.5 min of ARP every 10 s
+		p.arp(packet.ARPRequest, mac(1), "10.0.0.1", make([]byte, 6), "10.0.0.2")
+		p.advance(10 * time.Second)
+	}
+	// The next recording, two years later: packet time jumps (the engine
+	// ticks at packet time, so no tick falls in between).
+	p.now = p.now.Add(2 * 365 * 24 * time.Hour)
+	p.tick = p.now
+	p.arp(packet.ARPRequest, mac(2), "10.0.0.3", make([]byte, 6), "10.0.0.2")
+	if n, _ := p.count("host.new"); n != 0 {
+		t.Fatalf("host.new right after a time jump: %s", p.first("host.new").Signature)
+	}
+	for range 70 {
+		p.arp(packet.ARPRequest, mac(2), "10.0.0.3", make([]byte, 6), "10.0.0.2")
+		p.advance(10 * time.Second)
+	}
+	p.arp(packet.ARPRequest, mac(3), "10.0.0.4", make([]byte, 6), "10.0.0.2")
+	if n, _ := p.count("host.new"); n != 1 {
+		t.Fatalf("%d host.new alerts after 11 minutes of learning, want 1", n)
+	}
+}
