@@ -131,7 +131,7 @@ func cmdConsole(args []string) error {
 	// The system source: the host panes work whatever happens to capture.
 	sampler := system.New()
 	// The process table redraws every third sample: read processes at that
-	// pace, which is most of what sampling costs (DESIGN.md: under 1% of a
+	// pace, which is most of what sampling costs (docs/design.md: under 1% of a
 	// core when idle).
 	sampler.ProcessEvery = 3
 	// Sockets too: a flow that finds no owner asks for a fresh socket sample

@@ -150,7 +150,7 @@ func hostileSize() int {
 	return 200_000
 }
 
-// rssBudgetKiB is DESIGN.md's budget for a million-flow flood.
+// rssBudgetKiB is docs/design.md's budget for a million-flow flood.
 const rssBudgetKiB = 256 << 10
 
 // TestAnalyzeHostileTraffic runs the real binary over each hostile capture:

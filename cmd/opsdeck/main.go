@@ -44,12 +44,12 @@ func (e *exitError) Unwrap() error { return e.err }
 // Every table is bounded, but at the default bounds a flood can hold ~150 MB
 // of live state; without a limit the collector lets the heap reach twice
 // that before it runs. Under the limit it collects sooner instead, so the
-// process stays within DESIGN.md's 256 MB during a million-flow flood.
+// process stays within docs/design.md's 256 MB during a million-flow flood.
 const memoryLimit = 192 << 20
 
 // gcPercent lets the heap grow to 1.7 times the live data between
 // collections instead of Go's default 2: on the benchmark capture this keeps
-// analyze within DESIGN.md's 64 MB with no measurable CPU cost (README,
+// analyze within docs/design.md's 64 MB with no measurable CPU cost (README,
 // Performance). GOGC overrides it.
 const gcPercent = 70
 

@@ -44,7 +44,7 @@ type Rule struct {
 }
 
 // Alert is one raised alert. Src points from the actor to the target (Dst), as
-// DESIGN.md says: scanner to scanned host, client to server; for ARP rules Src is
+// docs/design.md says: scanner to scanned host, client to server; for ARP rules Src is
 // the IP address whose hardware address was claimed.
 type Alert struct {
 	Rule      *Rule
@@ -81,7 +81,7 @@ func register(r *Rule) *Rule {
 	return r
 }
 
-// Rules of the catalog (DESIGN.md, "Detection catalog").
+// Rules of the catalog (docs/design.md, "Detection catalog").
 var (
 	RuleScanPort       = register(&Rule{Name: "scan.port", SID: 9000001, Category: "Attempted Information Leak", Severity: SevMedium, MITRE: []string{"T1046"}, Summary: "one source probes many ports on one host"})
 	RuleScanSweep      = register(&Rule{Name: "scan.sweep", SID: 9000002, Category: "Attempted Information Leak", Severity: SevMedium, MITRE: []string{"T1046"}, Summary: "one source probes the same port(s) on many hosts"})

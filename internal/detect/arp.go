@@ -23,7 +23,7 @@ import (
 // One forged reply is enough; a host owning many addresses (aliases on one
 // interface, a VM host) claims each with its own MAC and contradicts
 // nothing. The alert's Src is the IP whose hardware address was claimed,
-// Dst the host the claim was sent to, as DESIGN.md says.
+// Dst the host the claim was sent to, as docs/design.md says.
 
 // How a binding was learned, strongest last.
 const (

@@ -118,7 +118,7 @@ func TestFloodLiveHeap(t *testing.T) {
 				t.Errorf("live heap %d MiB with every table at its bound", live>>20)
 			}
 			// A full default flow table at this cost, with the GC's default
-			// headroom (x2), must fit DESIGN.md's 256 MB.
+			// headroom (x2), must fit docs/design.md's 256 MB.
 			if full := uint64(flow.DefaultConfig().MaxFlows); name == "synflood" && perFlow*full*2 > 256<<20 {
 				t.Errorf("%d live bytes per flow: a full default table (%d flows) would need %d MiB with GC headroom, over 256",
 					perFlow, full, perFlow*full*2>>20)
