@@ -74,6 +74,15 @@ type Config struct {
 	// few reflectors suffice. Default 512: DNS ANY, NTP monlist and memcached
 	// responses are 500-1500 bytes; ordinary DNS answers are under 200.
 	ReflectionAvgBytes int
+	// DHCPStarveWindow is the window of dhcp.starvation. Default 10 s.
+	DHCPStarveWindow time.Duration
+	// DHCPStarveClients is how many distinct client hardware addresses
+	// asking for leases (DISCOVER, REQUEST) within the window raise
+	// dhcp.starvation; a fifth of it suffices when 90% of the requests come
+	// from an Ethernet source that is not the client they name. Default 50:
+	// starvation tools ask hundreds per second; a boot storm after a power
+	// cut brings tens of clients within a few seconds.
+	DHCPStarveClients int
 	// ICMPFloodWindow is the window of dos.icmpflood. Default 1 s.
 	ICMPFloodWindow time.Duration
 	// ICMPFloodPackets is how many ICMP packets toward one host or from one
@@ -187,6 +196,8 @@ func DefaultConfig() Config {
 		ReflectionPackets:  100,
 		ReflectionSources:  10,
 		ReflectionAvgBytes: 512,
+		DHCPStarveWindow:   10 * time.Second,
+		DHCPStarveClients:  50,
 		ScanPorts:          15,
 		SweepHosts:         25,
 		StealthProbes:      1,
@@ -255,6 +266,8 @@ func (c *Config) fill() {
 	setI(&c.ReflectionPackets, d.ReflectionPackets)
 	setI(&c.ReflectionSources, d.ReflectionSources)
 	setI(&c.ReflectionAvgBytes, d.ReflectionAvgBytes)
+	setD(&c.DHCPStarveWindow, d.DHCPStarveWindow)
+	setI(&c.DHCPStarveClients, d.DHCPStarveClients)
 	setD(&c.SynFloodWindow, d.SynFloodWindow)
 	setI(&c.SynFloodSYNs, d.SynFloodSYNs)
 	setD(&c.ICMPFloodWindow, d.ICMPFloodWindow)

@@ -24,6 +24,7 @@ type Detector struct {
 	scan
 	flood
 	reflState
+	dhcpState
 	arpSweep
 	arpState
 	brute
@@ -85,6 +86,9 @@ func (d *Detector) Packet(s *packet.Summary, f *flow.Flow, toServer, created boo
 	case packet.ProtoTCP:
 		d.tcpPacket(s, f, toServer, created, emit)
 	case packet.ProtoUDP:
+		if s.DstPort == 67 && s.SrcPort == 68 {
+			d.dhcpPacket(s, emit)
+		}
 		if f == nil {
 			return
 		}

@@ -110,6 +110,9 @@ func New(t testing.TB) *Lab {
 	if out, err := exec.Command("ip", "netns", "add", l.lan).CombinedOutput(); err != nil {
 		t.Skipf("lab: ip netns add: %v: %s", err, out)
 	}
+	// No IPv6 on the bridge and its ports either (their link-local
+	// addresses would send solicitations into every capture).
+	l.MustRun(l.lan, 5*time.Second, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
 	l.ip("-n", l.lan, "link", "add", "br0", "type", "bridge")
 	l.ip("-n", l.lan, "link", "set", "br0", "up")
 	for i, h := range []Host{l.Victim, l.Attacker, l.Client} {

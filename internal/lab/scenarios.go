@@ -191,6 +191,11 @@ var Scenarios = []Scenario{
 			l.Run(l.Attacker.NS, 9*time.Second, "arpspoof", "-i", "eth0", "-t", VictimAddr.String(), ClientAddr.String())
 			return nil
 		}},
+	{Name: "dhcpstarv", Rule: "dhcp.starvation", Why: "dhcpstarv for 5 s against dnsmasq's pool of 101 leases",
+		Tools: []string{"dhcpstarv"}, Setup: func(l *Lab) { l.DHCPServer() }, Run: func(l *Lab) error {
+			l.Run(l.Attacker.NS, 5*time.Second, "dhcpstarv", "-i", "eth0")
+			return nil
+		}},
 	{Name: "sshpass-ssh", Rule: "bruteforce.ssh", Src: "attacker", Dst: "victim", Why: "sshpass + ssh, 12 logins with wrong passwords one after another",
 		Tools: []string{"sshpass", "ssh"}, Setup: func(l *Lab) { l.SSHD() }, Run: func(l *Lab) error {
 			for i := range 12 {
@@ -265,6 +270,13 @@ var Scenarios = []Scenario{
 			}
 			script.WriteString("wait")
 			l.Run(l.Client.NS, 10*time.Second, "sh", "-c", script.String())
+			return nil
+		}},
+	{Name: "benign-dhcp", Why: "busybox udhcpc takes a lease, three times",
+		Tools: []string{"busybox"}, Setup: func(l *Lab) { l.DHCPServer() }, Run: func(l *Lab) error {
+			for range 3 {
+				l.client(10*time.Second, "busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "3", "-s", "/bin/true")
+			}
 			return nil
 		}},
 	{Name: "benign-irc", Why: "an IRC client session to the victim's port 6667 (NICK, USER, JOIN, PRIVMSG, QUIT)",

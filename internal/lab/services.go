@@ -102,6 +102,18 @@ func (l *Lab) DNS() {
 	l.WaitPort("udp", VictimAddr, 53)
 }
 
+// DHCPServer starts dnsmasq in the victim as a DHCP server only (no DNS),
+// leasing 10.77.0.150-250.
+func (l *Lab) DHCPServer() {
+	l.t.Helper()
+	Need(l.t, "dnsmasq")
+	l.Start(l.Victim.NS, "dnsmasq", "-k", "--no-daemon", "--port=0", "--no-resolv", "--no-hosts",
+		"--interface=eth0", "--bind-interfaces", "--user=root",
+		"--pid-file="+filepath.Join(l.Dir, "dhcp.pid"), "--dhcp-leasefile="+filepath.Join(l.Dir, "leases"),
+		"--dhcp-range=10.77.0.150,10.77.0.250,2m", "--no-ping", "--log-facility=-")
+	l.waitSocket("-uln", ":67")
+}
+
 func writeFile(t interface {
 	Helper()
 	Fatalf(string, ...any)
