@@ -23,7 +23,7 @@ type floodKey struct {
 
 type floodEntry struct {
 	w         window
-	n, done   uint32 // packets (SYNs) and completed handshakes in the window
+	n         uint32 // packets in the window
 	total     uint64 // packets since the entry was created, across windows
 	cand      netip.Addr
 	votes     int32

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-
-	"golang.org/x/net/bpf"
 )
 
 func TestParseErrors(t *testing.T) {
@@ -104,7 +102,7 @@ func TestProgramShape(t *testing.T) {
 	}
 	var got []string
 	for _, r := range p.Instructions() {
-		got = append(got, r.Disassemble().(bpf.Instruction).(interface{ String() string }).String())
+		got = append(got, r.Disassemble().(interface{ String() string }).String())
 	}
 	want := []string{
 		"ldh [12]", "jneq #2048,16",
