@@ -801,3 +801,33 @@ func TestHostNewLearningIsTraffic(t *testing.T) {
 		t.Fatalf("%d host.new alerts after 11 minutes of learning, want 1", n)
 	}
 }
+
+// A volumetric flood from the first second, before any baseline: 20 MB/s
+// fires after SurgeSeconds; 5 MB/s (under the 10 MB/s floor) waits for the
+// baseline.
+func TestTrafficSurgeCold(t *testing.T) {
+	for _, c := range []struct {
+		perSec, want int
+	}{{20000, 1}, {5000, 0}} {
+		t.Run(fmt.Sprint(c.perSec), func(t *testing.T) {
+			p := newPipe(t, DefaultConfig())
+			payload := make([]byte, 1000)
+			p.advance(time.Second)
+			for range 6 {
+				for i := range c.perSec {
+					p.udp(fmt.Sprintf("198.51.%d.%d", i/250%250, i%250+1), "10.0.0.2", uint16(1024+i%5000), 9, payload)
+				}
+				p.advance(time.Second)
+			}
+			got := 0
+			for _, a := range p.alerts {
+				if a.Rule.Name == "traffic.surge" && a.Src == addr("10.0.0.2") {
+					got++
+				}
+			}
+			if got != c.want {
+				t.Fatalf("%d traffic.surge alerts, want %d", got, c.want)
+			}
+		})
+	}
+}

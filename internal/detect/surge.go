@@ -158,7 +158,11 @@ func (d *Detector) surgeEval(r *rate, host netip.Addr, secs, alpha float64, now 
 	bps := r.cur / secs
 	r.cur = 0
 	warm := !r.since.IsZero() && now.Sub(r.since) >= d.cfg.SurgeWarmup
-	if !warm || bps < d.cfg.SurgeMinBytes || bps < d.cfg.SurgeFactor*r.mean {
+	// Without a baseline yet, a volumetric flood still counts: a rate
+	// SurgeFactor times the floor (10 MB/s by default) far above what was
+	// learned so far. A flood at start-up is then not silent.
+	cold := !warm && bps >= d.cfg.SurgeFactor*d.cfg.SurgeMinBytes
+	if !(warm || cold) || bps < d.cfg.SurgeMinBytes || bps < d.cfg.SurgeFactor*r.mean {
 		r.streak = 0
 		r.mean += alpha * (bps - r.mean)
 		return
@@ -183,6 +187,9 @@ func (d *Detector) surgeEval(r *rate, host netip.Addr, secs, alpha float64, now 
 		a.Evidence["bytes_per_s"] = int64(bps)
 		a.Evidence["baseline_bytes_per_s"] = int64(base)
 		a.Evidence["seconds"] = r.streak
+		if !warm {
+			a.Evidence["baseline"] = "still learning: rate above the volumetric floor"
+		}
 		a.Evidence["last_seen"] = rfc3339(now)
 	})
 }
