@@ -123,7 +123,7 @@ func TestWatchIntoFEVER(t *testing.T) {
 	wp := startWatch(t, bin, "-i", "lo", "-o", "unix:"+relay, "--host-interval", "0", "--stats-interval", "2s",
 		fmt.Sprintf("tcp portrange %d-%d", base, base+99))
 	connectScan(t, "127.0.0.1", base, 40)
-	waitFor(t, "the scan.port alert", func() bool { return scrape(t, wp.metrics)["opsdeck_alerts_total,rule=scan.port,severity=2"] >= 1 })
+	waitFor(t, "the scan.port alert", func() bool { return scrape(t, wp.metrics)["opsdeck_alerts_total,rule=scan.port,severity=medium"] >= 1 })
 	wp.stop(t)
 	select {
 	case err := <-relayDone:

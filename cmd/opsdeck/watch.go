@@ -215,6 +215,13 @@ func cmdWatch(args []string) error {
 		st := wt.lc.Stats()
 		return metrics.CaptureStats{Packets: wt.read.Load(), Bytes: st.Bytes, KernelPackets: st.KernelPackets, KernelDrops: st.KernelDrops}
 	})
+	// The output's counters are atomics: read without wt.mu, so a scrape
+	// never waits for a write that is stuck.
+	wt.col.SetOutput(func() metrics.OutputStats {
+		n, b := out.Lost()
+		return metrics.OutputStats{LostRecords: n, LostBytes: b, HeldBytes: out.Held(), Healthy: out.Healthy()}
+	})
+	wt.col.SetBuildInfo(metrics.BuildInfo{Version: moduleVersion()})
 	if msrv != nil {
 		msrv.Start(wt.col)
 		fmt.Fprintf(os.Stderr, "opsdeck: metrics on http://%s/metrics\n", msrv.Addr())

@@ -222,7 +222,7 @@ func TestWatchLive(t *testing.T) {
 	connectScan(t, "127.0.0.2", base+50, 40)
 	waitFor(t, "the second alert", func() bool {
 		m := scrape(t, wp.metrics)
-		return m["opsdeck_alerts_total,rule=scan.port,severity=2"] >= 2
+		return m["opsdeck_alerts_total,rule=scan.port,severity=medium"] >= 2
 	})
 	m := scrape(t, wp.metrics)
 	if m["opsdeck_capture_packets_total"] < 80 || m["opsdeck_flows_created_total"] < 80 {

@@ -1,7 +1,16 @@
 // Package metrics exports opsdeck's counters to Prometheus: capture
-// counters, decoder and flow table totals, alerts by rule and severity, and
-// the host's gauges. A custom Collector reads the engine at scrape time, so
-// the packet path pays nothing for the exporter.
+// counters, decoder and flow table totals, alerts by rule and severity, the
+// EVE output's health and the host's gauges. A custom Collector reads the
+// engine at scrape time, so the packet path pays nothing for the exporter.
+//
+// Names follow Prometheus' conventions (promlint and promtool check
+// metrics are clean: units in names, ratios 0-1, counters end in _total)
+// and, where the fact is the one node_exporter exports, node_exporter's
+// names and labels under opsdeck_host_: node_load1 is opsdeck_host_load1,
+// node_network_receive_bytes_total{device} is
+// opsdeck_host_network_receive_bytes_total{device},
+// node_filesystem_avail_bytes{device,fstype,mountpoint} is
+// opsdeck_host_filesystem_avail_bytes{device,fstype,mountpoint}.
 //
 // Label values that come from outside (interface names, mount points, rule
 // and detector names) pass through textsafe.Label and a cap per metric
@@ -19,7 +28,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -54,10 +63,26 @@ type CaptureStats struct {
 	KernelPackets, KernelDrops uint64
 }
 
+// OutputStats are the health of the EVE output (a file or a socket): what
+// its bounded backlog dropped and holds, and whether records reach it.
+type OutputStats struct {
+	LostRecords, LostBytes uint64
+	HeldBytes              uint64
+	Healthy                bool
+}
+
+// BuildInfo labels opsdeck_build_info, as node_exporter's
+// node_exporter_build_info.
+type BuildInfo struct {
+	Version string // opsdeck's version (main.moduleVersion)
+}
+
 // Collector is a prometheus.Collector over one engine.
 type Collector struct {
 	eng     *engine.Engine
 	capture func() CaptureStats
+	output  func() OutputStats
+	build   BuildInfo
 	caps    caps
 	log     *onceLog
 
@@ -83,6 +108,14 @@ func New(eng *engine.Engine, capture func() CaptureStats) *Collector {
 		alerts: map[alertKey]uint64{},
 	}
 }
+
+// SetOutput makes the collector export the EVE output's health from f.
+// Call it before the collector is served.
+func (c *Collector) SetOutput(f func() OutputStats) { c.output = f }
+
+// SetBuildInfo sets the labels of opsdeck_build_info. Call it before the
+// collector is served.
+func (c *Collector) SetBuildInfo(b BuildInfo) { c.build = b }
 
 // ObserveAlert counts an alert (call it from engine.Hooks.Alert). Update
 // records of an alert already raised are not counted again.
@@ -129,6 +162,8 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 }
 
 var (
+	dBuildInfo = desc("build_info", "A constant 1 labelled with the version of opsdeck and of the Go it was built with.", "version", "goversion", "goos", "goarch")
+
 	dCapPackets   = desc("capture_packets_total", "Frames read from the capture source (before the in-process filter).")
 	dCapBytes     = desc("capture_bytes_total", "Bytes read from the capture source.")
 	dKernPackets  = desc("capture_kernel_packets_total", "Packets the kernel delivered to or dropped for the capture socket.")
@@ -142,29 +177,56 @@ var (
 	dFlowsCreated = desc("flows_created_total", "Flows created.")
 	dFlowsEnded   = desc("flows_ended_total", "Flows ended (timeout, shutdown or eviction).")
 	dFlowsEvicted = desc("flows_evicted_total", "Flows ended early because the table was full.")
-	dAlerts       = desc("alerts_total", "Alerts raised, by rule and severity (1 high, 2 medium, 3 low).", "rule", "severity")
+	dAlerts       = desc("alerts_total", "Alerts raised, by rule and severity (high, medium, low, as the console shows them).", "rule", "severity")
 	dUnlabelled   = desc("alerts_unlabelled_total", "Alerts not in opsdeck_alerts_total because it reached its cap of rule and severity series.")
-	dDetector     = desc("detector_table", "Detector table sizes and evictions.", "name")
+	dTableEntries = desc("detector_table_entries", "Entries in a detector's bounded table.", "table")
+	dTableEvicted = desc("detector_table_evictions_total", "Entries a detector's table evicted because it was full.", "table")
+	dDetEvents    = desc("detector_events_total", "Detector counters: alerts raised and folded into an earlier one (alerts.suppressed), ARP rebinds, SYN queue losses, rate-limited new hosts.", "event")
 	dLastPacket   = desc("last_packet_timestamp_seconds", "Timestamp of the newest packet.")
 
-	dCPUBusy   = desc("host_cpu_busy_percent", "CPU busy share over the last sample interval (100 = all cores).")
+	dOutLostRecords = desc("output_lost_records_total", "EVE records the output dropped because its bounded backlog was full (the file or socket could not take them).")
+	dOutLostBytes   = desc("output_lost_bytes_total", "Bytes of the EVE records the output dropped.")
+	dOutHeld        = desc("output_held_bytes", "Bytes of EVE records waiting in memory for the output.")
+	dOutUp          = desc("output_up", "1 when EVE records reach the output (and its last sync worked), 0 during an outage.")
+
+	dCPUBusy   = desc("host_cpu_busy_ratio", "Share of all CPUs' time not idle or waiting for I/O over the last sample interval (1 = every core busy).")
 	dCPUCount  = desc("host_cpus", "Logical CPUs.")
-	dLoad      = desc("host_load", "Load average.", "period")
-	dMemTotal  = desc("host_memory_total_bytes", "Physical memory.")
-	dMemUsed   = desc("host_memory_used_bytes", "Memory used (total - available).")
-	dMemAvail  = desc("host_memory_available_bytes", "Memory available.")
+	dLoad1     = desc("host_load1", "1m load average (node_load1).")
+	dLoad5     = desc("host_load5", "5m load average (node_load5).")
+	dLoad15    = desc("host_load15", "15m load average (node_load15).")
+	dBootTime  = desc("host_boot_time_seconds", "Time the host booted, in seconds since the epoch (node_boot_time_seconds).")
+	dMemTotal  = desc("host_memory_total_bytes", "Physical memory (MemTotal).")
+	dMemUsed   = desc("host_memory_used_bytes", "Memory used: total - available, as free(1).")
+	dMemAvail  = desc("host_memory_available_bytes", "Memory available (MemAvailable).")
+	dSwapTotal = desc("host_swap_total_bytes", "Swap space (SwapTotal).")
 	dSwapUsed  = desc("host_swap_used_bytes", "Swap used.")
-	dOOM       = desc("host_oom_kills_total", "OOM kills since boot.")
-	dFSUsed    = desc("host_filesystem_used_ratio", "Filesystem used share (as df).", "mount")
-	dIfRx      = desc("host_interface_receive_bytes_total", "Bytes received by an interface.", "interface")
-	dIfTx      = desc("host_interface_transmit_bytes_total", "Bytes sent by an interface.", "interface")
-	dIfRxDrops = desc("host_interface_receive_drops_total", "Receive drops of an interface.", "interface")
+	dOOM       = desc("host_oom_kills_total", "OOM kills since boot (oom_kill in /proc/vmstat).")
 	dProcs     = desc("host_processes", "Processes.")
 	dSampleAge = desc("host_sample_timestamp_seconds", "Time of the host sample these gauges come from.")
+
+	dFSSize     = desc("host_filesystem_size_bytes", "Filesystem size (node_filesystem_size_bytes).", fsLabels...)
+	dFSAvail    = desc("host_filesystem_avail_bytes", "Filesystem space available to unprivileged users (node_filesystem_avail_bytes).", fsLabels...)
+	dFSFree     = desc("host_filesystem_free_bytes", "Filesystem free space, including what is reserved for root (node_filesystem_free_bytes).", fsLabels...)
+	dFSUsed     = desc("host_filesystem_used_ratio", "Filesystem used share as df computes it: used / (used + avail), 0-1.", fsLabels...)
+	dFSFiles    = desc("host_filesystem_files", "Filesystem inodes (node_filesystem_files).", fsLabels...)
+	dFSFilesFr  = desc("host_filesystem_files_free", "Filesystem free inodes (node_filesystem_files_free).", fsLabels...)
+	dFSReadOnly = desc("host_filesystem_readonly", "1 when the filesystem is mounted read-only (node_filesystem_readonly).", fsLabels...)
+
+	dNetRxBytes   = desc("host_network_receive_bytes_total", "Bytes received by a network device (node_network_receive_bytes_total).", "device")
+	dNetTxBytes   = desc("host_network_transmit_bytes_total", "Bytes sent by a network device (node_network_transmit_bytes_total).", "device")
+	dNetRxPackets = desc("host_network_receive_packets_total", "Packets received by a network device.", "device")
+	dNetTxPackets = desc("host_network_transmit_packets_total", "Packets sent by a network device.", "device")
+	dNetRxErrs    = desc("host_network_receive_errs_total", "Receive errors of a network device.", "device")
+	dNetTxErrs    = desc("host_network_transmit_errs_total", "Transmit errors of a network device.", "device")
+	dNetRxDrop    = desc("host_network_receive_drop_total", "Received packets a network device dropped.", "device")
+	dNetTxDrop    = desc("host_network_transmit_drop_total", "Packets to send a network device dropped.", "device")
 
 	dErrors  = desc("metrics_errors_total", "Series the exporter could not build and collector sections that panicked; the first of each is logged.")
 	dDropped = desc("metrics_series_dropped", "Series left out of this scrape: past the family's cap, or with a name equal to another's once made printable.", "family")
 )
+
+// fsLabels are node_exporter's filesystem labels.
+var fsLabels = []string{"device", "fstype", "mountpoint"}
 
 // Families whose series are capped, the values of dDropped's label.
 const (
@@ -188,7 +250,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		famFilesystem: newLabelSet(c.caps.filesystems),
 		famDetector:   newLabelSet(c.caps.detector),
 	}}
+	s.gauge(dBuildInfo, 1, s.c.build.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	s.section("capture", s.collectCapture)
+	s.section("output", s.collectOutput)
 	s.section("engine", s.collectEngine)
 	s.section("alerts", s.collectAlerts)
 	s.section("host", s.collectHost)
@@ -253,6 +317,24 @@ func (s *scrape) collectCapture() {
 	s.counter(dKernDrops, cs.KernelDrops)
 }
 
+func (s *scrape) collectOutput() {
+	if s.c.output == nil {
+		return
+	}
+	o := s.c.output()
+	s.counter(dOutLostRecords, o.LostRecords)
+	s.counter(dOutLostBytes, o.LostBytes)
+	s.gauge(dOutHeld, float64(o.HeldBytes))
+	s.gauge(dOutUp, boolValue(o.Healthy))
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func (s *scrape) collectEngine() {
 	eng := s.c.eng
 	if eng == nil {
@@ -269,11 +351,20 @@ func (s *scrape) collectEngine() {
 	s.counter(dFlowsCreated, fs.Created)
 	s.counter(dFlowsEnded, fs.Ended)
 	s.counter(dFlowsEvicted, fs.Evicted)
+	// The detectors' counters are one map: "<table>.entries" is a table's
+	// size now (a gauge), "<table>.evicted" what it evicted since the start
+	// (a counter), and every other key counts events since the start.
 	stats := eng.DetectorStats()
 	set := s.sets[famDetector]
 	for _, name := range slices.Sorted(maps.Keys(stats)) {
-		if l, ok := set.admit(name); ok {
-			s.gauge(dDetector, float64(stats[name]), l)
+		d, t, label := dDetEvents, prometheus.CounterValue, name
+		if table, ok := strings.CutSuffix(name, ".entries"); ok {
+			d, t, label = dTableEntries, prometheus.GaugeValue, table
+		} else if table, ok := strings.CutSuffix(name, ".evicted"); ok {
+			d, t, label = dTableEvicted, prometheus.CounterValue, table
+		}
+		if l, ok := set.admit(name, label); ok {
+			s.emit(d, t, float64(stats[name]), l)
 		}
 	}
 	if now := eng.Now(); !now.IsZero() {
@@ -294,7 +385,7 @@ func (s *scrape) collectAlerts() {
 	unlabelled := s.c.unlabelled
 	s.c.mu.Unlock()
 	for _, a := range all {
-		s.counter(dAlerts, a.n, a.k.rule, strconv.Itoa(int(a.k.sev)))
+		s.counter(dAlerts, a.n, a.k.rule, a.k.sev.String())
 	}
 	s.counter(dUnlabelled, unlabelled)
 }
@@ -307,29 +398,47 @@ func (s *scrape) collectHost() {
 		return
 	}
 	s.gauge(dSampleAge, float64(h.Time.UnixNano())/1e9)
-	s.gauge(dCPUBusy, h.CPU.Total.Busy)
+	s.gauge(dCPUBusy, h.CPU.Total.Busy/100)
 	s.gauge(dCPUCount, float64(h.CPU.Count))
-	s.gauge(dLoad, h.Load.Load1, "1m")
-	s.gauge(dLoad, h.Load.Load5, "5m")
-	s.gauge(dLoad, h.Load.Load15, "15m")
+	s.gauge(dLoad1, h.Load.Load1)
+	s.gauge(dLoad5, h.Load.Load5)
+	s.gauge(dLoad15, h.Load.Load15)
+	if !h.Host.BootTime.IsZero() {
+		s.gauge(dBootTime, float64(h.Host.BootTime.Unix()))
+	}
 	s.gauge(dMemTotal, float64(h.Memory.Total))
 	s.gauge(dMemUsed, float64(h.Memory.Used))
 	s.gauge(dMemAvail, float64(h.Memory.Available))
+	s.gauge(dSwapTotal, float64(h.Memory.SwapTotal))
 	s.gauge(dSwapUsed, float64(h.Memory.SwapUsed))
 	s.counter(dOOM, h.Memory.OOMKills)
 	s.gauge(dProcs, float64(len(h.Processes)))
 	fs := s.sets[famFilesystem]
 	for _, f := range h.Filesystems {
-		if l, ok := fs.admit(f.Mount); ok {
-			s.gauge(dFSUsed, f.UsedPct/100, l)
+		mount, ok := fs.admit(f.Mount, f.Mount)
+		if !ok {
+			continue
 		}
+		l := []string{textsafe.Label(f.Device, maxLabelBytes), textsafe.Label(f.FSType, maxLabelBytes), mount}
+		s.gauge(dFSSize, float64(f.Total), l...)
+		s.gauge(dFSAvail, float64(f.Free), l...)
+		s.gauge(dFSFree, float64(f.Total-min(f.Used, f.Total)), l...)
+		s.gauge(dFSUsed, f.UsedPct/100, l...)
+		s.gauge(dFSFiles, float64(f.InodesTotal), l...)
+		s.gauge(dFSFilesFr, float64(f.InodesFree), l...)
+		s.gauge(dFSReadOnly, boolValue(f.ReadOnly), l...)
 	}
 	ifs := s.sets[famInterface]
 	for _, i := range h.Interfaces {
-		if l, ok := ifs.admit(i.Name); ok {
-			s.counter(dIfRx, i.RxBytes, l)
-			s.counter(dIfTx, i.TxBytes, l)
-			s.counter(dIfRxDrops, i.RxDrops, l)
+		if l, ok := ifs.admit(i.Name, i.Name); ok {
+			s.counter(dNetRxBytes, i.RxBytes, l)
+			s.counter(dNetTxBytes, i.TxBytes, l)
+			s.counter(dNetRxPackets, i.RxPackets, l)
+			s.counter(dNetTxPackets, i.TxPackets, l)
+			s.counter(dNetRxErrs, i.RxErrors, l)
+			s.counter(dNetTxErrs, i.TxErrors, l)
+			s.counter(dNetRxDrop, i.RxDrops, l)
+			s.counter(dNetTxDrop, i.TxDrops, l)
 		}
 	}
 }
@@ -346,13 +455,19 @@ func newLabelSet(max int) *labelSet {
 	return &labelSet{max: max, from: map[string]string{}}
 }
 
-// admit returns the label value for name, or false when name is left out:
-// a repeat of a name already admitted (a mount point listed twice) silently,
-// a different name with the same label value or one past the cap counted
-// as dropped.
-func (l *labelSet) admit(name string) (string, bool) {
-	v := textsafe.Label(name, maxLabelBytes)
-	if prev, ok := l.from[v]; ok {
+// admit returns the label value made from label for the item named name,
+// or false when it is left out: a repeat of a name already admitted (a
+// mount point listed twice) silently, a different name with the same label
+// value or one past the cap counted as dropped.
+func (l *labelSet) admit(name, label string) (string, bool) {
+	v := textsafe.Label(label, maxLabelBytes)
+	key := v
+	if name != label {
+		// One label value may name several items (a table's entries and
+		// evictions): those are told apart by name.
+		key = textsafe.Label(name, maxLabelBytes)
+	}
+	if prev, ok := l.from[key]; ok {
 		if prev != name {
 			l.dropped++
 		}
@@ -362,6 +477,6 @@ func (l *labelSet) admit(name string) (string, bool) {
 		l.dropped++
 		return "", false
 	}
-	l.from[v] = name
+	l.from[key] = name
 	return v, true
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -156,7 +158,12 @@ func hostWith(ifaces, mounts []string) *hoststat.Snapshot {
 		s.Interfaces = append(s.Interfaces, hoststat.Interface{Name: n, RxBytes: uint64(1000 + i)})
 	}
 	for i, m := range mounts {
-		s.Filesystems = append(s.Filesystems, hoststat.Filesystem{Mount: m, UsedPct: float64(i)})
+		dev, fstype := "/dev/sda1", "ext4"
+		if i > 0 {
+			dev, fstype = "/dev/sdb1", "xfs"
+		}
+		s.Filesystems = append(s.Filesystems, hoststat.Filesystem{Mount: m, Device: dev, FSType: fstype,
+			UsedPct: float64(i), Total: 1000, Used: 50, Free: 900})
 	}
 	return s
 }
@@ -226,12 +233,12 @@ func TestHostileNamesKeepTheirSeries(t *testing.T) {
 
 			slices.Sort(tc.wantIfaces)
 			slices.Sort(tc.wantMounts)
-			for _, fam := range []string{"opsdeck_host_interface_receive_bytes_total", "opsdeck_host_interface_transmit_bytes_total", "opsdeck_host_interface_receive_drops_total"} {
-				if got := labelValues(mfs, fam, "interface"); !slices.Equal(got, tc.wantIfaces) {
+			for _, fam := range []string{"opsdeck_host_network_receive_bytes_total", "opsdeck_host_network_transmit_bytes_total", "opsdeck_host_network_receive_drop_total"} {
+				if got := labelValues(mfs, fam, "device"); !slices.Equal(got, tc.wantIfaces) {
 					t.Errorf("%s interfaces %q, want %q", fam, got, tc.wantIfaces)
 				}
 			}
-			if got := labelValues(mfs, "opsdeck_host_filesystem_used_ratio", "mount"); !slices.Equal(got, tc.wantMounts) {
+			if got := labelValues(mfs, "opsdeck_host_filesystem_used_ratio", "mountpoint"); !slices.Equal(got, tc.wantMounts) {
 				t.Errorf("mounts %q, want %q", got, tc.wantMounts)
 			}
 			if got := value(t, mfs, "opsdeck_metrics_series_dropped", "family", "interface"); got != tc.ifDropped {
@@ -266,7 +273,7 @@ func TestAlertSeriesAreCapped(t *testing.T) {
 	if got, want := labelValues(mfs, "opsdeck_alerts_total", "rule"), []string{`evil\x1b[2J\xff`, "scan.port"}; !slices.Equal(got, want) {
 		t.Errorf("alert rules %q, want %q", got, want)
 	}
-	if got := value(t, mfs, "opsdeck_alerts_total", "rule", "scan.port", "severity", "2"); got != 2 {
+	if got := value(t, mfs, "opsdeck_alerts_total", "rule", "scan.port", "severity", "medium"); got != 2 {
 		t.Errorf("scan.port alerts %v, want 2 (an update is not a new alert)", got)
 	}
 	if got := value(t, mfs, "opsdeck_alerts_unlabelled_total"); got != 2 {
@@ -282,9 +289,9 @@ func TestCollectorErrorsAreCountedNotFatal(t *testing.T) {
 		logs := logTo(c)
 		ch := make(chan prometheus.Metric, 4)
 		s := &scrape{c: c, ch: ch}
-		s.gauge(dFSUsed, 0.5, "\xff")       // not UTF-8: what MustNewConstMetric panicked on
-		s.gauge(dFSUsed, 0.5, "/", "extra") // wrong label count
-		s.gauge(dFSUsed, 0.5, "/")
+		s.gauge(dNetRxDrop, 0.5, "\xff")     // not UTF-8: what MustNewConstMetric panicked on
+		s.gauge(dNetRxDrop, 0.5, "lo", "lo") // wrong label count
+		s.gauge(dNetRxDrop, 0.5, "lo")
 		if len(ch) != 1 {
 			t.Errorf("%d series sent, want only the valid one", len(ch))
 		}
@@ -307,7 +314,7 @@ func TestCollectorErrorsAreCountedNotFatal(t *testing.T) {
 		if got := value(t, mfs, "opsdeck_metrics_errors_total"); got != 3 {
 			t.Errorf("errors after three scrapes %v, want 3", got)
 		}
-		if got := labelValues(mfs, "opsdeck_host_interface_receive_bytes_total", "interface"); !slices.Equal(got, []string{"eth0"}) {
+		if got := labelValues(mfs, "opsdeck_host_network_receive_bytes_total", "device"); !slices.Equal(got, []string{"eth0"}) {
 			t.Errorf("host series after a capture panic: %q", got)
 		}
 		if n := strings.Count(logs.String(), "capture counters exploded"); n != 1 {
@@ -316,14 +323,27 @@ func TestCollectorErrorsAreCountedNotFatal(t *testing.T) {
 	})
 }
 
-// Every metric of a full scrape (engine, capture, alerts, host) passes
-// promlint.
-func TestPromlint(t *testing.T) {
+// fullCollector has every section: engine, capture, output, alerts, host
+// and build info.
+func fullCollector() *Collector {
 	eng := engine.New(engine.DefaultConfig(), nil)
 	c := New(eng, func() CaptureStats { return CaptureStats{Packets: 10, Bytes: 1000} })
-	c.ObserveAlert(&detect.Alert{Rule: &detect.Rule{Name: "scan.port", Severity: 2}})
-	c.ObserveHost(hostWith([]string{"eth0", "lo"}, []string{"/", "/home"}))
-	mfs := parse(t, scrapeBody(t, serve(t, c, defaultLimits)))
+	c.SetOutput(func() OutputStats { return OutputStats{LostRecords: 3, LostBytes: 300, HeldBytes: 42, Healthy: true} })
+	c.SetBuildInfo(BuildInfo{Version: "v1.2.3"})
+	c.ObserveAlert(&detect.Alert{Rule: &detect.Rule{Name: "scan.port", Severity: detect.SevMedium}})
+	c.ObserveAlert(&detect.Alert{Rule: &detect.Rule{Name: "ssh.bruteforce", Severity: detect.SevMedium}, Severity: detect.SevHigh})
+	h := hostWith([]string{"eth0", "lo"}, []string{"/", "/home"})
+	h.Host.BootTime = time.Unix(1_699_000_000, 0)
+	h.CPU = hoststat.CPU{Count: 4, Total: hoststat.CPUTimes{Busy: 37.5}}
+	h.Load = hoststat.Load{Load1: 0.5, Load5: 1.25, Load15: 2}
+	h.Filesystems[1].ReadOnly = true
+	c.ObserveHost(h)
+	return c
+}
+
+// Every metric of a full scrape passes promlint.
+func TestPromlint(t *testing.T) {
+	mfs := parse(t, scrapeBody(t, serve(t, fullCollector(), defaultLimits)))
 	var missing []string
 	for _, d := range descs {
 		name := names[d]
@@ -333,5 +353,109 @@ func TestPromlint(t *testing.T) {
 	}
 	if len(missing) > 0 {
 		t.Errorf("families missing from a full scrape: %v", missing)
+	}
+}
+
+// promtool check metrics (Prometheus' own linter, Debian package
+// prometheus) finds nothing in a full scrape, Go and process metrics
+// included. It failed on opsdeck_host_cpu_count before issue 17.
+func TestPromtoolCheckMetrics(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Skip("promtool not installed (Debian package prometheus): skipped")
+	}
+	body := scrapeBody(t, serve(t, fullCollector(), defaultLimits))
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(body)
+	out, err := cmd.CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) != 0 {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+// The host facts node_exporter also exports have its names and labels;
+// ratios run 0-1; severities read as the console shows them.
+func TestNodeExporterConventions(t *testing.T) {
+	mfs := parse(t, scrapeBody(t, serve(t, fullCollector(), defaultLimits)))
+	for _, tc := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"opsdeck_host_load1", nil, 0.5},
+		{"opsdeck_host_load5", nil, 1.25},
+		{"opsdeck_host_load15", nil, 2},
+		{"opsdeck_host_cpu_busy_ratio", nil, 0.375},
+		{"opsdeck_host_cpus", nil, 4},
+		{"opsdeck_host_boot_time_seconds", nil, 1_699_000_000},
+		{"opsdeck_host_network_receive_bytes_total", []string{"device", "eth0"}, 1000},
+		{"opsdeck_host_filesystem_used_ratio", []string{"mountpoint", "/home", "device", "/dev/sdb1", "fstype", "xfs"}, 0.01},
+		{"opsdeck_host_filesystem_size_bytes", []string{"mountpoint", "/", "device", "/dev/sda1", "fstype", "ext4"}, 1000},
+		{"opsdeck_host_filesystem_avail_bytes", []string{"mountpoint", "/"}, 900},
+		{"opsdeck_host_filesystem_free_bytes", []string{"mountpoint", "/"}, 950},
+		{"opsdeck_host_filesystem_readonly", []string{"mountpoint", "/home"}, 1},
+		{"opsdeck_host_filesystem_readonly", []string{"mountpoint", "/"}, 0},
+		{"opsdeck_alerts_total", []string{"rule", "scan.port", "severity", "medium"}, 1},
+		{"opsdeck_alerts_total", []string{"rule", "ssh.bruteforce", "severity", "high"}, 1},
+		{"opsdeck_build_info", []string{"version", "v1.2.3", "goversion", runtime.Version()}, 1},
+		{"opsdeck_output_lost_records_total", nil, 3},
+		{"opsdeck_output_lost_bytes_total", nil, 300},
+		{"opsdeck_output_held_bytes", nil, 42},
+		{"opsdeck_output_up", nil, 1},
+	} {
+		if got := value(t, mfs, tc.name, tc.labels...); got != tc.want {
+			t.Errorf("%s%q = %v, want %v", tc.name, tc.labels, got, tc.want)
+		}
+	}
+	for name, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if l := lp.GetName(); l == "interface" || l == "mount" || l == "period" {
+					t.Errorf("%s has label %q: node_exporter's names are device, mountpoint, and load1/5/15", name, l)
+				}
+			}
+		}
+		if strings.HasPrefix(name, "opsdeck_") && strings.HasSuffix(name, "_percent") {
+			t.Errorf("%s: a share is a 0-1 ratio", name)
+		}
+	}
+}
+
+// A detector table's size is a gauge and its evictions a counter, each
+// family for every table; the detectors' other counters are counters.
+func TestDetectorTablesAreGaugesEvictionsCounters(t *testing.T) {
+	mfs := parse(t, scrapeBody(t, serve(t, fullCollector(), defaultLimits)))
+	entries := labelValues(mfs, "opsdeck_detector_table_entries", "table")
+	evicted := labelValues(mfs, "opsdeck_detector_table_evictions_total", "table")
+	if len(entries) < 5 || !slices.Equal(entries, evicted) {
+		t.Errorf("tables with entries %q, with evictions %q: want the same tables in both", entries, evicted)
+	}
+	if mf := mfs["opsdeck_detector_table_entries"]; mf.GetType() != dto.MetricType_GAUGE {
+		t.Errorf("opsdeck_detector_table_entries is %v, want a gauge", mf.GetType())
+	}
+	if mf := mfs["opsdeck_detector_table_evictions_total"]; mf.GetType() != dto.MetricType_COUNTER {
+		t.Errorf("opsdeck_detector_table_evictions_total is %v, want a counter", mf.GetType())
+	}
+	events := labelValues(mfs, "opsdeck_detector_events_total", "event")
+	if !slices.Contains(events, "alerts.suppressed") {
+		t.Errorf("detector events %q lack alerts.suppressed", events)
+	}
+	for _, e := range events {
+		if strings.HasSuffix(e, ".entries") || strings.HasSuffix(e, ".evicted") {
+			t.Errorf("detector event %q is a table figure", e)
+		}
+	}
+}
+
+// The output's health reads 0 during an outage.
+func TestOutputDown(t *testing.T) {
+	c := New(nil, nil)
+	c.SetOutput(func() OutputStats { return OutputStats{Healthy: false, HeldBytes: 7} })
+	mfs := parse(t, scrapeBody(t, serve(t, c, defaultLimits)))
+	if got := value(t, mfs, "opsdeck_output_up"); got != 0 {
+		t.Errorf("opsdeck_output_up %v during an outage, want 0", got)
+	}
+	if got := value(t, mfs, "opsdeck_build_info", "version", ""); got != 1 {
+		t.Errorf("opsdeck_build_info without a version: %v", got)
 	}
 }

@@ -104,7 +104,7 @@ func scrapeInNamespace(t *testing.T) {
 		t.Fatalf("exposition does not parse: %v", err)
 	}
 	var labels []string
-	for _, m := range mfs["opsdeck_host_interface_receive_bytes_total"].GetMetric() {
+	for _, m := range mfs["opsdeck_host_network_receive_bytes_total"].GetMetric() {
 		for _, lp := range m.GetLabel() {
 			labels = append(labels, lp.GetValue())
 		}

@@ -203,7 +203,7 @@ func TestIdleConnectionsAreBounded(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "opsdeck_host_interface_receive_bytes_total") {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "opsdeck_host_network_receive_bytes_total") {
 		t.Errorf("scrape behind idle connections: %s\n%.300s", resp.Status, body)
 	}
 
