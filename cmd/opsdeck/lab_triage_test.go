@@ -33,8 +33,9 @@ func TestLiveLabTriage(t *testing.T) {
 	out := filepath.Join(l.Dir, "eve.json")
 	watch := l.Start(l.Victim.NS, bin, "watch", "-i", "eth0", "-o", out, "--host-interval", "0")
 	exitFile := filepath.Join(l.Dir, "console.exit")
-	s := startTmux(t, 160, 45, fmt.Sprintf("TERM=tmux-256color ip netns exec %s %s -i eth0 --evidence-dir %s; echo $? > %s; sleep 60",
-		l.Victim.NS, bin, l.Dir, exitFile))
+	pidFile := filepath.Join(l.Dir, "console.pid")
+	s := startTmux(t, 160, 45, fmt.Sprintf("sh -c 'echo $$ > %s; TERM=tmux-256color exec ip netns exec %s %s -i eth0 --evidence-dir %s'; echo $? > %s; sleep 60",
+		pidFile, l.Victim.NS, bin, l.Dir, exitFile))
 	s.waitFor("the console capturing in the victim", contains("pkt/s", "eth0"))
 	time.Sleep(2 * time.Second) // a socket sample or two before the first attack
 
@@ -85,6 +86,17 @@ func TestLiveLabTriage(t *testing.T) {
 	}
 	time.Sleep(3 * time.Second) // windows close, samples arrive
 
+	// The console's memory after the flood, for the README (the evidence
+	// ring's 64 MiB bound included).
+	if b, err := os.ReadFile(pidFile); err == nil {
+		if st, err := os.ReadFile("/proc/" + strings.TrimSpace(string(b)) + "/status"); err == nil {
+			for _, line := range strings.Split(string(st), "\n") {
+				if strings.HasPrefix(line, "VmRSS") || strings.HasPrefix(line, "VmHWM") {
+					t.Logf("console after the attacks: %s", strings.Join(strings.Fields(line), " "))
+				}
+			}
+		}
+	}
 	scr := s.waitFor("the attacks on screen", contains("alerts H", attacker))
 	t.Logf("screen after the attacks, no key pressed:\n%s", scr)
 	// Zoom the alerts and open the reverse shell's alert.
