@@ -17,7 +17,8 @@ type Budget struct {
 
 	used, peak int64
 	memcap     uint64 // directions given up because the budget was full
-	gaps       uint64 // directions given up at a gap (segment bounds)
+	gaps       uint64 // gaps: directions given up, or skipped by a streaming parser
+	txcap      uint64 // flows no longer parsed past maxTxPerFlow transactions
 }
 
 // BudgetStats are a Budget's counters, for the EVE stats record and the
@@ -25,7 +26,8 @@ type Budget struct {
 type BudgetStats struct {
 	Memuse, Peak, Limit int64
 	MemcapDrops         uint64 // directions given up because the budget was full
-	GapDrops            uint64 // directions given up at a gap past the segment bounds
+	GapDrops            uint64 // gaps: directions given up past the segment bounds, or skipped by HTTP and DNS
+	TxCapDrops          uint64 // flows whose parsing stopped at the per-flow transaction cap
 }
 
 func (b *Budget) limit() int64 {
@@ -56,10 +58,16 @@ func (b *Budget) gave(memcap bool) {
 	}
 }
 
+func (b *Budget) capped() {
+	if b != nil {
+		b.txcap++
+	}
+}
+
 // Stats returns the counters.
 func (b *Budget) Stats() BudgetStats {
 	if b == nil {
 		return BudgetStats{}
 	}
-	return BudgetStats{Memuse: b.used, Peak: b.peak, Limit: b.limit(), MemcapDrops: b.memcap, GapDrops: b.gaps}
+	return BudgetStats{Memuse: b.used, Peak: b.peak, Limit: b.limit(), MemcapDrops: b.memcap, GapDrops: b.gaps, TxCapDrops: b.txcap}
 }

@@ -556,6 +556,27 @@ type dnsParser struct {
 	// makes every request and every response its own transaction, numbered
 	// in arrival order (a query and its answer are tx 0 and 1).
 	txs int
+	// resync is set for a TCP direction after a gap: its next data is
+	// parsed only if it starts with a plausible message, as Suricata's DNS
+	// parser does after a gap.
+	resync [2]bool
+	capped bool // maxTxPerFlow reached
+}
+
+// holdLimit lets any one DNS message over TCP be reassembled.
+func (p *dnsParser) holdLimit(*Config) int {
+	if !p.tcp {
+		return 0
+	}
+	return 2 + 65535
+}
+
+func (p *dnsParser) gap(_ *ctx, toServer bool, _ int64, _ int) {
+	if toServer {
+		p.resync[0] = true
+	} else {
+		p.resync[1] = true
+	}
 }
 
 func (p *dnsParser) message(c *ctx, toServer bool, b []byte) {
@@ -569,8 +590,28 @@ func (p *dnsParser) message(c *ctx, toServer bool, b []byte) {
 }
 
 func (p *dnsParser) feed(c *ctx, toServer bool, b []byte) (int, bool) {
+	d := 1
+	if toServer {
+		d = 0
+	}
+	if p.resync[d] {
+		if len(b) < 2+12 {
+			return 0, false
+		}
+		if l := int(binary.BigEndian.Uint16(b)); l < 12 || !qdPlausible(b[2:min(len(b), 2+l)]) {
+			return len(b), false // not a message start: dropped, as Suricata does
+		}
+		p.resync[d] = false
+	}
 	n := 0
 	for len(b)-n >= 2 {
+		if p.txs >= maxTxPerFlow {
+			if !p.capped {
+				p.capped = true
+				c.cfg.budget().capped()
+			}
+			return len(b), true
+		}
 		l := int(binary.BigEndian.Uint16(b[n:]))
 		if len(b)-n-2 < l {
 			break

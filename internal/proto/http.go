@@ -7,8 +7,9 @@ import (
 	"strings"
 )
 
-// maxPendingHTTP bounds pipelined requests waiting for their responses.
-const maxPendingHTTP = 16
+// maxPendingHTTP bounds pipelined requests waiting for their responses;
+// past it the oldest is logged without one.
+const maxPendingHTTP = 64
 
 type httpReq struct {
 	h          HTTP
@@ -24,6 +25,9 @@ type bodySkip struct {
 	chunkData bool // inside chunk data (remain counts it) rather than at a size line
 	trailer   bool
 	tillClose bool
+	// data counts the body's bytes (chunk data without its framing), what
+	// Suricata logs as the response's length.
+	data int64
 }
 
 func (s *bodySkip) active() bool { return s.remain > 0 || s.chunked || s.tillClose }
@@ -35,6 +39,7 @@ func (s *bodySkip) skip(b []byte) int {
 	for n < len(b) {
 		switch {
 		case s.tillClose:
+			s.data += int64(len(b) - n)
 			return len(b)
 		case s.remain > 0:
 			k := int64(len(b) - n)
@@ -43,6 +48,9 @@ func (s *bodySkip) skip(b []byte) int {
 			}
 			s.remain -= k
 			n += int(k)
+			if !s.chunked || s.chunkData {
+				s.data += k
+			}
 			if s.remain == 0 && s.chunked && s.chunkData {
 				s.chunkData = false
 				s.remain = 2 // CRLF after the chunk data
@@ -89,6 +97,143 @@ type httpParser struct {
 	reqBody  bodySkip
 	respBody bodySkip
 	txs      int // transactions logged so far: the next one's tx_id
+	// resp is the response whose body is being read: Suricata logs a
+	// transaction when its response is complete, with the body's length.
+	resp   httpReq
+	open   bool
+	resync [2]bool // after a gap: skip to the next request (0) or response (1) line
+	capped bool    // maxTxPerFlow reached
+}
+
+func (p *httpParser) holdLimit(cfg *Config) int { return cfg.maxBytes() }
+
+// gap is told that n bytes of a direction were lost (0: unknown) after held
+// unconsumed bytes. Inside a body of known length the body just goes on, as
+// libhtp consumes a gap as body data; otherwise the message's framing is
+// lost and the direction resynchronises at its next request or status line.
+func (p *httpParser) gap(c *ctx, toServer bool, n int64, held int) {
+	body, d := &p.respBody, 1
+	if toServer {
+		body, d = &p.reqBody, 0
+	}
+	if held == 0 && n > 0 && !p.resync[d] {
+		switch {
+		case body.tillClose:
+			body.data += n
+			return
+		case body.remain >= n && (!body.chunked || body.chunkData):
+			body.remain -= n
+			body.data += n
+			if body.remain == 0 && body.chunked {
+				body.chunkData, body.remain = false, 2
+			}
+			return
+		}
+	}
+	if !toServer && p.open {
+		p.endResponse(c)
+	}
+	*body = bodySkip{}
+	p.resync[d] = true
+}
+
+// resyncAt finds where the first request (toServer) or response starts in
+// b, at a line start or glued to the end of a body: skip is where it
+// starts, or how much of b can be dropped when none is there yet (a last
+// line not ended is kept, up to a bound).
+func resyncAt(b []byte, toServer bool) (skip int, found bool) {
+	i := 0
+	for i < len(b) {
+		end := bytes.IndexByte(b[i:], '\n')
+		if end < 0 {
+			if len(b)-i > maxResyncLine {
+				return len(b), false
+			}
+			return i, false
+		}
+		if k := messageIn(b[i:i+end], toServer); k >= 0 {
+			return i + k, true
+		}
+		i += end + 1
+	}
+	return i, false
+}
+
+// maxResyncLine bounds the unended line kept while resynchronising.
+const maxResyncLine = 8192
+
+// messageIn returns where in line a request or status line starts, or -1.
+func messageIn(line []byte, toServer bool) int {
+	if !toServer {
+		for j := 0; j < len(line); {
+			k := bytes.Index(line[j:], []byte("HTTP/"))
+			if k < 0 {
+				return -1
+			}
+			if startsMessage(line[j+k:], false) {
+				return j + k
+			}
+			j += k + 1
+		}
+		return -1
+	}
+	if startsMessage(line, true) {
+		return 0
+	}
+	best := -1
+	for _, m := range httpMethods {
+		if k := bytes.Index(line, []byte(m)); k > 0 && (best < 0 || k < best) && startsMessage(line[k:], true) {
+			best = k
+		}
+	}
+	return best
+}
+
+// startsMessage reports whether line is a request line (METHOD URI
+// HTTP/x.y) or a status line (HTTP/x.y NNN).
+func startsMessage(line []byte, toServer bool) bool {
+	line = bytes.TrimRight(line, "\r")
+	if !toServer {
+		return len(line) >= 12 && bytes.HasPrefix(line, []byte("HTTP/")) && line[8] == ' ' &&
+			isDigit(line[9]) && isDigit(line[10]) && isDigit(line[11])
+	}
+	method, rest, ok := bytes.Cut(line, []byte(" "))
+	if !ok || !validMethod(string(method)) {
+		return false
+	}
+	i := bytes.LastIndexByte(rest, ' ')
+	return i > 0 && bytes.HasPrefix(rest[i+1:], []byte("HTTP/"))
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// resynced skips to the next message line of a direction that lost its
+// framing; ok is false while none is in b (n bytes of it are consumed).
+func (p *httpParser) resynced(toServer bool, b []byte, n int) (int, bool) {
+	d := 1
+	if toServer {
+		d = 0
+	}
+	if !p.resync[d] {
+		return n, true
+	}
+	k, found := resyncAt(b[n:], toServer)
+	if found {
+		p.resync[d] = false
+	}
+	return n + k, found
+}
+
+// full reports, once, that the flow reached maxTxPerFlow.
+func (p *httpParser) full(c *ctx) bool {
+	if p.txs+len(p.reqs) < maxTxPerFlow {
+		return false
+	}
+	if !p.capped {
+		p.capped = true
+		c.cfg.budget().capped()
+	}
+	return true
 }
 
 // headerEnd returns the length of the header block including its blank line,
@@ -156,6 +301,10 @@ func nextHead(body *bodySkip, b []byte, n int) (block []byte, next int, done boo
 func (p *httpParser) feedRequest(c *ctx, b []byte) (int, bool) {
 	n := 0
 	for {
+		var ok bool
+		if n, ok = p.resynced(true, b, n); !ok {
+			return n, false
+		}
 		block, next, done := nextHead(&p.reqBody, b, n)
 		if block == nil {
 			return next, done
@@ -163,6 +312,9 @@ func (p *httpParser) feedRequest(c *ctx, b []byte) (int, bool) {
 		n = next
 		r, clen, chunked, ok := parseRequestHead(block)
 		if !ok {
+			return len(b), true
+		}
+		if p.full(c) {
 			return len(b), true
 		}
 		if len(p.reqs) >= maxPendingHTTP {
@@ -255,12 +407,22 @@ func validMethod(m string) bool {
 func (p *httpParser) feedResponse(c *ctx, b []byte) (int, bool) {
 	n := 0
 	for {
+		var ok bool
+		if n, ok = p.resynced(false, b, n); !ok {
+			return n, false
+		}
 		block, next, done := nextHead(&p.respBody, b, n)
+		if p.open && !p.respBody.active() {
+			p.endResponse(c)
+		}
 		if block == nil {
 			return next, done
 		}
 		n = next
 		if !bytes.HasPrefix(block, []byte("HTTP/")) {
+			return len(b), true
+		}
+		if len(p.reqs) == 0 && p.full(c) {
 			return len(b), true
 		}
 		status := 0
@@ -304,26 +466,80 @@ func (p *httpParser) feedResponse(c *ctx, b []byte) (int, bool) {
 		r.h.Status = status
 		r.h.ContentType = ctype
 		switch {
-		case clen > 0:
-			r.h.Length = clen
-		case clen < 0 && !chunked:
-			// Body until close: report what arrived with the headers, as
-			// Suricata reports the bytes seen when it logs.
-			r.h.Length = int64(len(b) - n)
-		}
-		p.send(c, &r, false)
-		switch {
 		case status == 101:
+			p.send(c, &r, false)
 			return len(b), true // protocol switched
-		case r.h.Method == "HEAD" || status == 204 || status == 304:
+		case r.h.Method == "HEAD" || status == 204 || status == 304 || (clen == 0 && !chunked):
+			p.send(c, &r, false)
+			continue
 		case chunked:
 			p.respBody = bodySkip{chunked: true}
-		case clen >= 0:
+		case clen > 0:
 			p.respBody = bodySkip{remain: clen}
 		default:
 			p.respBody = bodySkip{tillClose: true}
 		}
+		// Logged when the body ends (or the flow does), with the body's
+		// length as seen, as Suricata logs a complete transaction.
+		p.resp, p.open = r, true
 	}
+}
+
+// endResponse logs the response whose body was being read.
+func (p *httpParser) endResponse(c *ctx) {
+	r := p.resp
+	r.h.Length = p.respBody.data
+	p.resp, p.open = httpReq{}, false
+	p.send(c, &r, false)
+}
+
+// eof makes a transaction of a message cut short: a request line whose
+// headers never ended (the connection was reset), or a status line, as
+// libhtp has made the transaction by the time its first line is complete.
+func (p *httpParser) eof(c *ctx, toServer bool, rest []byte) {
+	d := 1
+	if toServer {
+		d = 0
+	}
+	end := bytes.LastIndexByte(rest, '\n')
+	if end < 0 || p.resync[d] {
+		return
+	}
+	head := rest[:end+1]
+	for len(head) > 0 && (head[0] == '\r' || head[0] == '\n') {
+		head = head[1:]
+	}
+	line, _, _ := bytes.Cut(head, []byte("\n"))
+	if !startsMessage(line, toServer) || p.full(c) {
+		return
+	}
+	if toServer {
+		if p.reqBody.active() {
+			return
+		}
+		r, _, _, ok := parseRequestHead(head)
+		if !ok {
+			return
+		}
+		if p.reqs == nil {
+			p.reqs = p.reqA[:0]
+		}
+		if len(p.reqs) >= maxPendingHTTP {
+			p.flushOne(c, true)
+		}
+		p.reqs = append(p.reqs, r)
+		return
+	}
+	if p.respBody.active() {
+		return
+	}
+	status, _ := strconv.Atoi(string(line[9:12]))
+	var r httpReq
+	if len(p.reqs) > 0 {
+		r = p.popReq()
+	}
+	r.h.Status = status
+	p.send(c, &r, false)
 }
 
 // httpEvent is an http event allocated at once with its record.
@@ -384,6 +600,9 @@ func (p *httpParser) flushOne(c *ctx, toServer bool) {
 }
 
 func (p *httpParser) close(c *ctx) {
+	if p.open {
+		p.endResponse(c)
+	}
 	for len(p.reqs) > 0 {
 		p.flushOne(c, true)
 	}

@@ -537,23 +537,23 @@ func TestLineProtocolCredentials(t *testing.T) {
 	}
 }
 
-// TestMaxBytes checks the per-direction budget: a request past it is not
-// parsed, the flow becomes Done once both directions are spent, and a
-// spent flow's packets are ignored.
+// TestMaxBytes checks the per-direction bound of a parser that is not a
+// streaming one (FTP): what is past it is not parsed, the flow becomes Done
+// once both directions are spent, and a spent flow keeps no buffers.
 func TestMaxBytes(t *testing.T) {
-	big := "GET /1 HTTP/1.1\r\nHost: h\r\nX-Pad: " + strings.Repeat("a", 250) + "\r\n\r\n"
-	segs := []seg{{true, big}, {false, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + strings.Repeat("b", 1000)},
-		{true, "GET /2 HTTP/1.1\r\nHost: h\r\n\r\n"}}
+	segs := []seg{{false, "220 ftp\r\n"}, {true, strings.Repeat("NOOP\r\n", 60)}, {false, strings.Repeat("200 ok\r\n", 60)},
+		{true, "USER late\r\n"}, {false, "331 pw\r\n"}}
 	cfg := &Config{MaxBytes: 300}
 	st := &State{}
-	evs := runStream(st, cfg, stream(40000, 80, segs))
-	if len(evs) != 1 || evs[0].HTTP.URL != "/1" {
-		t.Fatalf("events %+v", evs)
+	for _, e := range runStream(st, cfg, stream(40000, 21, segs)) {
+		if e.FTP != nil && e.FTP.Command == "USER" {
+			t.Errorf("a command past the bound was parsed: %+v", e.FTP)
+		}
 	}
 	st = &State{}
-	pkts := stream(40000, 80, segs)
+	pkts := stream(40000, 21, segs)
 	for i := range pkts {
-		st.Packet(cfg, pkts[i].DstPort == 80, &pkts[i], func(*Event) {})
+		st.Packet(cfg, pkts[i].DstPort == 21, &pkts[i], func(*Event) {})
 	}
 	if !st.Done() {
 		t.Error("flow not Done after both directions spent their budget")

@@ -35,6 +35,13 @@ func (c *Config) maxBytes() int {
 	return c.MaxBytes
 }
 
+func (c *Config) budget() *Budget {
+	if c == nil {
+		return nil
+	}
+	return c.Budget
+}
+
 func (c *Config) showSecrets() bool { return c != nil && c.ShowSecrets }
 
 // Masked is what every masked secret reads: the same eight stars whatever
@@ -78,6 +85,33 @@ type parser interface {
 	close(c *ctx)
 	done() bool
 }
+
+// streamer is a parser that consumes its stream as it goes (HTTP, DNS over
+// TCP): what bounds its directions is the bytes held unconsumed, holdLimit,
+// not the bytes inspected, so a long keep-alive connection is parsed to its
+// end as Suricata parses it. What it costs per flow is bounded by its own
+// transaction cap (maxTxPerFlow).
+type streamer interface {
+	holdLimit(cfg *Config) int
+}
+
+// gapper is a streamer that carries on past a gap in its stream: n bytes
+// were never captured (0: unknown) after the held bytes it had not
+// consumed, which are dropped. It resynchronises at its next message.
+type gapper interface {
+	gap(c *ctx, toServer bool, n int64, held int)
+}
+
+// finisher is a parser that makes what it can of a direction's unconsumed
+// bytes when the flow ends (a request line whose headers never ended).
+type finisher interface {
+	eof(c *ctx, toServer bool, rest []byte)
+}
+
+// maxTxPerFlow bounds the transactions a streaming parser logs per flow
+// (Suricata's HTTP max-tx is 512): past it the flow is no longer parsed and
+// the Budget counts it.
+const maxTxPerFlow = 512
 
 // truncater is a parser that wants to know when a direction reached its
 // byte budget (Suricata's depth-reached truncation).
@@ -259,8 +293,21 @@ func (st *State) Close(cfg *Config, emit func(*Event)) {
 	st.lastIdx = 0
 	st.c = ctx{cfg: cfg, st: st, emit: emit}
 	for d := 0; d < 2; d++ {
-		if len(st.h[d].pend) > 0 && !st.h[d].closed {
-			st.flush(&st.c, d, len(st.h[d].pend))
+		h := &st.h[d]
+		// Data captured after a hole nobody filled: a streaming parser
+		// resumes past it, as Suricata's parsers that accept gaps do.
+		for len(h.ooo) > 0 && !h.closed && st.streamLimit(cfg) > 0 {
+			st.skipGap(&st.c, d, h.oooFirst())
+		}
+		if len(h.pend) > 0 && !h.closed {
+			st.flush(&st.c, d, len(h.pend))
+		}
+	}
+	if f, ok := st.p.(finisher); ok {
+		for d := 0; d < 2; d++ {
+			if h := &st.h[d]; len(h.buf) > 0 && !h.closed {
+				f.eof(&st.c, d == 0, h.buf)
+			}
 		}
 	}
 	st.c = ctx{}
@@ -335,10 +382,8 @@ func (st *State) tcpPacket(c *ctx, d int, s *packet.Summary) {
 	if flags&packet.TCPFin != 0 {
 		h.fin = true
 	}
-	if opposing && flags&packet.TCPAck != 0 && !o.closed && len(o.pend) > 0 {
-		if n := seqDiff(s.Ack, o.pendSeq); n > 0 {
-			st.flush(c, 1-d, int(min(n, int64(len(o.pend)))))
-		}
+	if opposing && flags&packet.TCPAck != 0 && !o.closed {
+		st.acked(c, 1-d, s.Ack)
 	}
 	if st.done || h.closed {
 		return
@@ -348,26 +393,111 @@ func (st *State) tcpPacket(c *ctx, d int, s *packet.Summary) {
 			// Picked up mid-stream: trust the first segment seen.
 			h.next, h.synced = seq, true
 		}
-		diff := seqDiff(seq, h.next)
-		switch {
-		case diff < 0:
-			if -diff >= int64(len(data)) {
-				data = nil // retransmission of bytes already accepted
-			} else {
-				data = data[-diff:]
-			}
-		case diff > 0:
-			st.stash(c, d, seq, data)
-			data = nil
-		}
-		if len(data) > 0 {
-			st.deliver(c, d, data)
-			st.drainOOO(c, d)
-		}
+		st.segment(c, d, seq, data)
 	}
 	if own && !st.done && !h.closed && len(h.pend) > 0 {
 		st.flush(c, d, len(h.pend))
 	}
+}
+
+// acked hands direction d's data up to ack to the parser. When the other
+// side acknowledged bytes that were never captured and data past the hole
+// waits, a streaming parser is told of the gap and carries on after it.
+func (st *State) acked(c *ctx, d int, ack uint32) {
+	h := &st.h[d]
+	if len(h.pend) > 0 {
+		if n := seqDiff(ack, h.pendSeq); n > 0 {
+			st.flush(c, d, int(min(n, int64(len(h.pend)))))
+		}
+	}
+	if len(h.ooo) == 0 || h.closed || st.done || seqDiff(ack, h.next) <= 0 || st.streamLimit(c.cfg) == 0 {
+		return
+	}
+	st.skipGap(c, d, h.oooFirst())
+	if len(h.pend) > 0 && !h.closed && !st.done {
+		if n := seqDiff(ack, h.pendSeq); n > 0 {
+			st.flush(c, d, int(min(n, int64(len(h.pend)))))
+		}
+	}
+}
+
+// segment takes one segment's payload of direction d at sequence number
+// seq: in order it is accepted, ahead of a gap it waits.
+func (st *State) segment(c *ctx, d int, seq uint32, data []byte) {
+	h := &st.h[d]
+	diff := seqDiff(seq, h.next)
+	switch {
+	case diff < 0:
+		if -diff >= int64(len(data)) {
+			return // retransmission of bytes already accepted
+		}
+		data = data[-diff:]
+	case diff > 0:
+		st.stash(c, d, seq, data)
+		return
+	}
+	st.deliver(c, d, data)
+	st.drainOOO(c, d)
+}
+
+// oooFirst is the lowest sequence number waiting beyond a gap.
+func (h *half) oooFirst() uint32 {
+	first := h.ooo[0].seq
+	for _, sg := range h.ooo[1:] {
+		if seqDiff(sg.seq, first) < 0 {
+			first = sg.seq
+		}
+	}
+	return first
+}
+
+// streamLimit is the bytes a streaming parser may hold per direction, or 0
+// when the flow's parser is not a streaming one (or not chosen yet).
+func (st *State) streamLimit(cfg *Config) int {
+	if s, ok := st.p.(streamer); ok {
+		return s.holdLimit(cfg)
+	}
+	return 0
+}
+
+// skipGap moves direction d's cursor over the bytes missing before to: what
+// waits is parsed first, the parser is told of the gap, and the segments
+// after it are drained. The Budget counts the gap.
+func (st *State) skipGap(c *ctx, d int, to uint32) {
+	h := &st.h[d]
+	if len(h.pend) > 0 {
+		st.flush(c, d, len(h.pend))
+		if h.closed || st.done {
+			return
+		}
+	}
+	n := seqDiff(to, h.next)
+	if n <= 0 {
+		st.drainOOO(c, d)
+		return
+	}
+	c.cfg.budget().gave(false)
+	if g, ok := st.p.(gapper); ok {
+		g.gap(c, d == 0, n, len(h.buf))
+	}
+	h.buf = nil
+	h.next = to
+	st.drainOOO(c, d)
+}
+
+// dropHeld gives up what a streaming parser left unconsumed past its hold
+// limit (a header block that never ends), as a gap of unknown size.
+func (st *State) dropHeld(c *ctx, d int) {
+	h := &st.h[d]
+	lim := st.streamLimit(c.cfg)
+	if lim == 0 || len(h.buf) <= lim || h.closed {
+		return
+	}
+	c.cfg.budget().gave(false)
+	if g, ok := st.p.(gapper); ok {
+		g.gap(c, d == 0, 0, len(h.buf))
+	}
+	h.buf = nil
 }
 
 // stash keeps a copy of a segment that arrived ahead of a gap. What a
@@ -379,8 +509,16 @@ func (st *State) tcpPacket(c *ctx, d int, s *packet.Summary) {
 func (st *State) stash(c *ctx, d int, seq uint32, data []byte) {
 	h := &st.h[d]
 	room := c.cfg.maxBytes() - h.off
+	lim := st.streamLimit(c.cfg)
+	if lim > 0 {
+		// A streaming parser's bound is what it holds, not what it saw.
+		room = lim - len(h.buf) - len(h.pend)
+	}
 	ahead := int(seq - h.next)
 	if ahead >= room {
+		if lim > 0 {
+			st.skipOver(c, d, seq, data)
+		}
 		return // beyond what we would inspect anyway
 	}
 	if len(data) > room-ahead {
@@ -389,6 +527,10 @@ func (st *State) stash(c *ctx, d int, seq uint32, data []byte) {
 	b := c.cfg.Budget
 	switch {
 	case len(h.ooo) >= maxOOOSegs || h.oooLen+len(data) > room:
+		if lim > 0 {
+			st.skipOver(c, d, seq, data)
+			return
+		}
 		b.gave(false)
 	case !b.room(int64(len(data))):
 		b.gave(true)
@@ -399,6 +541,25 @@ func (st *State) stash(c *ctx, d int, seq uint32, data []byte) {
 	}
 	h.release()
 	st.checkDone()
+}
+
+// skipOver makes room for a segment of a streaming parser's direction that
+// the out-of-order bound cannot hold: the hole before the earliest data
+// waiting is taken as a gap, and the segment is taken again after it.
+func (st *State) skipOver(c *ctx, d int, seq uint32, data []byte) {
+	h := &st.h[d]
+	to := seq
+	if len(h.ooo) > 0 {
+		if f := h.oooFirst(); seqDiff(f, to) < 0 {
+			to = f
+		}
+	}
+	before := h.next
+	st.skipGap(c, d, to)
+	if h.closed || st.done || h.next == before {
+		return
+	}
+	st.segment(c, d, seq, data)
 }
 
 func (st *State) drainOOO(c *ctx, d int) {
@@ -439,7 +600,31 @@ func (st *State) deliver(c *ctx, d int, data []byte) {
 	seq := h.next
 	h.next += uint32(len(data))
 	max := c.cfg.maxBytes()
-	if room := max - h.off; len(data) > room {
+	if st.p == nil && st.app == appNone && len(h.pend) > 0 && h.off+len(data) > max {
+		// Detection decides on what waits before the bound cuts anything:
+		// a streaming parser's direction is not cut at all.
+		st.flush(c, d, len(h.pend))
+		if h.closed || st.done {
+			return
+		}
+	}
+	if lim := st.streamLimit(c.cfg); lim > 0 {
+		if len(h.pend)+len(data) > lim {
+			// Waiting for the ACK would hold more than the bound: what
+			// waits is parsed now, and so is this segment.
+			if len(h.pend) > 0 {
+				st.flush(c, d, len(h.pend))
+				if h.closed || st.done {
+					return
+				}
+			}
+			h.off += len(data)
+			st.consumeInto(c, d, data)
+			st.dropHeld(c, d)
+			st.checkDone()
+			return
+		}
+	} else if room := max - h.off; len(data) > room {
 		data = data[:room]
 	}
 	if len(data) > 0 {
@@ -476,6 +661,7 @@ func (st *State) flush(c *ctx, d int, n int) {
 	}
 	h.pend = h.pend[:copy(h.pend, h.pend[n:])]
 	h.pendSeq += uint32(n)
+	st.dropHeld(c, d)
 	st.endIfFull(c, d)
 }
 
@@ -483,7 +669,7 @@ func (st *State) flush(c *ctx, d int, n int) {
 // the bytes it inspects.
 func (st *State) endIfFull(c *ctx, d int) {
 	h := &st.h[d]
-	if h.off >= c.cfg.maxBytes() && len(h.pend) == 0 && !h.closed {
+	if h.off >= c.cfg.maxBytes() && len(h.pend) == 0 && !h.closed && st.streamLimit(c.cfg) == 0 {
 		if t, ok := st.p.(truncater); ok {
 			t.truncate(c, d == 0)
 		}
