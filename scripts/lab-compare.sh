@@ -47,6 +47,8 @@ while IFS=$'\t' read -r name rule src dst _why; do
     [ "$src" != "-" ] && want="$want$src->" || want="$want[^ ]*->"
     [ "$dst" != "-" ] && want="$want$dst\$" || want="$want[^ ]*\$"
     if printf '%s\n' "$alerts" | grep -Eq "^[0-9] $want"; then verdict="detected"; hit=$((hit+1)); else verdict="MISSED"; fi
+    # The lab's victim (10.77.0.10) never attacks: naming it is misattribution.
+    if printf '%s\n' "$alerts" | grep -Eq '^[12] [^ ]+ 10\.77\.0\.10->'; then verdict="$verdict, but names the victim as an actor"; fi
     [ -n "$risks" ] && ndpi_attacks=$((ndpi_attacks+1))
   fi
   echo "| $name | $label | ${summary:-none} | $verdict | ${risks:-none} |"

@@ -246,7 +246,7 @@ func (d *Detector) arpSweepPacket(s *packet.Summary, emit func(*Alert)) {
 	if !ip.IsValid() || ip.IsUnspecified() || !target.IsValid() || target == ip || !usableMAC(mac) {
 		return // probes and announcements
 	}
-	if d.gwVotes > 0 && mac == d.gwMAC {
+	if d.gwVotes > 0 && mac == d.gwMAC || d.isDHCPServerMAC(mac) {
 		return
 	}
 	e, _ := d.arpSweeps.upsert(mac)

@@ -86,8 +86,14 @@ func (d *Detector) Packet(s *packet.Summary, f *flow.Flow, toServer, created boo
 	case packet.ProtoTCP:
 		d.tcpPacket(s, f, toServer, created, emit)
 	case packet.ProtoUDP:
-		if s.DstPort == 67 && s.SrcPort == 68 {
+		switch {
+		case s.DstPort == 67 && s.SrcPort == 68:
 			d.dhcpPacket(s, emit)
+		case s.SrcPort == 67 && s.DstPort == 68, s.SrcPort == 547 && s.DstPort == 546:
+			// A DHCP server's offer or acknowledgement: an answer, never
+			// a probe of the address it goes to.
+			d.noteDHCPServer(s)
+			return
 		}
 		if f == nil {
 			return

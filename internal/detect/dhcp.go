@@ -18,6 +18,13 @@ import (
 // from its own hardware address and only a few per second.
 
 type dhcpState struct {
+	// dhcpServers are the hosts seen answering DHCP (67 -> 68). A server
+	// checks each address before it offers it (ARP, ICMP echo: RFC 2131
+	// 4.4.1) and sends the offer to it: under starvation that is hundreds
+	// of addresses a second, caused by the starving client, not a sweep.
+	dhcpServers [8]netip.Addr
+	dhcpSrvMACs [8]packet.MAC
+	dhcpSrvNext int
 	dhcpW       window
 	dhcpClients sketch
 	dhcpMsgs    uint32
@@ -60,6 +67,34 @@ func dhcpClientRequest(p []byte) (chaddr packet.MAC, relayed, ok bool) {
 		i += 2 + n
 	}
 	return chaddr, relayed, false
+}
+
+// noteDHCPServer records a host answering DHCP.
+func (d *Detector) noteDHCPServer(s *packet.Summary) {
+	if d.isDHCPServer(s.Src) {
+		return
+	}
+	i := d.dhcpSrvNext % len(d.dhcpServers)
+	d.dhcpServers[i], d.dhcpSrvMACs[i] = s.Src, s.SrcMAC
+	d.dhcpSrvNext++
+}
+
+func (d *Detector) isDHCPServer(a netip.Addr) bool {
+	for _, s := range d.dhcpServers {
+		if s == a && a.IsValid() {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *Detector) isDHCPServerMAC(m packet.MAC) bool {
+	for i, s := range d.dhcpServers {
+		if s.IsValid() && d.dhcpSrvMACs[i] == m {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *Detector) dhcpPacket(s *packet.Summary, emit func(*Alert)) {

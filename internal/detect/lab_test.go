@@ -89,7 +89,9 @@ func scoreLab(lb labLabel, alerts []*Alert) labScore {
 			// and target is a second description of the same attack, not
 			// a false alarm (a SYN scan also trips port counting); one
 			// naming someone else is.
-			if lb.rule != "" && (lb.src == "" || a.Src.String() == lb.src) && (lb.dst == "" || a.Dst.String() == lb.dst || !a.Dst.IsValid()) {
+			// The lab's victim never attacks: an alert naming it as the
+			// actor is misattribution whatever the label.
+			if lb.rule != "" && a.Src.String() != lab.VictimAddr.String() && (lb.src == "" || a.Src.String() == lb.src) && (lb.dst == "" || a.Dst.String() == lb.dst || !a.Dst.IsValid()) {
 				continue
 			}
 			sc.falseHi = append(sc.falseHi, a)

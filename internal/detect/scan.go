@@ -95,6 +95,9 @@ func (d *Detector) scanAttempt(s *packet.Summary, f *flow.Flow, probe bool, emit
 		}
 	}
 
+	if probe && d.isDHCPServer(f.Client) {
+		return // checking addresses before offering them (RFC 2131 4.4.1)
+	}
 	k := sweepKey{f.Client, f.SPort, f.Proto}
 	e := d.sweeps.get(k)
 	if e == nil {
