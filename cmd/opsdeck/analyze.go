@@ -47,6 +47,9 @@ func cmdAnalyze(args []string, stdout io.Writer) error {
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("analyze: %w", err)}
 	}
+	if o.writePcap == "-" && (o.output == "" || o.output == "-") {
+		return &exitError{code: 2, err: errors.New("analyze: -w - writes pcap to stdout, where EVE goes too: send EVE elsewhere with -o FILE")}
+	}
 	out := stdout
 	if network, sock, ok := socketSpec(o.output); ok {
 		so, err := openSocketOut(network, sock, true)
@@ -78,17 +81,32 @@ func cmdAnalyze(args []string, stdout io.Writer) error {
 	if _, err := flt.get(uint16(capture.LinkEthernet)); err != nil {
 		return &exitError{code: 2, err: err}
 	}
+	lim := &packetSink{max: o.count}
+	if o.writePcap != "" {
+		if lim.pcap, err = openPcapOut(o.writePcap, o.snaplen); err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+	}
 	var read uint64
 	var firstErr error
 	start := time.Now()
 	for _, name := range files {
-		n, err := analyzeFile(name, eng, flt)
+		n, err := analyzeFile(name, eng, flt, lim)
 		read += n
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "opsdeck:", err)
 			if firstErr == nil {
 				firstErr = err
 			}
+		}
+		if lim.full() {
+			break
+		}
+	}
+	if err := lim.pcap.close(); err != nil {
+		fmt.Fprintln(os.Stderr, "opsdeck: analyze:", err)
+		if firstErr == nil {
+			firstErr = err
 		}
 	}
 	eng.Finish()
@@ -110,8 +128,28 @@ func openCapture(name string) (capture.Source, error) {
 	return capture.OpenFile(name)
 }
 
+// packetSink counts the packets that pass the capture filter for -c and
+// writes them for -w, as tcpdump does.
+type packetSink struct {
+	max, n uint64 // -c (0 = no limit), and packets taken so far
+	pcap   *pcapOut
+}
+
+// take accepts one packet that passed the filter; false once -c packets
+// were taken (the packet is then not analysed).
+func (s *packetSink) take(fr *capture.Frame) bool {
+	if s.full() {
+		return false
+	}
+	s.n++
+	s.pcap.write(fr)
+	return true
+}
+
+func (s *packetSink) full() bool { return s.max > 0 && s.n >= s.max }
+
 // analyzeFile feeds one file through the engine and returns the frames read.
-func analyzeFile(name string, eng *engine.Engine, flt *filterCache) (uint64, error) {
+func analyzeFile(name string, eng *engine.Engine, flt *filterCache, sink *packetSink) (uint64, error) {
 	src, err := openCapture(name)
 	if err != nil {
 		return 0, err
@@ -130,10 +168,14 @@ func analyzeFile(name string, eng *engine.Engine, flt *filterCache) (uint64, err
 			}
 			return n, err
 		}
+		if sink.full() {
+			return n, nil
+		}
 		n++
 		if !flt.match(&fr) {
 			continue
 		}
+		sink.take(&fr)
 		eng.HandleFrameLocked(uint16(fr.Link), fr.Data, fr.TS, fr.WireLen, fr.Index)
 	}
 }

@@ -23,9 +23,15 @@ Usage:
   opsdeck analyze [flags] FILE... [filter]  headless: read captures, print EVE JSON lines
   opsdeck watch [flags] [filter]            headless live: EVE JSON lines to stdout or a file
   opsdeck config                            print the effective configuration
+  opsdeck -D                                list the capture interfaces, numbered as tcpdump -D
+  opsdeck completion bash                   print a bash completion script
   opsdeck version
 
-Run "opsdeck COMMAND -h" or "opsdeck help COMMAND" for a command's flags.
+Run "opsdeck COMMAND -h" or "opsdeck help COMMAND" for a command's flags;
+"man opsdeck" (docs/opsdeck.1) describes them all.
+
+tcpdump's habits work: -i 2 (a number from -D), -c N, -w FILE, -s SNAPLEN,
+-nn, -p (opsdeck is not promiscuous unless watch --promisc), -Z USER.
 
 Exit status: 0 success; 1 a runtime failure (a capture file that could not
 be read, capture stopped, output failed); 2 a usage or configuration error.
@@ -87,6 +93,10 @@ func run(args []string) int {
 		err = cmdWatch(args[1:])
 	case "config":
 		err = cmdConfig(args[1:], os.Stdout)
+	case "-D", "--list-interfaces":
+		err = listInterfaces(os.Stdout)
+	case "completion":
+		err = cmdCompletion(args[1:], os.Stdout)
 	case "version", "--version":
 		fmt.Println("opsdeck", moduleVersion())
 	case "help", "-h", "--help":
@@ -122,7 +132,7 @@ func run(args []string) int {
 var errUsagePrinted = errors.New("usage printed")
 
 // commands are the subcommands, for nearCommand.
-var commands = []string{"analyze", "watch", "config", "version", "help"}
+var commands = []string{"analyze", "watch", "config", "version", "help", "completion"}
 
 // nearCommand returns the subcommand word is a likely typo of ("anlyze"),
 // or "" when it is not one: a word one or two edits from a command name

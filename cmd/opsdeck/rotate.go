@@ -579,6 +579,9 @@ func (w *lineFile) Sync() error {
 		return nil
 	}
 	err := w.f.Sync()
+	if unsyncable(err) {
+		err = nil
+	}
 	switch {
 	case err != nil && w.serr == nil:
 		w.logf("sync output %q: %v; records written since the last sync may not be on disk", w.path, bare(err))
@@ -612,7 +615,7 @@ func (w *lineFile) Close() error {
 		w.heldB.Store(0)
 	}
 	if w.f != nil {
-		if err := w.f.Sync(); err != nil && w.werr == nil {
+		if err := w.f.Sync(); err != nil && w.werr == nil && !unsyncable(err) {
 			errs = append(errs, fmt.Errorf("sync output %q: %w", w.path, bare(err)))
 		}
 		if err := w.f.Close(); err != nil {
@@ -625,5 +628,10 @@ func (w *lineFile) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// unsyncable reports fsync's answer for a file that has no disk to reach
+// (/dev/null, a FIFO, a terminal): EINVAL, "does not support
+// synchronization". Nothing is lost there, so it is no output failure.
+func unsyncable(err error) bool { return errors.Is(err, syscall.EINVAL) }
 
 var _ io.Writer = (*lineFile)(nil)

@@ -44,6 +44,7 @@ type watchOptions struct {
 	user           string
 	promisc        bool
 	statsInterval  time.Duration
+	list           bool
 }
 
 func (w *watchOptions) register(fs *flag.FlagSet) {
@@ -55,8 +56,10 @@ func (w *watchOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&w.bundleDir, "bundle-dir", "", "`DIR` for incident bundles (default: the -o file's directory, or the current one)")
 	fs.DurationVar(&w.bundleInterval, "bundle-interval", 10*time.Minute, "at most one incident bundle per `INTERVAL`")
 	fs.StringVar(&w.metricsListen, "metrics-listen", "", "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9477) at /metrics")
-	fs.StringVar(&w.user, "user", "", "drop root to `USER` once the capture sockets are open")
-	fs.BoolVar(&w.promisc, "promisc", false, "put the interfaces into promiscuous mode")
+	fs.StringVar(&w.user, "user", "", "drop root to `USER` once the capture sockets are open, keeping only the capabilities capture and attribution need")
+	fs.StringVar(&w.user, "Z", "", "the same as --user (tcpdump's -Z `USER`)")
+	fs.BoolVar(&w.promisc, "promisc", false, "put the interfaces into promiscuous mode (tcpdump's default; opsdeck's is not, and -p is accepted)")
+	fs.BoolVar(&w.list, "D", false, "list the interfaces with the numbers -i accepts, as tcpdump -D, and exit")
 	fs.DurationVar(&w.statsInterval, "stats-interval", 8*time.Second, "write a stats record every `INTERVAL`, as Suricata does (0 = only at exit; config eve.stats_interval)")
 }
 
@@ -96,6 +99,10 @@ type watch struct {
 	// iface is in_iface for records no single frame caused (flows ended
 	// by time, stats): the interface when there is one, else "".
 	iface string
+	// sink counts packets for -c and writes them for -w (under mu); stop
+	// ends the capture once -c packets were handled.
+	sink *packetSink
+	stop context.CancelFunc
 }
 
 // cmdWatch captures live without a screen and writes EVE JSON lines, for
@@ -112,7 +119,16 @@ func cmdWatch(args []string) error {
 	}
 	o.filter = strings.TrimSpace(strings.Join(pos, " "))
 	o.given(fs)
+	if wo.list {
+		return listInterfaces(os.Stdout)
+	}
 	usage := func(err error) error { return &exitError{code: 2, err: err} }
+	if o.notPromisc && wo.promisc {
+		return usage(errors.New("-p (not promiscuous) and --promisc contradict each other"))
+	}
+	if o.writePcap == "-" && (o.output == "" || o.output == "-") {
+		return usage(errors.New("-w - writes pcap to stdout, where EVE goes too: send EVE elsewhere with -o FILE"))
+	}
 	if o.read != "" {
 		return usage(errors.New("watch captures live; use opsdeck analyze -r FILE for capture files"))
 	}
@@ -161,7 +177,7 @@ func cmdWatch(args []string) error {
 	// the metrics port (it may be below 1024); then drop them.
 	lopts := capture.LiveOptions{SnapLen: o.snaplen, Promisc: wo.promisc}
 	lopts.Filter = kernelFilter(o.filter, o.snaplen)
-	wt := &watch{cfg: cfg, opts: wo, bundleS: sev, bundleC: make(chan *detect.Alert, 1)}
+	wt := &watch{cfg: cfg, opts: wo, bundleS: sev, bundleC: make(chan *detect.Alert, 1), sink: &packetSink{max: o.count}}
 	wt.opts.statsInterval = ecf.StatsInterval
 	if len(ifaces) == 1 && ifaces[0] != "any" {
 		wt.iface = ifaces[0]
@@ -207,6 +223,13 @@ func cmdWatch(args []string) error {
 		return err
 	}
 	wt.out = out
+	if o.writePcap != "" {
+		// After --user, as the -o file: the pcap belongs to that user.
+		if wt.sink.pcap, err = openPcapOut(o.writePcap, o.snaplen); err != nil {
+			out.Close()
+			return fmt.Errorf("watch: %w", err)
+		}
+	}
 	wt.w = eve.NewWriter(out)
 	o.setupWriter(wt.w, ecf)
 	wt.w.InIface = wt.iface
@@ -236,6 +259,7 @@ func cmdWatch(args []string) error {
 	wt.start = time.Now()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	wt.stop = cancel
 	go func() {
 		for {
 			select {
@@ -271,7 +295,7 @@ func cmdWatch(args []string) error {
 	wt.w.InIface = wt.iface
 	wt.eng.Finish()
 	wt.writeStats()
-	err = errors.Join(wt.w.Flush(), out.Close())
+	err = errors.Join(wt.w.Flush(), out.Close(), wt.sink.pcap.close())
 	if capErr != nil {
 		return fmt.Errorf("watch: capture stopped: %w", errors.Join(capErr, err))
 	}
@@ -283,12 +307,19 @@ func cmdWatch(args []string) error {
 
 // handle feeds one frame to the engine; the capture loop calls it.
 func (wt *watch) handle(fr *capture.Frame) {
-	wt.read.Add(1)
 	wt.mu.Lock()
+	defer wt.mu.Unlock()
+	// Frames the capture loop still had after the -c'th are not analysed.
+	if !wt.sink.take(fr) {
+		return
+	}
+	wt.read.Add(1)
 	// Records this frame causes carry its interface (Suricata's in_iface).
 	wt.w.InIface = fr.Iface
 	wt.eng.HandleFrame(uint16(fr.Link), fr.Data, fr.TS, fr.WireLen, fr.Index)
-	wt.mu.Unlock()
+	if wt.sink.full() {
+		wt.stop()
+	}
 }
 
 // writeStats writes a stats record of the run so far (mu held).
@@ -327,6 +358,7 @@ func (wt *watch) tick(ctx context.Context) {
 				lastStats = now
 				wt.writeStats()
 			}
+			wt.sink.pcap.flush()
 			err := wt.w.Flush()
 			if err == nil {
 				err = wt.out.Boundary()
