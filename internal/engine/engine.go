@@ -265,8 +265,9 @@ func (e *Engine) handle(link uint16, data []byte, ts time.Time, wireLen int, ind
 			e.alertF = f
 			if !e.parse(st, f, toServer, s) {
 				st = nil
-			} else if f.AppProto == "" {
-				f.AppProto = st.AppProto()
+			} else if p := st.AppProto(); p != "" && p != f.AppProto {
+				// Set at detection, changed by an upgrade (STARTTLS: tls).
+				f.AppProto = p
 			}
 		}
 		if st != nil && st.Done() {

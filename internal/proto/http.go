@@ -466,6 +466,12 @@ func (p *httpParser) feedResponse(c *ctx, b []byte) (int, bool) {
 		r.h.Status = status
 		r.h.ContentType = ctype
 		switch {
+		case r.h.Method == "CONNECT" && status >= 200 && status < 300:
+			// The tunnel is open: what follows is detected afresh (TLS,
+			// mostly), as Suricata changes the flow's protocol.
+			p.send(c, &r, false)
+			c.upgrade(appNone)
+			return len(b), false
 		case status == 101:
 			p.send(c, &r, false)
 			return len(b), true // protocol switched

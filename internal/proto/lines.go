@@ -143,7 +143,12 @@ func (p *ftpParser) final(c *ctx, code string, text []string) {
 	if code[0] == '1' {
 		return
 	}
+	// AUTH TLS (or SSL) accepted: the control connection goes on in TLS.
+	tls := code == "234" && cmd.cmd == "AUTH"
 	p.flush(c, false)
+	if tls {
+		c.upgrade(appTLS)
+	}
 }
 
 // flush emits the oldest pending command with what replies it got.
@@ -204,6 +209,53 @@ type mailParser struct {
 	step       int    // client lines seen within the AUTH exchange
 	waiting    bool   // credentials sent; the next final reply decides
 	tag        string // IMAP tag of the login command
+	starttls   bool   // STARTTLS (STLS) sent; the next final reply decides
+	tlsTag     string // its IMAP tag
+}
+
+// startTLS notes the client's request to upgrade: SMTP and IMAP STARTTLS,
+// POP3 STLS. The server's positive answer hands the flow to TLS.
+func (p *mailParser) startTLS(line string) bool {
+	f := strings.Fields(line)
+	switch {
+	case p.kind == appIMAP && len(f) == 2 && strings.EqualFold(f[1], "STARTTLS"):
+		p.starttls, p.tlsTag = true, f[0]
+	case p.kind == appSMTP && len(f) == 1 && strings.EqualFold(f[0], "STARTTLS"),
+		p.kind == appPOP3 && len(f) == 1 && strings.EqualFold(f[0], "STLS"):
+		p.starttls = true
+	default:
+		return false
+	}
+	return true
+}
+
+// tlsAnswer takes the server's answer to STARTTLS: a positive one (220,
+// +OK, the tag's OK) starts TLS; handled reports that line was the answer.
+func (p *mailParser) tlsAnswer(c *ctx, line string) (handled bool) {
+	ok := false
+	switch p.kind {
+	case appSMTP:
+		if !isCode(line) || (len(line) > 3 && line[3] == '-') {
+			return true
+		}
+		ok = line[:3] == "220"
+	case appPOP3:
+		if !strings.HasPrefix(line, "+OK") && !strings.HasPrefix(line, "-ERR") {
+			return true
+		}
+		ok = strings.HasPrefix(line, "+OK")
+	case appIMAP:
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != p.tlsTag {
+			return true
+		}
+		ok = strings.EqualFold(f[1], "OK")
+	}
+	p.starttls = false
+	if ok {
+		c.upgrade(appTLS)
+	}
+	return true
 }
 
 func (p *mailParser) feed(c *ctx, toServer bool, b []byte) (int, bool) {
@@ -211,6 +263,9 @@ func (p *mailParser) feed(c *ctx, toServer bool, b []byte) (int, bool) {
 }
 
 func (p *mailParser) clientLine(c *ctx, line string) {
+	if p.mech == "" && p.startTLS(line) {
+		return
+	}
 	if p.mech != "" {
 		p.authData(c, strings.TrimSpace(line))
 		return
@@ -295,6 +350,9 @@ func (p *mailParser) authData(c *ctx, s string) {
 }
 
 func (p *mailParser) serverLine(c *ctx, line string) {
+	if p.starttls && p.tlsAnswer(c, line) {
+		return
+	}
 	if !p.waiting {
 		return
 	}

@@ -191,6 +191,11 @@ type State struct {
 	// the other direction: nothing will acknowledge its data, so it is
 	// parsed as it arrives (Suricata's STREAMTCP_FLAG_ASYNC).
 	async bool
+	// handoff is set by a parser whose server accepted a switch of
+	// protocol (STARTTLS, AUTH TLS, SSLRequest: to TLS; HTTP CONNECT: to
+	// whatever detection finds); run makes it once the parser returns.
+	handoff    appID
+	handoffSet bool
 	// c is the per-call context, kept here so that handing it to parsers
 	// does not allocate; it is cleared when the call returns.
 	c    ctx
@@ -754,6 +759,10 @@ func (st *State) consume(c *ctx, d int, b []byte) int {
 
 func (st *State) run(c *ctx, d int, b []byte) int {
 	n, stop := st.p.feed(c, d == 0, b)
+	if st.handoffSet {
+		st.switchProtocol(c)
+		return len(b)
+	}
 	if n > len(b) {
 		n = len(b)
 	}
@@ -765,6 +774,34 @@ func (st *State) run(c *ctx, d int, b []byte) int {
 		st.h[1].release()
 	}
 	return n
+}
+
+// upgrade asks for the flow to continue as app (appNone: detect again)
+// once the running parser returns, as Suricata's protocol upgrade
+// (AppLayerRequestProtocolTLSUpgrade, or a change to unknown after CONNECT).
+func (c *ctx) upgrade(app appID) {
+	c.st.handoff, c.st.handoffSet = app, true
+}
+
+// switchProtocol ends the running parser (what it still holds is logged)
+// and starts the next: the bytes after the switch are the new protocol's,
+// with a fresh per-direction bound.
+func (st *State) switchProtocol(c *ctx) {
+	app := st.handoff
+	st.handoff, st.handoffSet = appNone, false
+	old := st.p
+	old.close(c)
+	if st.pool != nil {
+		st.pool.putParser(old)
+	}
+	st.p, st.app = nil, app
+	if app != appNone {
+		st.p = st.newParser(app)
+	}
+	for i := range st.h {
+		h := &st.h[i]
+		h.buf, h.off, h.nomatch = nil, len(h.pend), false
+	}
 }
 
 func (st *State) checkDone() {
