@@ -482,7 +482,10 @@ func hasCapNetRaw() bool {
 
 // dropPrivileges switches to user name: supplementary groups, group, then
 // user (the order matters: once the uid changes, the rest is forbidden).
-// Since Go 1.16 these calls apply to every thread of the process.
+// Since Go 1.16 these calls apply to every thread of the process. The
+// capabilities capture and attribution need (keptCaps) are kept across
+// the switch on Linux; every other one is gone, also from the bounding
+// set.
 func dropPrivileges(name string) error {
 	u, err := user.Lookup(name)
 	if err != nil {
@@ -504,6 +507,10 @@ func dropPrivileges(name string) error {
 			}
 		}
 	}
+	keeper, err := beforeSetuid()
+	if err != nil {
+		return fmt.Errorf("--user %q: keep capabilities: %w", name, err)
+	}
 	if err := syscall.Setgroups(groups); err != nil {
 		return fmt.Errorf("--user %q: setgroups: %w", name, err)
 	}
@@ -515,6 +522,9 @@ func dropPrivileges(name string) error {
 	}
 	if os.Geteuid() != uid || os.Getegid() != gid {
 		return fmt.Errorf("--user %q: still uid %d gid %d after dropping", name, os.Geteuid(), os.Getegid())
+	}
+	if err := keeper.afterSetuid(); err != nil {
+		return fmt.Errorf("--user %q: keep %s: %w", name, keptCapNames, err)
 	}
 	return nil
 }
