@@ -262,7 +262,7 @@ func writeStats(w *eve.Writer, eng *engine.Engine, read uint64, cs capture.Stats
 		"decoder":   map[string]any{"fragments": c.Fragments},
 		"flow":      map[string]any{"ended": fl.Ended, "evicted": fl.Evicted, "max_active": fl.MaxActive},
 		"detect":    map[string]any{"tables": undotted(eng.DetectorStats())},
-		"app_layer": map[string]any{"events": c.Events},
+		"app_layer": map[string]any{"events": c.Events, "tx_cap": rs.TxCapDrops},
 		"tcp":       map[string]any{"reassembly_memuse_max": rs.Peak, "reassembly_memcap": rs.Limit},
 		// Panics contained, by stage (engine.Fault).
 		"faults": map[string]any{
