@@ -59,7 +59,7 @@ func DefaultKeyMap() *KeyMap {
 		End:      b("end/G", "last", "end", "G"),
 		Open:     b("enter", "details", "enter"),
 		Back:     b("esc", "back", "esc"),
-		// In a detail view; "o" and "r" are free in every pane.
+		// In a detail view (in the process pane r is renice).
 		OpenProcess: b("o", "open process", "o"),
 		OpenHost:    b("r", "open remote host", "r"),
 		Ack:         b("a", "acknowledge", "a"),
