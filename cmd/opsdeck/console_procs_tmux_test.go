@@ -27,7 +27,10 @@ func TestConsoleProcessKeys(t *testing.T) {
 		t.Skipf("corpus capture missing: %v", err)
 	}
 	// A process with a command line no other has.
-	victim := exec.Command("sleep", "3141.5926")
+	// A name no other run's process has (tests of two checkouts may run
+	// at once on one machine).
+	arg := fmt.Sprintf("3141.%06d", os.Getpid()%1000000)
+	victim := exec.Command("sleep", arg)
 	if err := victim.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -41,9 +44,9 @@ func TestConsoleProcessKeys(t *testing.T) {
 
 	// Search jumps to the process: the table keeps its other rows.
 	sendKeys(s, "C-f")
-	s.run("send-keys", "-t", "e2e", "-l", "3141.5926")
-	scr := s.waitFor("the search prompt", contains("search: 3141.5926"))
-	if strings.Count(scr, "\n") < 10 || !strings.Contains(scr, "sleep 3141.5926") {
+	s.run("send-keys", "-t", "e2e", "-l", arg)
+	scr := s.waitFor("the search prompt", contains("search: "+arg))
+	if strings.Count(scr, "\n") < 10 || !strings.Contains(scr, "sleep "+arg) {
 		t.Fatalf("search filtered or did not find the process:\n%s", scr)
 	}
 	sendKeys(s, "Enter")
@@ -67,7 +70,13 @@ func TestConsoleProcessKeys(t *testing.T) {
 	s.waitFor("the signal list", contains(fmt.Sprintf("send SIGHUP to %d (sleep)?", pid)))
 	sendKeys(s, "Enter")
 	s.waitFor("the signal status", contains(fmt.Sprintf("sent SIGHUP to %d (sleep)", pid)))
-	err = victim.Wait()
+	waited := make(chan error, 1)
+	go func() { waited <- victim.Wait() }()
+	select {
+	case err = <-waited:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the process did not end after SIGHUP")
+	}
 	if ws, ok := victim.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGHUP {
 		t.Errorf("the process ended with %v (%v), want SIGHUP", victim.ProcessState, err)
 	}
