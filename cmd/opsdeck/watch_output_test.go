@@ -15,7 +15,7 @@ import (
 
 // These tests drive the real binary's -o file through a full disk, a
 // vanished directory, a huge --rotate-keep and paths planted by another
-// user. lineFile's own tests are in rotate_hardening_test.go.
+// user. lineFile's own tests are in linefile_test.go.
 
 // outWatch is a running "opsdeck watch" whose stderr goes to a file, so
 // the test can read it while the process runs.

@@ -15,7 +15,7 @@ import (
 
 // These tests drive lineFile, watch's EVE output, on real files: a tmpfs
 // that fills up, directories that vanish, links planted by another user.
-// The tests through the binary are in watch_output_hardening_test.go.
+// The tests through the binary are in watch_output_test.go.
 
 // testLineFile opens a lineFile whose reports go to *log instead of stderr.
 func testLineFile(t *testing.T, path string, maxSize int64, keep int) (*lineFile, *[]string) {
