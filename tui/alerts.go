@@ -177,8 +177,13 @@ func (p *alertsPane) View() string {
 	return strings.Join(box(st, p.title(), p.c.focus == paneAlerts, body, p.w, p.h), "\n")
 }
 
-// alertIdentity groups the records of one alert and its updates.
+// alertIdentity groups the records of one alert and its updates: the
+// detector's incident when it names one (a spoofed flood keyed by its
+// target stays one row while its most frequent source changes).
 func alertIdentity(a *detect.Alert) string {
+	if a.Incident != "" {
+		return a.Incident
+	}
 	name := ""
 	if a.Rule != nil {
 		name = a.Rule.Name

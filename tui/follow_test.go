@@ -78,3 +78,27 @@ func TestASCIIOnly(t *testing.T) {
 		}
 	}
 }
+
+// Issue 14: one attack, one row. A spoofed-source flood's updates name a
+// different most-frequent source each time; they are one incident (the
+// detector's key: the target) and fold into one row.
+func TestFloodUpdatesFoldIntoOneRow(t *testing.T) {
+	snap := fixtureSnapshot("")
+	rule := &detect.Rule{Name: "dos.synflood", Severity: detect.SevHigh}
+	s := *snap
+	s.Alerts = append([]*detect.Alert(nil), snap.Alerts...)
+	for i := 0; i < 6; i++ {
+		s.Alerts = append(s.Alerts, &detect.Alert{Rule: rule, Severity: detect.SevHigh, TS: t0.Add(time.Duration(i) * time.Second),
+			Src: netip.AddrFrom4([4]byte{203, 0, 113, byte(10 + i)}), Dst: netip.MustParseAddr("10.0.0.5"), DstPort: 80,
+			Update: i > 0, Incident: "9000010|invalid IP|10.0.0.5|80|0", Signature: fmt.Sprintf("flood record %d", i)})
+	}
+	m := newTestModel(&s, 200, 60, asciiRenderer())
+	press(m, "4", "z")
+	scr := m.View()
+	if n := strings.Count(scr, "dos.synflood"); n != 1 {
+		t.Errorf("%d dos.synflood rows for one flood, want 1:\n%s", n, scr)
+	}
+	if !strings.Contains(scr, "flood record 5") {
+		t.Errorf("the flood's row is not its newest record:\n%s", scr)
+	}
+}

@@ -62,6 +62,12 @@ type Alert struct {
 	// Update is true when this record re-reports an alert already raised whose
 	// count kept growing in its suppression window.
 	Update bool
+	// Incident identifies the incident the alert belongs to: its rule and
+	// the suppressor's key (actor, target, port). Every record of one
+	// incident, first or update, has the same Incident, even when a
+	// spoofed flood's most frequent source changes between them; the
+	// console shows one row per Incident.
+	Incident string
 	// Evidence holds the facts that justify the alert; it is encoded as the EVE
 	// "evidence" object. Values must be JSON-encodable (numbers, strings, slices).
 	Evidence map[string]any

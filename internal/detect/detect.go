@@ -258,7 +258,8 @@ func (d *Detector) fire(emit func(*Alert), r *Rule, k supKey, measure float64, t
 		d.folded++
 		return false
 	}
-	a := &Alert{Rule: r, Severity: r.Severity, TS: ts, Suppressed: n, Update: v == vUpdate, Evidence: map[string]any{}}
+	a := &Alert{Rule: r, Severity: r.Severity, TS: ts, Suppressed: n, Update: v == vUpdate, Evidence: map[string]any{},
+		Incident: k.String()}
 	build(a)
 	d.alerts++
 	emit(a)

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"fmt"
 	"net/netip"
 	"time"
 )
@@ -12,6 +13,11 @@ type supKey struct {
 	actor, target netip.Addr
 	port          uint16
 	extra         uint64
+}
+
+// String names the incident a key stands for (Alert.Incident).
+func (k supKey) String() string {
+	return fmt.Sprintf("%d|%s|%s|%d|%d", k.sid, k.actor, k.target, k.port, k.extra)
 }
 
 type supEntry struct {
