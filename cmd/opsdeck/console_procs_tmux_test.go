@@ -65,20 +65,21 @@ func TestConsoleProcessKeys(t *testing.T) {
 		t.Errorf("nice of %d is %d after renice, want 3", pid, nice)
 	}
 
-	// SIGHUP from the list.
-	sendKeys(s, "x", "Right", "Right")
-	s.waitFor("the signal list", contains(fmt.Sprintf("send SIGHUP to %d (sleep)?", pid)))
+	// SIGUSR1 from the list (not SIGHUP: a test run under nohup passes
+	// SIGHUP ignored to the processes it starts).
+	sendKeys(s, "x", "Right", "Right", "Right", "Right", "Right")
+	s.waitFor("the signal list", contains(fmt.Sprintf("send SIGUSR1 to %d (sleep)?", pid)))
 	sendKeys(s, "Enter")
-	s.waitFor("the signal status", contains(fmt.Sprintf("sent SIGHUP to %d (sleep)", pid)))
+	s.waitFor("the signal status", contains(fmt.Sprintf("sent SIGUSR1 to %d (sleep)", pid)))
 	waited := make(chan error, 1)
 	go func() { waited <- victim.Wait() }()
 	select {
 	case err = <-waited:
 	case <-time.After(20 * time.Second):
-		t.Fatalf("the process did not end after SIGHUP")
+		t.Fatalf("the process did not end after SIGUSR1")
 	}
-	if ws, ok := victim.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGHUP {
-		t.Errorf("the process ended with %v (%v), want SIGHUP", victim.ProcessState, err)
+	if ws, ok := victim.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGUSR1 {
+		t.Errorf("the process ended with %v (%v), want SIGUSR1", victim.ProcessState, err)
 	}
 
 	// Sort column and kernel threads.
