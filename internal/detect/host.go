@@ -12,8 +12,8 @@ import (
 )
 
 // HostConfig holds the thresholds of the ops rules (host.cpu, host.memory,
-// host.disk, host.listener). The zero value of a field means its default;
-// DefaultHostConfig lists them.
+// host.disk, host.listener, host.pressure, host.restart, host.clock). The
+// zero value of a field means its default; DefaultHostConfig lists them.
 type HostConfig struct {
 	// CPUBusyPct is the total CPU busy share (100 - idle - iowait, all cores)
 	// at or above which host.cpu counts the host as saturated. Default 90,
@@ -64,6 +64,48 @@ type HostConfig struct {
 	// 32768, Linux's net.ipv4.ip_local_port_range default.
 	EphemeralPortLow uint16
 
+	// PressureMemPct: host.pressure fires when memory pressure ("some": the
+	// share of time in which at least one task waited for memory: reclaim,
+	// swap-in, refaulting its page cache) stays at or above this for
+	// PressureFor. Default 20: a healthy host is near 0; at a fifth of
+	// wall time lost to reclaim, latency is visibly worse.
+	PressureMemPct float64
+	// PressureIOPct is the same level for I/O pressure. Default 50: I/O-bound
+	// work (a backup, a build) waits on the disk a good part of the time
+	// normally; half the time waiting means the disk is saturated.
+	PressureIOPct float64
+	// PressureFullPct escalates host.pressure to severity 1 when the "full"
+	// stall (every non-idle task waiting at once: no progress at all)
+	// reaches it. Default 60, systemd-oomd's DefaultMemoryPressureLimit, at
+	// which it starts killing.
+	PressureFullPct float64
+	// PressureFor is how long pressure must last. Default 30 s,
+	// systemd-oomd's DefaultMemoryPressureDurationSec.
+	PressureFor time.Duration
+
+	// RestartCount: host.restart fires when a systemd unit, container or
+	// supervised process is seen restarting (all its processes replaced by
+	// new PIDs) this many times within RestartWindow. Default 5, systemd's
+	// DefaultStartLimitBurst.
+	RestartCount int
+	// RestartWindow is the span over which restarts are counted. Default
+	// 10 min: a loop of one restart a minute is caught; an admin's one or
+	// two restarts while editing a configuration are not.
+	RestartWindow time.Duration
+	// RestartGap is the longest a unit may be absent between its old and
+	// its new processes for the change to count as a restart. Default 30 s:
+	// longer than common RestartSec values and the first steps of Docker's
+	// restart back-off, shorter than the one-minute period of the most
+	// frequent timer jobs, which come and go by design.
+	RestartGap time.Duration
+
+	// ClockJump: host.clock fires when the wall clock moves this much more
+	// or less than the time that passed between two samples (suspend does
+	// not count). Default 1 s: NTP slewing moves it at most 0.5 ms per
+	// second; a step of a second reorders logs and breaks time-based
+	// tokens. From 5 min (Kerberos' default clock skew) the severity is 1.
+	ClockJump time.Duration
+
 	// Suppress is the suppression window: one alert per rule and target per
 	// window, with a count of what it folded in; an Update record is sent
 	// when the condition grows worse. Default 10 min, as the network rules.
@@ -81,8 +123,12 @@ func DefaultHostConfig() HostConfig {
 		DiskUsedPct: 90, DiskCriticalPct: 97,
 		DiskFullWithin: time.Hour, DiskRateWindow: 10 * time.Minute,
 		EphemeralPortLow: 32768,
-		Suppress:         10 * time.Minute,
-		TopN:             3,
+		PressureMemPct:   20, PressureIOPct: 50, PressureFullPct: 60,
+		PressureFor:  30 * time.Second,
+		RestartCount: 5, RestartWindow: 10 * time.Minute, RestartGap: 30 * time.Second,
+		ClockJump: time.Second,
+		Suppress:  10 * time.Minute,
+		TopN:      3,
 	}
 }
 
@@ -108,6 +154,16 @@ func (c *HostConfig) fill() {
 	setF(&c.DiskCriticalPct, d.DiskCriticalPct)
 	setD(&c.DiskFullWithin, d.DiskFullWithin)
 	setD(&c.DiskRateWindow, d.DiskRateWindow)
+	setF(&c.PressureMemPct, d.PressureMemPct)
+	setF(&c.PressureIOPct, d.PressureIOPct)
+	setF(&c.PressureFullPct, d.PressureFullPct)
+	setD(&c.PressureFor, d.PressureFor)
+	if c.RestartCount <= 0 {
+		c.RestartCount = d.RestartCount
+	}
+	setD(&c.RestartWindow, d.RestartWindow)
+	setD(&c.RestartGap, d.RestartGap)
+	setD(&c.ClockJump, d.ClockJump)
 	setD(&c.Suppress, d.Suppress)
 	if c.EphemeralPortLow == 0 {
 		c.EphemeralPortLow = d.EphemeralPortLow
@@ -139,6 +195,9 @@ type HostRules struct {
 
 	listenBase bool
 	listeners  map[hostListenKey]bool
+
+	pressure hostPressure
+	restart  hostRestart
 
 	sup map[string]*hostSup
 }
@@ -192,6 +251,9 @@ func (h *HostRules) Observe(s *hoststat.Snapshot, emit func(*Alert)) {
 	}
 	h.observeMemory(s, emit)
 	h.observeDisks(s, emit)
+	h.observePressure(s, emit)
+	h.observeRestarts(s, emit)
+	h.observeClock(s, emit)
 }
 
 // raise applies suppression: the first alert for key in a window is

@@ -29,6 +29,16 @@ type Snapshot struct {
 	// IntervalS is the time in seconds since the previous full sample (0 in
 	// the first one).
 	IntervalS float64 `json:"interval_s"`
+	// ClockStepS is how far the wall clock moved beyond the time that
+	// passed since the previous full sample (positive: stepped forward,
+	// negative: back), measured against CLOCK_BOOTTIME, which counts
+	// suspend, so a laptop waking is not a step. 0 in the first sample and
+	// when under a millisecond (NTP slewing moves it at most 0.5 ms/s).
+	ClockStepS float64 `json:"clock_step_s,omitempty"`
+	// SuspendedS is how long the host was suspended during the interval
+	// (CLOCK_BOOTTIME minus CLOCK_MONOTONIC), 0 where the system has no
+	// such clock.
+	SuspendedS float64 `json:"suspended_s,omitempty"`
 
 	Host        Host         `json:"host"`
 	CPU         CPU          `json:"cpu"`

@@ -84,6 +84,7 @@ type Sampler struct {
 	init         bool
 	buf          []byte // read buffer reused for every /proc file
 	prevMono     time.Time
+	prevBoot     float64 // CLOCK_BOOTTIME at prevMono, seconds (-1: none)
 	host         hoststat.Host
 	hostDone     bool
 	btime        int64
@@ -183,12 +184,18 @@ func (s *Sampler) Sample(ctx context.Context) (*hoststat.Snapshot, error) {
 	s.setup()
 
 	now := time.Now()
+	boot := bootClock()
 	snap := &hoststat.Snapshot{Time: now}
 	var dt float64
 	if !s.prevMono.IsZero() {
 		dt = now.Sub(s.prevMono).Seconds() // monotonic reading
+		bootDT := -1.0
+		if boot >= 0 && s.prevBoot >= 0 {
+			bootDT = boot - s.prevBoot
+		}
+		snap.ClockStepS, snap.SuspendedS = clockStep(s.prevMono, now, dt, bootDT)
 	}
-	s.prevMono = now
+	s.prevMono, s.prevBoot = now, boot
 	snap.IntervalS = dt
 
 	if runtime.GOOS != "linux" {
