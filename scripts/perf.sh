@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Whole-process comparison on one capture: opsdeck analyze (one core, with
-# and without detection and extraction) against tcpdump and tshark reading
-# the same file. Each row is the median of RUNS runs (default 3) with a warm
+# Whole-process comparison on each capture given: opsdeck analyze (one core,
+# with and without detection and extraction) against ndpiReader (nDPI's flow
+# and risk analysis), tcpdump and tshark reading the same file. Each row is the median of RUNS runs (default 3) with a warm
 # page cache: wall time, CPU time (user+sys), peak RSS, packets per second
 # of CPU time.
 #
@@ -9,18 +9,27 @@
 # of a shared machine falls on all commands alike. The costs of extraction
 # and detection are the medians of the per-round ratios of CPU time, which
 # hold still better than the ratio of two medians.
-#   scripts/perf.sh testdata/gen/mixed-1.5m.pcap
-# Needs GNU time (/usr/bin/time, Debian package "time").
+#   scripts/perf.sh testdata/gen/mixed-1.5m.pcap testdata/gen/attack-1.5m.pcap
+# (`make perf` makes both captures and runs this.)
+# Needs GNU time (/usr/bin/time, Debian package "time"); ndpiReader (Debian
+# libndpi-bin), tcpdump and tshark rows appear when they are installed.
 set -euo pipefail
-cap=${1:?usage: scripts/perf.sh FILE}
+[ $# -ge 1 ] || { echo "usage: scripts/perf.sh FILE..." >&2; exit 2; }
 bin=${OPSDECK:-./opsdeck}
 runs=${RUNS:-3}
-pkts=$(tcpdump -r "$cap" -nn -q 2>/dev/null | wc -l || true)
-echo "capture: $cap ($(du -h "$cap" | cut -f1), $pkts packets)"
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); median of $runs runs, round-robin"
-cat "$cap" >/dev/null
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+
+measure() {
+cap=$1
+rm -f "$tmp"/[0-9]*
+pkts=$(tcpdump -r "$cap" -nn -q 2>/dev/null | wc -l || true)
+flows=$("$bin" analyze --no-extract --no-detect -o - "$cap" 2>/dev/null | grep '"event_type":"stats"' | tail -1 |
+  grep -o '"flow":{"active":[0-9]*,"total":[0-9]*' | grep -o '[0-9]*$' || true)
+echo
+echo "capture: $cap ($(du -h "$cap" | cut -f1), $pkts packets, ${flows:-?} flows: $(awk -v f="${flows:-0}" -v p="$pkts" 'BEGIN { printf "%.0f", (p>0 ? 100*f/p : 0) }')% of packets open a new flow)"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); median of $runs runs, round-robin"
+cat "$cap" >/dev/null
 
 names=() cmds=()
 add() { names+=("$1"); shift; cmds+=("$*"); }
@@ -29,8 +38,9 @@ add "opsdeck analyze --no-extract" env GOMAXPROCS=1 "$bin" analyze --no-extract 
 add "opsdeck analyze --no-detect" env GOMAXPROCS=1 "$bin" analyze --no-detect -o /dev/null "$cap"
 add "opsdeck analyze --no-detect --no-extract" env GOMAXPROCS=1 "$bin" analyze --no-detect --no-extract -o /dev/null "$cap"
 add "opsdeck analyze (2 cores)" "$bin" analyze -o /dev/null "$cap"
-command -v tcpdump >/dev/null && add "tcpdump -r F -w /dev/null" tcpdump -r "$cap" -w /dev/null
-command -v tshark >/dev/null && add "tshark -r F -q -z conv,ip" tshark -r "$cap" -q -z conv,ip
+if command -v ndpiReader >/dev/null; then add "ndpiReader -i F -q" ndpiReader -i "$cap" -q; fi
+if command -v tcpdump >/dev/null; then add "tcpdump -r F -w /dev/null" tcpdump -r "$cap" -w /dev/null; fi
+if command -v tshark >/dev/null; then add "tshark -r F -q -z conv,ip" tshark -r "$cap" -q -z conv,ip; fi
 
 # secs 1m2.345s -> 62.345
 secs() { awk -v t="$1" 'BEGIN { split(t, a, "m"); sub("s", "", a[2]); print a[1]*60 + a[2] }'; }
@@ -64,3 +74,8 @@ ratio() {
 echo
 echo "extraction adds $(ratio 0 1) to analyze"
 echo "detection adds $(ratio 0 2) to analyze"
+}
+
+for cap in "$@"; do
+  measure "$cap"
+done
