@@ -109,6 +109,24 @@ var guides = map[string]guide{
 		sure:    "informational.",
 		next:    []string{"ip neigh show | grep {src}"},
 	},
+	"host.pressure": {
+		means:   "for half a minute or more, tasks on this host spent a large share of their time waiting for memory or for the disk instead of running (Linux pressure stall information).",
+		matters: "users feel it as slowness before any threshold trips: memory stalls come before the OOM killer, I/O stalls make every request that touches the disk wait. The processes named grew the most or did the most I/O while it lasted.",
+		sure:    "sure of the stall (the kernel measures it); the processes named are the likeliest cause, not a proven one. As non-root, other users' I/O is unreadable (evidence io_unreadable_processes).",
+		next:    []string{"cat /proc/pressure/memory /proc/pressure/io", "ps -o pid,rss,vsz,cmd -p {pid}   # the process named", "iotop -obn 3   # who does the I/O (root)", "vmstat 1 5   # si/so: swapping"},
+	},
+	"host.restart": {
+		means:   "a service keeps dying and being started again: all its processes were replaced by new ones several times within minutes (systemd Restart=, a container's restart policy, or a supervisor).",
+		matters: "the restart hides the crash: the service looks up while it drops requests and loses state at each death. A loop often follows a bad deploy, a configuration error, a full disk or memory limits.",
+		sure:    "sure that the processes were replaced; opsdeck cannot see why they ended (read the service's log).",
+		next:    []string{"systemctl status <unit>   # the unit in the evidence: exit code, restart count", "journalctl -u <unit> -n 50 --no-pager", "docker logs --tail 50 <container>   # for docker: units"},
+	},
+	"host.clock": {
+		means:   "the wall clock jumped forward or back between two samples by more than the time that passed (suspend does not count).",
+		matters: "log lines come out of order or with wrong times, cron jobs are skipped or run twice, and certificates, Kerberos tickets and one-time codes are judged at the wrong time; a large step back can also hide activity inside a timeline.",
+		sure:    "sure of the step; usually NTP or chrony correcting a drifting clock, an administrator's date command, or a virtual machine resumed. A step nobody made deserves a look.",
+		next:    []string{"timedatectl status", "chronyc tracking   # or: ntpq -p", "journalctl --since -10min | grep -iE 'time|clock'"},
+	},
 }
 
 // genericGuide stands in for a rule without an entry.
