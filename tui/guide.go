@@ -61,6 +61,12 @@ var guides = map[string]guide{
 		sure:    "sure of the attempts; whether one succeeded shows in the auth log.",
 		next:    []string{"journalctl -u ssh --since -1h | grep {src}", "last -i | grep {src}   # successful logins", "nft add rule inet filter input ip saddr {src} drop"},
 	},
+	"bruteforce.success": {
+		means:   "{src} logged in to {dst} after failing again and again: the brute force worked.",
+		matters: "the attacker now has an account here; the session's process (below) is what they control.",
+		sure:    "sure for FTP, Telnet and HTTP (the server said yes); for SSH and RDP a session longer than an attempt after many short ones, which is strong but inferred.",
+		next:    []string{"ss -tnp 'dst {src}'   # the session and its process", "last -i | grep {src}; who", "kill {pid}   # after saving the evidence (b); then change the account's password", "nft add rule inet filter input ip saddr {src} drop"},
+	},
 	"bruteforce.ftp": {
 		means:   "{src} tried many FTP logins on {dst}: password guessing.",
 		matters: "FTP passwords travel in clear and are often reused elsewhere.",

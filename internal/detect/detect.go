@@ -126,6 +126,7 @@ func (d *Detector) tcpPacket(s *packet.Summary, f *flow.Flow, toServer, created 
 	if f == nil {
 		return
 	}
+	d.breakInSession(f, false, emit)
 	const probeMask = packet.TCPSyn | packet.TCPAck | packet.TCPRst | packet.TCPFin | packet.TCPPsh | packet.TCPUrg
 	switch {
 	case created && fl&(packet.TCPSyn|packet.TCPAck) == packet.TCPSyn|packet.TCPAck:
@@ -170,6 +171,7 @@ func (d *Detector) Event(ev *proto.Event, f *flow.Flow, emit func(*Alert)) {
 	switch {
 	case ev.Cred != nil:
 		d.credEvent(ev, f, emit)
+		d.breakInCred(ev, f, emit)
 	case ev.DNS != nil:
 		d.dnsEvent(ev, f, emit)
 	case ev.FTP != nil:
@@ -186,6 +188,7 @@ func (d *Detector) FlowEnd(f *flow.Flow, emit func(*Alert)) {
 	}
 	d.clock(f.Last)
 	d.bruteFlowEnd(f, emit)
+	d.breakInSession(f, true, emit)
 	d.synFlowEnd(f, emit)
 }
 
