@@ -53,6 +53,9 @@ func (d *Detector) breakInCred(ev *proto.Event, f *flow.Flow, emit func(*Alert))
 	if !ok {
 		return
 	}
+	if u := strings.ToLower(c.User); svc == svcFTP && (u == "anonymous" || u == "ftp") {
+		return // anonymous FTP is open to all: getting in proves nothing
+	}
 	d.breakIn(svc, f, ev.TS, c.User, emit)
 }
 
