@@ -2,6 +2,9 @@ package flow
 
 import (
 	"cmp"
+	"encoding/binary"
+	"hash/maphash"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"time"
@@ -76,7 +79,20 @@ type Stats struct {
 // packet pipeline owns it; the UI sees copies in snapshots.
 type Table struct {
 	cfg Config
-	m   map[Key]*Flow
+	// buckets is a chained hash table of the flows (through Flow.hnext),
+	// keyed by keyHash: a lookup compares the stored hashes of one short
+	// chain and touches one line of each flow. Go's map, with the 64-byte
+	// Key inline, cost a third of a flood's time in probing, hashing and
+	// comparing. It doubles up to MaxFlows buckets (1 MB at the default)
+	// and never shrinks.
+	buckets []*Flow
+	n       int
+	seed    uint64 // random: chains cannot be lengthened by chosen addresses
+	// free holds ended flows for reuse (through Flow.next), at most
+	// maxFree: under a flood every new flow replaces one that ends, and
+	// reusing it allocates nothing, so the collector runs far less often.
+	free  *Flow
+	nfree int
 	// lists hold the flows of each timeout class, least recently seen
 	// first, so expiry looks only at the heads and costs nothing for
 	// flows that are not due.
@@ -90,8 +106,72 @@ type Table struct {
 // the flow still intact (it must not keep the pointer).
 func NewTable(cfg Config, onEnd func(*Flow, EndReason)) *Table {
 	cfg.fill()
-	t := &Table{cfg: cfg, m: make(map[Key]*Flow, min(cfg.MaxFlows, 4096)), onEnd: onEnd}
+	t := &Table{cfg: cfg, buckets: make([]*Flow, min(bucketsFor(cfg.MaxFlows), 4096)), onEnd: onEnd,
+		seed: new(maphash.Hash).Sum64() | 1}
 	return t
+}
+
+// maxFree bounds the reusable flows kept after they end (1.5 MB).
+const maxFree = 4096
+
+// bucketsFor is the most buckets a table of n flows uses: a power of two.
+func bucketsFor(n int) int { return 1 << bits.Len(uint(max(n, 2)-1)) }
+
+// keyHash mixes a key and the table's seed into 64 bits.
+func (t *Table) keyHash(k *Key) uint64 {
+	a, b := k.A.As16(), k.B.As16()
+	h := t.seed
+	h = hmix(h ^ binary.LittleEndian.Uint64(a[:8]) ^ binary.LittleEndian.Uint64(a[8:])<<1)
+	h = hmix(h ^ binary.LittleEndian.Uint64(b[:8]) ^ binary.LittleEndian.Uint64(b[8:])<<1)
+	h = hmix(h ^ uint64(k.APort) ^ uint64(k.BPort)<<16 ^ uint64(k.Proto)<<32 ^ uint64(k.Depth)<<40 ^ uint64(k.VLAN)<<48)
+	return h ^ uint64(k.VLANInner[0]) ^ uint64(k.VLANInner[1])<<16
+}
+
+// hmix is a multiply-xorshift round (as in wyhash and splitmix64).
+func hmix(x uint64) uint64 {
+	hi, lo := bits.Mul64(x^0xe7037ed1a0b428db, 0xa0761d6478bd642f)
+	return hi ^ lo
+}
+
+func (t *Table) lookup(k *Key, h uint64) *Flow {
+	for f := t.buckets[h&uint64(len(t.buckets)-1)]; f != nil; f = f.hnext {
+		if f.hash == h && f.Key == *k {
+			return f
+		}
+	}
+	return nil
+}
+
+func (t *Table) insert(f *Flow) {
+	if t.n >= len(t.buckets) && len(t.buckets) < bucketsFor(t.cfg.MaxFlows) {
+		old := t.buckets
+		t.buckets = make([]*Flow, 2*len(old))
+		m := uint64(len(t.buckets) - 1)
+		for _, g := range old {
+			for g != nil {
+				nx := g.hnext
+				g.hnext = t.buckets[g.hash&m]
+				t.buckets[g.hash&m] = g
+				g = nx
+			}
+		}
+	}
+	b := &t.buckets[f.hash&uint64(len(t.buckets)-1)]
+	f.hnext = *b
+	*b = f
+	t.n++
+}
+
+func (t *Table) remove(f *Flow) {
+	p := &t.buckets[f.hash&uint64(len(t.buckets)-1)]
+	for *p != nil && *p != f {
+		p = &(*p).hnext
+	}
+	if *p == f {
+		*p = f.hnext
+		t.n--
+	}
+	f.hnext = nil
 }
 
 // Config returns the effective configuration.
@@ -110,17 +190,18 @@ func (t *Table) Update(s *packet.Summary) (f *Flow, toServer, created bool) {
 		return nil, false, false
 	}
 	k, srcIsA := KeyOf(s)
-	f = t.m[k]
+	h := t.keyHash(&k)
+	f = t.lookup(&k, h)
 	if f != nil && t.cfg.ActiveTimeout > 0 && s.TS.Sub(f.First) > t.cfg.ActiveTimeout {
 		t.end(f, EndActiveTimeout)
 		f = nil
 	}
 	if f == nil {
-		if len(t.m) >= t.cfg.MaxFlows {
+		if t.n >= t.cfg.MaxFlows {
 			t.stats.Evicted++
 			t.end(t.oldest(), EndEvicted)
 		}
-		f = t.create(k, s, srcIsA)
+		f = t.create(k, h, s, srcIsA)
 		created = true
 	}
 	toServer = srcIsA == f.clientIsA
@@ -154,9 +235,16 @@ func (t *Table) Update(s *packet.Summary) (f *Flow, toServer, created bool) {
 	return f, toServer, created
 }
 
-func (t *Table) create(k Key, s *packet.Summary, srcIsA bool) *Flow {
+func (t *Table) create(k Key, h uint64, s *packet.Summary, srcIsA bool) *Flow {
 	t.seq++
-	f := &Flow{ID: FlowID(k, s.TS), Key: k, Proto: s.Proto, VLAN: s.VLAN, First: s.TS, Last: s.TS}
+	f := t.free
+	if f != nil {
+		t.free, f.next = f.next, nil
+		t.nfree--
+	} else {
+		f = new(Flow)
+	}
+	*f = Flow{ID: FlowID(k, s.TS), Key: k, Proto: s.Proto, VLAN: s.VLAN, First: s.TS, Last: s.TS, hash: h}
 	f.Client, f.Server, f.CPort, f.SPort = s.Src, s.Dst, s.SrcPort, s.DstPort
 	f.clientIsA = srcIsA
 	// A capture that starts at the SYN-ACK: the sender is the server.
@@ -175,11 +263,11 @@ func (t *Table) create(k Key, s *packet.Summary, srcIsA bool) *Flow {
 		f.ICMPType, f.ICMPCode = s.ICMPType, s.ICMPCode
 		f.CPort, f.SPort = 0, 0
 	}
-	t.m[k] = f
+	t.insert(f)
 	f.class = noClass
 	t.stats.Created++
-	if len(t.m) > t.stats.MaxActive {
-		t.stats.MaxActive = len(t.m)
+	if t.n > t.stats.MaxActive {
+		t.stats.MaxActive = t.n
 	}
 	return f
 }
@@ -288,20 +376,28 @@ func (t *Table) Flush(reason EndReason) {
 
 func (t *Table) end(f *Flow, reason EndReason) {
 	t.unlink(f)
-	delete(t.m, f.Key)
+	t.remove(f)
 	t.stats.Ended++
 	if t.onEnd != nil {
 		t.onEnd(f, reason)
 	}
+	// Cleared, so nothing it referred to is kept and a stale pointer to it
+	// (which onEnd's callers must not keep) sees ID 0, never another flow's.
+	*f = Flow{}
+	if t.nfree < maxFree {
+		f.next = t.free
+		t.free = f
+		t.nfree++
+	}
 }
 
 // Len is the number of flows in the table.
-func (t *Table) Len() int { return len(t.m) }
+func (t *Table) Len() int { return t.n }
 
 // Stats returns the table's counters.
 func (t *Table) Stats() Stats {
 	s := t.stats
-	s.Active = len(t.m)
+	s.Active = t.n
 	return s
 }
 
