@@ -51,6 +51,9 @@ type Snapshot struct {
 	// Pressure is the kernel's pressure stall information; nil when the
 	// kernel has none (no CONFIG_PSI, or booted with psi=0).
 	Pressure *Pressure `json:"pressure,omitempty"`
+	// Sensors are CPU frequencies, temperatures and batteries; nil when
+	// the host exposes none (most virtual machines and containers).
+	Sensors *Sensors `json:"sensors,omitempty"`
 	Sockets  []Socket  `json:"sockets,omitempty"`
 	// LocalAddrs are the addresses of this network namespace's interfaces,
 	// used to tell local flows from flows of other namespaces.
@@ -299,4 +302,46 @@ type PressureLine struct {
 	Avg300   float64 `json:"avg300"`
 	TotalUs  uint64  `json:"total_us"`
 	StallPct float64 `json:"stall_pct"`
+}
+
+// Sensors are what /sys says about the hardware's state. Strings (chip,
+// label, battery names) come from drivers and, on a fixture root, from
+// anyone: pass them through textsafe before a terminal.
+type Sensors struct {
+	// CPUFreqMHz is each CPU's current frequency (cpufreq's
+	// scaling_cur_freq), in CPU order; empty without cpufreq.
+	CPUFreqMHz []float64 `json:"cpu_freq_mhz,omitempty"`
+	// Temps are the temperature sensors: hwmon first, then thermal zones
+	// that no hwmon chip already reports.
+	Temps     []Temp    `json:"temps,omitempty"`
+	Batteries []Battery `json:"batteries,omitempty"`
+	// Dropped counts sensors left out because a list was full.
+	Dropped int `json:"dropped,omitempty"`
+}
+
+// Temp is one temperature sensor.
+type Temp struct {
+	Chip  string  `json:"chip"`  // hwmon name ("coretemp", "nvme") or thermal zone type ("x86_pkg_temp")
+	Label string  `json:"label"` // tempN_label ("Package id 0", "Composite"), else "tempN" or the zone
+	C     float64 `json:"c"`     // degrees Celsius
+	// HighC and CritC are the driver's limits (tempN_max, tempN_crit), 0
+	// when it gives none.
+	HighC float64 `json:"high_c,omitempty"`
+	CritC float64 `json:"crit_c,omitempty"`
+}
+
+// Battery is one system battery (power_supply of type Battery; a mouse's or
+// headset's, scope Device, is not one).
+type Battery struct {
+	Name        string  `json:"name"`
+	CapacityPct float64 `json:"capacity_pct"`
+	// Status is the kernel's: Charging, Discharging, Full, Not charging or
+	// Unknown.
+	Status   string  `json:"status"`
+	EnergyWh float64 `json:"energy_wh,omitempty"` // energy_now (or charge_now x voltage)
+	FullWh   float64 `json:"full_wh,omitempty"`   // energy_full
+	PowerW   float64 `json:"power_w,omitempty"`   // power_now (or current_now x voltage)
+	// TimeLeftS is the time to empty while discharging, to full while
+	// charging, from energy and power; 0 when unknown.
+	TimeLeftS float64 `json:"time_left_s,omitempty"`
 }

@@ -96,6 +96,7 @@ type Sampler struct {
 	prevDisk     map[string]diskCounters
 	prevNet      map[string]ifCounters
 	prevPSI      hoststat.Pressure
+	sensors      sensorPaths
 	havePSI      bool
 	procs        map[int32]*procState
 	users        map[uint32]string
@@ -208,6 +209,7 @@ func (s *Sampler) Sample(ctx context.Context) (*hoststat.Snapshot, error) {
 	part(snap, PartMemory, func() error { return s.sampleMemory(snap) })
 	part(snap, PartVmstat, func() error { return s.sampleVmstat(snap, dt) })
 	part(snap, PartPressure, func() error { return s.samplePressure(snap, dt) })
+	part(snap, PartSensors, func() error { return s.sampleSensors(snap) })
 	part(snap, PartDisks, func() error { return s.sampleDisks(snap, dt) })
 	part(snap, PartFilesystems, func() error { return s.sampleFilesystems(snap) })
 	part(snap, PartInterfaces, func() error { return s.sampleInterfaces(snap, dt) })
