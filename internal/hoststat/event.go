@@ -7,7 +7,10 @@ import (
 
 // HostEvent returns the body of the EVE "host" event (the value under the
 // "host" key) for one full snapshot: cpu, memory, load, disks, filesystems,
-// interfaces and the topN processes by CPU. Keys are snake_case and stable;
+// interfaces, the topN processes by CPU (each with its nice value and
+// its systemd unit or container when it has one), pressure stall, sensors
+// (CPU frequency, temperatures, batteries) when the host has them, and a
+// wall clock step when there was one. Keys are snake_case and stable;
 // rates are per second and rounded to 0.1 to keep lines short. Each
 // process's command line is at most MaxCmdlineBytes, with
 // "cmdline_truncated": true when it was cut.
@@ -78,6 +81,15 @@ func HostEvent(s *Snapshot, topN int) map[string]any {
 	if s.Pressure != nil {
 		body["pressure"] = pressureEvent(s.Pressure)
 	}
+	if s.Sensors != nil {
+		body["sensors"] = sensorsEvent(s.Sensors)
+	}
+	if s.ClockStepS != 0 && !math.IsNaN(s.ClockStepS) && !math.IsInf(s.ClockStepS, 0) {
+		body["clock_step_s"] = math.Round(s.ClockStepS*1000) / 1000
+	}
+	if s.SuspendedS > 0 && !math.IsInf(s.SuspendedS, 0) {
+		body["suspended_s"] = math.Round(s.SuspendedS*1000) / 1000
+	}
 	if len(s.Errors) > 0 {
 		errs := make(map[string]any, len(s.Errors))
 		for k, v := range s.Errors {
@@ -116,6 +128,10 @@ func topProcs(ps []Process, n int) []map[string]any {
 			"pid": p.PID, "ppid": p.PPID, "user": p.User, "name": p.Name, "cmdline": cmd,
 			"state": p.State, "cpu_pct": r1(p.CPUPct), "rss": p.RSS, "threads": p.Threads,
 			"read_bytes_per_s": r1(p.ReadBytesPerS), "write_bytes_per_s": r1(p.WriteBytesPerS),
+			"nice": p.Nice,
+		}
+		if p.Unit != "" {
+			m["unit"] = p.Unit
 		}
 		if p.CmdlineTruncated || len(cmd) != len(p.Cmdline) {
 			m["cmdline_truncated"] = true
@@ -151,3 +167,56 @@ func pressureEvent(p *Pressure) map[string]any {
 }
 
 func r1(x float64) float64 { return math.Round(x*10) / 10 }
+
+// sensorsEvent is the sensors part of the host event: per-CPU frequency in
+// MHz, temperatures (°C) with their chip, label and the driver's limits,
+// and batteries. Non-finite values (a corrupt sample) are left out rather
+// than breaking the JSON encoder.
+func sensorsEvent(se *Sensors) map[string]any {
+	ok := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	out := map[string]any{}
+	if len(se.CPUFreqMHz) > 0 {
+		f := make([]float64, 0, len(se.CPUFreqMHz))
+		for _, v := range se.CPUFreqMHz {
+			if ok(v) {
+				f = append(f, math.Round(v))
+			}
+		}
+		out["cpu_freq_mhz"] = f
+	}
+	if len(se.Temps) > 0 {
+		ts := make([]map[string]any, 0, len(se.Temps))
+		for _, t := range se.Temps {
+			if !ok(t.C) {
+				continue
+			}
+			m := map[string]any{"chip": t.Chip, "label": t.Label, "c": r1(t.C)}
+			if t.HighC > 0 && ok(t.HighC) {
+				m["high_c"] = r1(t.HighC)
+			}
+			if t.CritC > 0 && ok(t.CritC) {
+				m["crit_c"] = r1(t.CritC)
+			}
+			ts = append(ts, m)
+		}
+		out["temps"] = ts
+	}
+	if len(se.Batteries) > 0 {
+		bs := make([]map[string]any, 0, len(se.Batteries))
+		for _, b := range se.Batteries {
+			m := map[string]any{"name": b.Name, "status": b.Status}
+			for k, v := range map[string]float64{"capacity_pct": b.CapacityPct, "energy_wh": b.EnergyWh,
+				"full_wh": b.FullWh, "power_w": b.PowerW, "time_left_s": b.TimeLeftS} {
+				if ok(v) && (v != 0 || k == "capacity_pct") {
+					m[k] = r1(v)
+				}
+			}
+			bs = append(bs, m)
+		}
+		out["batteries"] = bs
+	}
+	if se.Dropped > 0 {
+		out["dropped"] = se.Dropped
+	}
+	return out
+}

@@ -2,6 +2,7 @@ package hoststat
 
 import (
 	"encoding/json"
+	"math"
 	"net/netip"
 	"strings"
 	"testing"
@@ -75,5 +76,48 @@ func TestHostEvent(t *testing.T) {
 	}
 	if got := HostEvent(s, 0)["processes"].([]map[string]any); len(got) != 0 {
 		t.Errorf("topN 0 gave %d processes", len(got))
+	}
+}
+
+// Issue 19: the host event carries each process's nice value and unit,
+// the sensors when the host has them, and a clock step; corrupt values
+// do not break the encoder.
+func TestHostEventSensorsUnitsClock(t *testing.T) {
+	s := &Snapshot{
+		Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), IntervalS: 1,
+		Processes: []Process{{PID: 7, Name: "nginx", CPUPct: 9, Nice: -5, Unit: "nginx.service"}, {PID: 8, Name: "sh", CPUPct: 1, Nice: 10}},
+		Sensors: &Sensors{
+			CPUFreqMHz: []float64{2400.4, math.NaN(), 3899.6},
+			Temps:      []Temp{{Chip: "coretemp", Label: "Package id 0", C: 62.04, HighC: 80, CritC: 100}, {Chip: "x", Label: "y", C: math.Inf(1)}},
+			Batteries:  []Battery{{Name: "BAT0", CapacityPct: 87, Status: "Discharging", EnergyWh: 43.5, PowerW: math.NaN(), TimeLeftS: 12732}},
+			Dropped:    2,
+		},
+		ClockStepS: -42.0004, SuspendedS: 3600,
+	}
+	b, err := json.Marshal(HostEvent(s, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := string(b)
+	for _, want := range []string{
+		`"nice":-5`, `"unit":"nginx.service"`, `"nice":10`,
+		`"cpu_freq_mhz":[2400,3900]`,
+		`"temps":[{"c":62,"chip":"coretemp","crit_c":100,"high_c":80,"label":"Package id 0"}]`,
+		`"batteries":[{"capacity_pct":87,"energy_wh":43.5,"name":"BAT0","status":"Discharging","time_left_s":12732}]`,
+		`"dropped":2`, `"clock_step_s":-42`, `"suspended_s":3600`,
+	} {
+		if !strings.Contains(js, want) {
+			t.Errorf("event lacks %s:\n%s", want, js)
+		}
+	}
+	if strings.Count(js, `"unit"`) != 1 {
+		t.Errorf("a process without a unit has one:\n%s", js)
+	}
+	s.Sensors, s.ClockStepS, s.SuspendedS = nil, 0, 0
+	js2, _ := json.Marshal(HostEvent(s, 5))
+	for _, no := range []string{"sensors", "clock_step_s", "suspended_s"} {
+		if strings.Contains(string(js2), no) {
+			t.Errorf("%s written for a host without it", no)
+		}
 	}
 }

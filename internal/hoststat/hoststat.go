@@ -54,7 +54,7 @@ type Snapshot struct {
 	// Sensors are CPU frequencies, temperatures and batteries; nil when
 	// the host exposes none (most virtual machines and containers).
 	Sensors *Sensors `json:"sensors,omitempty"`
-	Sockets  []Socket  `json:"sockets,omitempty"`
+	Sockets []Socket `json:"sockets,omitempty"`
 	// LocalAddrs are the addresses of this network namespace's interfaces,
 	// used to tell local flows from flows of other namespaces.
 	LocalAddrs []netip.Addr `json:"local_addrs,omitempty"`
