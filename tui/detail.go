@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -203,7 +204,7 @@ func (d *detailPane) build() {
 			}
 			slices.Sort(keys)
 			for _, k := range keys {
-				field(k, fmt.Sprint(a.Evidence[k]))
+				field(strings.ReplaceAll(k, "_", " "), evidenceValue(a.Evidence[k]))
 			}
 		}
 		addrs, pid, flowID = []netip.Addr{a.Src, a.Dst}, a.PID, a.FlowID
@@ -323,4 +324,43 @@ func withName(addr, name string) string {
 		return addr
 	}
 	return addr + " (" + name + ")"
+}
+
+// evidenceValue writes an evidence value for people: numbers without
+// float noise (30.000323061 s reads 30), lists one item after another,
+// objects (a top process) as "key value" pairs in a stable order.
+func evidenceValue(v any) string {
+	switch x := v.(type) {
+	case float64:
+		return formatNumber(x)
+	case float32:
+		return formatNumber(float64(x))
+	case []string:
+		return strings.Join(x, ", ")
+	case []any:
+		parts := make([]string, 0, len(x))
+		for _, e := range x {
+			parts = append(parts, evidenceValue(e))
+		}
+		return strings.Join(parts, "; ")
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			parts = append(parts, strings.ReplaceAll(k, "_", " ")+" "+evidenceValue(x[k]))
+		}
+		return strings.Join(parts, ", ")
+	}
+	return fmt.Sprint(v)
+}
+
+func formatNumber(f float64) string {
+	if f == float64(int64(f)) || f >= 100 || f <= -100 {
+		return strconv.FormatFloat(f, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(f, 'f', 1, 64)
 }

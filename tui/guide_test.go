@@ -68,3 +68,18 @@ func TestHelpScrolls(t *testing.T) {
 		t.Errorf("the help's last line cannot be reached:\n%s", last)
 	}
 }
+
+// Issue 14: evidence reads as facts, not Go's printing of maps and floats.
+func TestEvidenceValues(t *testing.T) {
+	for v, want := range map[string]string{
+		evidenceValue(30.000323061):  "30.0",
+		evidenceValue(float64(960)):  "960",
+		evidenceValue(95.45):         "95.5",
+		evidenceValue([]string{"a"}): "a",
+		evidenceValue([]any{map[string]any{"pid": float64(7), "cpu_pct": 95.5, "name": "nc"}}): "cpu pct 95.5, name nc, pid 7",
+	} {
+		if v != want {
+			t.Errorf("got %q, want %q", v, want)
+		}
+	}
+}

@@ -83,7 +83,7 @@ func TestDetailOpensAndCloses(t *testing.T) {
 	}
 	m.Update(cmd())
 	v := m.View()
-	for _, want := range []string{"scan.port", "T1046", "192.168.1.66", "evidence", "sample_ports", "218 more"} {
+	for _, want := range []string{"scan.port", "T1046", "192.168.1.66", "evidence", "sample ports", "218 more"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("detail lacks %q:\n%s", want, v)
 		}
