@@ -200,6 +200,23 @@ func (p *systemPane) sections(w int) []section {
 	if l := pressureLine(st, h, w); l != "" {
 		add(label("PSI") + l)
 	}
+	// Sensors: rows that exist only when the host has them (most VMs and
+	// containers have none). A battery on an on-call laptop matters more
+	// than a frequency.
+	if se := h.Sensors; se != nil {
+		prio = 3
+		if l := batteryLine(st, se.Batteries, w); l != "" {
+			add(label("Bat") + l)
+		}
+		prio = 5
+		if l := tempLine(st, se.Temps, w); l != "" {
+			add(label("Temp") + l)
+		}
+		prio = 6
+		if l := freqLine(st, se.CPUFreqMHz, w); l != "" {
+			add(label("Freq") + l)
+		}
+	}
 	prio = 0
 	if m.OOMKillsNew > 0 {
 		add(st.Bad.Render(fmt.Sprintf("OOM killer: %d kill(s) this interval", m.OOMKillsNew)))
@@ -354,3 +371,98 @@ func psiNum(v float64) string {
 	}
 	return fmt.Sprintf("%.1f", v)
 }
+
+// batteryLine shows each system battery: charge, state, power and time
+// left, as upower would.
+func batteryLine(st *Styles, bs []hoststat.Battery, w int) string {
+	var parts []string
+	for _, b := range bs {
+		style := st.Good
+		switch {
+		case b.Status == "Discharging" && b.CapacityPct < 10:
+			style = st.Bad
+		case b.Status == "Discharging" && b.CapacityPct < 25:
+			style = st.Warn
+		}
+		s := textsafe.Truncate(b.Name, 12) + " " + style.Render(fmt.Sprintf("%.0f%%", b.CapacityPct)) + " " +
+			st.Dim.Render(strings.ToLower(textsafe.Truncate(b.Status, 12)))
+		if b.PowerW > 0 {
+			s += fmt.Sprintf(" %.1fW", b.PowerW)
+		}
+		if b.TimeLeftS > 0 {
+			s += " " + humanDuration(time.Duration(b.TimeLeftS)*time.Second)
+			if b.Status == "Charging" {
+				s += st.Dim.Render(" to full")
+			} else {
+				s += st.Dim.Render(" left")
+			}
+		}
+		parts = append(parts, s)
+	}
+	return clipStyled(strings.Join(parts, "  "), max(w-5, 0))
+}
+
+// tempLine lists the temperatures, hottest first, as many as fit whole;
+// each is coloured against its driver's limits when it has them.
+func tempLine(st *Styles, ts []hoststat.Temp, w int) string {
+	if len(ts) == 0 {
+		return ""
+	}
+	order := slices.Clone(ts)
+	slices.SortStableFunc(order, func(a, b hoststat.Temp) int { return cmp.Compare(b.C, a.C) })
+	room := max(w-5, 0)
+	var b strings.Builder
+	used, shown := 0, 0
+	for _, t := range order {
+		name := t.Label
+		if strings.HasPrefix(name, "temp") || strings.HasPrefix(name, "zone ") {
+			name = t.Chip // "temp1" says nothing; the chip does
+		}
+		name = textsafe.Truncate(name, 16)
+		cell := fmt.Sprintf("%s %.0fC", name, t.C)
+		n := textsafe.Width(cell) + 2
+		if used+n > room && shown > 0 {
+			if rest := fmt.Sprintf("+%d", len(order)-shown); used+len(rest) <= room {
+				b.WriteString(st.Dim.Render(rest))
+			}
+			break
+		}
+		b.WriteString(st.Dim.Render(name+" ") + tempStyle(st, t).Render(fmt.Sprintf("%.0fC", t.C)) + "  ")
+		used += n
+		shown++
+	}
+	return clipStyled(strings.TrimRight(b.String(), " "), room)
+}
+
+func tempStyle(st *Styles, t hoststat.Temp) lipgloss.Style {
+	high, crit := t.HighC, t.CritC
+	if high <= 0 {
+		high = 80 // no limit from the driver: where most CPUs start to throttle
+	}
+	switch {
+	case (crit > 0 && t.C >= crit) || t.C >= high:
+		return st.Bad
+	case t.C >= high-10:
+		return st.Warn
+	}
+	return st.Good
+}
+
+// freqLine shows the CPUs' current frequency: the mean, and the range
+// when the cores differ (one pinned core at full clock, the rest idle).
+func freqLine(st *Styles, f []float64, w int) string {
+	if len(f) == 0 {
+		return ""
+	}
+	lo, hi, sum := f[0], f[0], 0.0
+	for _, v := range f {
+		lo, hi, sum = min(lo, v), max(hi, v), sum+v
+	}
+	s := ghz(sum/float64(len(f))) + st.Dim.Render(" avg")
+	if hi-lo >= 50 {
+		s += st.Dim.Render("  min ") + ghz(lo) + st.Dim.Render("  max ") + ghz(hi)
+	}
+	return clipStyled(s, max(w-5, 0))
+}
+
+func ghz(mhz float64) string { return fmt.Sprintf("%.2f GHz", mhz/1000) }
