@@ -122,6 +122,49 @@ func (s *Sampler) sampleOther(ctx context.Context, snap *hoststat.Snapshot) {
 		s.prevNet = seen
 		return nil
 	})
+	part(snap, PartSensors, func() error {
+		ts, err := host.SensorsTemperaturesWithContext(ctx)
+		se := sensorsFromGopsutil(ts)
+		if se != nil {
+			snap.Sensors = se
+		}
+		if err != nil && se == nil {
+			return fmt.Errorf("temperatures: %w", err)
+		}
+		return nil // some sensors read: the others' failures are noise (gopsutil reports each)
+	})
 	setErr(snap, PartProcesses, fmt.Errorf("process sampling not supported on %s", runtime.GOOS))
 	setErr(snap, PartSockets, fmt.Errorf("socket sampling not supported on %s", runtime.GOOS))
+}
+
+// sensorsFromGopsutil turns gopsutil's temperatures (macOS SMC keys, BSD
+// sysctls) into Sensors, bounded as on Linux; nil when there are none.
+// Values out of range (absent sensors report 0 or nonsense) are left out.
+func sensorsFromGopsutil(ts []host.TemperatureStat) *hoststat.Sensors {
+	var se hoststat.Sensors
+	for _, t := range ts {
+		if t.Temperature <= -273.15 || t.Temperature > 1000 || t.Temperature != t.Temperature {
+			continue
+		}
+		if len(se.Temps) >= maxTemps {
+			se.Dropped++
+			continue
+		}
+		key := t.SensorKey
+		if len(key) > maxSensorText {
+			key = key[:maxSensorText]
+		}
+		v := hoststat.Temp{Chip: key, Label: key, C: t.Temperature}
+		if t.High > 0 && t.High <= 1000 {
+			v.HighC = t.High
+		}
+		if t.Critical > 0 && t.Critical <= 1000 {
+			v.CritC = t.Critical
+		}
+		se.Temps = append(se.Temps, v)
+	}
+	if len(se.Temps) == 0 {
+		return nil
+	}
+	return &se
 }

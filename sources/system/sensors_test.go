@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/opsdeck/opsdeck/internal/hoststat"
+	"github.com/shirou/gopsutil/v3/host"
 )
 
 // The fixture tree testdata/sensors follows the kernel's documented formats
@@ -209,5 +210,27 @@ func TestParseSensorValues(t *testing.T) {
 		if (err == nil) != tc.fOK || (tc.fOK && f != tc.mhz) {
 			t.Errorf("parseFreqKHz(%q) = %v, %v", tc.in, f, err)
 		}
+	}
+}
+
+// Elsewhere than Linux, gopsutil's temperatures are used, with the same
+// bounds and range checks.
+func TestSensorsFromGopsutil(t *testing.T) {
+	var ts []host.TemperatureStat
+	ts = append(ts, host.TemperatureStat{SensorKey: "TC0P", Temperature: 55, High: 90, Critical: 105},
+		host.TemperatureStat{SensorKey: "absent", Temperature: -300},
+		host.TemperatureStat{SensorKey: "nan", Temperature: math.NaN()})
+	for i := 0; i < maxTemps+5; i++ {
+		ts = append(ts, host.TemperatureStat{SensorKey: strings.Repeat("k", 100), Temperature: 40, High: 5000})
+	}
+	se := sensorsFromGopsutil(ts)
+	if se == nil || len(se.Temps) != maxTemps || se.Dropped != 6 {
+		t.Fatalf("sensors %+v", se)
+	}
+	if se.Temps[0] != (hoststat.Temp{Chip: "TC0P", Label: "TC0P", C: 55, HighC: 90, CritC: 105}) || len(se.Temps[1].Chip) != maxSensorText || se.Temps[1].HighC != 0 {
+		t.Errorf("temps %+v %+v", se.Temps[0], se.Temps[1])
+	}
+	if sensorsFromGopsutil(nil) != nil {
+		t.Error("no temperatures gave sensors")
 	}
 }
