@@ -167,8 +167,16 @@ type sensorPaths struct {
 	age     int
 	freq    []string
 	temps   []tempPath
-	bats    []string // power_supply directories
+	bats    []batPath
 	dropped int
+}
+
+// batPath is one system battery found by the scan and which of
+// batteryAttrs its driver provides (type and scope do not change, so
+// mains adapters and peripherals are not read every sample).
+type batPath struct {
+	dir   string
+	attrs []string
 }
 
 type tempPath struct {
@@ -300,14 +308,29 @@ func (s *Sampler) scanSensors(root string) sensorPaths {
 	// drivers name them as they like (CMB0, macsmc-battery).
 	ps := root + "/class/power_supply"
 	if ents, err := os.ReadDir(ps); err == nil {
-		for _, e := range ents {
+		for _, e := range ents { // sorted by name
+			dir := ps + "/" + e.Name()
+			attr := map[string][]byte{}
+			for _, a := range []string{"type", "scope"} {
+				if b, _, err := s.readPrefix(dir+"/"+a, maxSysAttr); err == nil {
+					attr[a] = bytes.Clone(b)
+				}
+			}
+			if _, ok := parseBattery(e.Name(), attr); !ok {
+				continue
+			}
 			if len(sp.bats) >= maxBatteries {
 				sp.dropped++
 				continue
 			}
-			sp.bats = append(sp.bats, ps+"/"+e.Name())
+			bp := batPath{dir: dir}
+			for _, a := range batteryAttrs {
+				if _, err := os.Stat(dir + "/" + a); err == nil {
+					bp.attrs = append(bp.attrs, a)
+				}
+			}
+			sp.bats = append(sp.bats, bp)
 		}
-		slices.Sort(sp.bats)
 	}
 	return sp
 }
@@ -373,18 +396,14 @@ func (s *Sampler) sampleSensors(snap *hoststat.Snapshot) error {
 		}
 		out.Temps = append(out.Temps, v)
 	}
-	for _, dir := range sp.bats {
-		attr := make(map[string][]byte, len(batteryAttrs))
-		for _, a := range batteryAttrs {
-			if b, _, err := s.readPrefix(dir+"/"+a, maxSysAttr); err == nil {
+	for _, bp := range sp.bats {
+		attr := make(map[string][]byte, len(bp.attrs))
+		for _, a := range bp.attrs {
+			if b, ok := read(bp.dir + "/" + a); ok {
 				attr[a] = bytes.Clone(b)
 			}
 		}
-		if len(attr) == 0 {
-			gone = true
-			continue
-		}
-		if b, ok := parseBattery(filepath.Base(dir), attr); ok {
+		if b, ok := parseBattery(filepath.Base(bp.dir), attr); ok {
 			out.Batteries = append(out.Batteries, b)
 		}
 	}

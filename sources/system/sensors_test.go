@@ -103,7 +103,8 @@ func TestSensorsHostile(t *testing.T) {
 		files[filepath.Join("class/hwmon/hwmon1", "temp"+itoa(i)+"_input")] = "40000\n"
 	}
 	for i := 0; i < maxBatteries+2; i++ {
-		files["class/power_supply/zz"+itoa(i)+"/type"] = "Mains\n"
+		files["class/power_supply/zz"+itoa(i)+"/type"] = "Battery\n"
+		files["class/power_supply/ac"+itoa(i)+"/type"] = "Mains\n" // not a battery: not followed, not counted
 	}
 	writeTree(t, root, files)
 	s := &Sampler{SysRoot: root}
@@ -122,14 +123,14 @@ func TestSensorsHostile(t *testing.T) {
 		t.Errorf("frequencies %v", se.CPUFreqMHz)
 	}
 	// 73 temperature inputs: 64 followed (3 of them unreadable values,
-	// reported above), 9 dropped; 11 power supplies: 8 followed, 3 dropped.
+	// reported above), 9 dropped; 11 batteries: 8 followed, 3 dropped.
 	if len(se.Temps) != maxTemps-3 || se.Dropped != 9+3 {
 		t.Errorf("%d temps, %d dropped; want the bound %d less the 3 bad and 12 counted", len(se.Temps), se.Dropped, maxTemps)
 	}
 	if c := se.Temps[0].Chip; len(c) != maxSensorText {
 		t.Errorf("chip name of %d bytes, want clipped to %d", len(c), maxSensorText)
 	}
-	if len(se.Batteries) != 1 {
+	if len(se.Batteries) != maxBatteries || se.Batteries[0].Name != "BAT1" {
 		t.Fatalf("batteries %+v", se.Batteries)
 	}
 	b := se.Batteries[0]
@@ -232,5 +233,20 @@ func TestSensorsFromGopsutil(t *testing.T) {
 	}
 	if sensorsFromGopsutil(nil) != nil {
 		t.Error("no temperatures gave sensors")
+	}
+}
+
+// BenchmarkSensors is one sample's sensor reads on the fixture laptop (3
+// CPUs, 5 temperatures, 4 power supplies), the directory scan amortised
+// over sensorRescan samples as in use.
+func BenchmarkSensors(b *testing.B) {
+	s := &Sampler{SysRoot: "testdata/sensors"}
+	s.setup()
+	b.ReportAllocs()
+	for b.Loop() {
+		snap := &hoststat.Snapshot{}
+		if err := s.sampleSensors(snap); err != nil || snap.Sensors == nil {
+			b.Fatal(err)
+		}
 	}
 }
