@@ -31,11 +31,23 @@ func detectTCP(b []byte, toServer bool, sport, cport uint16) (app appID, more bo
 	case b[0] == 0xff && len(b) >= 2 && b[1] >= 0xf0:
 		return appTelnet, false
 	}
+	if looksLDAP(b, toServer) {
+		return appLDAP, false
+	}
 	if toServer {
+		switch {
+		case looksPgsql(b):
+			return appPgsql, false
+		case looksSOCKS5(b):
+			return appSOCKS5, false
+		}
 		for _, m := range httpMethods {
 			if bytes.HasPrefix(b, []byte(m)) {
 				return appHTTP, false
 			}
+		}
+		if looksRedis(b, sport) {
+			return appRedis, false
 		}
 	} else {
 		switch {

@@ -3,6 +3,7 @@ package proto
 import (
 	"bytes"
 	"encoding/base64"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -15,7 +16,15 @@ type httpReq struct {
 	h          HTTP
 	user, pass string
 	hasCred    bool
+	// form is a login form's fields (a urlencoded POST body with a
+	// password field), sent as its own credential.
+	form         formCred
+	formLogin    bool // the request is a urlencoded POST: its body is read
+	hasFormCreds bool
 }
+
+// formCred is the user and password fields of a login form.
+type formCred struct{ user, pass string }
 
 // bodySkip walks over a message body: a known length, chunked framing, or
 // everything until the connection closes.
@@ -103,7 +112,16 @@ type httpParser struct {
 	open   bool
 	resync [2]bool // after a gap: skip to the next request (0) or response (1) line
 	capped bool    // maxTxPerFlow reached
+	// form holds the first bytes of a urlencoded POST body while it is
+	// read; formLeft is how many more are kept (0: none is being read).
+	form     []byte
+	formLeft int
 }
+
+// maxFormBody bounds the bytes of a form body kept to look for a login: a
+// login form is a few fields, and its first maxFormBody bytes are parsed
+// even when the body is longer.
+const maxFormBody = 4096
 
 func (p *httpParser) holdLimit(cfg *Config) int { return cfg.maxBytes() }
 
@@ -115,6 +133,11 @@ func (p *httpParser) gap(c *ctx, toServer bool, n int64, held int) {
 	body, d := &p.respBody, 1
 	if toServer {
 		body, d = &p.reqBody, 0
+	}
+	if toServer && p.formLeft > 0 {
+		// The form is parsed as far as it came; past a hole its fields
+		// would be misread.
+		p.formDone(c)
 	}
 	if held == 0 && n > 0 && !p.resync[d] {
 		switch {
@@ -305,6 +328,19 @@ func (p *httpParser) feedRequest(c *ctx, b []byte) (int, bool) {
 		if n, ok = p.resynced(true, b, n); !ok {
 			return n, false
 		}
+		if p.formLeft > 0 {
+			// The body of a urlencoded POST starts at n: keep what a
+			// login form needs of it before it is skipped.
+			k := int(min(int64(len(b)-n), int64(p.formLeft), p.reqBody.remain))
+			p.form = append(p.form, b[n:n+k]...)
+			p.formLeft -= k
+			if k == int(p.reqBody.remain) {
+				p.formLeft = 0
+			}
+			if p.formLeft == 0 {
+				p.formDone(c)
+			}
+		}
 		block, next, done := nextHead(&p.reqBody, b, n)
 		if block == nil {
 			return next, done
@@ -329,8 +365,103 @@ func (p *httpParser) feedRequest(c *ctx, b []byte) (int, bool) {
 			p.reqBody = bodySkip{chunked: true}
 		case clen > 0:
 			p.reqBody = bodySkip{remain: clen}
+			if r.formLogin {
+				p.form, p.formLeft = p.form[:0], int(min(clen, maxFormBody))
+			}
 		}
 	}
+}
+
+// formDone looks for a login in the form body read: its credential joins
+// the request it belongs to (still waiting for its response, or being
+// answered), or is sent alone when that request was already logged.
+func (p *httpParser) formDone(c *ctx) {
+	fc, ok := formLogin(p.form)
+	p.form, p.formLeft = p.form[:0], 0
+	if !ok {
+		return
+	}
+	switch {
+	case len(p.reqs) > 0:
+		r := &p.reqs[len(p.reqs)-1]
+		r.form, r.hasFormCreds = fc, true
+	case p.open:
+		p.resp.form, p.resp.hasFormCreds = fc, true
+	default:
+		c.send(&Event{Type: "credential", Cred: &Credential{Protocol: "http", User: fc.user, Password: fc.pass, Outcome: "unknown"}}, true)
+	}
+}
+
+// formLogin finds a login in a urlencoded form body: a field named like a
+// password (password, passwd, pass, pwd and names ending so, as
+// login[password] or user_pass) and one named like a user (user, username,
+// login, email, log as WordPress names it, ...). Both must be there: a
+// password alone is a password change or a search, not a login.
+func formLogin(body []byte) (formCred, bool) {
+	var fc formCred
+	hasUser, hasPass := false, false
+	for len(body) > 0 {
+		var kv []byte
+		if i := bytes.IndexByte(body, '&'); i >= 0 {
+			kv, body = body[:i], body[i+1:]
+		} else {
+			kv, body = body, nil
+		}
+		k, v, _ := bytes.Cut(kv, []byte("="))
+		key, err := url.QueryUnescape(string(k))
+		if err != nil {
+			continue
+		}
+		val, err := url.QueryUnescape(string(v))
+		if err != nil {
+			val = string(v)
+		}
+		switch formField(key) {
+		case fieldPass:
+			if !hasPass {
+				fc.pass, hasPass = val, true
+			}
+		case fieldUser:
+			if !hasUser {
+				fc.user, hasUser = val, true
+			}
+		}
+	}
+	return fc, hasUser && hasPass && (fc.user != "" || fc.pass != "")
+}
+
+const (
+	fieldOther = iota
+	fieldUser
+	fieldPass
+)
+
+// formField classifies a form field by its name: the last part of a
+// bracketed or dotted name (login[password], user.name), case folded.
+func formField(key string) int {
+	k := strings.ToLower(strings.TrimRight(key, "]"))
+	if i := strings.LastIndexAny(k, "[."); i >= 0 {
+		k = k[i+1:]
+	}
+	switch k {
+	case "password", "passwd", "pass", "pwd", "pw", "passwort", "passw", "j_password", "userpassword":
+		return fieldPass
+	case "user", "username", "user_name", "usr", "uname", "login", "log", "email", "mail",
+		"userid", "user_id", "loginid", "login_id", "j_username", "account", "uid", "name", "session_key":
+		return fieldUser
+	}
+	switch {
+	case strings.Contains(k, "password") || strings.Contains(k, "passwd") ||
+		strings.HasSuffix(k, "_pass") || strings.HasSuffix(k, "-pass") || strings.HasSuffix(k, "_pwd"):
+		if strings.Contains(k, "hint") || strings.Contains(k, "forgot") || strings.Contains(k, "reset") {
+			return fieldOther
+		}
+		return fieldPass
+	case strings.HasSuffix(k, "username") || strings.HasSuffix(k, "_user") || strings.HasSuffix(k, "_login") ||
+		strings.HasSuffix(k, "email") || strings.HasSuffix(k, "_name") && strings.Contains(k, "user"):
+		return fieldUser
+	}
+	return fieldOther
 }
 
 // parseRequestHead reads a request's header block. The fields kept are
@@ -385,8 +516,12 @@ func parseRequestHead(block []byte) (r httpReq, clen int64, chunked, ok bool) {
 			clen, _ = strconv.ParseInt(val, 10, 64)
 		case strings.EqualFold(name, "Transfer-Encoding"):
 			chunked = strings.Contains(strings.ToLower(val), "chunked")
+		case strings.EqualFold(name, "Content-Type"):
+			mt, _, _ := strings.Cut(val, ";")
+			r.formLogin = strings.EqualFold(strings.TrimSpace(mt), "application/x-www-form-urlencoded")
 		}
 	}
+	r.formLogin = r.formLogin && r.h.Method == "POST"
 	return r, clen, chunked, ok && validMethod(r.h.Method)
 }
 
@@ -570,23 +705,37 @@ func (p *httpParser) send(c *ctx, r *httpReq, toServer bool) {
 	p.txs++
 	he.ev = Event{Type: "http", HTTP: &he.h}
 	c.send(&he.ev, toServer)
-	if !r.hasCred {
-		return
-	}
-	h := &he.h
-	ce := &credEvent{cr: Credential{Protocol: "http", User: r.user, Password: r.pass, Outcome: "unknown"}}
-	cr := &ce.cr
-	if h.Status != 0 {
-		cr.Reply = strconv.Itoa(h.Status)
-		switch {
-		case h.Status == 401 || h.Status == 407 || h.Status == 403:
-			cr.Outcome = "failure"
-		case h.Status >= 200 && h.Status < 400:
-			cr.Outcome = "success"
+	status := he.h.Status
+	if r.hasCred {
+		ce := &credEvent{cr: Credential{Protocol: "http", User: r.user, Password: r.pass, Outcome: "unknown"}}
+		cr := &ce.cr
+		if status != 0 {
+			cr.Reply = strconv.Itoa(status)
+			switch {
+			case status == 401 || status == 407 || status == 403:
+				cr.Outcome = "failure"
+			case status >= 200 && status < 400:
+				cr.Outcome = "success"
+			}
 		}
+		ce.ev = Event{Type: "credential", Cred: cr}
+		c.send(&ce.ev, toServer)
 	}
-	ce.ev = Event{Type: "credential", Cred: cr}
-	c.send(&ce.ev, toServer)
+	if r.hasFormCreds {
+		// A form login's status says little: a refused login is most
+		// often a 200 with the form again, an accepted one a redirect,
+		// and so is a refusal on many sites. Only a refusal in the
+		// status itself is taken as the outcome.
+		ce := &credEvent{cr: Credential{Protocol: "http", User: r.form.user, Password: r.form.pass, Outcome: "unknown"}}
+		if status != 0 {
+			ce.cr.Reply = strconv.Itoa(status)
+			if status == 401 || status == 403 {
+				ce.cr.Outcome = "failure"
+			}
+		}
+		ce.ev = Event{Type: "credential", Cred: &ce.cr}
+		c.send(&ce.ev, toServer)
+	}
 }
 
 // popReq takes the oldest pending request. The queue keeps its storage
@@ -606,6 +755,11 @@ func (p *httpParser) flushOne(c *ctx, toServer bool) {
 }
 
 func (p *httpParser) close(c *ctx) {
+	if p.formLeft > 0 {
+		// The body was cut short: what came of it may still hold the
+		// login.
+		p.formDone(c)
+	}
 	if p.open {
 		p.endResponse(c)
 	}

@@ -199,8 +199,9 @@ func (p *ftpParser) close(c *ctx) {
 
 func (p *ftpParser) done() bool { return false }
 
-// mailParser follows the login dialogue of SMTP (AUTH PLAIN/LOGIN), POP3
-// (USER/PASS, AUTH PLAIN) and IMAP (LOGIN, AUTHENTICATE PLAIN) and emits a
+// mailParser follows the login dialogue of SMTP (AUTH), POP3 (USER/PASS,
+// AUTH) and IMAP (LOGIN, AUTHENTICATE), the SASL mechanisms that carry the
+// secret in clear (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER), and emits a
 // credential when the server answers it.
 type mailParser struct {
 	kind       appID
@@ -310,7 +311,9 @@ func (p *mailParser) startAuth(c *ctx, args []string) {
 		return
 	}
 	mech := strings.ToUpper(args[0])
-	if mech != "PLAIN" && mech != "LOGIN" {
+	switch mech {
+	case "PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER":
+	default:
 		return
 	}
 	p.mech, p.step, p.user, p.pass = mech, 0, "", ""
@@ -338,6 +341,11 @@ func (p *mailParser) authData(c *ctx, s string) {
 			p.user, p.pass = parts[1], parts[2]
 		}
 		p.mech, p.waiting = "", true
+	case "XOAUTH2", "OAUTHBEARER":
+		// The bearer token is the secret: whoever holds it is the user
+		// until it expires.
+		p.user, p.pass = oauthFields(dec)
+		p.mech, p.waiting = "", true
 	case "LOGIN":
 		if p.step == 0 {
 			p.user = string(dec)
@@ -347,6 +355,33 @@ func (p *mailParser) authData(c *ctx, s string) {
 		p.pass = string(dec)
 		p.mech, p.waiting = "", true
 	}
+}
+
+// oauthFields reads the user and bearer token of a SASL XOAUTH2 response
+// ("user=U\x01auth=Bearer T\x01\x01") or an OAUTHBEARER one (RFC 7628:
+// "n,a=U,\x01host=H\x01auth=Bearer T\x01\x01").
+func oauthFields(dec []byte) (user, token string) {
+	for _, kv := range strings.Split(string(dec), "\x01") {
+		k, v, _ := strings.Cut(kv, "=")
+		switch {
+		case k == "user":
+			user = v
+		case k == "auth":
+			if s, t, ok := strings.Cut(v, " "); ok && strings.EqualFold(s, "Bearer") {
+				token = strings.TrimSpace(t)
+			} else {
+				token = v
+			}
+		case strings.HasPrefix(kv, "n,") || strings.HasPrefix(kv, "y,") || strings.HasPrefix(kv, "p="):
+			// GS2 header: the authorization identity follows "a=".
+			for _, f := range strings.Split(kv, ",") {
+				if a, ok := strings.CutPrefix(f, "a="); ok && user == "" {
+					user = a
+				}
+			}
+		}
+	}
+	return user, token
 }
 
 func (p *mailParser) serverLine(c *ctx, line string) {

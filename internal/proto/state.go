@@ -72,9 +72,15 @@ const (
 	appIMAP
 	appTelnet
 	appRDP
+	appLDAP
+	appPgsql
+	appRedis
+	appSOCKS5
 )
 
-var appNames = [...]string{"", "dns", "tls", "http", "ssh", "ftp", "smtp", "pop3", "imap", "telnet", "rdp"}
+// appNames are the app_proto values, Suricata's where it has the protocol
+// (ldap, pgsql).
+var appNames = [...]string{"", "dns", "tls", "http", "ssh", "ftp", "smtp", "pop3", "imap", "telnet", "rdp", "ldap", "pgsql", "redis", "socks5"}
 
 // parser is one application protocol's state for a TCP flow. feed sees the
 // in-order stream of one direction and returns how many bytes it consumed;
@@ -834,6 +840,14 @@ func (st *State) newParser(app appID) parser {
 		return &telnetParser{}
 	case appRDP:
 		return &rdpParser{}
+	case appLDAP:
+		return &ldapParser{}
+	case appPgsql:
+		return &pgsqlParser{}
+	case appRedis:
+		return &redisParser{}
+	case appSOCKS5:
+		return &socksParser{}
 	}
 	return nil
 }
