@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,11 +39,30 @@ func buildOpsdeck(t *testing.T) string {
 	return opsdeckBinary(t)
 }
 
+// syncBuffer is a bytes.Buffer that the goroutine reading a child's
+// stderr writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) WriteString(v string) {
+	s.mu.Lock()
+	s.b.WriteString(v)
+	s.mu.Unlock()
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // watchProc is a running "opsdeck watch".
 type watchProc struct {
 	cmd     *exec.Cmd
 	metrics string // http://host:port/metrics
-	stderr  *bytes.Buffer
+	stderr  *syncBuffer
 	done    chan error
 }
 
@@ -58,7 +78,7 @@ func startWatch(t *testing.T, bin string, args ...string) *watchProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	wp := &watchProc{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	wp := &watchProc{cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
