@@ -3,7 +3,7 @@
 the PostgreSQL SSLRequest and LDAP StartTLS upgrades, on loopback.
 
 Clients: Python's poplib and imaplib (AUTH XOAUTH2, AUTH PLAIN,
-AUTHENTICATE XOAUTH2), curl -d (HTTP form logins), curl -x socks5://
+AUTHENTICATE XOAUTH2), curl -d and --json (HTTP form and JSON logins), curl -x socks5://
 (RFC 1929), redis-cli (AUTH), ldapsearch -x (simple bind) and -ZZ
 (StartTLS), psql (cleartext password; sslmode=require). Servers: small
 ones here that answer as the real ones do (accept one secret, refuse the
@@ -201,6 +201,7 @@ def c_http(p):
                  ["-d", "log=admin&pwd=hunter2&wp-submit=Log+In&redirect_to=%2Fwp-admin%2F", base + "/wp-login.php"],
                  ["--data-urlencode", "login[email]=eve@lab.test", "--data-urlencode", "login[password]=p&ss w=rd",
                   base + "/api/session"],
+                 ["--json", '{"user":{"email":"api@lab.test","password":"secret"},"remember":true}', base + "/api/login"],
                  ["-d", "q=password+reset&page=2", base + "/search"],
                  ["-F", "username=admin", "-F", "password=secret", base + "/upload"]):
         subprocess.run(["curl", "-s", "-o", "/dev/null"] + args, check=True)

@@ -84,8 +84,10 @@ func FuzzFormLogin(f *testing.F) {
 		f.Add(b, uint8(9))
 	}
 	f.Add([]byte("POST / HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 9\r\n\r\nuser=a&pass=b"), uint8(1))
+	f.Add([]byte("POST / HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 26\r\n\r\n{\"a\":{\"user\":\"x\",\"pwd\":\"y\"}}"), uint8(4))
 	f.Fuzz(func(t *testing.T, b []byte, chunk uint8) {
 		formLogin(b)
+		jsonLogin(b)
 		p := &httpParser{}
 		feedParser(t, p, true, b, int(chunk))
 		if len(p.form) > maxFormBody || p.formLeft > maxFormBody {

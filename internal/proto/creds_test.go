@@ -19,8 +19,8 @@ func credsOf(evs []got) []credWant {
 
 // Issue 15: the credential extractors on real clients' logins, recorded on
 // loopback by scripts/mkcreds.py: poplib and imaplib (SASL XOAUTH2 and
-// PLAIN), curl -d (form logins; a search form and a multipart upload are
-// no login), curl through a SOCKS5 proxy (RFC 1929), redis-cli (AUTH,
+// PLAIN), curl -d and --json (form and JSON logins; a search form and a
+// multipart upload are no login), curl through a SOCKS5 proxy (RFC 1929), redis-cli (AUTH,
 // AUTH user pass), ldapsearch -x (simple binds; the anonymous one gives
 // nothing) and psql (a cleartext password). Each is detected by content
 // on a port that is not its own.
@@ -41,7 +41,8 @@ func TestCredentialExtractorsCorpus(t *testing.T) {
 		{"creds/http-form.pcap", 18081, "http", []credWant{
 			{"http", "admin", "secret", "unknown"},
 			{"http", "admin", "hunter2", "unknown"},
-			{"http", "eve@lab.test", "p&ss w=rd", "failure"}}},
+			{"http", "eve@lab.test", "p&ss w=rd", "failure"},
+			{"http", "api@lab.test", "secret", "unknown"}}},
 		{"creds/socks5-auth.pcap", 18108, "socks5", []credWant{
 			{"socks5", "lab", "s3cret", "success"},
 			{"socks5", "lab", "wrong", "failure"}}},
@@ -76,7 +77,7 @@ func TestCredentialReplies(t *testing.T) {
 			replies = append(replies, e.Cred.Reply)
 		}
 	}
-	want := []string{"302", "200", "401", "+OK", "-WRONGPASS", "success", "invalidCredentials", "AuthenticationOk", "28P01", "0", "1"}
+	want := []string{"302", "200", "401", "302", "+OK", "-WRONGPASS", "success", "invalidCredentials", "AuthenticationOk", "28P01", "0", "1"}
 	if !reflect.DeepEqual(replies, want) {
 		t.Errorf("replies %q, want %q", replies, want)
 	}
@@ -246,12 +247,30 @@ func TestFormLogin(t *testing.T) {
 			t.Errorf("%q: %+v %v, want %q %q %v", tt.body, fc, ok, tt.user, tt.pass, tt.ok)
 		}
 	}
+	for _, tt := range []struct {
+		body       string
+		user, pass string
+		ok         bool
+	}{
+		{`{"username":"a","password":"b"}`, "a", "b", true},
+		{`{"user":{"email":"e@x","password":"p"},"remember":true}`, "e@x", "p", true},
+		{`{"password":"p"}`, "", "", false},
+		{`{"username":"a","password":1234}`, "", "", false},
+		{`{"username":"a","pass`, "", "", false},
+	} {
+		fc, ok := jsonLogin([]byte(tt.body))
+		if ok != tt.ok || (ok && (fc.user != tt.user || fc.pass != tt.pass)) {
+			t.Errorf("%s: %+v %v, want %q %q %v", tt.body, fc, ok, tt.user, tt.pass, tt.ok)
+		}
+	}
 	// A form split over segments, after a request without one, and a
 	// body cut by the connection's end.
 	segs := []seg{{true, "POST /s HTTP/1.1\r\nHost: h\r\nContent-Type: text/plain\r\nContent-Length: 21\r\n\r\nusername=a&password=b"},
 		{false, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"},
 		{true, "POST /l HTTP/1.1\r\nHost: h\r\nContent-Type: application/x-www-form-urlencoded; charset=UTF-8\r\nContent-Length: 25\r\n\r\nuser"}, {true, "name=root&passw"}, {true, "d=toor"},
 		{false, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"},
+		{true, "POST /api HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: 35\r\n\r\n{\"login\":\"jo\",\"password\":\"s3cr\\\"t\"}"},
+		{false, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"},
 		{true, "POST /l HTTP/1.1\r\nHost: h\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 400\r\n\r\nuser=z&pass=cut"}}
 	var gotC []credWant
 	for _, e := range runStream(&State{}, &Config{}, stream(40000, 80, segs)) {
@@ -259,7 +278,7 @@ func TestFormLogin(t *testing.T) {
 			gotC = append(gotC, credWant{e.Cred.Protocol, e.Cred.User, e.Cred.Password, e.Cred.Outcome})
 		}
 	}
-	want := []credWant{{"http", "root", "toor", "failure"}, {"http", "z", "cut", "unknown"}}
+	want := []credWant{{"http", "root", "toor", "failure"}, {"http", "jo", "s3cr\"t", "failure"}, {"http", "z", "cut", "unknown"}}
 	if !reflect.DeepEqual(gotC, want) {
 		t.Errorf("credentials\n got %v\nwant %v", gotC, want)
 	}

@@ -185,6 +185,12 @@ func FuzzStatePacket(f *testing.F) {
 	f.Add(encodeStream(f, "zeek/ftp-password-pass-command.pcap", 21), uint16(21))
 	f.Add(encodeStream(f, "suricata-verify/http-ipv6-vlan-nikto-bug-814.pcap", 80), uint16(80))
 	f.Add(encodeStream(f, "suricata-verify/dns-udp-eve-txt.pcap", 53), uint16(53))
+	// Issue 15 and 18: detection by content of the credential protocols,
+	// a SOCKS5 tunnel detected afresh, an SSLRequest upgrade.
+	f.Add(encodeStream(f, "creds/socks5-auth.pcap", 18108), uint16(18108))
+	f.Add(encodeStream(f, "creds/ldap-bind.pcap", 18389), uint16(18389))
+	f.Add(encodeStream(f, "creds/redis-auth.pcap", 18379), uint16(18379))
+	f.Add(encodeStream(f, "creds/pgsql-sslrequest.pcap", 18433), uint16(18433))
 	f.Fuzz(func(t *testing.T, b []byte, port uint16) {
 		st := &State{}
 		cfg := &Config{MaxBytes: 512}

@@ -3,7 +3,9 @@ package proto
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -19,7 +21,8 @@ type httpReq struct {
 	// form is a login form's fields (a urlencoded POST body with a
 	// password field), sent as its own credential.
 	form         formCred
-	formLogin    bool // the request is a urlencoded POST: its body is read
+	formLogin    bool // the request is a urlencoded or JSON POST: its body is read
+	formJSON     bool // ... and it is JSON
 	hasFormCreds bool
 }
 
@@ -116,6 +119,7 @@ type httpParser struct {
 	// read; formLeft is how many more are kept (0: none is being read).
 	form     []byte
 	formLeft int
+	formJSON bool
 }
 
 // maxFormBody bounds the bytes of a form body kept to look for a login: a
@@ -366,7 +370,7 @@ func (p *httpParser) feedRequest(c *ctx, b []byte) (int, bool) {
 		case clen > 0:
 			p.reqBody = bodySkip{remain: clen}
 			if r.formLogin {
-				p.form, p.formLeft = p.form[:0], int(min(clen, maxFormBody))
+				p.form, p.formLeft, p.formJSON = p.form[:0], int(min(clen, maxFormBody)), r.formJSON
 			}
 		}
 	}
@@ -376,7 +380,13 @@ func (p *httpParser) feedRequest(c *ctx, b []byte) (int, bool) {
 // the request it belongs to (still waiting for its response, or being
 // answered), or is sent alone when that request was already logged.
 func (p *httpParser) formDone(c *ctx) {
-	fc, ok := formLogin(p.form)
+	var fc formCred
+	var ok bool
+	if p.formJSON {
+		fc, ok = jsonLogin(p.form)
+	} else {
+		fc, ok = formLogin(p.form)
+	}
 	p.form, p.formLeft = p.form[:0], 0
 	if !ok {
 		return
@@ -428,6 +438,60 @@ func formLogin(body []byte) (formCred, bool) {
 		}
 	}
 	return fc, hasUser && hasPass && (fc.user != "" || fc.pass != "")
+}
+
+// maxJSONDepth bounds the nesting a JSON login is looked for in
+// ({"user": {"login": ..., "password": ...}}).
+const maxJSONDepth = 3
+
+// jsonLogin finds a login in a JSON request body, as formLogin does in a
+// form: string fields named like a user and a password in one object.
+func jsonLogin(body []byte) (formCred, bool) {
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return formCred{}, false
+	}
+	return jsonObject(v, 0)
+}
+
+func jsonObject(v any, depth int) (formCred, bool) {
+	m, ok := v.(map[string]any)
+	if !ok || depth > maxJSONDepth {
+		return formCred{}, false
+	}
+	// Sorted keys: the same body always gives the same login.
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var fc formCred
+	hasUser, hasPass := false, false
+	for _, k := range keys {
+		s, isStr := m[k].(string)
+		if !isStr {
+			continue
+		}
+		switch formField(k) {
+		case fieldPass:
+			if !hasPass {
+				fc.pass, hasPass = s, true
+			}
+		case fieldUser:
+			if !hasUser {
+				fc.user, hasUser = s, true
+			}
+		}
+	}
+	if hasUser && hasPass && (fc.user != "" || fc.pass != "") {
+		return fc, true
+	}
+	for _, k := range keys {
+		if fc, ok := jsonObject(m[k], depth+1); ok {
+			return fc, true
+		}
+	}
+	return formCred{}, false
 }
 
 const (
@@ -518,7 +582,9 @@ func parseRequestHead(block []byte) (r httpReq, clen int64, chunked, ok bool) {
 			chunked = strings.Contains(strings.ToLower(val), "chunked")
 		case strings.EqualFold(name, "Content-Type"):
 			mt, _, _ := strings.Cut(val, ";")
-			r.formLogin = strings.EqualFold(strings.TrimSpace(mt), "application/x-www-form-urlencoded")
+			mt = strings.ToLower(strings.TrimSpace(mt))
+			r.formJSON = mt == "application/json" || strings.HasSuffix(mt, "+json")
+			r.formLogin = mt == "application/x-www-form-urlencoded" || r.formJSON
 		}
 	}
 	r.formLogin = r.formLogin && r.h.Method == "POST"
