@@ -256,8 +256,10 @@ func (h *HostRules) Observe(s *hoststat.Snapshot, emit func(*Alert)) {
 	h.observeClock(s, emit)
 }
 
-// raise applies suppression: the first alert for key in a window is
-// emitted; later ones are counted, and re-emitted as an Update when the new
+// raise applies suppression: key names the incident (rule and target:
+// "host.disk//var", "host.restart/unit nginx.service"), and is the
+// alert's Incident, so the console keeps one row per incident, not per
+// rule. The first alert for key in a window is emitted; later ones are counted, and re-emitted as an Update when the new
 // severity is higher or worse(prev, cur) says the condition grew worse.
 func (h *HostRules) raise(key string, ts time.Time, sev Severity, bad float64, worse func(prev, cur float64) bool, build func() *Alert, emit func(*Alert)) {
 	st := h.sup[key]
@@ -268,7 +270,7 @@ func (h *HostRules) raise(key string, ts time.Time, sev Severity, bad float64, w
 			return // bounded; expire() makes room as windows end
 		}
 		a := build()
-		a.Severity, a.TS = sev, ts
+		a.Severity, a.TS, a.Incident = sev, ts, key
 		h.sup[key] = &hostSup{at: ts, sev: sev, bad: bad}
 		emit(a)
 		return
@@ -276,7 +278,7 @@ func (h *HostRules) raise(key string, ts time.Time, sev Severity, bad float64, w
 	st.suppressed++
 	if sev < st.sev || (worse != nil && worse(st.bad, bad)) {
 		a := build()
-		a.Severity, a.TS = sev, ts
+		a.Severity, a.TS, a.Incident = sev, ts, key
 		if st.sev < sev {
 			a.Severity = st.sev // an update never lowers the severity
 		}

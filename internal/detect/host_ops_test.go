@@ -387,3 +387,39 @@ func TestHostClock(t *testing.T) {
 		t.Errorf("wall_before = %v", got[0].Evidence["wall_before"])
 	}
 }
+
+// TestHostIncidents: each host alert names its incident (rule and target),
+// the same for its updates and different for another target, so the
+// console folds one unit's restarts but not two units' into one row.
+func TestHostIncidents(t *testing.T) {
+	r := newHostRun(HostConfig{})
+	for sec := 0; sec <= 300; sec += 2 {
+		s := restartSnap(sec,
+			hoststat.Process{PID: 1000 + int32(sec/10), PPID: 1, Name: "crashy", Unit: "crashy.service"},
+			hoststat.Process{PID: 20000 + int32(sec/10), PPID: 1, Name: "flaky", Unit: "flaky.service"})
+		s.IntervalS = 2
+		s.Pressure = &hoststat.Pressure{Memory: psi(30, 0), IO: psi(70, 0)}
+		r.observe(s)
+	}
+	byIncident := map[string][]*Alert{}
+	for _, a := range r.alerts {
+		if a.Incident == "" {
+			t.Fatalf("%s has no incident", a.Signature)
+		}
+		byIncident[a.Incident] = append(byIncident[a.Incident], a)
+	}
+	for _, want := range []string{"host.restart/unit crashy.service", "host.restart/unit flaky.service", "host.pressure/memory", "host.pressure/io"} {
+		as := byIncident[want]
+		if len(as) == 0 || as[0].Update {
+			t.Errorf("incident %q: %d alerts", want, len(as))
+		}
+		for _, a := range as[1:] {
+			if !a.Update {
+				t.Errorf("incident %q: a second first alert %q", want, a.Signature)
+			}
+		}
+	}
+	if len(byIncident) != 4 {
+		t.Errorf("%d incidents, want 4", len(byIncident))
+	}
+}
