@@ -236,6 +236,8 @@ func TestFormLogin(t *testing.T) {
 		{"j_username=u&j_password=v", "u", "v", true},
 		{"user.name=u&user.password=v", "u", "v", true},
 		{"email=a@b&new_password=n&password_confirmation=n", "a@b", "n", true},
+		{"name=Jo+Doe&email=jo%40x&password=pw", "jo@x", "pw", true},
+		{"account=acme&password=pw", "acme", "pw", true},
 		{"password=only", "", "", false},
 		{"q=password&page=2", "", "", false},
 		{"username=&password=", "", "", false},
@@ -254,6 +256,7 @@ func TestFormLogin(t *testing.T) {
 	}{
 		{`{"username":"a","password":"b"}`, "a", "b", true},
 		{`{"user":{"email":"e@x","password":"p"},"remember":true}`, "e@x", "p", true},
+		{`{"name":"Jo","username":"jo","password":"p"}`, "jo", "p", true},
 		{`{"password":"p"}`, "", "", false},
 		{`{"username":"a","password":1234}`, "", "", false},
 		{`{"username":"a","pass`, "", "", false},

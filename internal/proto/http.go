@@ -409,7 +409,8 @@ func (p *httpParser) formDone(c *ctx) {
 // password alone is a password change or a search, not a login.
 func formLogin(body []byte) (formCred, bool) {
 	var fc formCred
-	hasUser, hasPass := false, false
+	var weak string
+	hasUser, hasPass, hasWeak := false, false, false
 	for len(body) > 0 {
 		var kv []byte
 		if i := bytes.IndexByte(body, '&'); i >= 0 {
@@ -435,7 +436,14 @@ func formLogin(body []byte) (formCred, bool) {
 			if !hasUser {
 				fc.user, hasUser = val, true
 			}
+		case fieldUserWeak:
+			if !hasWeak {
+				weak, hasWeak = val, true
+			}
 		}
+	}
+	if !hasUser && hasWeak {
+		fc.user, hasUser = weak, true
 	}
 	return fc, hasUser && hasPass && (fc.user != "" || fc.pass != "")
 }
@@ -466,7 +474,8 @@ func jsonObject(v any, depth int) (formCred, bool) {
 	}
 	slices.Sort(keys)
 	var fc formCred
-	hasUser, hasPass := false, false
+	var weak string
+	hasUser, hasPass, hasWeak := false, false, false
 	for _, k := range keys {
 		s, isStr := m[k].(string)
 		if !isStr {
@@ -481,7 +490,14 @@ func jsonObject(v any, depth int) (formCred, bool) {
 			if !hasUser {
 				fc.user, hasUser = s, true
 			}
+		case fieldUserWeak:
+			if !hasWeak {
+				weak, hasWeak = s, true
+			}
 		}
+	}
+	if !hasUser && hasWeak {
+		fc.user, hasUser = weak, true
 	}
 	if hasUser && hasPass && (fc.user != "" || fc.pass != "") {
 		return fc, true
@@ -497,6 +513,7 @@ func jsonObject(v any, depth int) (formCred, bool) {
 const (
 	fieldOther = iota
 	fieldUser
+	fieldUserWeak // a name that is a login's only when no better one is there
 	fieldPass
 )
 
@@ -511,8 +528,10 @@ func formField(key string) int {
 	case "password", "passwd", "pass", "pwd", "pw", "passwort", "passw", "j_password", "userpassword":
 		return fieldPass
 	case "user", "username", "user_name", "usr", "uname", "login", "log", "email", "mail",
-		"userid", "user_id", "loginid", "login_id", "j_username", "account", "uid", "name", "session_key":
+		"userid", "user_id", "loginid", "login_id", "j_username", "session_key":
 		return fieldUser
+	case "account", "uid", "name", "id":
+		return fieldUserWeak
 	}
 	switch {
 	case strings.Contains(k, "password") || strings.Contains(k, "passwd") ||
