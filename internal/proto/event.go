@@ -1,5 +1,6 @@
 // Package proto extracts application facts (DNS, TLS, HTTP, FTP, SSH, RDP,
-// Telnet, mail logins) from the first bytes of each direction of a flow.
+// Telnet, mail, LDAP, PostgreSQL, Redis and SOCKS5 logins) from the first
+// bytes of each direction of a flow.
 package proto
 
 import "time"
@@ -21,8 +22,10 @@ type Event struct {
 	FTP  *FTP
 	SSH  *SSH
 	RDP  *RDP
-	// Cred is a credential seen in clear (FTP, Telnet, HTTP Basic, POP3, IMAP,
-	// SMTP AUTH). It travels as its own event so detectors need not know each
+	// Cred is a credential seen in clear (FTP, Telnet, HTTP Basic and form
+	// or JSON logins, POP3, IMAP and SMTP logins and SASL PLAIN, LOGIN,
+	// XOAUTH2 and OAUTHBEARER, LDAP binds, PostgreSQL cleartext passwords,
+	// Redis AUTH, SOCKS5). It travels as its own event so detectors need not know each
 	// protocol; the protocol's own event may also carry it.
 	Cred *Credential
 }
@@ -158,7 +161,7 @@ type RDP struct {
 
 // Credential is a login seen in clear.
 type Credential struct {
-	Protocol string `json:"protocol"` // "ftp", "telnet", "http", "pop3", "imap", "smtp"
+	Protocol string `json:"protocol"` // "ftp", "telnet", "http", "pop3", "imap", "smtp", "ldap", "pgsql", "redis", "socks5"
 	User     string `json:"user"`
 	// Password is the secret as sent. Encoders mask it unless told to show
 	// secrets (--show-secrets).
