@@ -12,7 +12,9 @@ self-signed certificate. tcpdump records each (needs root).
 Needs: tcpdump curl ldap-utils redis-tools postgresql-client openssl.
 Check with: tshark -r FILE -V (tshark dissects POP, IMAP, HTTP urlencoded
 forms, SOCKS, LDAP, RESP and PGSQL).
-usage: scripts/mkcreds.py [OUTDIR]
+hydra (-t 1, four passwords, the last one right) brute-forces the HTTP
+form, Redis, LDAP and SOCKS5 servers.
+usage: [MKCREDS_ONLY="name ..."] scripts/mkcreds.py [OUTDIR]
 """
 import base64, http.server, os, socket, ssl, struct, subprocess, sys, tempfile, threading, time
 import imaplib, poplib
@@ -404,6 +406,22 @@ def c_pgssl(p):
                    env=env, capture_output=True, timeout=20)
 
 
+# --- hydra: the brute-force tool against the same servers --------------------
+
+WORDS = ["123456", "password", "letmein", "secret"]
+
+
+def hydra(service, *extra, login="admin"):
+    def run(p):
+        wl = os.path.join(tmp, "words")
+        with open(wl, "w") as f:
+            f.write("\n".join(WORDS) + "\n")
+        user = ["-l", login] if login else []
+        subprocess.run(["hydra"] + user + ["-P", wl, "-t", "1", "-f", "-I", "-s", str(p), "127.0.0.1", service]
+                       + list(extra), capture_output=True, timeout=120)
+    return run
+
+
 def capture(name, port, client):
     td = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "-s", "0", "-w", os.path.join(out, name + ".pcap"),
                            "tcp port %d" % port], stderr=subprocess.DEVNULL)
@@ -417,13 +435,21 @@ def capture(name, port, client):
     td.wait()
 
 
+only = os.environ.get("MKCREDS_ONLY", "").split()
 web = http.server.ThreadingHTTPServer(("127.0.0.1", 18081), Web)
 threading.Thread(target=web.serve_forever, daemon=True).start()
 for name, port, srv, cli in [("pop3-xoauth2", 18110, pop3, c_pop3), ("imap-xoauth2", 18143, imap, c_imap),
                              ("http-form", 18081, None, c_http), ("socks5-auth", 18108, socks, c_socks),
                              ("redis-auth", 18379, redis, c_redis), ("ldap-bind", 18389, ldap, c_ldap),
                              ("ldap-starttls", 18390, ldap, c_ldaps), ("pgsql-cleartext", 18432, pgsql, c_pgsql),
-                             ("pgsql-sslrequest", 18433, pgsql, c_pgssl)]:
+                             ("pgsql-sslrequest", 18433, pgsql, c_pgssl),
+                             ("hydra-http-form", 18081, None,
+                              hydra("http-post-form", "/login:username=^USER^&password=^PASS^:F=Invalid login")),
+                             ("hydra-redis", 18380, redis, hydra("redis", login=None)),
+                             ("hydra-ldap", 18391, ldap, hydra("ldap2", login="cn=admin,dc=lab,dc=test")),
+                             ("hydra-socks5", 18109, socks, hydra("socks5", login="lab"))]:
+    if only and name not in only:
+        continue
     if srv:
         serve(port, srv)
     capture(name, port, cli)

@@ -19,6 +19,10 @@ func TestNewCredentialExtractorsEndToEnd(t *testing.T) {
 		{"creds/redis-auth.pcap", "redis", "default", "18379"},
 		{"creds/ldap-bind.pcap", "ldap", "cn=admin,dc=lab,dc=test", "18389"},
 		{"creds/pgsql-cleartext.pcap", "pgsql", "app", "18432"},
+		{"creds/hydra-http-form.pcap", "http", "admin", "18081"},
+		{"creds/hydra-redis.pcap", "redis", "default", "18380"},
+		{"creds/hydra-ldap.pcap", "ldap", "cn=admin,dc=lab,dc=test", "18391"},
+		{"creds/hydra-socks5.pcap", "socks5", "lab", "18109"},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			recs, err := analyze(t, corpus(c.file))

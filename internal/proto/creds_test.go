@@ -286,3 +286,33 @@ func TestFormLogin(t *testing.T) {
 		t.Errorf("credentials\n got %v\nwant %v", gotC, want)
 	}
 }
+
+// hydra brute-forcing the same servers (scripts/mkcreds.py: four passwords,
+// the last one right; hydra stops at the first success): every guess on
+// the wire is a credential with the outcome the server gave it. Its SOCKS5
+// module gave up after two refusals, and a form's refusal is a 200 page,
+// so those outcomes stay unknown.
+func TestHydraCredentialsCorpus(t *testing.T) {
+	for _, tt := range []struct {
+		file    string
+		outcome []string
+	}{
+		{"creds/hydra-http-form.pcap", []string{"unknown", "unknown", "unknown", "unknown"}},
+		{"creds/hydra-redis.pcap", []string{"failure", "failure", "failure", "success"}},
+		{"creds/hydra-ldap.pcap", []string{"failure", "failure", "failure", "success"}},
+		{"creds/hydra-socks5.pcap", []string{"failure", "failure"}},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			var got []string
+			for i, c := range credsOf(runPcap(t, tt.file, &Config{})) {
+				got = append(got, c.outcome)
+				if i < 4 && c.pass != []string{"123456", "password", "letmein", "secret"}[i] && tt.file != "creds/hydra-socks5.pcap" {
+					t.Errorf("guess %d: password %q", i, c.pass)
+				}
+			}
+			if !reflect.DeepEqual(got, tt.outcome) {
+				t.Errorf("outcomes %v, want %v", got, tt.outcome)
+			}
+		})
+	}
+}
