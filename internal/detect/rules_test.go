@@ -346,9 +346,12 @@ func TestBruteSessions(t *testing.T) {
 }
 
 func TestBruteEvents(t *testing.T) {
+	// One login attempt per connection, as hydra makes them: an event is
+	// only ever handed over with a flow that is still in the table (an
+	// ended flow's memory is reused).
 	ftp530 := func(p *pipe, n int) {
-		f := p.session("192.168.56.1", "192.168.56.101", 50000, 21, 1, 50, time.Second)
-		for range n {
+		for i := range n {
+			f := p.session("192.168.56.1", "192.168.56.101", uint16(50000+i), 21, 1, 50, time.Second)
 			p.event(f, &proto.Event{Type: "ftp", FTP: &proto.FTP{Command: "PASS", CompletionCode: []string{"530"}}})
 			p.advance(time.Second)
 		}
