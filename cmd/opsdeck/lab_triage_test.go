@@ -65,6 +65,15 @@ func TestLiveLabTriage(t *testing.T) {
 		{"spoofed SYN flood", func() ([]byte, error) {
 			return l.Run(l.Attacker.NS, 30*time.Second, "hping3", "-S", "--rand-source", "-p", "80", "-c", "3000", "-i", "u200", victim)
 		}},
+		{"ICMP flood", func() ([]byte, error) {
+			return l.Run(l.Attacker.NS, 30*time.Second, "hping3", "-1", "-c", "3000", "-i", "u200", victim)
+		}},
+		{"ping sweep", func() ([]byte, error) {
+			return l.Run(l.Attacker.NS, 60*time.Second, "nmap", "-sn", "-PE", "--send-ip", "-n", "-T5", "--max-retries", "0", "10.77.0.100-140")
+		}},
+		{"HTTP Basic login", func() ([]byte, error) {
+			return l.Run(l.Attacker.NS, 10*time.Second, "curl", "-sS", "-u", "admin:hunter2", "http://"+victim+"/")
+		}},
 		{"FTP password guessing", func() ([]byte, error) {
 			pw := filepath.Join(l.Dir, "pw.txt")
 			var b strings.Builder
@@ -98,7 +107,7 @@ func TestLiveLabTriage(t *testing.T) {
 			t.Logf("%s: %v\n%s", st.what, err, out)
 		}
 	}
-	time.Sleep(3 * time.Second) // windows close, samples arrive
+	time.Sleep(8 * time.Second) // windows close, torn-down flows end (5 s), samples arrive
 
 	// The console's memory after the flood, for the README (the evidence
 	// ring's 64 MiB bound included).
@@ -125,7 +134,15 @@ func TestLiveLabTriage(t *testing.T) {
 		return strings.Contains(scr, "4 alerts") && !strings.Contains(scr, "1 system")
 	})
 	t.Logf("the alerts, zoomed:\n%s", zoomed)
-	for _, want := range []string{"scan.port", "scan.stealth", "dos.synflood", "bruteforce.ftp", "dns.tunnel", "port.suspicious"} {
+	// One row per attack: the floods, scans and brute forces each fold
+	// their updates into one row.
+	for _, rule := range []string{"dos.synflood", "scan.stealth", "scan.port", "dos.icmpflood"} {
+		if n := strings.Count(zoomed, " "+rule+" "); n > 1 {
+			t.Errorf("%d rows of %s for one attack:\n%s", n, rule, zoomed)
+		}
+	}
+	for _, want := range []string{"scan.port", "scan.stealth", "scan.sweep", "dos.synflood", "dos.icmpflood", "cred.cleartext",
+		"bruteforce.ftp", "bruteforce.ssh", "bruteforce.success", "dns.tunnel", "port.suspicious"} {
 		if !strings.Contains(zoomed, want) {
 			t.Errorf("the zoomed alerts lack %s", want)
 		}
