@@ -14,12 +14,6 @@ import (
 	"github.com/opsdeck/opsdeck/internal/eve"
 )
 
-// stringList is a repeatable string flag (-i eth0 -i eth1).
-type stringList []string
-
-func (s *stringList) String() string     { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
-
 // options are the flags the subcommands share. Names follow tcpdump where
 // tcpdump has one.
 type options struct {
