@@ -22,6 +22,14 @@ type rate struct {
 	mean        float64 // baseline bytes/s
 	since, last time.Time
 	streak      int
+	gen         uint64 // see surge.hostGen
+	// evalAt is the tick that last evaluated the rate. A host is evaluated
+	// only at ticks after it moved bytes; the idle ticks it skipped are
+	// caught up at its next evaluation (each would have decayed the mean
+	// by exp(-secs/tau) and reset the streak), so a tick costs the hosts
+	// active in it, not every host tracked.
+	evalAt time.Time
+	queued bool // in the active list for the next tick
 }
 
 type surge struct {
@@ -31,9 +39,17 @@ type surge struct {
 	cache    hostCache
 	hostAdm  admitter
 	flows    [256]flowRates
-	// hostGen counts deletions from hosts: a flowRates entry filled in an
-	// older generation may point to a recycled rate.
+	// hostGen numbers the rates as they are created; a deleted rate's gen
+	// is 0. A flowRates entry holds its rates' gens: a rate deleted or
+	// recycled for another host since then no longer matches, and only
+	// that entry misses (a global count of deletions made every cached
+	// pair miss under a flood's churn).
 	hostGen uint64
+	// active lists the hosts that moved bytes since the last tick, at most
+	// activeCap; past that the tick walks every host (activeAll).
+	active    []netip.Addr
+	activeAll bool
+	walkAll   bool // tests: evaluate every host every tick, as before the active list
 }
 
 // flowRates caches, per flow, the rates of its two hosts: a packet of a
@@ -43,7 +59,7 @@ type surge struct {
 // matter.
 type flowRates struct {
 	f      *flow.Flow
-	gen    uint64
+	g1, g2 uint64 // the rates' gens when cached
 	r1, r2 *rate
 }
 
@@ -77,9 +93,9 @@ func (c *hostCache) drop(a netip.Addr) {
 
 func (d *Detector) initSurge() {
 	d.hosts = newTable[netip.Addr, rate]("traffic.surge", d.cfg.MaxEntries, func(r *rate) time.Time { return r.last })
-	d.hosts.onDelete = func(a netip.Addr) {
+	d.hosts.onDelete = func(a netip.Addr, r *rate) {
 		d.cache.drop(a)
-		d.hostGen++
+		r.gen = 0
 	}
 }
 
@@ -92,47 +108,86 @@ func (d *Detector) surgeAccount(s *packet.Summary, f *flow.Flow, created bool) {
 		d.total.since = s.TS
 	}
 	if f == nil {
-		d.account(s.Src, n, s.TS)
-		d.account(s.Dst, n, s.TS)
+		d.account(s.Src, s.Dst, n, s.TS)
+		d.account(s.Dst, s.Src, n, s.TS)
 		return
 	}
 	fr := &d.flows[uint8(f.ID>>1)] // the low bit of a flow id is always set
-	if fr.f == f && fr.gen == d.hostGen && !created {
+	if fr.f == f && fr.g1 == fr.r1.gen && fr.g2 == fr.r2.gen && !created {
 		fr.r1.cur += n
 		fr.r1.last = s.TS
 		fr.r2.cur += n
 		fr.r2.last = s.TS
+		if !fr.r1.queued || !fr.r2.queued {
+			d.markActive(fr.r1, s.Src, s.Dst)
+			d.markActive(fr.r2, s.Src, s.Dst)
+		}
 		return
 	}
-	r1 := d.account(s.Src, n, s.TS)
-	r2 := d.account(s.Dst, n, s.TS)
+	r1 := d.account(s.Src, s.Dst, n, s.TS)
+	r2 := d.account(s.Dst, s.Src, n, s.TS)
 	if r1 != nil && r2 != nil {
-		*fr = flowRates{f: f, gen: d.hostGen, r1: r1, r2: r2}
+		*fr = flowRates{f: f, g1: r1.gen, g2: r2.gen, r1: r1, r2: r2}
 	} else if fr.f == f {
 		fr.f = nil
 	}
 }
 
-// account charges n bytes to host a and returns its rate, or nil when the
-// host is not tracked (yet).
-func (d *Detector) account(a netip.Addr, n float64, ts time.Time) *rate {
+// account charges n bytes to host a (talking with peer) and returns its
+// rate, or nil when the host is not tracked (yet).
+func (d *Detector) account(a, peer netip.Addr, n float64, ts time.Time) *rate {
 	i := cacheSlot(a)
 	r := d.cache.v[i]
 	if r == nil || d.cache.k[i] != a {
 		if r = d.hosts.get(a); r == nil {
-			// A host seen once (a spoofed source) gets no baseline.
-			if again, _ := d.hostAdm.check(mix64(uint64(hashAddr(a))), 0); !again {
+			// A host seen once (a spoofed source) gets no baseline, nor
+			// does one seen twice with one peer: a spoofed source and the
+			// victim's answer to it (a SYN-ACK, an ICMP error). A host
+			// is tracked from its second peer or its third packet.
+			if !d.hostAdm.checkPeer(mix64(uint64(hashAddr(a))), hashAddr(peer)) {
 				return nil
 			}
 			r, _ = d.hosts.upsert(a)
 			r.since = ts
+			d.hostGen++
+			r.gen = d.hostGen
 		}
 		d.cache.k[i], d.cache.v[i] = a, r
 	}
 	r.cur += n
 	r.last = ts
+	if !r.queued {
+		d.queueHost(r, a)
+	}
 	return r
 }
+
+// markActive queues r, the rate of src or of dst (a flow's cached pair
+// does not say which).
+func (d *Detector) markActive(r *rate, src, dst netip.Addr) {
+	if r.queued {
+		return
+	}
+	if d.hosts.get(src) == r {
+		d.queueHost(r, src)
+	} else {
+		d.queueHost(r, dst)
+	}
+}
+
+func (d *Detector) queueHost(r *rate, a netip.Addr) {
+	r.queued = true
+	if len(d.active) >= d.activeCap() {
+		d.activeAll = true
+		return
+	}
+	d.active = append(d.active, a)
+}
+
+// activeCap bounds the active list: a host evicted and admitted again
+// within a tick is listed again, so churn can list more hosts than the
+// table holds.
+func (d *Detector) activeCap() int { return 2 * d.cfg.MaxEntries }
 
 const surgeTau = 60.0 // seconds: the baseline's time constant
 
@@ -145,16 +200,43 @@ func (d *Detector) surgeTick(now time.Time, emit func(*Alert)) {
 	if el < time.Second {
 		return
 	}
-	d.lastTick = now
 	secs := el.Seconds()
 	alpha := 1 - math.Exp(-secs/surgeTau)
+	prev := d.lastTick
+	d.lastTick = now
 	d.surgeEval(&d.total, netip.Addr{}, secs, alpha, now, emit)
-	for a, r := range d.hosts.m {
-		d.surgeEval(r, a, secs, alpha, now, emit)
+	if d.activeAll || d.walkAll {
+		for a, r := range d.hosts.m {
+			d.surgeCatchUp(r, prev)
+			d.surgeEval(r, a, secs, alpha, now, emit)
+		}
+	} else {
+		for _, a := range d.active {
+			// A listed host may since have been evicted, or listed twice
+			// (evicted and admitted again); its rate says which.
+			if r := d.hosts.get(a); r != nil && r.queued {
+				d.surgeCatchUp(r, prev)
+				d.surgeEval(r, a, secs, alpha, now, emit)
+			}
+		}
+	}
+	clear(d.active)
+	d.active, d.activeAll = d.active[:0], false
+}
+
+// surgeCatchUp applies the ticks before prev that r skipped while idle:
+// each had decayed its mean by exp(-secs/tau) and reset its streak, and
+// those products compose to one decay over the whole idle span.
+func (d *Detector) surgeCatchUp(r *rate, prev time.Time) {
+	r.queued = false
+	if !r.evalAt.IsZero() && r.evalAt.Before(prev) {
+		r.mean *= math.Exp(-prev.Sub(r.evalAt).Seconds() / surgeTau)
+		r.streak = 0
 	}
 }
 
 func (d *Detector) surgeEval(r *rate, host netip.Addr, secs, alpha float64, now time.Time, emit func(*Alert)) {
+	r.evalAt = now
 	bps := r.cur / secs
 	r.cur = 0
 	warm := !r.since.IsZero() && now.Sub(r.since) >= d.cfg.SurgeWarmup

@@ -19,8 +19,9 @@ type table[K comparable, V any] struct {
 	evicted uint64
 	spare   *V
 	seen    func(*V) time.Time
-	// onDelete, when set, hears every key removed (caches keyed by it).
-	onDelete func(K)
+	// onDelete, when set, hears every entry removed (caches keyed by it),
+	// before the entry is recycled.
+	onDelete func(K, *V)
 }
 
 func newTable[K comparable, V any](name string, max int, seen func(*V) time.Time) *table[K, V] {
@@ -70,7 +71,7 @@ func (t *table[K, V]) evictOne() {
 	}
 	delete(t.m, victim)
 	if t.onDelete != nil {
-		t.onDelete(victim)
+		t.onDelete(victim, vv)
 	}
 	t.spare = vv
 	t.evicted++
@@ -82,7 +83,7 @@ func (t *table[K, V]) expire(cutoff time.Time) {
 		if t.seen(v).Before(cutoff) {
 			delete(t.m, k)
 			if t.onDelete != nil {
-				t.onDelete(k)
+				t.onDelete(k, v)
 			}
 		}
 	}
@@ -339,6 +340,24 @@ func (a *admitter) check(h uint64, v uint32) (again bool, first uint32) {
 	}
 	sl.tag, sl.val = tag, v
 	return false, 0
+}
+
+// checkPeer records key hash h seen with a peer (hashed). It reports true
+// at the key's first sighting with another peer than its first, or its
+// third with the same one; colliding keys overwrite each other.
+func (a *admitter) checkPeer(h uint64, peer uint32) bool {
+	sl, tag := &a.slots[h&0xffff], uint32(h>>32)|1
+	p := peer &^ 3
+	if sl.tag == tag {
+		if sl.val&^3 == p && sl.val&3 < 2 {
+			sl.val++
+			return false
+		}
+		sl.tag = 0
+		return true
+	}
+	sl.tag, sl.val = tag, p|1
+	return false
 }
 
 func hashPair(a, b netip.Addr, x uint64) uint64 {
