@@ -271,10 +271,19 @@ func (d *detailPane) build() {
 	// Related flows and alerts.
 	var flows []string
 	for _, f := range s.TopFlows {
-		if (flowID != 0 && f.ID == flowID) || (pid > 0 && f.PID == pid) || involves(f.Client.Addr(), addrs...) || involves(f.Server.Addr(), addrs...) {
-			flows = append(flows, fmt.Sprintf("%s %s %s %s %s %s", f.Proto, f.Client, st.G.Arrow, f.Server,
-				humanBytes(float64(f.BytesToServer+f.BytesToClient)), procLabel(f.PID, f.Process)))
+		if a := d.t.alert; a != nil {
+			// An alert's related flows are its incident's: its own flow and
+			// those between its actor and its target, not every flow of
+			// either host (a flood to the same server is another story).
+			c, sv := f.Client.Addr(), f.Server.Addr()
+			if !(flowID != 0 && f.ID == flowID) && !((c == a.Src && sv == a.Dst) || (c == a.Dst && sv == a.Src)) {
+				continue
+			}
+		} else if !((flowID != 0 && f.ID == flowID) || (pid > 0 && f.PID == pid) || involves(f.Client.Addr(), addrs...) || involves(f.Server.Addr(), addrs...)) {
+			continue
 		}
+		flows = append(flows, fmt.Sprintf("%s %s %s %s %s %s", f.Proto, f.Client, st.G.Arrow, f.Server,
+			humanBytes(float64(f.BytesToServer+f.BytesToClient)), procLabel(f.PID, f.Process)))
 	}
 	if len(flows) > 0 {
 		section(fmt.Sprintf("related flows (%d)", len(flows)))

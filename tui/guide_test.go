@@ -1,11 +1,16 @@
 package tui
 
 import (
+	"io"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/opsdeck/opsdeck/internal/detect"
+	"github.com/opsdeck/opsdeck/internal/engine"
 )
 
 // Issue 14: every rule's detail explains itself, and the lines wrap at the
@@ -81,5 +86,40 @@ func TestEvidenceValues(t *testing.T) {
 		if v != want {
 			t.Errorf("got %q, want %q", v, want)
 		}
+	}
+}
+
+// Issue 14: with 16 colours the focused pane's border differs from the
+// others'.
+func TestFocusVisibleIn16Colours(t *testing.T) {
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(termenv.ANSI)
+	st := DefaultStyles(r, false)
+	if a, b := st.Border.Render("─"), st.BorderFocused.Render("─"); a == b {
+		t.Errorf("focused and plain borders render the same with 16 colours: %q", a)
+	}
+}
+
+// Issue 14: an alert's related flows are its incident's (its flow, and
+// those between its actor and target), not a flood's to the same server.
+func TestAlertRelatedFlowsAreTheIncidents(t *testing.T) {
+	snap := fixtureSnapshot("")
+	s := *snap
+	s.TopFlows = append([]engine.FlowView(nil), snap.TopFlows...)
+	for i := 0; i < 30; i++ { // a flood's flows to the same server
+		s.TopFlows = append(s.TopFlows, engine.FlowView{ID: uint64(9000 + i), Proto: "TCP",
+			Client: netip.AddrPortFrom(netip.AddrFrom4([4]byte{203, 0, 113, byte(i)}), 1234), Server: netip.MustParseAddrPort("10.0.0.53:53")})
+	}
+	var tunnel *detect.Alert
+	for _, a := range s.Alerts {
+		if a.Rule.Name == "dns.tunnel" {
+			tunnel = a
+		}
+	}
+	m := newTestModel(&s, 120, 40, asciiRenderer())
+	m.Update(openDetailMsg{detailTarget{alert: tunnel}})
+	press(m, "end")
+	if scr := m.View(); strings.Contains(scr, "203.0.113.") || !strings.Contains(scr, "related flows (1)") {
+		t.Errorf("related flows hold the flood's or miss the incident's:\n%s", scr)
 	}
 }

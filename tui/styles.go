@@ -135,6 +135,14 @@ func ThemeStyles(r *lipgloss.Renderer, ascii bool, name string) *Styles {
 	s.Sev[detect.SevLow] = n().Foreground(c(t.low))
 	s.Acked = n().Foreground(c(t.dim)).Faint(true)
 	s.Modal = n().Foreground(c(t.warn)).Bold(true)
+	if profile == termenv.ANSI && t.border != "" {
+		// With 16 colours the palette's grey border and blue focus fall on
+		// the same colour, and the focused pane vanishes: pick two of the
+		// 16 that differ (bright black and bright cyan).
+		s.Border = n().Foreground(lipgloss.Color("8"))
+		s.BorderFocused = n().Foreground(lipgloss.Color("14"))
+		s.TitleFocused = n().Foreground(lipgloss.Color("14")).Bold(true)
+	}
 	return s
 }
 
