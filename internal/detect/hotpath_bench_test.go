@@ -33,7 +33,12 @@ type replay struct {
 // them (ICMP).
 func loadReplay(tb testing.TB, n int) *replay {
 	tb.Helper()
-	g := gen.New(gen.Options{Seed: 1, Attacks: true})
+	return loadReplayFrom(tb, gen.New(gen.Options{Seed: 1, Attacks: true}), n)
+}
+
+// loadReplayFrom is loadReplay over any frame source.
+func loadReplayFrom(tb testing.TB, g gen.Source, n int) *replay {
+	tb.Helper()
 	dec := packet.NewDecoder()
 	ids := map[*flow.Flow]int32{}
 	r := &replay{pkts: make([]replayPkt, 0, n)}
