@@ -210,6 +210,23 @@ func TestLiveLabTriage(t *testing.T) {
 		t.Errorf("no bruteforce.success for the SSH login after the brute force")
 	}
 	t.Logf("attribution: %d of %d alert records about a flow ending on the victim name a process", named, withFlow)
+	// The alerts whose victim-side socket ss -p can name (a service or the
+	// shell), as opposed to probes of closed ports and spoofed floods.
+	served := map[string]bool{"port.suspicious": true, "bruteforce.ssh": true, "bruteforce.ftp": true, "bruteforce.success": true,
+		"cred.cleartext": true, "dns.tunnel": true}
+	sessions, sessionsNamed := map[string]bool{}, map[string]bool{}
+	for _, r := range recs {
+		rule := r.str("alert.metadata.rule[0]")
+		if r.str("event_type") != "alert" || !served[rule] {
+			continue
+		}
+		k := rule + " " + r.str("flow_id")
+		sessions[k] = true
+		if r.get("opsdeck.process") != nil {
+			sessionsNamed[k] = true
+		}
+	}
+	t.Logf("attribution where a process holds the victim's socket: %d of %d alerts (rule and flow) name it", len(sessionsNamed), len(sessions))
 }
 
 // sshdWithKey starts sshd in the lab's victim on port 22 with password
