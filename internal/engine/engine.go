@@ -105,6 +105,7 @@ type Engine struct {
 	names     names // console only: addresses named by DNS answers seen
 	budget    proto.Budget
 	owners    pendingOwners // flows whose owner is to be looked up again
+	owned     ownedFlows    // flows with an owning process, for accounting
 	lastFault *Fault
 }
 

@@ -80,6 +80,7 @@ func (e *Engine) attribute(f *flow.Flow) {
 	f.OwnerState = uint8(o.State)
 	if ok && o.PID > 0 {
 		f.PID, f.Process, f.LocalIsClient = o.PID, o.Name, aLocal
+		e.owned.add(f)
 	}
 	// Not final: the flow's own socket may be in the next socket list (a
 	// connection that lives under a second, an idle reverse shell, a
@@ -137,6 +138,9 @@ func (e *Engine) reattribute() {
 			f.OwnerState = uint8(o.State)
 		}
 		if ok && o.PID > 0 && o.PID != f.PID {
+			if f.PID <= 0 {
+				e.owned.add(f)
+			}
 			f.PID, f.Process, f.LocalIsClient = o.PID, o.Name, aLocal
 			if f.Alerted {
 				e.reissueAlerts(f)
@@ -169,22 +173,60 @@ func (e *Engine) reissueAlerts(f *flow.Flow) {
 	e.alertF = nil
 }
 
+// ownedFlows lists the flows that were given an owning process, so that
+// accounting visits them, not every flow in the table: under a flood the
+// table holds a hundred thousand flows no process owns, and walking them
+// each second cost more than the flood's packets. An entry whose flow
+// ended (its Flow cleared or reused: the ID differs) is dropped at the next
+// walk. When the list is full the walk falls back to the whole table and
+// rebuilds it.
+type ownedFlows struct {
+	q    []pendingOwner
+	full bool
+}
+
+// maxOwned bounds the list (1.5 MB).
+const maxOwned = 65536
+
+func (o *ownedFlows) add(f *flow.Flow) {
+	if len(o.q) >= maxOwned {
+		o.full = true
+		return
+	}
+	o.q = append(o.q, pendingOwner{f: f, id: f.ID})
+}
+
 // accountProcesses charges the bytes flows moved since the last sample to
 // their processes.
 func (e *Engine) accountProcesses() {
-	e.flows.Each(func(f *flow.Flow) bool {
-		if f.PID <= 0 {
+	if e.owned.full {
+		e.owned.q, e.owned.full = e.owned.q[:0], false
+		e.flows.Each(func(f *flow.Flow) bool {
+			if f.PID > 0 {
+				e.owned.add(f)
+			}
 			return true
+		})
+	}
+	kept := e.owned.q[:0]
+	for _, p := range e.owned.q {
+		if f := p.f; f.ID == p.id && f.PID > 0 {
+			e.accountFlow(f)
+			kept = append(kept, p)
 		}
-		ts, tc := f.BytesToServer-f.AccountedToServer, f.BytesToClient-f.AccountedToClient
-		f.AccountedToServer, f.AccountedToClient = f.BytesToServer, f.BytesToClient
-		in, out := tc, ts
-		if !f.LocalIsClient {
-			in, out = ts, tc
-		}
-		if in+out > 0 {
-			e.attr.Account(attrib.Owner{PID: f.PID, Name: f.Process, State: attrib.Known}, in, out)
-		}
-		return true
-	})
+	}
+	clear(e.owned.q[len(kept):])
+	e.owned.q = kept
+}
+
+func (e *Engine) accountFlow(f *flow.Flow) {
+	ts, tc := f.BytesToServer-f.AccountedToServer, f.BytesToClient-f.AccountedToClient
+	f.AccountedToServer, f.AccountedToClient = f.BytesToServer, f.BytesToClient
+	in, out := tc, ts
+	if !f.LocalIsClient {
+		in, out = ts, tc
+	}
+	if in+out > 0 {
+		e.attr.Account(attrib.Owner{PID: f.PID, Name: f.Process, State: attrib.Known}, in, out)
+	}
 }
