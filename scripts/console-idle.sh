@@ -14,11 +14,11 @@ tmp=$(mktemp -d)
 trap 'tmux -L "$sock" kill-server 2>/dev/null || true; rm -rf "$tmp"' EXIT
 : >"$tmp/pipe"
 tmux -L "$sock" new-session -d -s m -x 160 -y 45 "TERM=tmux-256color exec $cmd"
-sleep 8
+sleep "${WARMUP:-8}" # WARMUP=SECS: longer, for a replay to finish first
 pid=$(tmux -L "$sock" display-message -p -t m '#{pane_pid}')
 tmux -L "$sock" pipe-pane -o -t m "cat >> $tmp/pipe"
 sleep 1
-cpu() { cat /proc/"$pid"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {print s}'; }
+cpu() { cat /proc/"$pid"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'; }
 c0=$(cpu); b0=$(stat -c %s "$tmp/pipe"); t0=$(date +%s%N)
 sleep "$secs"
 c1=$(cpu); b1=$(stat -c %s "$tmp/pipe"); t1=$(date +%s%N)

@@ -106,6 +106,12 @@ type Engine struct {
 	budget    proto.Budget
 	owners    pendingOwners // flows whose owner is to be looked up again
 	owned     ownedFlows    // flows with an owning process, for accounting
+	// flowGen counts changes to what a snapshot derives from the flow
+	// table (a packet, flows ending, an owner or an alert found), so an
+	// idle console reuses the last top flows, talkers and protocol shares
+	// instead of walking and sorting a table a flood filled.
+	flowGen   uint64
+	snapAgg   snapAggregates
 	lastFault *Fault
 }
 
@@ -197,6 +203,7 @@ func (e *Engine) handle(link uint16, data []byte, ts time.Time, wireLen int, ind
 	// Decoding and the flow table: a panic there loses this packet only.
 	defer e.recoverFault(StageEngine, nil)
 	s := &e.sum
+	e.flowGen++
 	err := e.dec.Decode(link, data, ts, wireLen, s)
 	s.Index = index
 	c := &e.counters
@@ -318,7 +325,11 @@ func (e *Engine) tick() {
 			e.nextTick = e.now.Truncate(time.Second).Add(time.Second)
 		}
 	}
+	ended := e.flows.Stats().Ended
 	e.flows.Expire(e.now)
+	if e.flows.Stats().Ended != ended {
+		e.flowGen++
+	}
 	if e.det != nil {
 		e.alertF = nil
 		e.detectTick()
@@ -390,6 +401,7 @@ func (e *Engine) alert(a *detect.Alert) {
 	f := e.alertFlow(a)
 	if f != nil {
 		f.Alerted = true
+		e.flowGen++
 		if a.PID == 0 && f.PID > 0 {
 			a.PID, a.Process = f.PID, f.Process
 		}
@@ -472,6 +484,7 @@ func (e *Engine) Finish() {
 
 func (e *Engine) flush() {
 	defer e.recoverFault(StageEngine, nil)
+	e.flowGen++
 	e.flows.Flush(flow.EndShutdown)
 }
 

@@ -142,6 +142,7 @@ func (e *Engine) reattribute() {
 				e.owned.add(f)
 			}
 			f.PID, f.Process, f.LocalIsClient = o.PID, o.Name, aLocal
+			e.flowGen++
 			if f.Alerted {
 				e.reissueAlerts(f)
 			}

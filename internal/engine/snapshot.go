@@ -262,38 +262,7 @@ func (e *Engine) Snapshot(o SnapshotOptions) *Snapshot {
 	s.Alerts = e.alerts.last(o.Alerts)
 	s.AlertsBySeverity = e.bySev
 	s.Events = e.events.last(o.Events)
-	s.Talkers = e.flows.TopTalkers(o.Talkers, false)
-	protos := map[string]*ProtoShare{}
-	var all []*flow.Flow
-	e.flows.Each(func(f *flow.Flow) bool {
-		all = append(all, f)
-		name := f.AppProto
-		if name == "" {
-			name = packet.ProtoName(f.Proto)
-		}
-		p := protos[name]
-		if p == nil {
-			p = &ProtoShare{Name: name}
-			protos[name] = p
-		}
-		p.Flows++
-		p.Bytes += f.Bytes()
-		return true
-	})
-	slices.SortFunc(all, func(a, b *flow.Flow) int { return cmp.Compare(b.Bytes(), a.Bytes()) })
-	for i, f := range all {
-		if i == o.Flows {
-			break
-		}
-		s.TopFlows = append(s.TopFlows, FlowView{ID: f.ID, Client: netip.AddrPortFrom(f.Client, f.CPort), Server: netip.AddrPortFrom(f.Server, f.SPort),
-			Proto: packet.ProtoName(f.Proto), AppProto: f.AppProto, PktsToServer: f.PktsToServer, PktsToClient: f.PktsToClient,
-			BytesToServer: f.BytesToServer, BytesToClient: f.BytesToClient, First: f.First, Last: f.Last, State: f.State.String(),
-			PID: f.PID, Process: f.Process, CommunityID: f.CommunityID(), Alerted: f.Alerted})
-	}
-	for _, p := range protos {
-		s.Protos = append(s.Protos, *p)
-	}
-	slices.SortFunc(s.Protos, func(a, b ProtoShare) int { return cmp.Or(cmp.Compare(b.Bytes, a.Bytes), cmp.Compare(a.Name, b.Name)) })
+	e.flowAggregates(s, o)
 	s.Host = HostState{Latest: e.host.Latest, CPU: slices.Clone(e.host.CPU), Mem: slices.Clone(e.host.Mem)}
 	if e.det != nil {
 		s.Detectors = e.det.Stats()
@@ -333,4 +302,64 @@ func (e *Engine) snapshotNames(s *Snapshot) map[netip.Addr]string {
 		add(a.Dst)
 	}
 	return out
+}
+
+// snapAggregates are the parts of a snapshot derived from every flow, kept
+// with the flowGen and options they were made for.
+type snapAggregates struct {
+	valid          bool
+	gen            uint64
+	flows, talkers int
+	top            []FlowView
+	talkersV       []flow.Talker
+	protos         []ProtoShare
+	walks          uint64 // how many times the table was walked (tests)
+}
+
+// flowAggregates fills the snapshot's top flows, talkers and protocol
+// shares: walked from the flow table when it changed since the last
+// snapshot, else copied from that one.
+func (e *Engine) flowAggregates(s *Snapshot, o SnapshotOptions) {
+	c := &e.snapAgg
+	if !c.valid || c.gen != e.flowGen || c.flows != o.Flows || c.talkers != o.Talkers {
+		e.walkAggregates(s, o)
+		*c = snapAggregates{valid: true, gen: e.flowGen, flows: o.Flows, talkers: o.Talkers,
+			top: s.TopFlows, talkersV: s.Talkers, protos: s.Protos, walks: c.walks + 1}
+	}
+	s.TopFlows, s.Talkers, s.Protos = slices.Clone(c.top), slices.Clone(c.talkersV), slices.Clone(c.protos)
+}
+
+func (e *Engine) walkAggregates(s *Snapshot, o SnapshotOptions) {
+	s.Talkers = e.flows.TopTalkers(o.Talkers, false)
+	protos := map[string]*ProtoShare{}
+	var all []*flow.Flow
+	e.flows.Each(func(f *flow.Flow) bool {
+		all = append(all, f)
+		name := f.AppProto
+		if name == "" {
+			name = packet.ProtoName(f.Proto)
+		}
+		p := protos[name]
+		if p == nil {
+			p = &ProtoShare{Name: name}
+			protos[name] = p
+		}
+		p.Flows++
+		p.Bytes += f.Bytes()
+		return true
+	})
+	slices.SortFunc(all, func(a, b *flow.Flow) int { return cmp.Compare(b.Bytes(), a.Bytes()) })
+	for i, f := range all {
+		if i == o.Flows {
+			break
+		}
+		s.TopFlows = append(s.TopFlows, FlowView{ID: f.ID, Client: netip.AddrPortFrom(f.Client, f.CPort), Server: netip.AddrPortFrom(f.Server, f.SPort),
+			Proto: packet.ProtoName(f.Proto), AppProto: f.AppProto, PktsToServer: f.PktsToServer, PktsToClient: f.PktsToClient,
+			BytesToServer: f.BytesToServer, BytesToClient: f.BytesToClient, First: f.First, Last: f.Last, State: f.State.String(),
+			PID: f.PID, Process: f.Process, CommunityID: f.CommunityID(), Alerted: f.Alerted})
+	}
+	for _, p := range protos {
+		s.Protos = append(s.Protos, *p)
+	}
+	slices.SortFunc(s.Protos, func(a, b ProtoShare) int { return cmp.Or(cmp.Compare(b.Bytes, a.Bytes), cmp.Compare(a.Name, b.Name)) })
 }
