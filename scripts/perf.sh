@@ -22,6 +22,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 measure() {
 cap=$1
+[ -r "$cap" ] || { echo "perf.sh: cannot read capture $cap (make perf builds it)" >&2; exit 2; }
 rm -f "$tmp"/[0-9]*
 pkts=$(tcpdump -r "$cap" -nn -q 2>/dev/null | wc -l || true)
 flows=$("$bin" analyze --no-extract --no-detect -o - "$cap" 2>/dev/null | grep '"event_type":"stats"' | tail -1 |
