@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsdeck/opsdeck/internal/packet"
 	"github.com/opsdeck/opsdeck/internal/proto"
 )
 
@@ -79,4 +80,32 @@ func TestBreakIn(t *testing.T) {
 			t.Errorf("automation's long session after 4 short ones raised bruteforce.success")
 		}
 	})
+}
+
+// Issue 14: a port scan's alert says how many probes were sent and which
+// ports answered: what the scanner found is what it will try next.
+func TestScanListsOpenPorts(t *testing.T) {
+	p := newPipe(t, DefaultConfig())
+	for port := uint16(1); port <= 300; port++ {
+		if port == 22 || port == 80 {
+			p.session("10.77.0.66", "10.77.0.10", 40000, port, 0, 0, time.Millisecond)
+			continue
+		}
+		p.tcp("10.77.0.66", "10.77.0.10", 40000, port, packet.TCPSyn, nil)
+		p.tcp("10.77.0.10", "10.77.0.66", port, 40000, packet.TCPRst|packet.TCPAck, nil)
+	}
+	p.flush()
+	var last *Alert
+	for _, a := range p.alerts {
+		if a.Rule.Name == "scan.port" {
+			last = a
+		}
+	}
+	if last == nil {
+		t.Fatal("no scan.port")
+	}
+	open, _ := last.Evidence["open_ports"].([]int)
+	if len(open) != 2 || !strings.Contains(last.Signature, "probes,") {
+		t.Errorf("open ports %v, signature %q: want 22 and 80 and the probe count", open, last.Signature)
+	}
 }

@@ -34,6 +34,7 @@ type scanEntry struct {
 	w                  window
 	attempts, answered uint32
 	sample             portSamples
+	open               portSamples // ports that answered: what the scan found
 	ports              sketch
 }
 
@@ -118,7 +119,7 @@ func (d *Detector) scanAttempt(s *packet.Summary, f *flow.Flow, probe bool, emit
 
 func (d *Detector) portAttempt(e *scanEntry, f *flow.Flow, ts time.Time, span time.Duration, emit func(*Alert)) {
 	if e.w.roll(ts, span) {
-		e.ports, e.attempts, e.answered, e.sample = sketch{}, 0, 0, portSamples{}
+		e.ports, e.attempts, e.answered, e.sample, e.open = sketch{}, 0, 0, portSamples{}, portSamples{}
 	}
 	e.attempts++
 	e.sample.add(f.SPort)
@@ -126,10 +127,15 @@ func (d *Detector) portAttempt(e *scanEntry, f *flow.Flow, ts time.Time, span ti
 		if n := e.ports.count(); n >= d.cfg.ScanPorts && e.answered*2 < e.attempts {
 			d.fire(emit, RuleScanPort, supKey{actor: f.Client, target: f.Server, port: uint16(f.Proto)}, float64(n), ts, func(a *Alert) {
 				a.Src, a.Dst, a.Proto = f.Client, f.Server, packet.ProtoName(f.Proto)
-				a.Signature = fmt.Sprintf("scan.port: %s probed %d %s ports on %s", f.Client, n, packet.ProtoName(f.Proto), f.Server)
+				a.Signature = fmt.Sprintf("scan.port: %s probed %d %s ports on %s (%d probes, %d answered)", f.Client, n,
+					packet.ProtoName(f.Proto), f.Server, e.attempts, e.answered)
 				a.Evidence["ports"] = n
 				a.Evidence["attempts"] = e.attempts
 				a.Evidence["answered"] = e.answered
+				if e.open.n > 0 {
+					// What the scanner learned: the ports it will try next.
+					a.Evidence["open_ports"] = e.open.list()
+				}
 				a.Evidence["sample_ports"] = e.sample.list()
 				a.Evidence["window_s"] = int(span / time.Second)
 				a.Evidence["first_seen"] = rfc3339(e.w.first)
@@ -202,6 +208,7 @@ func (d *Detector) scanAnswered(f *flow.Flow) {
 	if f.Proto != packet.ProtoICMP && f.Proto != packet.ProtoICMPv6 {
 		if e := d.ports.get(pairKey{f.Client, f.Server, f.Proto}); e != nil {
 			e.answered++
+			e.open.add(f.SPort)
 		}
 	}
 	if e := d.sweeps.get(sweepKey{f.Client, f.SPort, f.Proto}); e != nil {
