@@ -223,6 +223,9 @@ func (d *detailPane) build() {
 	case t.host.IsValid():
 		if n := d.c.name(t.host); n != "" {
 			field("name", n+" (from a DNS answer seen on the wire; answers can be forged)")
+			if o := s.OtherNames[t.host]; len(o) > 0 && !d.c.noNames {
+				field("also named", strings.Join(o, ", "))
+			}
 		}
 		for _, tk := range s.Talkers {
 			if tk.Addr == t.host {

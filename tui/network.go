@@ -163,6 +163,9 @@ func (p *networkPane) refresh() {
 			label := t.Addr.String()
 			if n := p.c.name(t.Addr); n != "" {
 				label += " " + n
+				if o := len(s.OtherNames[t.Addr]); o > 0 {
+					label += fmt.Sprintf(" +%d", o) // more names: the host detail lists them
+				}
 			}
 			p.rows = append(p.rows, netRow{key: t.Addr.String(), name: label, bytes: t.Bytes(),
 				cols: []string{rate("h|" + t.Addr.String()), humanBytes(float64(t.BytesOut)), humanBytes(float64(t.BytesIn)), fmt.Sprint(t.Flows)},

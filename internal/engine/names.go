@@ -28,6 +28,7 @@ const maxAsked = 4096
 // resolver itself.
 type names struct {
 	m    map[netip.Addr]string
+	more map[netip.Addr][]string // earlier names of an address, newest first
 	ring []netip.Addr // insertion order, for eviction
 	next int          // oldest entry of a full ring
 
@@ -128,11 +129,18 @@ func (n *names) learn(d *proto.DNS) {
 	}
 }
 
+// maxOtherNames bounds the earlier names kept per address (a CDN address
+// answers for many names).
+const maxOtherNames = 3
+
 func (n *names) set(a netip.Addr, name string) {
 	if n.m == nil {
 		n.m = make(map[netip.Addr]string)
 	}
-	if _, ok := n.m[a]; ok {
+	if old, ok := n.m[a]; ok {
+		if old != name {
+			n.remember(a, old, name)
+		}
 		n.m[a] = name
 		return
 	}
@@ -140,11 +148,30 @@ func (n *names) set(a netip.Addr, name string) {
 		n.ring = append(n.ring, a)
 	} else {
 		delete(n.m, n.ring[n.next])
+		delete(n.more, n.ring[n.next])
 		n.ring[n.next] = a
 		n.next = (n.next + 1) % maxNames
 	}
 	n.m[a] = name
 }
 
+// remember keeps old among a's earlier names (newest first, bounded),
+// now that cur names it.
+func (n *names) remember(a netip.Addr, old, cur string) {
+	if n.more == nil {
+		n.more = make(map[netip.Addr][]string)
+	}
+	list := []string{old}
+	for _, x := range n.more[a] {
+		if x != old && x != cur && len(list) < maxOtherNames {
+			list = append(list, x)
+		}
+	}
+	n.more[a] = list
+}
+
 // of returns a's name, or "".
 func (n *names) of(a netip.Addr) string { return n.m[a.Unmap()] }
+
+// others returns the earlier names of a, newest first (nil for none).
+func (n *names) others(a netip.Addr) []string { return n.more[a.Unmap()] }

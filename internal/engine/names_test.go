@@ -135,3 +135,23 @@ func TestNamesOnlyFromAnsweredQuestions(t *testing.T) {
 		t.Errorf("the answered question named %s %q, want payroll.corp.example", payroll, got)
 	}
 }
+
+// Issue 14: one address answering for several names keeps them (a CDN):
+// the newest is shown, the earlier ones are listed in the host's detail.
+func TestNamesSeveralPerAddress(t *testing.T) {
+	var n names
+	cdn := netip.MustParseAddr("151.101.1.1")
+	for i, name := range []string{"a.example", "b.example", "c.example", "b.example", "d.example", "e.example"} {
+		q := &proto.DNS{ID: uint16(i), RD: true, Queries: []proto.DNSQuery{{RRName: name, RRType: "A"}}}
+		n.observe(uint64(i), q)
+		r := &proto.DNS{ID: uint16(i), QR: true, RCode: "NOERROR", Queries: q.Queries,
+			Answers: []proto.DNSAnswer{{RRName: name, RRType: "A", RData: cdn.String()}}}
+		n.observe(uint64(i), r)
+	}
+	if got := n.of(cdn); got != "e.example" {
+		t.Errorf("name %q, want the newest, e.example", got)
+	}
+	if got := n.others(cdn); len(got) != maxOtherNames || got[0] != "d.example" {
+		t.Errorf("earlier names %v, want %d of them, newest first", got, maxOtherNames)
+	}
+}

@@ -245,6 +245,9 @@ type Snapshot struct {
 	// Names gives, for the addresses of TopFlows, Talkers and Alerts, the
 	// name a DNS answer on the wire gave them (none is ever looked up).
 	Names map[netip.Addr]string
+	// OtherNames are the earlier names of those addresses, newest first
+	// (one address answers for several names: a CDN, a shared host).
+	OtherNames map[netip.Addr][]string
 }
 
 // SnapshotOptions bounds what a snapshot copies.
@@ -271,12 +274,27 @@ func (e *Engine) Snapshot(o SnapshotOptions) *Snapshot {
 		s.Processes = e.attr.TopProcesses(o.Flows)
 	}
 	s.Names = e.snapshotNames(s)
+	s.OtherNames = e.snapshotOtherNames(s.Names)
 	s.Reassembly = e.budget.Stats()
 	if e.lastFault != nil {
 		lf := *e.lastFault
 		s.LastFault = &lf
 	}
 	return s
+}
+
+// snapshotOtherNames copies the earlier names of the named addresses.
+func (e *Engine) snapshotOtherNames(named map[netip.Addr]string) map[netip.Addr][]string {
+	var out map[netip.Addr][]string
+	for a := range named {
+		if o := e.names.others(a); len(o) > 0 {
+			if out == nil {
+				out = map[netip.Addr][]string{}
+			}
+			out[a] = slices.Clone(o)
+		}
+	}
+	return out
 }
 
 // snapshotNames copies the names of the addresses s shows.
