@@ -29,8 +29,8 @@ const maxAsked = 4096
 type names struct {
 	m    map[netip.Addr]string
 	more map[netip.Addr][]string // earlier names of an address, newest first
-	ring []netip.Addr // insertion order, for eviction
-	next int          // oldest entry of a full ring
+	ring []netip.Addr            // insertion order, for eviction
+	next int                     // oldest entry of a full ring
 
 	asked     map[question]struct{}
 	askedRing []question
