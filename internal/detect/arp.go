@@ -289,3 +289,8 @@ func (d *Detector) arpSweepPacket(s *packet.Summary, emit func(*Alert)) {
 func (d *Detector) expireARPSweep(now time.Time) { d.arpSweeps.expire(now.Add(-d.cfg.ScanWindow)) }
 
 func (d *Detector) arpSweepStats(out map[string]uint64) { d.arpSweeps.stats(out) }
+
+func init() {
+	registerFamily(family{name: "arp.sweep", init: (*Detector).initARPSweep, expire: (*Detector).expireARPSweep, stats: (*Detector).arpSweepStats})
+	registerFamily(family{name: "arp", init: (*Detector).initARP, expire: (*Detector).expireARP, stats: (*Detector).arpStats})
+}

@@ -174,3 +174,7 @@ func (d *Detector) httpEvent(ev *proto.Event, f *flow.Flow, emit func(*Alert)) {
 func (d *Detector) expireBrute(now time.Time) { d.bf.expire(now.Add(-d.cfg.BruteWindow)) }
 
 func (d *Detector) bruteStats(out map[string]uint64) { d.bf.stats(out) }
+
+func init() {
+	registerFamily(family{name: "bruteforce", init: (*Detector).initBrute, expire: (*Detector).expireBrute, stats: (*Detector).bruteStats})
+}

@@ -42,16 +42,11 @@ func New(cfg Config) *Detector {
 	for _, p := range cfg.SuspiciousPorts {
 		d.suspicious[p>>6] |= 1 << (p & 63)
 	}
-	d.initScan()
-	d.initFlood()
-	d.initReflection()
-	d.initARPSweep()
-	d.initARP()
-	d.initBrute()
-	d.initDNS()
-	d.initICMPTunnel()
-	d.initSurge()
-	d.initNewHost()
+	for _, f := range families {
+		if f.init != nil {
+			f.init(d)
+		}
+	}
 	return d
 }
 
@@ -206,31 +201,22 @@ func (d *Detector) Tick(now time.Time, emit func(*Alert)) {
 
 func (d *Detector) housekeep(now time.Time) {
 	d.sup.expire(now)
-	d.expireScan(now)
-	d.expireFlood(now)
-	d.expireReflection(now)
-	d.expireARPSweep(now)
-	d.expireARP(now)
-	d.expireBrute(now)
-	d.expireDNS(now)
-	d.expireICMPTunnel(now)
-	d.expireSurge(now)
+	for _, f := range families {
+		if f.expire != nil {
+			f.expire(d, now)
+		}
+	}
 }
 
 // Stats reports table sizes and evictions per detector.
 func (d *Detector) Stats() map[string]uint64 {
 	out := map[string]uint64{"alerts": d.alerts, "alerts.suppressed": d.folded}
 	d.sup.t.stats(out)
-	d.scanStats(out)
-	d.floodStats(out)
-	d.reflectionStats(out)
-	d.arpSweepStats(out)
-	d.arpStats(out)
-	d.bruteStats(out)
-	d.dnsStats(out)
-	d.icmpTunnelStats(out)
-	d.surgeStats(out)
-	d.newHostStats(out)
+	for _, f := range families {
+		if f.stats != nil {
+			f.stats(d, out)
+		}
+	}
 	return out
 }
 

@@ -374,3 +374,7 @@ func asciiLower(s string) string {
 	}
 	return s
 }
+
+func init() {
+	registerFamily(family{name: "dns", init: (*Detector).initDNS, expire: (*Detector).expireDNS, stats: (*Detector).dnsStats})
+}

@@ -299,3 +299,7 @@ func (d *Detector) floodStats(out map[string]uint64) {
 	out["dos.synflood.queue_lost"] = d.synLost
 	d.icmp.stats(out)
 }
+
+func init() {
+	registerFamily(family{name: "flood", init: (*Detector).initFlood, expire: (*Detector).expireFlood, stats: (*Detector).floodStats})
+}

@@ -215,3 +215,7 @@ var protoMarkers = []struct {
 func (d *Detector) expireICMPTunnel(now time.Time) { d.tun.expire(now.Add(-10 * time.Minute)) }
 
 func (d *Detector) icmpTunnelStats(out map[string]uint64) { d.tun.stats(out) }
+
+func init() {
+	registerFamily(family{name: "icmp.tunnel", init: (*Detector).initICMPTunnel, expire: (*Detector).expireICMPTunnel, stats: (*Detector).icmpTunnelStats})
+}

@@ -106,3 +106,7 @@ func (d *Detector) newHostStats(out map[string]uint64) {
 	d.known.stats(out)
 	out["host.new.ratelimited"] = d.ratelimited
 }
+
+func init() {
+	registerFamily(family{name: "host.new", init: (*Detector).initNewHost, stats: (*Detector).newHostStats})
+}

@@ -139,3 +139,7 @@ func joinComma(ss []string) string {
 func (d *Detector) expireReflection(now time.Time) { d.refl.expire(now.Add(-time.Minute)) }
 
 func (d *Detector) reflectionStats(out map[string]uint64) { d.refl.stats(out) }
+
+func init() {
+	registerFamily(family{name: "reflection", init: (*Detector).initReflection, expire: (*Detector).expireReflection, stats: (*Detector).reflectionStats})
+}

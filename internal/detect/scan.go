@@ -310,3 +310,7 @@ func (d *Detector) scanStats(out map[string]uint64) {
 	d.sweeps.stats(out)
 	d.stealth.stats(out)
 }
+
+func init() {
+	registerFamily(family{name: "scan", init: (*Detector).initScan, expire: (*Detector).expireScan, stats: (*Detector).scanStats})
+}

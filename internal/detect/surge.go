@@ -291,3 +291,7 @@ func humanBytes(b float64) string {
 func (d *Detector) expireSurge(now time.Time) { d.hosts.expire(now.Add(-10 * time.Minute)) }
 
 func (d *Detector) surgeStats(out map[string]uint64) { d.hosts.stats(out) }
+
+func init() {
+	registerFamily(family{name: "traffic.surge", init: (*Detector).initSurge, expire: (*Detector).expireSurge, stats: (*Detector).surgeStats})
+}
