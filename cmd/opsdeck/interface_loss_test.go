@@ -30,11 +30,11 @@ func vethPair(t *testing.T, ns string) {
 	}
 }
 
-// TestConsoleCaptureSurvivesInterfaceLoss drives the capture loop of the
-// console and watch (liveCapture) on a veth that the test deletes mid-capture and creates
-// again: the source status must say what happened, and capture must resume
-// by itself when the interface returns.
-func TestConsoleCaptureSurvivesInterfaceLoss(t *testing.T) {
+// lossNamespace makes namespace opsdeck-hd8 and the veth pair hd8a/hd8b
+// for the interface-loss tests (removed at the end), skipping without
+// capture privilege, root or iproute2; it returns the namespace.
+func lossNamespace(t *testing.T) string {
+	t.Helper()
 	needCapture(t)
 	if os.Geteuid() != 0 {
 		t.Skip("creating a network namespace needs root: skipped")
@@ -43,6 +43,7 @@ func TestConsoleCaptureSurvivesInterfaceLoss(t *testing.T) {
 		t.Skip("ip (iproute2) not installed: skipped")
 	}
 	const ns = "opsdeck-hd8"
+	exec.Command("ip", "link", "del", "hd8a").Run()
 	exec.Command("ip", "netns", "del", ns).Run()
 	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
 		t.Skipf("ip netns add: %v: %s", err, out)
@@ -52,6 +53,15 @@ func TestConsoleCaptureSurvivesInterfaceLoss(t *testing.T) {
 		exec.Command("ip", "netns", "del", ns).Run()
 	})
 	vethPair(t, ns)
+	return ns
+}
+
+// TestConsoleCaptureSurvivesInterfaceLoss drives the capture loop of the
+// console and watch (liveCapture) on a veth that the test deletes mid-capture and creates
+// again: the source status must say what happened, and capture must resume
+// by itself when the interface returns.
+func TestConsoleCaptureSurvivesInterfaceLoss(t *testing.T) {
+	ns := lossNamespace(t)
 
 	eng := engine.New(engine.DefaultConfig(), nil)
 	ctx, cancel := context.WithCancel(context.Background())

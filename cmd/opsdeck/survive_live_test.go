@@ -182,25 +182,8 @@ func TestConsoleUserDropsRoot(t *testing.T) {
 // running, says on stderr that capture was lost and resumed, and writes
 // the flows seen after the interface came back.
 func TestWatchResumesAfterInterfaceLoss(t *testing.T) {
-	needCapture(t)
-	if os.Geteuid() != 0 {
-		t.Skip("creating a network namespace needs root: skipped")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("ip (iproute2) not installed: skipped")
-	}
+	ns := lossNamespace(t)
 	bin := buildOpsdeck(t)
-	const ns = "opsdeck-hd8"
-	exec.Command("ip", "link", "del", "hd8a").Run()
-	exec.Command("ip", "netns", "del", ns).Run()
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Skipf("ip netns add: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		exec.Command("ip", "link", "del", "hd8a").Run()
-		exec.Command("ip", "netns", "del", ns).Run()
-	})
-	vethPair(t, ns)
 	out := filepath.Join(t.TempDir(), "eve.json")
 	wp := startWatch(t, bin, "-i", "hd8a", "-o", out, "--host-interval", "0")
 	send := func(port int) {
