@@ -20,20 +20,7 @@ func appendDNS(b []byte, d *proto.DNS) []byte {
 	b = strconv.AppendInt(b, int64(d.TxID), 10)
 	b = append(b, `,"id":`...)
 	b = strconv.AppendUint(b, uint64(d.ID), 10)
-	if d.Flags != "" {
-		b = append(b, `,"flags":`...)
-		b = appendString(b, d.Flags)
-	}
-	for _, f := range [...]struct {
-		on   bool
-		name string
-	}{{d.QR, `,"qr":true`}, {d.AA, `,"aa":true`}, {d.TC, `,"tc":true`}, {d.RD, `,"rd":true`}, {d.RA, `,"ra":true`}} {
-		if f.on {
-			b = append(b, f.name...)
-		}
-	}
-	b = append(b, `,"opcode":`...)
-	b = strconv.AppendInt(b, int64(d.Opcode), 10)
+	b = appendHeaderBits(b, d)
 	if d.RCode != "" {
 		b = append(b, `,"rcode":`...)
 		b = appendString(b, d.RCode)
@@ -62,6 +49,25 @@ func appendDNS(b []byte, d *proto.DNS) []byte {
 	}
 	b = appendGrouped(b, d.Answers)
 	return append(b, '}')
+}
+
+// appendHeaderBits writes the message's flags, its set header bits and its
+// opcode, the same in both DNS formats.
+func appendHeaderBits(b []byte, d *proto.DNS) []byte {
+	if d.Flags != "" {
+		b = append(b, `,"flags":`...)
+		b = appendString(b, d.Flags)
+	}
+	for _, f := range [...]struct {
+		on   bool
+		name string
+	}{{d.QR, `,"qr":true`}, {d.AA, `,"aa":true`}, {d.TC, `,"tc":true`}, {d.RD, `,"rd":true`}, {d.RA, `,"ra":true`}} {
+		if f.on {
+			b = append(b, f.name...)
+		}
+	}
+	b = append(b, `,"opcode":`...)
+	return strconv.AppendInt(b, int64(d.Opcode), 10)
 }
 
 // groupedType reports whether Suricata groups records of type t in
@@ -193,20 +199,7 @@ func (w *Writer) dnsV2(ev *proto.Event, f *flow.Flow, ep endpoints) error {
 	}
 	b := append(w.buf, `,"dns":{"version":2,"type":"answer","id":`...)
 	b = strconv.AppendUint(b, uint64(d.ID), 10)
-	if d.Flags != "" {
-		b = append(b, `,"flags":`...)
-		b = appendString(b, d.Flags)
-	}
-	for _, fl := range [...]struct {
-		on   bool
-		name string
-	}{{d.QR, `,"qr":true`}, {d.AA, `,"aa":true`}, {d.TC, `,"tc":true`}, {d.RD, `,"rd":true`}, {d.RA, `,"ra":true`}} {
-		if fl.on {
-			b = append(b, fl.name...)
-		}
-	}
-	b = append(b, `,"opcode":`...)
-	b = strconv.AppendInt(b, int64(d.Opcode), 10)
+	b = appendHeaderBits(b, d)
 	if len(d.Queries) > 0 {
 		b = append(b, `,"rrname":`...)
 		b = appendString(b, d.Queries[0].RRName)
