@@ -43,6 +43,29 @@ func socksAddrLen(atyp byte, b []byte) int {
 	return -2
 }
 
+// socksBad is socksMessageLen's answer for bytes that are not SOCKS5.
+const socksBad = -2
+
+// socksMessageLen returns the length of the request or reply at the start of
+// b (VER CMD/REP RSV ATYP ADDR PORT, the same shape both ways), -1 when more
+// bytes are needed, or socksBad.
+func socksMessageLen(b []byte) int {
+	if len(b) < 5 {
+		return -1
+	}
+	if b[0] != 5 {
+		return socksBad
+	}
+	al := socksAddrLen(b[3], b[4:])
+	if al == -2 {
+		return socksBad
+	}
+	if al < 0 || len(b) < 4+al {
+		return -1
+	}
+	return 4 + al
+}
+
 func (p *socksParser) feed(c *ctx, toServer bool, b []byte) (int, bool) {
 	if toServer {
 		return p.client(c, b)
@@ -92,21 +115,15 @@ func (p *socksParser) client(c *ctx, b []byte) (int, bool) {
 			p.maybeSend(c)
 		case socksRequest:
 			// VER CMD RSV ATYP DST.ADDR DST.PORT
-			if len(rest) < 5 {
-				return n, false
-			}
-			if rest[0] != 5 {
+			l := socksMessageLen(rest)
+			if l == socksBad {
 				return len(b), true
 			}
-			al := socksAddrLen(rest[3], rest[4:])
-			if al == -2 {
-				return len(b), true
-			}
-			if al < 0 || len(rest) < 4+al {
+			if l < 0 {
 				return n, false
 			}
 			p.cmd = rest[1]
-			n += 4 + al
+			n += l
 			p.cli = socksDone
 		default:
 			// Tunnelled data sent before the server's answer: it
@@ -157,17 +174,11 @@ func (p *socksParser) server(c *ctx, b []byte) (int, bool) {
 			}
 		case socksRequest:
 			// VER REP RSV ATYP BND.ADDR BND.PORT
-			if len(rest) < 5 {
-				return n, false
-			}
-			if rest[0] != 5 {
+			l := socksMessageLen(rest)
+			if l == socksBad {
 				return len(b), true
 			}
-			al := socksAddrLen(rest[3], rest[4:])
-			if al == -2 {
-				return len(b), true
-			}
-			if al < 0 || len(rest) < 4+al {
+			if l < 0 {
 				return n, false
 			}
 			p.srv = socksDone
