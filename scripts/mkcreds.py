@@ -16,56 +16,15 @@ hydra (-t 1, four passwords, the last one right) brute-forces the HTTP
 form, Redis, LDAP and SOCKS5 servers.
 usage: [MKCREDS_ONLY="name ..."] scripts/mkcreds.py [OUTDIR]
 """
-import base64, http.server, os, socket, ssl, struct, subprocess, sys, tempfile, threading, time
+import base64, http.server, os, socket, struct, subprocess, sys, threading
 import imaplib, poplib
+
+from looplab import capture, lines, serve, tls_tail, tmp
 
 out = sys.argv[1] if len(sys.argv) > 1 else "testdata/corpus/creds"
 os.makedirs(out, exist_ok=True)
-tmp = tempfile.mkdtemp()
-crt, key = os.path.join(tmp, "c.pem"), os.path.join(tmp, "k.pem")
-subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", crt,
-                "-days", "2", "-subj", "/CN=lab.test"], check=True, capture_output=True)
-sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-sctx.load_cert_chain(crt, key)
 
 TOKEN = "ya29.lab-token-0123456789"
-
-
-def serve(port, handler):
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", port))
-    ls.listen()
-
-    def loop():
-        while True:
-            s, _ = ls.accept()
-            threading.Thread(target=guard, args=(handler, s), daemon=True).start()
-    threading.Thread(target=loop, daemon=True).start()
-
-
-def guard(handler, s):
-    try:
-        handler(s)
-    except Exception:
-        pass
-    finally:
-        s.close()
-
-
-def lines(s):
-    f = s.makefile("rb")
-    for line in f:
-        yield line.decode().rstrip("\r\n")
-
-
-def tls_tail(s):
-    t = sctx.wrap_socket(s, server_side=True)
-    try:
-        t.recv(100)
-    except Exception:
-        pass
-    t.close()
 
 
 def recvn(s, n):
@@ -422,19 +381,6 @@ def hydra(service, *extra, login="admin"):
     return run
 
 
-def capture(name, port, client):
-    td = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "-s", "0", "-w", os.path.join(out, name + ".pcap"),
-                           "tcp port %d" % port], stderr=subprocess.DEVNULL)
-    time.sleep(1)
-    try:
-        client(port)
-    except Exception as e:
-        print(name, "client:", e)
-    time.sleep(1)
-    td.terminate()
-    td.wait()
-
-
 only = os.environ.get("MKCREDS_ONLY", "").split()
 web = http.server.ThreadingHTTPServer(("127.0.0.1", 18081), Web)
 threading.Thread(target=web.serve_forever, daemon=True).start()
@@ -452,4 +398,4 @@ for name, port, srv, cli in [("pop3-xoauth2", 18110, pop3, c_pop3), ("imap-xoaut
         continue
     if srv:
         serve(port, srv)
-    capture(name, port, cli)
+    capture(out, name, port, cli)

@@ -8,48 +8,13 @@ throwaway self-signed certificate; tcpdump records each (needs root).
 Check with: tshark -r FILE -Y tls.handshake.type==1 -T fields -e tls.handshake.extensions_server_name
 usage: scripts/mkstarttls.py [OUTDIR]
 """
-import os, socket, ssl, subprocess, sys, tempfile, threading, time
-import smtplib, imaplib, poplib, ftplib, http.client
+import os, socket, sys
+import smtplib, imaplib, poplib, ftplib
+
+from looplab import capture, cctx, lines, serve, tls_tail
 
 out = sys.argv[1] if len(sys.argv) > 1 else "testdata/corpus/starttls"
 os.makedirs(out, exist_ok=True)
-tmp = tempfile.mkdtemp()
-crt, key = os.path.join(tmp, "c.pem"), os.path.join(tmp, "k.pem")
-subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", crt,
-                "-days", "2", "-subj", "/CN=lab.test"], check=True, capture_output=True)
-sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-sctx.load_cert_chain(crt, key)
-cctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-cctx.check_hostname = False
-cctx.verify_mode = ssl.CERT_NONE
-
-
-def serve(port, handler):
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", port))
-    ls.listen()
-
-    def loop():
-        while True:
-            s, _ = ls.accept()
-            threading.Thread(target=handler, args=(s,), daemon=True).start()
-    threading.Thread(target=loop, daemon=True).start()
-
-
-def lines(s):
-    f = s.makefile("rb")
-    for line in f:
-        yield line.decode().rstrip("\r\n")
-
-
-def tls_tail(s):
-    t = sctx.wrap_socket(s, server_side=True)
-    try:
-        t.recv(100)
-    except Exception:
-        pass
-    t.close()
 
 
 def smtp(s):
@@ -102,19 +67,6 @@ def proxy(s):
             return tls_tail(s)
 
 
-def capture(name, port, client):
-    td = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "-s", "0", "-w", os.path.join(out, name + ".pcap"),
-                           "tcp port %d" % port], stderr=subprocess.DEVNULL)
-    time.sleep(1)
-    try:
-        client(port)
-    except Exception as e:
-        print(name, "client:", e)
-    time.sleep(1)
-    td.terminate()
-    td.wait()
-
-
 def c_smtp(p):
     c = smtplib.SMTP("127.0.0.1", p, local_hostname="client.lab")
     c.starttls(context=cctx)
@@ -150,4 +102,4 @@ for name, port, srv, cli in [("smtp", 18025, smtp, c_smtp), ("imap", 18143, imap
                              ("pop3", 18110, pop3, c_pop3), ("ftp", 18021, ftp, c_ftp),
                              ("connect", 18080, proxy, c_connect)]:
     serve(port, srv)
-    capture(name + "-starttls", port, cli)
+    capture(out, name + "-starttls", port, cli)
