@@ -1,7 +1,10 @@
 package tui
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
+	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
 )
@@ -66,4 +69,24 @@ func drain(m *Model, cmd tea.Cmd) {
 	}
 	_, next := m.Update(msg)
 	drain(m, next)
+}
+
+// checkGolden compares a rendered view with testdata/name.golden, or
+// rewrites the file under -update.
+func checkGolden(t *testing.T, name, v string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden (go test ./tui -run %s -update writes it): %v", t.Name(), err)
+	}
+	if v != string(want) {
+		t.Errorf("view differs from %s (go test ./tui -run %s -update to accept)\ngot:\n%s", path, t.Name(), v)
+	}
 }

@@ -2,8 +2,6 @@ package tui
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -42,20 +40,7 @@ func TestViewGoldenSensors(t *testing.T) {
 			press(m, "1", "z")
 			v := m.View()
 			checkSize(t, v, sz[0], sz[1])
-			path := filepath.Join("testdata", name+".golden")
-			if *update {
-				if err := os.WriteFile(path, []byte(v), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("read golden (run go test ./tui -run TestViewGolden -update): %v", err)
-			}
-			if v != string(want) {
-				t.Errorf("view differs from %s\ngot:\n%s", path, v)
-			}
+			checkGolden(t, name, v)
 		})
 	}
 }

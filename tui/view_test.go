@@ -3,8 +3,6 @@ package tui
 import (
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -53,20 +51,7 @@ func TestViewGolden(t *testing.T) {
 				}
 				v := m.View()
 				checkSize(t, v, sz[0], sz[1])
-				path := filepath.Join("testdata", name+".golden")
-				if *update {
-					if err := os.WriteFile(path, []byte(v), 0o644); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatalf("read golden (run go test ./tui -update): %v", err)
-				}
-				if v != string(want) {
-					t.Errorf("view differs from %s (go test ./tui -run TestViewGolden -update to accept)\ngot:\n%s", path, v)
-				}
+				checkGolden(t, name, v)
 			})
 		}
 	}
