@@ -8,16 +8,13 @@ import (
 	"os"
 	"syscall"
 
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
-	"github.com/google/gopacket/pcapgo"
-
+	"github.com/opsdeck/opsdeck/internal/pcapfile"
 	"github.com/opsdeck/opsdeck/sources/capture"
 )
 
 // pcapOut is -w: the packets opsdeck analysed, written as classic pcap
-// (microsecond timestamps), as tcpdump -w writes them, with gopacket's
-// pcapgo writer. A pcap file has one link type: the first packet's. A
+// (microsecond timestamps), as tcpdump -w writes them, with
+// internal/pcapfile. A pcap file has one link type: the first packet's. A
 // packet of another link type (watch on several interfaces of different
 // kinds) is left out and counted; the count is reported at the end, and
 // evidence exports (which split by link type) remain the way to get them.
@@ -25,7 +22,7 @@ type pcapOut struct {
 	name    string
 	f       *os.File // nil for stdout
 	bw      *bufio.Writer
-	w       *pcapgo.Writer
+	w       *pcapfile.Writer // nil until the first packet names the link type
 	snaplen int
 	link    capture.LinkType
 	started bool
@@ -47,7 +44,6 @@ func openPcapOut(name string, snaplen int) (*pcapOut, error) {
 		p.f, w = f, f
 	}
 	p.bw = bufio.NewWriterSize(w, 256<<10)
-	p.w = pcapgo.NewWriter(p.bw)
 	return p, nil
 }
 
@@ -64,8 +60,7 @@ func (p *pcapOut) write(fr *capture.Frame) {
 		p.skipped++
 		return
 	}
-	ci := gopacket.CaptureInfo{Timestamp: fr.TS, CaptureLength: len(fr.Data), Length: max(fr.WireLen, len(fr.Data))}
-	if err := p.w.WritePacket(ci, fr.Data); err != nil {
+	if err := p.w.WritePacket(fr.TS, fr.Data, fr.WireLen); err != nil {
 		p.err = fmt.Errorf("-w %q: %w", p.name, err)
 		return
 	}
@@ -74,9 +69,11 @@ func (p *pcapOut) write(fr *capture.Frame) {
 
 func (p *pcapOut) start(link capture.LinkType) {
 	p.started, p.link = true, link
-	if err := p.w.WriteFileHeader(uint32(p.snaplen), layers.LinkType(link)); err != nil {
+	w, err := pcapfile.NewWriter(p.bw, uint32(link), p.snaplen)
+	if err != nil {
 		p.err = fmt.Errorf("-w %q: %w", p.name, err)
 	}
+	p.w = w
 }
 
 // flush pushes buffered packets to the file (watch calls it every tick,

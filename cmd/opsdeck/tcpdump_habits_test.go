@@ -320,3 +320,30 @@ func TestManPage(t *testing.T) {
 		}
 	}
 }
+
+// -w keeps a link type above 255: a LINUX_SLL2 capture (tcpdump -i any on
+// current kernels, link type 276) is written as 276, not cut to 8 bits
+// (gopacket's pcapgo writer wrote 20, which no tool reads).
+func TestAnalyzeWritePcapKeepsWideLinkType(t *testing.T) {
+	bin := opsdeckBinary(t)
+	in := filepath.Join("..", "..", "testdata", "corpus", "linktypes", "sll2-ping.pcap")
+	out := filepath.Join(t.TempDir(), "out.pcap")
+	if code, _, errOut := runBin(t, bin, "analyze", "-w", out, "-o", os.DevNull, in); code != 0 {
+		t.Fatalf("analyze: exit %d: %s", code, errOut)
+	}
+	want, got := readPcap(t, in), readPcap(t, out)
+	if len(got) != len(want) || len(got) == 0 {
+		t.Fatalf("-w wrote %d packets, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].Link != 276 || !bytes.Equal(got[i].Data, want[i].Data) {
+			t.Errorf("packet %d: link %d, want 276 with the same bytes", i+1, got[i].Link)
+		}
+	}
+	if tcpdump, err := exec.LookPath("tcpdump"); err == nil {
+		b, err := exec.Command(tcpdump, "-nn", "-r", out).CombinedOutput()
+		if err != nil || !strings.Contains(string(b), "LINUX_SLL2") || !strings.Contains(string(b), "ICMP echo") {
+			t.Errorf("tcpdump -r of opsdeck's -w file: %v\n%s", err, b)
+		}
+	}
+}

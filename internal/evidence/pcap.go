@@ -3,8 +3,6 @@ package evidence
 import (
 	"bufio"
 	"cmp"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/detect"
+	"github.com/opsdeck/opsdeck/internal/pcapfile"
 )
 
 // Exports are classic pcap (microsecond timestamps), one file per link type.
@@ -25,11 +24,7 @@ import (
 // others (a tun interface next to Ethernet ones) go to sibling files named
 // NAME.linkN.pcap.
 
-const (
-	pcapMagicMicro = 0xa1b2c3d4
-	pcapSnapLen    = 262144
-	linkEthernet   = 1
-)
+const linkEthernet = 1
 
 // FileMode is the permission of every evidence file: packets may hold
 // credentials and private data.
@@ -141,31 +136,14 @@ func writePcapFile(name string, link uint16, pkts []Packet) (err error) {
 	return nil
 }
 
-// writePcap writes a classic little-endian pcap stream.
+// writePcap writes a classic pcap stream.
 func writePcap(w *bufio.Writer, link uint16, pkts []Packet) error {
-	var h [24]byte
-	binary.LittleEndian.PutUint32(h[0:], pcapMagicMicro)
-	binary.LittleEndian.PutUint16(h[4:], 2)
-	binary.LittleEndian.PutUint16(h[6:], 4)
-	binary.LittleEndian.PutUint32(h[16:], pcapSnapLen)
-	binary.LittleEndian.PutUint32(h[20:], uint32(link))
-	if _, err := w.Write(h[:]); err != nil {
+	pw, err := pcapfile.NewWriter(w, uint32(link), pcapfile.DefaultSnapLen)
+	if err != nil {
 		return err
 	}
 	for _, p := range pkts {
-		if len(p.Data) > pcapSnapLen {
-			return errors.New("packet larger than the pcap snap length")
-		}
-		us := p.TS.UnixMicro()
-		var r [16]byte
-		binary.LittleEndian.PutUint32(r[0:], uint32(us/1e6))
-		binary.LittleEndian.PutUint32(r[4:], uint32(us%1e6))
-		binary.LittleEndian.PutUint32(r[8:], uint32(len(p.Data)))
-		binary.LittleEndian.PutUint32(r[12:], uint32(max(p.WireLen, len(p.Data))))
-		if _, err := w.Write(r[:]); err != nil {
-			return err
-		}
-		if _, err := w.Write(p.Data); err != nil {
+		if err := pw.WritePacket(p.TS, p.Data, p.WireLen); err != nil {
 			return err
 		}
 	}

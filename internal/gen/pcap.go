@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+
+	"github.com/opsdeck/opsdeck/internal/pcapfile"
 )
 
 // Source yields frames in time order.
@@ -38,26 +40,17 @@ func WritePcap(w io.Writer, n int, o Options) error {
 // its flows.
 func WritePcapFrom(w io.Writer, n int, src Source) (Stats, error) {
 	bw := bufio.NewWriterSize(w, 1<<20)
-	var hdr [24]byte
-	binary.LittleEndian.PutUint32(hdr[0:], 0xa1b2c3d4)
-	binary.LittleEndian.PutUint16(hdr[4:], 2)
-	binary.LittleEndian.PutUint16(hdr[6:], 4)
-	binary.LittleEndian.PutUint32(hdr[16:], 262144)
-	binary.LittleEndian.PutUint32(hdr[20:], 1)
-	bw.Write(hdr[:])
-	var rec [16]byte
+	pw, err := pcapfile.NewWriter(bw, 1, pcapfile.DefaultSnapLen) // Ethernet
+	if err != nil {
+		return Stats{}, fmt.Errorf("write generated pcap: %w", err)
+	}
 	flows := make(map[flowKey]struct{})
 	for i := 0; i < n; i++ {
 		f := src.Next()
 		if k, ok := keyOf(f.Data); ok {
 			flows[k] = struct{}{}
 		}
-		binary.LittleEndian.PutUint32(rec[0:], uint32(f.TS.Unix()))
-		binary.LittleEndian.PutUint32(rec[4:], uint32(f.TS.Nanosecond()/1000))
-		binary.LittleEndian.PutUint32(rec[8:], uint32(len(f.Data)))
-		binary.LittleEndian.PutUint32(rec[12:], uint32(len(f.Data)))
-		bw.Write(rec[:])
-		if _, err := bw.Write(f.Data); err != nil {
+		if err := pw.WritePacket(f.TS, f.Data, len(f.Data)); err != nil {
 			return Stats{}, fmt.Errorf("write generated pcap: %w", err)
 		}
 	}
