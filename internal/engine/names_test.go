@@ -12,6 +12,7 @@ import (
 
 	"github.com/opsdeck/opsdeck/internal/packet"
 	"github.com/opsdeck/opsdeck/internal/proto"
+	"github.com/opsdeck/opsdeck/internal/testpkt"
 )
 
 func dnsFrame(t *testing.T, from, to netip.Addr, sp, dp uint16, m *layers.DNS) []byte {
@@ -20,11 +21,7 @@ func dnsFrame(t *testing.T, from, to netip.Addr, sp, dp uint16, m *layers.DNS) [
 	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: from.AsSlice(), DstIP: to.AsSlice()}
 	udp := &layers.UDP{SrcPort: layers.UDPPort(sp), DstPort: layers.UDPPort(dp)}
 	udp.SetNetworkLayerForChecksum(ip)
-	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, udp, m); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return testpkt.Frame(t, eth, ip, udp, m)
 }
 
 // TestNamesFromDNSAnswers: the console names an address after the question

@@ -16,6 +16,7 @@ import (
 
 	"github.com/opsdeck/opsdeck/internal/detect"
 	"github.com/opsdeck/opsdeck/internal/packet"
+	"github.com/opsdeck/opsdeck/internal/testpkt"
 )
 
 var t0 = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -27,11 +28,7 @@ func tcpFrame(t testing.TB, src, dst string, sport, dport uint16, payload int) [
 	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: net.ParseIP(src).To4(), DstIP: net.ParseIP(dst).To4()}
 	tcp := &layers.TCP{SrcPort: layers.TCPPort(sport), DstPort: layers.TCPPort(dport), SYN: true, Window: 1024}
 	tcp.SetNetworkLayerForChecksum(ip)
-	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, tcp, gopacket.Payload(make([]byte, payload))); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return testpkt.Frame(t, eth, ip, tcp, gopacket.Payload(make([]byte, payload)))
 }
 
 // rawFrame serializes a raw IPv4/UDP packet (LINKTYPE_RAW).
@@ -40,11 +37,7 @@ func rawFrame(t testing.TB, src, dst string) []byte {
 	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: net.ParseIP(src).To4(), DstIP: net.ParseIP(dst).To4()}
 	udp := &layers.UDP{SrcPort: 5000, DstPort: 53}
 	udp.SetNetworkLayerForChecksum(ip)
-	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ip, udp, gopacket.Payload("hello")); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return testpkt.Frame(t, ip, udp, gopacket.Payload("hello"))
 }
 
 type frame struct {

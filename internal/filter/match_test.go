@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
+
+	"github.com/opsdeck/opsdeck/internal/testpkt"
 )
 
 var (
@@ -15,16 +17,6 @@ var (
 	macB = net.HardwareAddr{0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb}
 	macF = net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 )
-
-func serialize(t testing.TB, ls ...gopacket.SerializableLayer) []byte {
-	t.Helper()
-	buf := gopacket.NewSerializeBuffer()
-	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
-	if err := gopacket.SerializeLayers(buf, opts, ls...); err != nil {
-		t.Fatalf("serialize: %v", err)
-	}
-	return append([]byte(nil), buf.Bytes()...)
-}
 
 func ip4(src, dst string, proto layers.IPProtocol) *layers.IPv4 {
 	return &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: proto, SrcIP: net.ParseIP(src).To4(), DstIP: net.ParseIP(dst).To4()}
@@ -54,41 +46,41 @@ func frames(t testing.TB) map[string][]byte {
 		i := ip4("10.0.0.1", "10.0.0.2", layers.IPProtocolTCP)
 		tc := tcp(1234, 80, true, false)
 		tc.SetNetworkLayerForChecksum(i)
-		f["tcp4-syn-80"] = serialize(t, eth(layers.EthernetTypeIPv4), i, tc, pl)
+		f["tcp4-syn-80"] = testpkt.Frame(t, eth(layers.EthernetTypeIPv4), i, tc, pl)
 	}
 	{
 		i := ip4("10.0.0.2", "10.0.0.1", layers.IPProtocolTCP)
 		tc := tcp(80, 1234, true, true)
 		tc.SetNetworkLayerForChecksum(i)
-		f["tcp4-synack-80"] = serialize(t, eth(layers.EthernetTypeIPv4), i, tc)
+		f["tcp4-synack-80"] = testpkt.Frame(t, eth(layers.EthernetTypeIPv4), i, tc)
 	}
 	{
 		i := ip4("10.0.0.3", "8.8.8.8", layers.IPProtocolUDP)
 		u := udp(5353, 53)
 		u.SetNetworkLayerForChecksum(i)
-		f["udp4-53"] = serialize(t, eth(layers.EthernetTypeIPv4), i, u, pl)
+		f["udp4-53"] = testpkt.Frame(t, eth(layers.EthernetTypeIPv4), i, u, pl)
 	}
 	{
 		i := ip6("2001:db8::1", "2001:db8::2", layers.IPProtocolTCP)
 		tc := tcp(40000, 443, false, true)
 		tc.SetNetworkLayerForChecksum(i)
-		f["tcp6-443"] = serialize(t, eth(layers.EthernetTypeIPv6), i, tc, pl)
+		f["tcp6-443"] = testpkt.Frame(t, eth(layers.EthernetTypeIPv6), i, tc, pl)
 	}
 	{
 		i := ip6("fe80::1", "ff02::fb", layers.IPProtocolUDP)
 		u := udp(5353, 5353)
 		u.SetNetworkLayerForChecksum(i)
-		f["udp6-5353"] = serialize(t, eth(layers.EthernetTypeIPv6), i, u, pl)
+		f["udp6-5353"] = testpkt.Frame(t, eth(layers.EthernetTypeIPv6), i, u, pl)
 	}
-	f["icmp4-echo"] = serialize(t, eth(layers.EthernetTypeIPv4), ip4("192.168.1.5", "192.168.1.1", layers.IPProtocolICMPv4),
+	f["icmp4-echo"] = testpkt.Frame(t, eth(layers.EthernetTypeIPv4), ip4("192.168.1.5", "192.168.1.1", layers.IPProtocolICMPv4),
 		&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(8, 0), Id: 1, Seq: 1}, pl)
 	{
 		i := ip6("2001:db8::1", "2001:db8::2", layers.IPProtocolICMPv6)
 		ic := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(128, 0)}
 		ic.SetNetworkLayerForChecksum(i)
-		f["icmp6-echo"] = serialize(t, eth(layers.EthernetTypeIPv6), i, ic, &layers.ICMPv6Echo{Identifier: 1, SeqNumber: 1})
+		f["icmp6-echo"] = testpkt.Frame(t, eth(layers.EthernetTypeIPv6), i, ic, &layers.ICMPv6Echo{Identifier: 1, SeqNumber: 1})
 	}
-	f["arp-req"] = serialize(t, &layers.Ethernet{SrcMAC: macA, DstMAC: macF, EthernetType: layers.EthernetTypeARP},
+	f["arp-req"] = testpkt.Frame(t, &layers.Ethernet{SrcMAC: macA, DstMAC: macF, EthernetType: layers.EthernetTypeARP},
 		&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4,
 			Operation: 1, SourceHwAddress: macA, SourceProtAddress: net.ParseIP("10.0.0.1").To4(),
 			DstHwAddress: make([]byte, 6), DstProtAddress: net.ParseIP("10.0.0.9").To4()})
@@ -96,14 +88,14 @@ func frames(t testing.TB) map[string][]byte {
 		i := ip4("10.1.0.1", "10.1.0.2", layers.IPProtocolTCP)
 		tc := tcp(5555, 80, true, false)
 		tc.SetNetworkLayerForChecksum(i)
-		f["vlan100-tcp4-80"] = serialize(t, eth(layers.EthernetTypeDot1Q),
+		f["vlan100-tcp4-80"] = testpkt.Frame(t, eth(layers.EthernetTypeDot1Q),
 			&layers.Dot1Q{VLANIdentifier: 100, Type: layers.EthernetTypeIPv4}, i, tc)
 	}
 	{
 		i := ip4("10.2.0.1", "10.2.0.2", layers.IPProtocolUDP)
 		u := udp(5000, 53)
 		u.SetNetworkLayerForChecksum(i)
-		f["qinq10-20-udp4-53"] = serialize(t, eth(layers.EthernetTypeQinQ),
+		f["qinq10-20-udp4-53"] = testpkt.Frame(t, eth(layers.EthernetTypeQinQ),
 			&layers.Dot1Q{VLANIdentifier: 10, Type: layers.EthernetTypeDot1Q},
 			&layers.Dot1Q{VLANIdentifier: 20, Type: layers.EthernetTypeIPv4}, i, u)
 	}
@@ -111,14 +103,14 @@ func frames(t testing.TB) map[string][]byte {
 		// A non-first fragment: bytes where the ports would be are payload.
 		i := ip4("10.0.0.1", "10.0.0.2", layers.IPProtocolTCP)
 		i.FragOffset = 10
-		f["tcp4-frag2"] = serialize(t, eth(layers.EthernetTypeIPv4), i, gopacket.Payload([]byte{0, 80, 0, 80, 1, 2, 3, 4}))
+		f["tcp4-frag2"] = testpkt.Frame(t, eth(layers.EthernetTypeIPv4), i, gopacket.Payload([]byte{0, 80, 0, 80, 1, 2, 3, 4}))
 	}
 	{
 		// TCP behind an IPv6 fragment header: libpcap's "tcp" sees it, "port" does not.
 		i := ip6("2001:db8::1", "2001:db8::2", layers.IPProtocolIPv6Fragment)
 		// gopacket cannot serialize IPv6Fragment; write the 8-byte header by hand.
 		fragHdr := []byte{byte(layers.IPProtocolTCP), 0, 0, 0, 0, 0, 0, 7}
-		f["tcp6-fraghdr"] = serialize(t, eth(layers.EthernetTypeIPv6), i, gopacket.Payload(append(fragHdr, 0x04, 0xd2, 0, 80, 0, 0, 0, 0)))
+		f["tcp6-fraghdr"] = testpkt.Frame(t, eth(layers.EthernetTypeIPv6), i, gopacket.Payload(append(fragHdr, 0x04, 0xd2, 0, 80, 0, 0, 0, 0)))
 	}
 	// An IPv4 TCP frame captured with a snaplen that cut it inside the IP header.
 	f["tcp4-truncated"] = f["tcp4-syn-80"][:30]

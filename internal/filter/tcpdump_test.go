@@ -195,11 +195,22 @@ type capture struct {
 	pkts     []pkt
 }
 
-func readPcap(t testing.TB, r io.Reader) (layers.LinkType, []pkt) {
+// readPcap reads a classic pcap file. The link type comes from the file
+// header itself: gopacket's reader reports it as 8 bits, and LINUX_SLL2
+// (276) would read as 20.
+func readPcap(t testing.TB, r io.Reader) (uint16, []pkt) {
 	t.Helper()
-	pr, err := pcapgo.NewReader(r)
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("read pcap: %v", err)
+	}
+	pr, err := pcapgo.NewReader(bytes.NewReader(raw))
 	if err != nil {
 		t.Fatalf("open pcap: %v", err)
+	}
+	var order binary.ByteOrder = binary.LittleEndian
+	if raw[0] == 0xa1 || raw[0] == 0x4d { // big-endian magic, µs or ns
+		order = binary.BigEndian
 	}
 	var out []pkt
 	for {
@@ -212,7 +223,7 @@ func readPcap(t testing.TB, r io.Reader) (layers.LinkType, []pkt) {
 		}
 		out = append(out, pkt{ci, data})
 	}
-	return pr.LinkType(), out
+	return uint16(order.Uint32(raw[20:24])), out
 }
 
 func corpusFiles(t testing.TB) []string {
@@ -235,8 +246,8 @@ func loadCaptures(t *testing.T, dir string) []capture {
 		lt, pkts := readPcap(t, f)
 		f.Close()
 		name := filepath.Base(filepath.Dir(path)) + "/" + filepath.Base(path)
-		caps = append(caps, capture{name, path, uint16(lt), pkts})
-		if lt != layers.LinkTypeEthernet || !variantSources[name] {
+		caps = append(caps, capture{name, path, lt, pkts})
+		if lt != linkEthernet || !variantSources[name] {
 			continue
 		}
 		for _, v := range variants {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
+
+	"github.com/opsdeck/opsdeck/internal/testpkt"
 )
 
 // udpFrame serializes an Ethernet/IPv4/UDP frame whose payload carries n so
@@ -20,13 +22,13 @@ func udpFrame(t testing.TB, n int) []byte {
 		DstMAC:       net.HardwareAddr{0x02, 0, 0, 0, 0, 2},
 		EthernetType: layers.EthernetTypeIPv4,
 	}
-	return serialize(t, append([]gopacket.SerializableLayer{eth}, udpLayers(n)...)...)
+	return testpkt.Frame(t, append([]gopacket.SerializableLayer{eth}, udpLayers(n)...)...)
 }
 
 // rawIPv4Frame is udpFrame without the Ethernet header (LINKTYPE_RAW).
 func rawIPv4Frame(t testing.TB, n int) []byte {
 	t.Helper()
-	return serialize(t, udpLayers(n)...)
+	return testpkt.Frame(t, udpLayers(n)...)
 }
 
 func udpLayers(n int) []gopacket.SerializableLayer {
@@ -39,16 +41,6 @@ func udpLayers(n int) []gopacket.SerializableLayer {
 	payload := make([]byte, 8)
 	binary.BigEndian.PutUint64(payload, uint64(n))
 	return []gopacket.SerializableLayer{ip, udp, gopacket.Payload(payload)}
-}
-
-func serialize(t testing.TB, ls ...gopacket.SerializableLayer) []byte {
-	t.Helper()
-	buf := gopacket.NewSerializeBuffer()
-	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
-	if err := gopacket.SerializeLayers(buf, opts, ls...); err != nil {
-		t.Fatalf("serialize: %v", err)
-	}
-	return append([]byte(nil), buf.Bytes()...)
 }
 
 // pcapRec is one record for writePcap.
