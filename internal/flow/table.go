@@ -37,11 +37,26 @@ type Config struct {
 	// ActiveTimeout ends a long flow so its record is not held back for
 	// hours (as NetFlow exporters do); the next packet starts a new flow. 0 disables.
 	ActiveTimeout time.Duration
+	// Emergency timeouts replace the new, established and closed ones
+	// while the table is in emergency mode (Suricata's flow-timeouts
+	// emergency-new, emergency-established and emergency-closed for TCP:
+	// 5 s, 100 s, 10 s). A flood of spoofed SYNs then ends in seconds, not
+	// after 30, and a conversation idle for minutes makes room sooner.
+	EmergencyNewTimeout         time.Duration
+	EmergencyEstablishedTimeout time.Duration
+	EmergencyClosedTimeout      time.Duration
+	// EmergencyRecovery is the share of MaxFlows, in percent, that must be
+	// free again before emergency mode ends (Suricata's
+	// flow.emergency-recovery, 30): the table leaves it at 70% full, so it
+	// does not flap in and out at the bound.
+	EmergencyRecovery int
 }
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
-	return Config{MaxFlows: 131072, NewTimeout: 30 * time.Second, EstablishedTimeout: 300 * time.Second, ClosedTimeout: 60 * time.Second, TerminatedTimeout: 5 * time.Second, DNSTimeout: 10 * time.Second, ActiveTimeout: 30 * time.Minute}
+	return Config{MaxFlows: 131072, NewTimeout: 30 * time.Second, EstablishedTimeout: 300 * time.Second, ClosedTimeout: 60 * time.Second, TerminatedTimeout: 5 * time.Second, DNSTimeout: 10 * time.Second, ActiveTimeout: 30 * time.Minute,
+		EmergencyNewTimeout: 5 * time.Second, EmergencyEstablishedTimeout: 100 * time.Second, EmergencyClosedTimeout: 10 * time.Second,
+		EmergencyRecovery: 30}
 }
 
 func (c *Config) fill() {
@@ -64,6 +79,21 @@ func (c *Config) fill() {
 	if c.DNSTimeout <= 0 {
 		c.DNSTimeout = d.DNSTimeout
 	}
+	// An emergency timeout never lengthens the normal one it replaces.
+	c.EmergencyNewTimeout = shorter(c.EmergencyNewTimeout, d.EmergencyNewTimeout, c.NewTimeout)
+	c.EmergencyEstablishedTimeout = shorter(c.EmergencyEstablishedTimeout, d.EmergencyEstablishedTimeout, c.EstablishedTimeout)
+	c.EmergencyClosedTimeout = shorter(c.EmergencyClosedTimeout, d.EmergencyClosedTimeout, c.ClosedTimeout)
+	if c.EmergencyRecovery <= 0 || c.EmergencyRecovery >= 100 {
+		c.EmergencyRecovery = d.EmergencyRecovery
+	}
+}
+
+// shorter is v (or def when v is unset), at most normal.
+func shorter(v, def, normal time.Duration) time.Duration {
+	if v <= 0 {
+		v = def
+	}
+	return min(v, normal)
 }
 
 // Stats counts the table's life.
@@ -73,6 +103,12 @@ type Stats struct {
 	Created   uint64 // flows ever created
 	Ended     uint64 // flows ended by timeout, shutdown or eviction
 	Evicted   uint64 // flows ended early because the table was full
+	// Emergency is set while the table is in emergency mode (it filled
+	// up and has not yet emptied to 100-EmergencyRecovery percent);
+	// Emergencies counts the times it entered it (Suricata's
+	// flow.emerg_mode_entered).
+	Emergency   bool
+	Emergencies uint64
 }
 
 // Table is a bounded flow table. It is not safe for concurrent use: the
@@ -100,6 +136,10 @@ type Table struct {
 	seq   uint64
 	stats Stats
 	onEnd func(*Flow, EndReason)
+	// emergency: the table filled up; shorter timeouts apply until it
+	// holds at most recoverAt flows.
+	emergency bool
+	recoverAt int
 }
 
 // NewTable makes a table; onEnd is called once for every flow that ends, with
@@ -107,7 +147,7 @@ type Table struct {
 func NewTable(cfg Config, onEnd func(*Flow, EndReason)) *Table {
 	cfg.fill()
 	t := &Table{cfg: cfg, buckets: make([]*Flow, min(bucketsFor(cfg.MaxFlows), 4096)), onEnd: onEnd,
-		seed: new(maphash.Hash).Sum64() | 1}
+		seed: new(maphash.Hash).Sum64() | 1, recoverAt: cfg.MaxFlows * (100 - cfg.EmergencyRecovery) / 100}
 	return t
 }
 
@@ -198,8 +238,7 @@ func (t *Table) Update(s *packet.Summary) (f *Flow, toServer, created bool) {
 	}
 	if f == nil {
 		if t.n >= t.cfg.MaxFlows {
-			t.stats.Evicted++
-			t.end(t.oldest(), EndEvicted)
+			t.full()
 		}
 		f = t.create(k, h, s, srcIsA)
 		created = true
@@ -329,11 +368,44 @@ func classOf(f *Flow) uint8 {
 	return classNew
 }
 
+// full makes room for one flow in a full table and puts the table in
+// emergency mode. The victim is the least recently seen flow that never
+// saw both directions when there is one (under a spoofed-source flood,
+// an unanswered SYN that will never be answered), else the least
+// recently seen fully torn-down flow, else the least recently seen of
+// all: a flood evicts its own half-open flows, not the conversations a
+// detector is following (a login, a tunnel, a transfer).
+func (t *Table) full() {
+	if !t.emergency {
+		t.emergency = true
+		t.stats.Emergencies++
+	}
+	v := t.lists[classNew].head
+	if v == nil {
+		v = t.lists[classTerminated].head
+	}
+	if v == nil {
+		v = t.oldest()
+	}
+	t.stats.Evicted++
+	t.end(v, EndEvicted)
+}
+
 func (t *Table) timeoutOf(class uint8) time.Duration {
 	switch class {
+	case classNew:
+		if t.emergency {
+			return t.cfg.EmergencyNewTimeout
+		}
 	case classEstablished:
+		if t.emergency {
+			return t.cfg.EmergencyEstablishedTimeout
+		}
 		return t.cfg.EstablishedTimeout
 	case classClosed:
+		if t.emergency {
+			return t.cfg.EmergencyClosedTimeout
+		}
 		return t.cfg.ClosedTimeout
 	case classTerminated:
 		return t.cfg.TerminatedTimeout
@@ -346,13 +418,17 @@ func (t *Table) timeoutOf(class uint8) time.Duration {
 // Expire ends the flows idle past their timeout at packet time now. Each
 // timeout class is walked from its least recently seen flow and the walk
 // stops at the first flow not yet due, so the cost is proportional to the
-// flows that end.
+// flows that end. In emergency mode the shorter timeouts apply; the mode
+// ends once the table has emptied to its recovery mark.
 func (t *Table) Expire(now time.Time) {
 	for c := range t.lists {
 		limit := t.timeoutOf(uint8(c))
 		for f := t.lists[c].head; f != nil && now.Sub(f.Last) > limit; f = t.lists[c].head {
 			t.end(f, EndTimeout)
 		}
+	}
+	if t.emergency && t.n <= t.recoverAt {
+		t.emergency = false
 	}
 }
 
@@ -398,6 +474,7 @@ func (t *Table) Len() int { return t.n }
 func (t *Table) Stats() Stats {
 	s := t.stats
 	s.Active = t.n
+	s.Emergency = t.emergency
 	return s
 }
 

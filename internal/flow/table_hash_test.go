@@ -89,3 +89,107 @@ func BenchmarkTableFlood(b *testing.B) {
 		tb.Update(s)
 	}
 }
+
+// spoofedSYN is a SYN from a source that will never answer: the n-th of a
+// spoofed-source flood toward 192.0.2.1:80.
+func spoofedSYN(ts time.Time, n int) *packet.Summary {
+	return &packet.Summary{TS: ts, CapLen: 54, WireLen: 54, IPVersion: 4, Proto: packet.ProtoTCP, HasL4: true,
+		Src: netip.AddrFrom4([4]byte{100, byte(n >> 16), byte(n >> 8), byte(n)}), Dst: netip.MustParseAddr("192.0.2.1"),
+		SrcPort: uint16(1024 + n%60000), DstPort: 80, TCPFlags: packet.TCPSyn}
+}
+
+// TestFloodEvictsHalfOpenFirst: when a spoofed-source SYN flood fills the
+// table, the flood's own unanswered flows make room, not the conversations
+// that were there before it (older, but answered); every eviction is
+// counted and the table enters emergency mode once.
+func TestFloodEvictsHalfOpenFirst(t *testing.T) {
+	var evicted []Key
+	tb := NewTable(Config{MaxFlows: 100}, func(f *Flow, r EndReason) {
+		if r == EndEvicted {
+			evicted = append(evicted, f.Key)
+		}
+	})
+	t0 := time.Unix(1000, 0)
+	var convs []Key
+	for i := range 10 {
+		c := netip.AddrFrom4([4]byte{10, 0, 0, byte(1 + i)}).String()
+		tb.Update(seg(t0, c, "10.0.1.1", 5000, 22, packet.TCPSyn, 0))
+		tb.Update(seg(t0, "10.0.1.1", c, 22, 5000, packet.TCPSyn|packet.TCPAck, 0))
+		f, _, _ := tb.Update(seg(t0, c, "10.0.1.1", 5000, 22, packet.TCPAck, 0))
+		convs = append(convs, f.Key)
+	}
+	for i := range 1000 {
+		tb.Update(spoofedSYN(t0.Add(time.Second+time.Duration(i)*time.Millisecond), i))
+	}
+	st := tb.Stats()
+	if st.Evicted != 910 || len(evicted) != 910 || st.Active != 100 {
+		t.Errorf("evicted %d (%d reported), active %d; want 910 evicted, 100 active", st.Evicted, len(evicted), st.Active)
+	}
+	if !st.Emergency || st.Emergencies != 1 {
+		t.Errorf("emergency %v, entered %d times; want in it, entered once", st.Emergency, st.Emergencies)
+	}
+	gone := map[Key]bool{}
+	for _, k := range evicted {
+		gone[k] = true
+	}
+	for _, k := range convs {
+		if gone[k] {
+			t.Errorf("the answered conversation %v was evicted by the flood", k)
+		}
+	}
+}
+
+// TestEmergencyTimeouts: in emergency mode a half-open flow ends after
+// EmergencyNewTimeout instead of NewTimeout, and the mode ends once the
+// table has emptied to its recovery mark, when the normal timeouts apply
+// again.
+func TestEmergencyTimeouts(t *testing.T) {
+	tb := NewTable(Config{MaxFlows: 100, NewTimeout: 30 * time.Second, EmergencyNewTimeout: 5 * time.Second}, nil)
+	t0 := time.Unix(1000, 0)
+	for i := range 150 {
+		tb.Update(spoofedSYN(t0, i))
+	}
+	tb.Expire(t0.Add(4 * time.Second))
+	if st := tb.Stats(); st.Active != 100 || !st.Emergency {
+		t.Fatalf("after 4 s: %d active, emergency %v; want 100, in emergency", st.Active, st.Emergency)
+	}
+	tb.Expire(t0.Add(6 * time.Second))
+	if st := tb.Stats(); st.Active != 0 || st.Emergency {
+		t.Fatalf("after 6 s: %d active, emergency %v; want 0 (emergency-new 5 s), out of emergency", st.Active, st.Emergency)
+	}
+	t1 := t0.Add(10 * time.Second)
+	tb.Update(spoofedSYN(t1, 1))
+	tb.Expire(t1.Add(6 * time.Second))
+	if st := tb.Stats(); st.Active != 1 || st.Emergencies != 1 {
+		t.Errorf("out of emergency, a 6 s old half-open flow: %d active, %d emergencies; want 1 (new timeout 30 s), 1", st.Active, st.Emergencies)
+	}
+}
+
+// TestEmergencyRecoveryMark: emergency mode holds while the table is
+// fuller than 100-EmergencyRecovery percent, so it does not flap at the
+// bound.
+func TestEmergencyRecoveryMark(t *testing.T) {
+	tb := NewTable(Config{MaxFlows: 100, EmergencyRecovery: 30, EmergencyNewTimeout: 5 * time.Second}, nil)
+	t0 := time.Unix(1000, 0)
+	n := 0
+	for _, g := range []struct {
+		at    time.Duration
+		flows int
+	}{{0, 25}, {4 * time.Second, 30}, {8 * time.Second, 46}} {
+		for range g.flows {
+			tb.Update(spoofedSYN(t0.Add(g.at), n))
+			n++
+		}
+	}
+	// 101 flows: one of the first 25 was evicted, and the table is in
+	// emergency mode. At 5.5 s the other 24 are due: 76 remain, more than
+	// the 70% mark.
+	tb.Expire(t0.Add(5500 * time.Millisecond))
+	if st := tb.Stats(); !st.Emergency || st.Active != 76 {
+		t.Fatalf("%d active, emergency %v; want 76, still in emergency", st.Active, st.Emergency)
+	}
+	tb.Expire(t0.Add(9500 * time.Millisecond))
+	if st := tb.Stats(); st.Emergency || st.Active != 46 {
+		t.Errorf("%d active, emergency %v; want 46, out of emergency", st.Active, st.Emergency)
+	}
+}
