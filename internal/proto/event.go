@@ -7,7 +7,7 @@ import "time"
 
 // Event is one application-layer fact. Exactly one of the typed fields is set;
 // Type names it and is the EVE event_type ("dns", "tls", "http", "ftp", "ssh",
-// "rdp", "telnet", "smtp", "pop3", "imap", "credential").
+// "rdp", "telnet", "smtp", "pop3", "imap", "quic", "credential").
 // The engine adds the flow's common fields (addresses, ports, flow_id,
 // community_id, timestamp) when it encodes the event.
 type Event struct {
@@ -22,6 +22,7 @@ type Event struct {
 	FTP  *FTP
 	SSH  *SSH
 	RDP  *RDP
+	QUIC *QUIC
 	// Cred is a credential seen in clear (FTP, Telnet, HTTP Basic and form
 	// or JSON logins, POP3, IMAP and SMTP logins and SASL PLAIN, LOGIN,
 	// XOAUTH2 and OAUTHBEARER, LDAP binds, PostgreSQL cleartext passwords,

@@ -76,11 +76,12 @@ const (
 	appPgsql
 	appRedis
 	appSOCKS5
+	appQUIC
 )
 
 // appNames are the app_proto values, Suricata's where it has the protocol
 // (ldap, pgsql).
-var appNames = [...]string{"", "dns", "tls", "http", "ssh", "ftp", "smtp", "pop3", "imap", "telnet", "rdp", "ldap", "pgsql", "redis", "socks5"}
+var appNames = [...]string{"", "dns", "tls", "http", "ssh", "ftp", "smtp", "pop3", "imap", "telnet", "rdp", "ldap", "pgsql", "redis", "socks5", "quic"}
 
 // parser is one application protocol's state for a TCP flow. feed sees the
 // in-order stream of one direction and returns how many bytes it consumed;
@@ -187,7 +188,8 @@ type State struct {
 	udpProbes uint8
 	h         [2]half // 0: to server, 1: to client
 	p         parser
-	dns       dnsParser // UDP DNS (app == appDNS), kept inline: no allocation per flow
+	dns       dnsParser   // UDP DNS (app == appDNS), kept inline: no allocation per flow
+	quic      *quicParser // QUIC Initials (app == appQUIC)
 	lastTS    time.Time
 	lastIdx   uint64
 	sport     uint16 // server port
@@ -263,6 +265,9 @@ func (st *State) Packet(cfg *Config, toServer bool, s *packet.Summary, emit func
 		st.charge(cfg, d)
 	case packet.ProtoUDP:
 		st.udpPacket(&st.c, toServer, s.Payload)
+		if st.quic != nil {
+			st.charge(cfg, d) // the CRYPTO stream QUIC buffers in h.buf
+		}
 	default:
 		st.done = true
 	}
@@ -346,13 +351,22 @@ func (st *State) udpPacket(c *ctx, toServer bool, payload []byte) {
 		// probes each datagram until one is DNS, and so do we, up to
 		// maxUDPProbes datagrams.
 		st.udpProbes++
-		if !looksDNS(payload, false, st.sport, st.cport) {
+		switch {
+		case looksQUIC(payload, toServer, st.sport, st.cport):
+			st.app = appQUIC
+			st.quic = newQUICParser()
+		case looksDNS(payload, false, st.sport, st.cport):
+			st.app = appDNS
+		default:
 			if st.udpProbes >= maxUDPProbes {
 				st.done = true
 			}
 			return
 		}
-		st.app = appDNS
+	}
+	if st.app == appQUIC {
+		st.quicDatagram(c, toServer, payload)
+		return
 	}
 	st.dns.message(c, toServer, payload)
 }
