@@ -23,8 +23,8 @@ type Decoder struct {
 	eth      layers.Ethernet
 	dot1q    layers.Dot1Q
 	arp      layers.ARP
-	ip4      layers.IPv4
-	ip6      layers.IPv6
+	ip4      ip4Layer
+	ip6      ip6Layer
 	ip6ext   layers.IPv6ExtensionSkipper
 	tcp      layers.TCP
 	udp      layers.UDP
@@ -42,8 +42,42 @@ type Decoder struct {
 	fromVLN gopacket.DecodingLayerFunc
 	decoded []gopacket.LayerType
 
+	// carriers are the frame's tunnel carriers (see Carriers).
+	carriers  [maxTunnelDepth]Summary
+	ncarriers int
+
 	// Errors counts frames that failed to decode past the link layer.
 	Errors uint64
+}
+
+// ip4Layer is IPv4 that ends the layer parser's pass at IP in IP: decap
+// follows it one level at a time, so the outer header (a flow of its own)
+// is read before the inner one overwrites the layer.
+type ip4Layer struct{ layers.IPv4 }
+
+// NextLayerType stops at an encapsulated IP header.
+func (l *ip4Layer) NextLayerType() gopacket.LayerType { return stopAtIP(l.IPv4.NextLayerType()) }
+
+// ip6Layer is IPv6 that ends the parser's pass at IP in IP, as ip4Layer.
+type ip6Layer struct{ layers.IPv6 }
+
+// NextLayerType stops at an encapsulated IP header.
+func (l *ip6Layer) NextLayerType() gopacket.LayerType { return stopAtIP(l.IPv6.NextLayerType()) }
+
+// nextHeader is the protocol after the fixed header and any hop-by-hop
+// options, which gopacket folds into the IPv6 layer.
+func (l *ip6Layer) nextHeader() layers.IPProtocol {
+	if l.HopByHop != nil {
+		return l.HopByHop.NextHeader
+	}
+	return l.NextHeader
+}
+
+func stopAtIP(t gopacket.LayerType) gopacket.LayerType {
+	if t == layers.LayerTypeIPv4 || t == layers.LayerTypeIPv6 {
+		return gopacket.LayerTypeZero
+	}
+	return t
 }
 
 // NewDecoder builds a Decoder with every layer preallocated.
@@ -74,6 +108,7 @@ func NewDecoder() *Decoder {
 // IP header of a packet whose TCP header is cut).
 func (d *Decoder) Decode(link uint16, data []byte, ts time.Time, wireLen int, s *Summary) (err error) {
 	*s = Summary{TS: ts, CapLen: len(data), WireLen: wireLen}
+	d.ncarriers = 0
 	if wireLen < len(data) {
 		s.WireLen = len(data)
 	}

@@ -32,8 +32,10 @@ const (
 	ProtoSCTP   uint8 = 132
 )
 
-// ProtoName is the name EVE and the console use for an IP protocol number
-// ("TCP", "UDP", "ICMP", "IPv6-ICMP", "SCTP", or the number).
+// ProtoName is the name EVE and the console use for an IP protocol number:
+// Suricata's (IANA's keyword) for the ones that make flows ("TCP", "UDP",
+// "ICMP", "IPv6-ICMP", "SCTP", "IP-in-IP", "IPv6", "GRE", "ESP", "AH"),
+// otherwise the number.
 func ProtoName(p uint8) string {
 	switch p {
 	case ProtoTCP:
@@ -46,6 +48,16 @@ func ProtoName(p uint8) string {
 		return "IPv6-ICMP"
 	case ProtoSCTP:
 		return "SCTP"
+	case 4:
+		return "IP-in-IP" // the carrier of IPv4 in IP, a flow in Suricata
+	case 41:
+		return "IPv6" // the carrier of IPv6 in IP
+	case 47:
+		return "GRE"
+	case 50:
+		return "ESP"
+	case 51:
+		return "AH"
 	}
 	return strconv.Itoa(int(p))
 }

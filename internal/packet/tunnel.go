@@ -3,7 +3,6 @@ package packet
 import (
 	"encoding/binary"
 
-	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 )
 
@@ -30,66 +29,130 @@ const (
 	tunIP6
 )
 
+// tunnel is one level of encapsulation as Suricata handles it.
+type tunnel struct {
+	inner []byte // where decoding resumes
+	kind  tunInner
+	// counted is the length of the inner packet as Suricata counts it: its
+	// pseudo-packet starts after VXLAN's inner Ethernet header but at
+	// GENEVE's, at GRE's ERSPAN or PPP header, at IP in IP's inner header.
+	counted int
+	// carrier says the outer packet is a flow of its own: the UDP datagram
+	// of VXLAN and GENEVE and the outer header of IP in IP are (Suricata's
+	// DecodeUDP and IP-in-IP decoders set the outer packet up for a flow),
+	// GRE and ERSPAN are not.
+	carrier bool
+	// inline says the inner packet is decoded as part of the same packet,
+	// not as a tunnel: a PPPoE session (Suricata's DecodePPPOESession
+	// decodes its IP in place), so no depth and the frame's length.
+	inline bool
+}
+
+func tunnelOf(inner []byte, kind tunInner) tunnel {
+	if kind == tunNone {
+		return tunnel{}
+	}
+	return tunnel{inner: inner, kind: kind, counted: len(inner)}
+}
+
 // tunnelInner says whether the last decoded layer carries a tunnel Suricata
 // decapsulates (GRE with IP, Ethernet, ERSPAN I/II/III or PPP inside,
-// VXLAN, GENEVE, a PPPoE session), and returns the inner bytes and where
-// they start. IP-in-IP and IPv6-in-IP are followed by the layer parser
-// itself.
-func (d *Decoder) tunnelInner() ([]byte, tunInner) {
+// VXLAN, GENEVE, IP in IP, a PPPoE session) and how.
+func (d *Decoder) tunnelInner() tunnel {
 	if len(d.decoded) == 0 {
-		return nil, tunNone
+		return tunnel{}
 	}
 	switch d.decoded[len(d.decoded)-1] {
 	case layers.LayerTypeIPv4:
-		if d.ip4.Protocol == layers.IPProtocolGRE && d.ip4.Flags&layers.IPv4MoreFragments == 0 && d.ip4.FragOffset == 0 {
+		if d.ip4.Flags&layers.IPv4MoreFragments != 0 || d.ip4.FragOffset != 0 {
+			return tunnel{}
+		}
+		switch d.ip4.Protocol {
+		case layers.IPProtocolGRE:
 			return greInner(d.ip4.Payload)
+		case layers.IPProtocolIPv4, layers.IPProtocolIPv6:
+			return ipInIP(d.ip4.Protocol, d.ip4.Payload)
 		}
 	case layers.LayerTypeIPv6:
-		if d.ip6.NextHeader == layers.IPProtocolGRE {
+		switch nh := d.ip6.nextHeader(); nh {
+		case layers.IPProtocolGRE:
 			return greInner(d.ip6.Payload)
+		case layers.IPProtocolIPv4, layers.IPProtocolIPv6:
+			return ipInIP(nh, d.ip6.Payload)
 		}
 	case layers.LayerTypeUDP:
-		switch d.udp.DstPort {
-		case portVXLAN:
-			return vxlanInner(d.udp.Payload)
-		case portGeneve:
-			return geneveInner(d.udp.Payload)
+		// The destination port decides for VXLAN (RFC 7348, as Suricata 8),
+		// either port for GENEVE (Suricata's DecodeGeneveEnabledForPort).
+		// The datagram is a flow whether or not the header is valid.
+		var t tunnel
+		switch {
+		case d.udp.DstPort == portVXLAN:
+			t = vxlanInner(d.udp.Payload)
+		case d.udp.DstPort == portGeneve || d.udp.SrcPort == portGeneve:
+			t = geneveInner(d.udp.Payload)
+		default:
+			return tunnel{}
 		}
+		t.carrier = t.kind != tunNone
+		return t
 	case layers.LayerTypeEthernet:
 		if d.eth.EthernetType == layers.EthernetTypePPPoESession {
-			return pppoeInner(d.eth.Payload)
+			t := pppoeInner(d.eth.Payload)
+			t.inline = true
+			return t
 		}
 	case layers.LayerTypeDot1Q:
 		if d.dot1q.Type == layers.EthernetTypePPPoESession {
-			return pppoeInner(d.dot1q.Payload)
+			t := pppoeInner(d.dot1q.Payload)
+			t.inline = true
+			return t
 		}
 	}
-	return nil, tunNone
+	return tunnel{}
 }
 
-func byEtherType(t uint16, b []byte) ([]byte, tunInner) {
+// ipInIP is IPv4 or IPv6 carried directly in IP (protocol 4 or 41): the
+// inner header's version must agree, as Suricata checks.
+func ipInIP(proto layers.IPProtocol, b []byte) tunnel {
+	if len(b) == 0 {
+		return tunnel{}
+	}
+	switch {
+	case proto == layers.IPProtocolIPv4 && b[0]>>4 == 4:
+		t := tunnelOf(b, tunIP4)
+		t.carrier = true
+		return t
+	case proto == layers.IPProtocolIPv6 && b[0]>>4 == 6:
+		t := tunnelOf(b, tunIP6)
+		t.carrier = true
+		return t
+	}
+	return tunnel{}
+}
+
+func byEtherType(t uint16, b []byte) tunnel {
 	switch t {
 	case 0x0800:
-		return b, tunIP4
+		return tunnelOf(b, tunIP4)
 	case 0x86dd:
-		return b, tunIP6
+		return tunnelOf(b, tunIP6)
 	case 0x6558: // transparent Ethernet bridging
-		return b, tunEth
+		return tunnelOf(b, tunEth)
 	}
-	return nil, tunNone
+	return tunnel{}
 }
 
 // greInner reads a GRE header (RFC 2784/2890, and version 1 as PPTP uses).
-func greInner(b []byte) ([]byte, tunInner) {
+func greInner(b []byte) tunnel {
 	if len(b) < 4 {
-		return nil, tunNone
+		return tunnel{}
 	}
 	flags, ver, proto := b[0], b[1]&7, binary.BigEndian.Uint16(b[2:4])
 	n := 4
 	switch ver {
 	case 0:
 		if flags&0x40 != 0 {
-			return nil, tunNone // source routing: obsolete, not followed
+			return tunnel{} // source routing: obsolete, not followed
 		}
 		if flags&0x80 != 0 {
 			n += 4 // checksum and reserved
@@ -102,7 +165,7 @@ func greInner(b []byte) ([]byte, tunInner) {
 		}
 	case 1:
 		if proto != 0x880b || flags&0x20 == 0 {
-			return nil, tunNone
+			return tunnel{}
 		}
 		n += 4 // payload length and call id
 		if flags&0x10 != 0 {
@@ -112,70 +175,74 @@ func greInner(b []byte) ([]byte, tunInner) {
 			n += 4 // acknowledgment number
 		}
 	default:
-		return nil, tunNone
+		return tunnel{}
 	}
 	if len(b) < n {
-		return nil, tunNone
+		return tunnel{}
 	}
 	p := b[n:]
 	switch proto {
 	case 0x88be: // ERSPAN: type II has a sequence number and a header, type I neither
 		if flags&0x10 == 0 {
-			return p, tunEth
+			return tunnelOf(p, tunEth)
 		}
 		if len(p) < 8 {
-			return nil, tunNone
+			return tunnel{}
 		}
-		return p[8:], tunEth
+		// Suricata's pseudo-packet starts at the ERSPAN header.
+		return tunnel{inner: p[8:], kind: tunEth, counted: len(p)}
 	case 0x22eb: // ERSPAN type III: 12 bytes, 8 more with the platform subheader
 		if len(p) < 12 {
-			return nil, tunNone
+			return tunnel{}
 		}
 		hl := 12
 		if p[11]&0x01 != 0 {
 			hl += 8
 		}
 		if len(p) < hl {
-			return nil, tunNone
+			return tunnel{}
 		}
-		return p[hl:], tunEth
+		return tunnel{inner: p[hl:], kind: tunEth, counted: len(p)}
 	case 0x880b:
-		return pppInner(p)
+		// Suricata's pseudo-packet starts at the PPP header.
+		t := pppInner(p)
+		t.counted = len(p)
+		return t
 	}
 	return byEtherType(proto, p)
 }
 
 // pppInner reads a PPP header (address and control optional, protocol
 // field possibly compressed to one byte).
-func pppInner(p []byte) ([]byte, tunInner) {
+func pppInner(p []byte) tunnel {
 	if len(p) >= 2 && p[0] == 0xff && p[1] == 0x03 {
 		p = p[2:]
 	}
 	if len(p) < 1 {
-		return nil, tunNone
+		return tunnel{}
 	}
 	var proto uint16
 	if p[0]&1 != 0 {
 		proto, p = uint16(p[0]), p[1:]
 	} else {
 		if len(p) < 2 {
-			return nil, tunNone
+			return tunnel{}
 		}
 		proto, p = binary.BigEndian.Uint16(p[0:2]), p[2:]
 	}
 	switch proto {
 	case 0x0021:
-		return p, tunIP4
+		return tunnelOf(p, tunIP4)
 	case 0x0057:
-		return p, tunIP6
+		return tunnelOf(p, tunIP6)
 	}
-	return nil, tunNone
+	return tunnel{}
 }
 
 // pppoeInner reads a PPPoE session header (RFC 2516) and its PPP protocol.
-func pppoeInner(b []byte) ([]byte, tunInner) {
+func pppoeInner(b []byte) tunnel {
 	if len(b) < 8 || b[0] != 0x11 || b[1] != 0 {
-		return nil, tunNone
+		return tunnel{}
 	}
 	l := int(binary.BigEndian.Uint16(b[4:6]))
 	p := b[6:]
@@ -185,22 +252,36 @@ func pppoeInner(b []byte) ([]byte, tunInner) {
 	return pppInner(p)
 }
 
-// vxlanInner reads a VXLAN header (RFC 7348): the I flag must be set.
-func vxlanInner(b []byte) ([]byte, tunInner) {
-	if len(b) < 8 || b[0]&0x08 == 0 {
-		return nil, tunNone
+// vxlanInner reads a VXLAN header (RFC 7348) as Suricata does: the I flag
+// set, the last reserved byte zero, an inner Ethernet frame carrying IP or
+// a VLAN tag (anything else, ARP included, is not decoded further).
+// Suricata's pseudo-packet starts after the inner Ethernet header.
+func vxlanInner(b []byte) tunnel {
+	if len(b) < 8+14 || b[0]&0x08 == 0 || b[7] != 0 {
+		return tunnel{}
 	}
-	return b[8:], tunEth
+	switch binary.BigEndian.Uint16(b[8+12 : 8+14]) {
+	case 0x0800, 0x86dd, 0x8100, 0x88a8, 0x9100:
+		return tunnel{inner: b[8:], kind: tunEth, counted: len(b) - 8 - 14}
+	}
+	return tunnel{}
 }
 
-// geneveInner reads a GENEVE header (RFC 8926).
-func geneveInner(b []byte) ([]byte, tunInner) {
-	if len(b) < 8 || b[0]>>6 != 0 {
-		return nil, tunNone
+// geneveInner reads a GENEVE header (RFC 8926) as Suricata does: version
+// 0, reserved bits zero, option lengths adding up to the header's.
+func geneveInner(b []byte) tunnel {
+	if len(b) < 8 || b[0]>>6 != 0 || b[1]&0x3f != 0 || b[7] != 0 {
+		return tunnel{}
 	}
 	hl := 8 + int(b[0]&0x3f)*4
 	if len(b) < hl {
-		return nil, tunNone
+		return tunnel{}
+	}
+	for o := 8; o < hl; {
+		o += 4 + int(b[o+3]&0x1f)*4
+		if o > hl {
+			return tunnel{}
+		}
 	}
 	return byEtherType(binary.BigEndian.Uint16(b[2:4]), b[hl:])
 }
@@ -208,32 +289,38 @@ func geneveInner(b []byte) ([]byte, tunInner) {
 // decap follows tunnels from the outer decode: each level re-decodes the
 // inner packet into the same layers, so the Summary describes the innermost
 // packet, as the one Suricata makes flows of. Lengths become the inner
-// packet's (Suricata counts a tunnelled packet's own bytes) and outer
-// VLAN tags are kept.
+// packet's as Suricata counts them, and outer VLAN tags are kept. A level
+// whose outer packet is a flow in Suricata (VXLAN's and GENEVE's UDP, IP in
+// IP's outer header) is kept as a carrier: Carriers returns them.
 func (d *Decoder) decap(s *Summary, err error) error {
+	d.ncarriers = 0
 	for i := 0; i < maxTunnelDepth; i++ {
-		inner, kind := d.tunnelInner()
-		if kind == tunNone {
+		t := d.tunnelInner()
+		if t.kind == tunNone {
 			break
 		}
 		if s.TunnelDepth == 0 && s.VLANCount == 0 {
 			d.outerVLAN(s)
 		}
-		s.TunnelDepth++
-		s.WireLen -= s.CapLen - len(inner)
-		s.CapLen = len(inner)
-		var typ gopacket.LayerType
-		switch kind {
-		case tunEth:
-			err = d.parser.DecodeLayers(inner, &d.decoded)
-		case tunIP4:
-			typ, err = d.fromIP4(inner, &d.decoded)
-		case tunIP6:
-			typ, err = d.fromIP6(inner, &d.decoded)
+		if t.carrier {
+			d.keepCarrier(s)
 		}
-		_ = typ
+		if !t.inline {
+			s.TunnelDepth++
+			s.WireLen -= s.CapLen - t.counted
+			s.CapLen = t.counted
+		}
+		switch t.kind {
+		case tunEth:
+			err = d.parser.DecodeLayers(t.inner, &d.decoded)
+		case tunIP4:
+			_, err = d.fromIP4(t.inner, &d.decoded)
+		case tunIP6:
+			_, err = d.fromIP6(t.inner, &d.decoded)
+		}
 	}
-	// IP in IP: the parser went through both headers in one pass.
+	// IP in IP behind IPv6 extension headers: the parser went through
+	// both IP headers in one pass; only the depth and length are known.
 	ips := 0
 	for _, t := range d.decoded {
 		if t == layers.LayerTypeIPv4 || t == layers.LayerTypeIPv6 {
@@ -259,6 +346,28 @@ func (d *Decoder) decap(s *Summary, err error) error {
 	}
 	return err
 }
+
+// keepCarrier records the packet the layers describe now, before decap
+// replaces them with the inner packet's: the tunnel's carrier, a flow at
+// the current depth that is counted, never parsed.
+func (d *Decoder) keepCarrier(s *Summary) {
+	if d.ncarriers == len(d.carriers) {
+		return
+	}
+	c := &d.carriers[d.ncarriers]
+	d.ncarriers++
+	*c = Summary{TS: s.TS, CapLen: s.CapLen, WireLen: s.WireLen, Index: s.Index}
+	d.fill(c)
+	c.VLAN, c.VLAN3, c.VLANCount = s.VLAN, s.VLAN3, s.VLANCount
+	c.TunnelDepth = s.TunnelDepth
+	c.Payload = nil
+}
+
+// Carriers returns the carriers of the frame last decoded, outermost first:
+// the UDP datagram of a VXLAN or GENEVE tunnel and the outer header of IP
+// in IP, each a flow of its own in Suricata beside the inner packet's. The
+// slice and its Summaries are valid until the next Decode.
+func (d *Decoder) Carriers() []Summary { return d.carriers[:d.ncarriers] }
 
 // outerVLAN records the outer frame's VLAN tags before the inner frame's
 // layers replace it: a tunnelled packet keeps them, as in Suricata.

@@ -143,45 +143,58 @@ func TestTunnels(t *testing.T) {
 		return append(append(h, make([]byte, extra)...), b...)
 	}
 	overIP4 := func(proto byte, b []byte) []byte { return ethFrame(0x0800, cat(ipv4Header(proto, len(b)), b)) }
+	// counted is the length Suricata gives the packet it makes flows of,
+	// from the inner IP header's length: its pseudo-packet starts at the
+	// inner IP header for VXLAN, GRE with IP and IP in IP, at the inner
+	// Ethernet header for GENEVE, GRE-TAP and ERSPAN type I, at the ERSPAN
+	// header for types II and III; a PPPoE session and Cisco HDLC are not
+	// tunnels in Suricata (decoded in place: the whole frame, depth 0).
+	// carriers is how many outer packets are flows of their own: the UDP
+	// datagram of VXLAN and GENEVE, the outer header of IP in IP, never
+	// GRE's.
+	ip := func(n int) func(ipLen, frame int) int { return func(ipLen, _ int) int { return ipLen + n } }
+	whole := func(_, frame int) int { return frame }
 	tests := []struct {
-		name  string
-		link  uint16
-		wrap  func(innerEth []byte) []byte
-		depth uint8
+		name     string
+		link     uint16
+		wrap     func(innerEth []byte) []byte
+		depth    uint8
+		counted  func(ipLen, frame int) int
+		carriers int
 	}{
-		{"vxlan (captured)", LinkEthernet, nil, 1},
-		{"gre ipv4", LinkEthernet, func(e []byte) []byte { return overIP4(47, gre(0, 0x0800, 0, e[14:])) }, 1},
-		{"gre key, ethernet (gretap)", LinkEthernet, func(e []byte) []byte { return overIP4(47, gre(0x20, 0x6558, 4, e)) }, 1},
-		{"gre checksum and sequence", LinkEthernet, func(e []byte) []byte { return overIP4(47, gre(0x90, 0x0800, 8, e[14:])) }, 1},
-		{"erspan type I", LinkEthernet, func(e []byte) []byte { return overIP4(47, gre(0, 0x88be, 0, e)) }, 1},
+		{"vxlan (captured)", LinkEthernet, nil, 1, ip(0), 1},
+		{"gre ipv4", LinkEthernet, func(e []byte) []byte { return overIP4(47, gre(0, 0x0800, 0, e[14:])) }, 1, ip(0), 0},
+		{"gre key, ethernet (gretap)", LinkEthernet, func(e []byte) []byte { return overIP4(47, gre(0x20, 0x6558, 4, e)) }, 1, ip(14), 0},
+		{"gre checksum and sequence", LinkEthernet, func(e []byte) []byte { return overIP4(47, gre(0x90, 0x0800, 8, e[14:])) }, 1, ip(0), 0},
+		{"erspan type I", LinkEthernet, func(e []byte) []byte { return overIP4(47, gre(0, 0x88be, 0, e)) }, 1, ip(14), 0},
 		{"erspan type II", LinkEthernet, func(e []byte) []byte {
 			return overIP4(47, gre(0x10, 0x88be, 4, cat([]byte{0x10, 0x0c, 0, 0, 0, 0, 0, 0}, e)))
-		}, 1},
+		}, 1, ip(22), 0},
 		{"erspan type III", LinkEthernet, func(e []byte) []byte {
 			return overIP4(47, gre(0x10, 0x22eb, 4, cat([]byte{0x20, 0x0c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, e)))
-		}, 1},
+		}, 1, ip(26), 0},
 		{"gre over ipv6", LinkEthernet, func(e []byte) []byte {
 			g := gre(0, 0x0800, 0, e[14:])
 			return ethFrame(0x86dd, cat(ipv6Header(47, len(g)), g))
-		}, 1},
+		}, 1, ip(0), 0},
 		{"geneve", LinkEthernet, func(e []byte) []byte {
 			g := cat([]byte{0, 0, 0x65, 0x58, 0, 0, 0x2b, 0}, e)
 			u := cat(udpHeader(portGeneve, len(g)), g)
 			return overIP4(17, u)
-		}, 1},
-		{"ip in ip", LinkEthernet, func(e []byte) []byte { return overIP4(4, e[14:]) }, 1},
-		{"ipv4 in ipv6", LinkEthernet, func(e []byte) []byte { return ethFrame(0x86dd, cat(ipv6Header(4, len(e)-14), e[14:])) }, 1},
+		}, 1, ip(14), 1},
+		{"ip in ip", LinkEthernet, func(e []byte) []byte { return overIP4(4, e[14:]) }, 1, ip(0), 1},
+		{"ipv4 in ipv6", LinkEthernet, func(e []byte) []byte { return ethFrame(0x86dd, cat(ipv6Header(4, len(e)-14), e[14:])) }, 1, ip(0), 1},
 		{"gre in vxlan", LinkEthernet, func(e []byte) []byte {
 			in := overIP4(47, gre(0, 0x0800, 0, e[14:]))
 			v := cat([]byte{0x08, 0, 0, 0, 0, 0, 42, 0}, in)
 			return overIP4(17, cat(udpHeader(portVXLAN, len(v)), v))
-		}, 2},
+		}, 2, ip(0), 1},
 		{"pppoe session", LinkEthernet, func(e []byte) []byte {
 			p := cat([]byte{0x11, 0, 0, 7, 0, 0, 0, 0x21}, e[14:])
 			binary.BigEndian.PutUint16(p[4:], uint16(len(p)-6))
 			return ethFrame(0x8864, p)
-		}, 1},
-		{"cisco hdlc", LinkCHDLC, func(e []byte) []byte { return cat([]byte{0x0f, 0, 0x08, 0}, e[14:]) }, 0},
+		}, 0, whole, 0},
+		{"cisco hdlc", LinkCHDLC, func(e []byte) []byte { return cat([]byte{0x0f, 0, 0x08, 0}, e[14:]) }, 0, whole, 0},
 	}
 	_, tsharkErr := exec.LookPath("tshark")
 	dir := t.TempDir()
@@ -219,6 +232,23 @@ func TestTunnels(t *testing.T) {
 				}
 				if s.TunnelDepth != tt.depth {
 					t.Errorf("frame %d: tunnel depth %d, want %d", j+1, s.TunnelDepth, tt.depth)
+				}
+				if want := tt.counted(ws.IPLen, len(fr.data)); s.CapLen != want || s.WireLen != want {
+					t.Errorf("frame %d: length %d (wire %d), want %d", j+1, s.CapLen, s.WireLen, want)
+				}
+				cs := dec.Carriers()
+				if len(cs) != tt.carriers {
+					t.Fatalf("frame %d: %d carriers, want %d", j+1, len(cs), tt.carriers)
+				}
+				for _, c := range cs {
+					// The carrier is the outer packet, one level up: the
+					// underlay's addresses, never the inner ones.
+					if c.TunnelDepth >= s.TunnelDepth || c.IPVersion == 0 || c.Src == s.Src || c.Payload != nil {
+						t.Errorf("frame %d: carrier %s -> %s depth %d (inner depth %d)", j+1, c.Src, c.Dst, c.TunnelDepth, s.TunnelDepth)
+					}
+					if c.Proto == 17 && c.DstPort != portVXLAN && c.DstPort != portGeneve {
+						t.Errorf("frame %d: carrier UDP port %d", j+1, c.DstPort)
+					}
 				}
 				got = append(got, s.Src.String()+" "+strconv.Itoa(int(s.SrcPort))+" "+s.Dst.String()+" "+strconv.Itoa(int(s.DstPort)))
 			}
