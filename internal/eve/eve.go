@@ -392,6 +392,9 @@ func (w *Writer) Proto(ev *proto.Event, f *flow.Flow) error {
 	case ev.TLS != nil:
 		w.buf = append(w.buf, `,"tls":`...)
 		w.buf = appendTLS(w.buf, ev.TLS)
+	case ev.QUIC != nil:
+		w.buf = append(w.buf, `,"quic":`...)
+		w.buf = appendQUIC(w.buf, ev.QUIC)
 	case ev.HTTP != nil:
 		w.buf = append(w.buf, `,"tx_id":`...)
 		w.buf = strconv.AppendInt(w.buf, int64(ev.HTTP.TxID), 10)

@@ -1,0 +1,36 @@
+package eve
+
+import (
+	"strconv"
+
+	"github.com/opsdeck/opsdeck/internal/proto"
+)
+
+// appendQUIC encodes a quic event's object as Suricata's quic logger
+// writes it; TestAppendQUICMatchesJSON holds it to encoding/json's output.
+func appendQUIC(b []byte, q *proto.QUIC) []byte {
+	first := true
+	b = append(b, '{')
+	b = appendString(appendKey(b, &first, "version"), q.Version)
+	b = appendField(b, &first, "sni", q.SNI)
+	b = appendJA(b, &first, "ja3", q.JA3)
+	b = appendJA(b, &first, "ja3s", q.JA3S)
+	b = appendField(b, &first, "ja4", q.JA4)
+	if len(q.Extensions) > 0 {
+		b = append(appendKey(b, &first, "extensions"), '[')
+		for i := range q.Extensions {
+			e := &q.Extensions[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			ef := true
+			b = append(b, '{')
+			b = appendField(b, &ef, "name", e.Name)
+			b = strconv.AppendUint(appendKey(b, &ef, "type"), uint64(e.Type), 10)
+			b = appendList(b, &ef, "values", e.Values)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
