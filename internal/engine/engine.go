@@ -251,6 +251,12 @@ func (e *Engine) handle(link uint16, data []byte, ts time.Time, wireLen int, ind
 	if e.hooks.Frame != nil {
 		e.hooks.Frame(link, data, s)
 	}
+	// A tunnel's carrier (VXLAN's or GENEVE's UDP datagram, IP in IP's
+	// outer header) is a flow of its own beside the inner packet's, as in
+	// Suricata: counted, never parsed.
+	for i := range e.dec.Carriers() {
+		e.flows.Update(&e.dec.Carriers()[i])
+	}
 	f, toServer, created := e.flows.Update(s)
 	if f != nil && e.attr != nil {
 		e.attribute(f)
