@@ -8,6 +8,6 @@ import (
 	"github.com/opsdeck/opsdeck/internal/hoststat"
 )
 
-func diagTCP(family uint8) ([]hoststat.Socket, error) {
+func diagTCPAll() ([]hoststat.Socket, error) {
 	return nil, errors.New("sock_diag is Linux only")
 }

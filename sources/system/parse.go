@@ -818,7 +818,7 @@ const inetDiagMsgLen = 72
 
 // parseInetDiagMsg decodes one struct inet_diag_msg. Ports and addresses are
 // in network byte order; uid and inode in host order.
-func parseInetDiagMsg(b []byte, v6 bool) (hoststat.Socket, bool) {
+func parseInetDiagMsg(b []byte) (hoststat.Socket, bool) {
 	if len(b) < inetDiagMsgLen {
 		return hoststat.Socket{}, false
 	}
@@ -826,7 +826,8 @@ func parseInetDiagMsg(b []byte, v6 bool) (hoststat.Socket, bool) {
 	sport := binary.BigEndian.Uint16(b[4:])
 	dport := binary.BigEndian.Uint16(b[6:])
 	var src, dst netip.Addr
-	if b[0] == linuxAFInet6 {
+	v6 := b[0] == linuxAFInet6
+	if v6 {
 		src = netip.AddrFrom16([16]byte(b[8:24]))
 		dst = netip.AddrFrom16([16]byte(b[24:40]))
 	} else {

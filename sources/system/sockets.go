@@ -42,14 +42,12 @@ func (s *Sampler) sampleSockets(snap *hoststat.Snapshot, now time.Time) error {
 	// the /proc tables otherwise, or when sock_diag is unavailable.
 	tcpDone := false
 	if s.ProcRoot == "/proc" {
-		v4, err4 := diagTCP(syscall.AF_INET)
-		v6, err6 := diagTCP(syscall.AF_INET6)
-		if err4 == nil {
-			snap.Sockets = append(snap.Sockets, v4...)
-			snap.Sockets = append(snap.Sockets, v6...)
+		all, err := diagTCPAll()
+		if all != nil || err == nil {
+			snap.Sockets = append(snap.Sockets, all...)
 			tcpDone = true
-			if err6 != nil && !errors.Is(err6, syscall.EAFNOSUPPORT) {
-				errs = append(errs, err6)
+			if err != nil {
+				errs = append(errs, err)
 			}
 		}
 	}
