@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 	"github.com/opsdeck/opsdeck/internal/detect"
+	"github.com/opsdeck/opsdeck/internal/detect/ops"
 	"github.com/opsdeck/opsdeck/internal/engine"
 	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
@@ -66,7 +67,7 @@ func fixtureSnapshot(evil string) *engine.Snapshot {
 			Proto: "TCP", FlowID: 7, PID: 812, Process: "sshd" + evil},
 		{Rule: rule(detect.RuleDNSTunnel), Severity: detect.SevHigh, TS: t0.Add(-10 * time.Second),
 			Signature: "dns.tunnel: 10.0.0.7 sent 120 high-entropy names under t.example" + evil, Src: a("10.0.0.7"), Dst: a("10.0.0.53"), DstPort: 53, Proto: "UDP"},
-		{Rule: rule(detect.RuleHostCPU), Severity: detect.SevMedium, TS: t0.Add(-5 * time.Second), Signature: "host.cpu: 95% for 60 s"},
+		{Rule: rule(ops.RuleCPU), Severity: detect.SevMedium, TS: t0.Add(-5 * time.Second), Signature: "host.cpu: 95% for 60 s"},
 	}
 	flows := []engine.FlowView{
 		{ID: 7, Client: ap("203.0.113.9:50022"), Server: ap("10.0.0.5:22"), Proto: "TCP", AppProto: "ssh" + evil,

@@ -21,6 +21,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/opsdeck/opsdeck/internal/detect"
+	"github.com/opsdeck/opsdeck/internal/detect/ops"
 	"github.com/opsdeck/opsdeck/internal/evidence"
 	"github.com/opsdeck/opsdeck/internal/flow"
 )
@@ -50,9 +51,8 @@ type Config struct {
 	// Detect holds the detectors' thresholds; LocalNets and Gateways above
 	// are copied into it.
 	Detect detect.Config
-	// Host holds the thresholds of the ops rules (host.cpu, host.memory,
-	// host.disk, host.listener).
-	Host detect.HostConfig
+	// Host holds the thresholds of the ops rules (internal/detect/ops).
+	Host ops.Config
 	// EVE shapes the EVE JSON that analyze and watch write.
 	EVE EVE
 }
@@ -149,7 +149,7 @@ func Default() *Config {
 		Flow:      flow.DefaultConfig(),
 		Evidence:  evidence.Options{MaxBytes: evidence.DefaultMaxBytes, MaxAge: evidence.DefaultMaxAge},
 		Detect:    d,
-		Host:      detect.DefaultHostConfig(),
+		Host:      ops.DefaultConfig(),
 		EVE:       EVE{DNSVersion: 3, StatsInterval: 8 * time.Second, FileMode: 0o640},
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/opsdeck/opsdeck/internal/detect"
+	"github.com/opsdeck/opsdeck/internal/detect/ops"
 )
 
 // The TOML document is decoded into a struct type built at run time: its
@@ -70,7 +71,7 @@ func rootType() reflect.Type {
 		{Name: "Flow", Type: mirrorType(reflect.TypeOf(Default().Flow), nil), Tag: `toml:"flow" comment:"flow table bounds and timeouts"`},
 		{Name: "Evidence", Type: reflect.TypeFor[evidenceSection](), Tag: `toml:"evidence"`},
 		{Name: "Detect", Type: mirrorType(detectType, detectInNetwork), Tag: `toml:"detect" comment:"detector thresholds and windows (docs/detection.md explains each)"`},
-		{Name: "Host", Type: mirrorType(reflect.TypeFor[detect.HostConfig](), nil), Tag: `toml:"host" comment:"thresholds of the ops rules host.cpu, host.memory, host.disk, host.listener, host.pressure, host.restart, host.clock (docs/detection.md)"`},
+		{Name: "Host", Type: mirrorType(reflect.TypeFor[ops.Config](), nil), Tag: `toml:"host" comment:"thresholds of the ops rules host.cpu, host.memory, host.disk, host.listener, host.pressure, host.restart, host.clock (docs/detection.md)"`},
 		{Name: "EVE", Type: reflect.TypeFor[eveSection](), Tag: `toml:"eve" comment:"EVE JSON output of analyze and watch"`},
 		{Name: "Keys", Type: reflect.StructOf(keyFields), Tag: `toml:"keys" comment:"console key bindings: action = [keys] (bubbles key names); the process table adds sort_prev, sort_next, sort_invert (sort column and order), search (jump without filtering), kernel_threads, renice, unit_filter"`},
 		{Name: "Allow", Type: reflect.TypeFor[[]allowEntry](), Tag: `toml:"allow" comment:"allow list: [[allow]] rule = \"scan.port\" (or \"scan.*\", \"*\"), src/dst = [CIDRs]; matching alerts are muted"`},

@@ -1,9 +1,12 @@
-// Package detect holds the detection catalog and the rules that raise alerts
-// from packets, protocol events and host samples. Rules use packet (or sample)
-// timestamps only, never the wall clock.
+// Package detect holds the detection catalog, the alert model and the
+// network rules that raise alerts from packets, protocol events and ended
+// flows; the ops rules over host samples are in internal/detect/ops and
+// register into the same catalog. Rules use packet (or sample) timestamps
+// only, never the wall clock.
 package detect
 
 import (
+	"fmt"
 	"net/netip"
 	"time"
 )
@@ -87,6 +90,18 @@ func register(r *Rule) *Rule {
 	return r
 }
 
+// Register adds a rule defined outside this package (the ops rules) to the
+// catalog and returns it. A name or signature id already taken is a
+// programming error: it panics, at start-up.
+func Register(r *Rule) *Rule {
+	for _, c := range Catalog {
+		if c.Name == r.Name || c.SID == r.SID {
+			panic(fmt.Sprintf("detect: rule %s (sid %d) registered twice: %s (sid %d) is in the catalog", r.Name, r.SID, c.Name, c.SID))
+		}
+	}
+	return register(r)
+}
+
 // Rules of the catalog (docs/design.md, "Detection catalog").
 var (
 	RuleScanPort       = register(&Rule{Name: "scan.port", SID: 9000001, Category: "Attempted Information Leak", Severity: SevMedium, MITRE: []string{"T1046"}, Summary: "one source probes many ports on one host"})
@@ -109,8 +124,4 @@ var (
 	RulePortSuspicious = register(&Rule{Name: "port.suspicious", SID: 9000060, Rev: 2, Category: "Potentially Bad Traffic", Severity: SevLow, MITRE: []string{"T1571"}, Summary: "a session on a well-known backdoor or C2 port"})
 	RuleTrafficSurge   = register(&Rule{Name: "traffic.surge", SID: 9000070, Category: "Misc activity", Severity: SevLow, MITRE: []string{"T1498"}, Summary: "a host's or interface's rate far above its own recent baseline"})
 	RuleHostNew        = register(&Rule{Name: "host.new", SID: 9000080, Category: "Misc activity", Severity: SevLow, Summary: "a host not seen before on the local segment"})
-	RuleHostCPU        = register(&Rule{Name: "host.cpu", SID: 9000100, Category: "Host health", Severity: SevMedium, Summary: "sustained CPU saturation"})
-	RuleHostMemory     = register(&Rule{Name: "host.memory", SID: 9000101, Category: "Host health", Severity: SevMedium, Summary: "low available memory, swap thrashing or OOM kills"})
-	RuleHostDisk       = register(&Rule{Name: "host.disk", SID: 9000102, Category: "Host health", Severity: SevMedium, Summary: "a filesystem nearly full or filling fast"})
-	RuleHostListener   = register(&Rule{Name: "host.listener", SID: 9000103, Category: "Host health", Severity: SevLow, MITRE: []string{"T1205", "T1543"}, Summary: "a new listening socket after start-up"})
 )

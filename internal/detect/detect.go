@@ -14,7 +14,7 @@ import (
 // pipeline owns it. All its clocks are packet time.
 type Detector struct {
 	cfg Config
-	sup *suppressor
+	sup *Suppressor[supKey]
 
 	now, start time.Time // latest packet time; first packet time
 	lastHouse  time.Time // last housekeeping sweep
@@ -38,7 +38,7 @@ type Detector struct {
 // New builds a Detector; zero Config fields take their defaults.
 func New(cfg Config) *Detector {
 	cfg.fill()
-	d := &Detector{cfg: cfg, sup: newSuppressor(cfg.Suppress, cfg.MaxEntries)}
+	d := &Detector{cfg: cfg, sup: NewSuppressor[supKey]("suppress", cfg.Suppress, cfg.MaxEntries)}
 	for _, p := range cfg.SuspiciousPorts {
 		d.suspicious[p>>6] |= 1 << (p & 63)
 	}
@@ -200,7 +200,7 @@ func (d *Detector) Tick(now time.Time, emit func(*Alert)) {
 }
 
 func (d *Detector) housekeep(now time.Time) {
-	d.sup.expire(now)
+	d.sup.Expire(now)
 	for _, f := range families {
 		if f.expire != nil {
 			f.expire(d, now)
@@ -211,7 +211,7 @@ func (d *Detector) housekeep(now time.Time) {
 // Stats reports table sizes and evictions per detector.
 func (d *Detector) Stats() map[string]uint64 {
 	out := map[string]uint64{"alerts": d.alerts, "alerts.suppressed": d.folded}
-	d.sup.t.stats(out)
+	d.sup.Stats(out)
 	for _, f := range families {
 		if f.stats != nil {
 			f.stats(d, out)
@@ -242,12 +242,12 @@ func (d *Detector) clock(ts time.Time) {
 // allocates only when it emits.
 func (d *Detector) fire(emit func(*Alert), r *Rule, k supKey, measure float64, ts time.Time, build func(*Alert)) bool {
 	k.sid = r.SID
-	v, n := d.sup.check(k, ts, measure)
-	if v == vSuppress {
+	v, n, _ := d.sup.Check(k, ts, measure, r.Severity, nil)
+	if v == VerdictFold {
 		d.folded++
 		return false
 	}
-	a := &Alert{Rule: r, Severity: r.Severity, TS: ts, Suppressed: n, Update: v == vUpdate, Evidence: map[string]any{},
+	a := &Alert{Rule: r, Severity: r.Severity, TS: ts, Suppressed: n, Update: v == VerdictUpdate, Evidence: map[string]any{},
 		Incident: k.String()}
 	build(a)
 	d.alerts++

@@ -644,42 +644,6 @@ func TestHostNew(t *testing.T) {
 	})
 }
 
-func TestSuppressor(t *testing.T) {
-	s := newSuppressor(10*time.Minute, 16)
-	k := supKey{sid: 1, actor: addr("10.0.0.1")}
-	steps := []struct {
-		at      time.Duration
-		measure float64
-		want    verdict
-		folded  uint64
-	}{
-		{0, 10, vNew, 0},
-		{time.Second, 12, vSuppress, 1},
-		{2 * time.Second, 19, vSuppress, 2},
-		{3 * time.Second, 20, vUpdate, 3},
-		{4 * time.Second, 39, vSuppress, 4},
-		{5 * time.Second, 40, vUpdate, 5},
-		{10 * time.Minute, 41, vNew, 0},
-	}
-	for i, st := range steps {
-		v, n := s.check(k, t0.Add(st.at), st.measure)
-		if v != st.want || n != st.folded {
-			t.Fatalf("step %d: verdict %d folded %d, want %d and %d", i, v, n, st.want, st.folded)
-		}
-	}
-	// Occurrence counting (measure 0): updates at 2, 4, 8 occurrences.
-	k2 := supKey{sid: 2}
-	var updates []int
-	for i := 1; i <= 10; i++ {
-		if v, _ := s.check(k2, t0, 0); v == vUpdate {
-			updates = append(updates, i)
-		}
-	}
-	if fmt.Sprint(updates) != "[2 4 8]" {
-		t.Fatalf("updates at %v, want [2 4 8]", updates)
-	}
-}
-
 func TestTableBound(t *testing.T) {
 	tb := newTable[int, window]("t", 100, func(w *window) time.Time { return w.last })
 	for i := range 10000 {

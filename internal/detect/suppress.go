@@ -23,55 +23,85 @@ func (k supKey) String() string {
 type supEntry struct {
 	start, last time.Time
 	suppressed  uint64
-	reported    float64 // the measure when last reported
+	reported    float64  // the measure when last reported
+	sev         Severity // the most severe reported in the window
 }
 
-type verdict uint8
+// Verdict is what a Suppressor decides about one occurrence.
+type Verdict uint8
 
+// Verdicts.
 const (
-	vSuppress verdict = iota
-	vNew
-	vUpdate
+	VerdictFold   Verdict = iota // folded into the open alert: emit nothing
+	VerdictNew                   // the first of a window: emit an alert
+	VerdictUpdate                // the open alert grew worse: emit an update record
 )
 
-// suppressor folds repeats of an alert stream into one alert per window and
-// re-reports (Update) when the measure at least doubled since the last
-// report, so a long flood shows as a handful of lines whose counts grow.
-type suppressor struct {
+// Suppressor folds repeats of an alert stream (one key: a rule and its
+// target) into one alert per window and re-reports (Update) when the
+// stream grows worse, so a long flood or a lasting host condition shows as
+// a handful of records whose counts grow. The network rules (key supKey)
+// and the ops rules in internal/detect/ops (key: the incident name) share
+// it. Its table is bounded: when full, the least recently seen of a sample
+// of entries is evicted and counted.
+type Suppressor[K comparable] struct {
 	win time.Duration
-	t   *table[supKey, supEntry]
+	t   *table[K, supEntry]
 }
 
-func newSuppressor(win time.Duration, max int) *suppressor {
-	return &suppressor{win: win, t: newTable[supKey, supEntry]("suppress", max, func(e *supEntry) time.Time { return e.last })}
+// NewSuppressor returns a suppressor with window win and at most max
+// streams; name prefixes its Stats.
+func NewSuppressor[K comparable](name string, win time.Duration, max int) *Suppressor[K] {
+	return &Suppressor[K]{win: win, t: newTable[K, supEntry](name, max, func(e *supEntry) time.Time { return e.last })}
 }
 
-// check decides whether an occurrence at now is reported. measure is the
-// detector's size of the event (ports probed, SYNs, ...); 0 means "count
-// occurrences". It returns the verdict and how many occurrences were folded
-// since the stream's alert was raised.
-func (s *suppressor) check(k supKey, now time.Time, measure float64) (verdict, uint64) {
+// Check decides whether an occurrence of stream k at now is reported.
+// measure is the rule's size of the event (ports probed, SYNs, a disk's
+// used share); 0 means "count occurrences". sev is the occurrence's
+// severity. A later occurrence in the window is an update when sev is more
+// severe than any reported in it, or when worse(reported, measure) holds;
+// worse nil means the measure at least doubled. It returns the verdict,
+// how many occurrences were folded since the window opened, and the
+// severity to report (an update never lowers it).
+func (s *Suppressor[K]) Check(k K, now time.Time, measure float64, sev Severity, worse func(prev, cur float64) bool) (Verdict, uint64, Severity) {
 	e, fresh := s.t.upsert(k)
 	e.last = now
+	// A clock stepped back (NTP on a live host) starts a new window rather
+	// than suppressing until it catches up.
 	if fresh || now.Sub(e.start) >= s.win || now.Before(e.start) {
-		e.start, e.suppressed = now, 0
+		e.start, e.suppressed, e.sev = now, 0, sev
 		if measure == 0 {
 			measure = 1
 		}
 		e.reported = measure
-		return vNew, 0
+		return VerdictNew, 0, sev
 	}
 	e.suppressed++
 	if measure == 0 {
 		measure = float64(e.suppressed + 1)
 	}
-	if measure >= 2*e.reported {
+	graver := sev != 0 && sev < e.sev
+	if graver || (worse == nil && measure >= 2*e.reported) || (worse != nil && worse(e.reported, measure)) {
 		e.reported = measure
-		return vUpdate, e.suppressed
+		if graver {
+			e.sev = sev
+		}
+		return VerdictUpdate, e.suppressed, e.sev
 	}
-	return vSuppress, e.suppressed
+	return VerdictFold, e.suppressed, e.sev
 }
 
-func (s *suppressor) expire(now time.Time) {
+// Open reports whether k has a window open at now: an occurrence now
+// would be folded or an update, not a new alert.
+func (s *Suppressor[K]) Open(k K, now time.Time) bool {
+	e := s.t.get(k)
+	return e != nil && now.Sub(e.start) < s.win && !now.Before(e.start)
+}
+
+// Expire drops the streams whose window has ended.
+func (s *Suppressor[K]) Expire(now time.Time) {
 	s.t.expireFunc(func(e *supEntry) bool { return now.Sub(e.start) >= s.win })
 }
+
+// Stats adds the table's size and evictions to out.
+func (s *Suppressor[K]) Stats(out map[string]uint64) { s.t.stats(out) }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/opsdeck/opsdeck/internal/attrib"
 	"github.com/opsdeck/opsdeck/internal/detect"
+	"github.com/opsdeck/opsdeck/internal/detect/ops"
 	"github.com/opsdeck/opsdeck/internal/eve"
 	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/packet"
@@ -101,7 +102,7 @@ type Engine struct {
 	bySev     [4]uint64
 	host      *HostState
 	attr      *attrib.Table
-	hostRules *detect.HostRules
+	hostRules *ops.Rules
 	names     names // console only: addresses named by DNS answers seen
 	budget    proto.Budget
 	owners    pendingOwners // flows whose owner is to be looked up again

@@ -4,7 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/opsdeck/opsdeck/internal/attrib"
-	"github.com/opsdeck/opsdeck/internal/detect"
+	"github.com/opsdeck/opsdeck/internal/detect/ops"
 	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
 )
@@ -22,12 +22,13 @@ func (e *Engine) EnableAttribution(refresh func()) *attrib.Table {
 	return e.attr
 }
 
-// EnableHostRules turns on the ops rules (host.cpu, host.memory, host.disk,
-// host.listener) over the samples given to HandleHost.
-func (e *Engine) EnableHostRules(cfg detect.HostConfig) {
+// EnableHostRules turns on the ops rules (internal/detect/ops: host.cpu,
+// host.memory, host.disk, host.listener, host.pressure, host.restart,
+// host.clock) over the samples given to HandleHost.
+func (e *Engine) EnableHostRules(cfg ops.Config) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.hostRules = detect.NewHostRules(cfg)
+	e.hostRules = ops.New(cfg)
 }
 
 // HandleHost takes one system sample: it feeds attribution and the ops

@@ -11,6 +11,7 @@ import (
 
 	"github.com/opsdeck/opsdeck/internal/attrib"
 	"github.com/opsdeck/opsdeck/internal/detect"
+	"github.com/opsdeck/opsdeck/internal/detect/ops"
 	"github.com/opsdeck/opsdeck/sources/system"
 )
 
@@ -108,7 +109,7 @@ func TestAttributeOwnSockets(t *testing.T) {
 func TestNewListenerAlert(t *testing.T) {
 	needLinux(t)
 	s := system.New()
-	rules := detect.NewHostRules(detect.HostConfig{})
+	rules := ops.New(ops.Config{})
 	var alerts []*detect.Alert
 	emit := func(a *detect.Alert) { alerts = append(alerts, a) }
 	base, _ := s.Sample(context.Background())
@@ -122,7 +123,7 @@ func TestNewListenerAlert(t *testing.T) {
 	rules.Observe(snap, emit)
 	var hit *detect.Alert
 	for _, a := range alerts {
-		if a.Rule == detect.RuleHostListener && a.DstPort == port {
+		if a.Rule == ops.RuleListener && a.DstPort == port {
 			hit = a
 		}
 	}
