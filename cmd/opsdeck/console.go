@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,9 +17,8 @@ import (
 	"github.com/opsdeck/opsdeck/internal/detect"
 	"github.com/opsdeck/opsdeck/internal/engine"
 	"github.com/opsdeck/opsdeck/internal/evidence"
-	"github.com/opsdeck/opsdeck/internal/hoststat"
+	"github.com/opsdeck/opsdeck/internal/pump"
 	"github.com/opsdeck/opsdeck/internal/textsafe"
-	"github.com/opsdeck/opsdeck/sources/capture"
 	"github.com/opsdeck/opsdeck/sources/system"
 	"github.com/opsdeck/opsdeck/tui"
 )
@@ -80,9 +77,9 @@ func cmdConsole(args []string) error {
 	var faults faultLog
 	eng.SetHooks(engine.Hooks{Frame: ring.Hook, Fault: faults.add})
 	defer faults.print()
-	flt := newFilterCache(o.filter)
-	if _, err := flt.get(uint16(capture.LinkEthernet)); err != nil {
-		return &exitError{code: 2, err: fmt.Errorf("capture filter %q: %w", o.filter, err)}
+	flt, err := pump.NewFilter(o.filter)
+	if err != nil {
+		return &exitError{code: 2, err: err}
 	}
 	live := !co.demo && o.read == ""
 	if o.read != "" && o.read != "-" {
@@ -97,36 +94,28 @@ func cmdConsole(args []string) error {
 	if co.user != "" && !live {
 		return &exitError{code: 2, err: errors.New("--user drops root after opening live capture; -r and --demo need no privileges")}
 	}
-	var lc *liveCapture
-	if live {
+
+	// The packet source.
+	po := pump.Options{Linger: true, Settle: true, Logf: faults.logf}
+	switch {
+	case co.demo:
+		po.Input = demoSource()
+	case o.read != "":
+		po.Input, po.Filter = &pump.Files{Names: []string{o.read}, Speed: co.speed}, flt
+	default:
 		// Open capture now, so that --user can drop root before a single
 		// packet is parsed.
-		ifaces := []string(o.ifaces)
-		if len(ifaces) == 0 {
-			ifaces = []string{"any"}
-		}
-		lopts := capture.LiveOptions{SnapLen: o.snaplen, Filter: kernelFilter(o.filter, o.snaplen)}
-		lc = newLiveCapture(eng, ifaces, lopts, func(fr *capture.Frame) {
-			eng.HandleFrame(uint16(fr.Link), fr.Data, fr.TS, fr.WireLen, fr.Index)
-		})
-		_ = lc.open() // the status says why it failed; the system panes work anyway
+		lc := o.liveSource(false)
+		_ = lc.Open() // the status says why it failed; the system panes work anyway
+		defer lc.Close()
 		if co.user != "" {
 			if err := dropPrivileges(co.user); err != nil {
-				if lc.src != nil {
-					lc.src.Close()
-				}
 				return err
 			}
-			lc.setPrivilege("dropped to " + co.user)
-			lc.noReopen = "opsdeck dropped root (--user " + co.user + ") and cannot reopen capture; restart it"
+			lc.DroppedTo(co.user, "opsdeck dropped root (--user "+co.user+") and cannot reopen capture; restart it")
 		}
+		po.Input = lc
 	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel() // runs before wg.Wait
 
 	// The system source: the host panes work whatever happens to capture.
 	sampler := system.New()
@@ -142,21 +131,15 @@ func cmdConsole(args []string) error {
 		eng.EnableAttribution(sampler.RequestRefresh)
 		eng.EnableHostRules(cfg.Host)
 	}
-	goSafe(&wg, "system", func() {
-		_ = sampler.Run(ctx, time.Second, hostFeeder(eng))
-	})
+	po.Beside = []pump.Source{&pump.System{Sampler: sampler, Interval: time.Second}}
 
-	// The packet source.
-	switch {
-	case co.demo:
-		eng.SetSource(engine.SourceStatus{Name: "demo", Kind: "demo", State: "running", Privilege: "none"})
-		goSafeOr(&wg, "demo", func() { runDemo(ctx, eng) }, eng)
-	case o.read != "":
-		goSafeOr(&wg, "replay", func() { replay(ctx, eng, flt, o.read, co.speed) }, eng)
-	default:
-		goSafe(&wg, "capture", func() { idleExpire(ctx, eng) })
-		goSafeOr(&wg, "capture", func() { _ = lc.run(ctx) }, eng)
-	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = pump.New(eng, po).Run(ctx) // the engine's source status says how it ended
+	}()
+	defer func() { cancel(); <-done }()
 	save := &consoleEvidence{dir: co.evidenceDir, eng: eng, ring: ring, seed: uint16(o.seed)}
 
 	renderer, theme := consoleRenderer(consoleTheme(cfg.Theme))
@@ -200,33 +183,22 @@ func cmdConsole(args []string) error {
 	return nil
 }
 
-// goSafe runs f on its own goroutine; a panic in one source is reported on
-// stderr after the screen closes and does not take the console down.
-func goSafe(wg *sync.WaitGroup, name string, f func()) { goSafeOr(wg, name, f, nil) }
-
-// goSafeOr is goSafe for a packet source: when it dies, eng's source
-// status says so at once (the console's header turns to CAPTURE STOPPED).
-func goSafeOr(wg *sync.WaitGroup, name string, f func(), eng *engine.Engine) {
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer func() {
-			if r := recover(); r != nil {
-				fmt.Fprintf(os.Stderr, "opsdeck: %s source stopped: %v\n%s", name, r, debug.Stack())
-				if eng != nil {
-					eng.SourceFailed(fmt.Sprintf("%s source stopped: %v", name, r))
-				}
-			}
-		}()
-		f()
-	}()
-}
-
-// faultLog keeps the engine's contained panics for stderr, written once
-// the screen has closed.
+// faultLog keeps the engine's contained panics and the sources' reports
+// for stderr, written once the screen has closed.
 type faultLog struct {
 	mu     sync.Mutex
 	faults []engine.Fault
+	lines  []string
+}
+
+// logf keeps one report of a source (a panic, capture lost or resumed);
+// the first 100 are kept.
+func (l *faultLog) logf(format string, args ...any) {
+	l.mu.Lock()
+	if len(l.lines) < 100 {
+		l.lines = append(l.lines, fmt.Sprintf(format, args...))
+	}
+	l.mu.Unlock()
 }
 
 func (l *faultLog) add(f engine.Fault) {
@@ -241,6 +213,16 @@ func (l *faultLog) print() {
 	for _, f := range l.faults {
 		logFault(f)
 	}
+	for _, line := range l.lines {
+		// Line by line: Clean keeps no newline, and a panic's stack has many.
+		for i, part := range strings.Split(line, "\n") {
+			if i == 0 {
+				fmt.Fprintln(os.Stderr, "opsdeck:", textsafe.Clean(part))
+			} else {
+				fmt.Fprintln(os.Stderr, textsafe.Clean(part))
+			}
+		}
+	}
 }
 
 // logFault writes a contained panic to stderr with its stack: the first of
@@ -248,26 +230,6 @@ func (l *faultLog) print() {
 func logFault(f engine.Fault) {
 	fmt.Fprintf(os.Stderr, "opsdeck: %s (packet time %s); later ones are only counted\n%s",
 		textsafe.Clean(f.String()), f.Time.UTC().Format(time.RFC3339Nano), f.Stack)
-}
-
-// hostFeeder passes full samples to the engine and merges socket-only
-// refreshes into the last full one, so the console always sees a whole host.
-func hostFeeder(eng *engine.Engine) func(*hoststat.Snapshot) {
-	var full *hoststat.Snapshot
-	return func(s *hoststat.Snapshot) {
-		if s.Partial {
-			if full == nil {
-				return
-			}
-			merged := *full
-			merged.Time, merged.Sockets = s.Time, s.Sockets
-			merged.SocketOwnersComplete = s.SocketOwnersComplete
-			s = &merged
-		} else {
-			full = s
-		}
-		eng.HandleHost(s)
-	}
 }
 
 // signalProcess sends sig to pid; the console calls it from a command.
@@ -280,100 +242,6 @@ func signalProcess(pid int32, sig syscall.Signal) error {
 		return fmt.Errorf("signal process %d: %w", pid, err)
 	}
 	return nil
-}
-
-// replay feeds a capture file at recorded speed times speed (0: as fast as
-// possible). When it ends the source is marked finished and the screen stays.
-func replay(ctx context.Context, eng *engine.Engine, flt *filterCache, name string, speed float64) {
-	status := engine.SourceStatus{Name: name, Kind: "file", State: "running", Privilege: "none"}
-	if name == "-" {
-		status.Name = "stdin"
-	}
-	eng.SetSource(status)
-	src, err := openCapture(name)
-	if err != nil {
-		status.State, status.Err = "error", err.Error()
-		status.Hint = "check the path; opsdeck reads pcap and pcapng files"
-		eng.SetSource(status)
-		return
-	}
-	defer src.Close()
-	var first time.Time
-	start := time.Now()
-	for ctx.Err() == nil {
-		fr, err := src.Next()
-		if err != nil {
-			if err != io.EOF {
-				status.Err = err.Error()
-			}
-			break
-		}
-		if speed > 0 {
-			if first.IsZero() {
-				first = fr.TS
-			}
-			due := start.Add(time.Duration(float64(fr.TS.Sub(first)) / speed))
-			if wait := time.Until(due); wait > 2*time.Millisecond {
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(wait):
-				}
-			}
-		}
-		if flt.match(&fr) {
-			eng.HandleFrame(uint16(fr.Link), fr.Data, fr.TS, fr.WireLen, fr.Index)
-		}
-	}
-	// One more second of packet time closes the detectors' open windows
-	// without ending the flows the screen shows.
-	if now := eng.Now(); !now.IsZero() {
-		eng.Expire(now.Add(time.Second))
-	}
-	status.State = "finished"
-	eng.SetSource(status)
-}
-
-// idleExpire keeps the engine's clock moving while the link is idle, so
-// that idle flows end and the detectors' windows close.
-func idleExpire(ctx context.Context, eng *engine.Engine) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			eng.Expire(now)
-		}
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	select {
-	case <-ctx.Done():
-		return false
-	case <-time.After(d):
-		return true
-	}
-}
-
-// captureHint says how to fix a capture error, in one line.
-func captureHint(err error) string {
-	switch {
-	case errors.Is(err, capture.ErrPermission):
-		return "run with sudo, or once: sudo setcap cap_net_raw,cap_net_admin=eip " + executable() + " — opsdeck -r FILE works without privileges"
-	case errors.Is(err, capture.ErrNoSuchInterface):
-		return "check the name with ip link; -i any captures on every interface"
-	}
-	return "opsdeck -r FILE replays a capture instead"
-}
-
-func executable() string {
-	if p, err := os.Executable(); err == nil {
-		return p
-	}
-	return "opsdeck"
 }
 
 // consoleRenderer honours NO_COLOR as it is meant: no colour, but bold,

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"maps"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/config"
 	"github.com/opsdeck/opsdeck/internal/engine"
 	"github.com/opsdeck/opsdeck/internal/evidence"
+	"github.com/opsdeck/opsdeck/internal/pump"
 	"github.com/opsdeck/opsdeck/sources/capture"
 	"github.com/opsdeck/opsdeck/tui"
 )
@@ -44,7 +44,7 @@ func TestConsoleEvidence(t *testing.T) {
 	eng := engine.New(engine.DefaultConfig(), nil)
 	ring := evidence.NewRing(evidence.Options{})
 	eng.SetHooks(engine.Hooks{Frame: ring.Hook})
-	replay(context.Background(), eng, newFilterCache(""), pcap, 0)
+	replayFile(t, eng, pcap)
 	snap := eng.Snapshot(engine.SnapshotOptions{Alerts: 100})
 	if len(snap.Alerts) == 0 {
 		t.Fatal("no alert on the scan capture")
@@ -86,17 +86,17 @@ func assertMode(t *testing.T, path string, want os.FileMode) {
 }
 
 func TestKernelFilter(t *testing.T) {
-	if kernelFilter(" ", 65535) != nil {
+	if pump.KernelFilter(" ", 65535) != nil {
 		t.Error("an empty filter compiled to a program")
 	}
-	f := kernelFilter("tcp port 22", 65535)
+	f := pump.KernelFilter("tcp port 22", 65535)
 	for _, l := range []capture.LinkType{capture.LinkEthernet, capture.LinkLinuxSLL} {
 		prog, err := f(l)
 		if err != nil || len(prog) == 0 {
 			t.Errorf("link %d: %d instructions, %v", l, len(prog), err)
 		}
 	}
-	if _, err := kernelFilter("tcp port", 65535)(capture.LinkEthernet); err == nil {
+	if _, err := pump.KernelFilter("tcp port", 65535)(capture.LinkEthernet); err == nil {
 		t.Error("a bad filter compiled")
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/muesli/termenv"
 	"github.com/opsdeck/opsdeck/internal/engine"
 	"github.com/opsdeck/opsdeck/internal/gen"
+	"github.com/opsdeck/opsdeck/internal/pump"
 	"github.com/opsdeck/opsdeck/tui"
 )
 
@@ -129,7 +130,7 @@ func TestReplayHostileStrings(t *testing.T) {
 	path := filepath.Join(dir, "hostile.pcap")
 	writeHostileCapture(t, path)
 	eng := engine.New(engine.DefaultConfig(), nil)
-	replay(context.Background(), eng, newFilterCache(""), path, 0)
+	replayFile(t, eng, path)
 	snap := eng.Snapshot(engine.SnapshotOptions{Flows: 100, Talkers: 100, Alerts: 100, Events: 100})
 	if snap.Source.State != "finished" {
 		t.Fatalf("source state %q", snap.Source.State)
@@ -198,5 +199,15 @@ func TestReplayHostileStrings(t *testing.T) {
 				t.Fatalf("profile %v: %q reached the screen", prof, bad)
 			}
 		}
+	}
+}
+
+// replayFile replays a capture file through eng as the console's -r does
+// (as fast as possible), to its end.
+func replayFile(t *testing.T, eng *engine.Engine, path string) {
+	t.Helper()
+	p := pump.New(eng, pump.Options{Input: &pump.Files{Names: []string{path}}, Settle: true})
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatalf("replay %s: %v", path, err)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/opsdeck/opsdeck/internal/pump"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -178,7 +179,7 @@ func TestConsoleWithoutCapturePrivilege(t *testing.T) {
 			t.Fatal(err)
 		}
 		prefix = "setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=" + dir + " XDG_CONFIG_HOME=" + filepath.Join(dir, "config") + " "
-	} else if hasCapNetRaw() {
+	} else if pump.HasCapNetRaw() {
 		t.Skip("this process can capture: nothing to test")
 	}
 	s := startTmux(t, 120, 40, "TERM=tmux-256color exec "+prefix+bin)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/engine"
+	"github.com/opsdeck/opsdeck/internal/pump"
 	"github.com/opsdeck/opsdeck/sources/capture"
 )
 
@@ -57,7 +58,7 @@ func lossNamespace(t *testing.T) string {
 }
 
 // TestConsoleCaptureSurvivesInterfaceLoss drives the capture loop of the
-// console and watch (liveCapture) on a veth that the test deletes mid-capture and creates
+// console and watch (pump.Live) on a veth that the test deletes mid-capture and creates
 // again: the source status must say what happened, and capture must resume
 // by itself when the interface returns.
 func TestConsoleCaptureSurvivesInterfaceLoss(t *testing.T) {
@@ -66,10 +67,8 @@ func TestConsoleCaptureSurvivesInterfaceLoss(t *testing.T) {
 	eng := engine.New(engine.DefaultConfig(), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	lc := newLiveCapture(eng, []string{"hd8a"}, capture.LiveOptions{SnapLen: 65535}, func(fr *capture.Frame) {
-		eng.HandleFrame(uint16(fr.Link), fr.Data, fr.TS, fr.WireLen, fr.Index)
-	})
-	go func() { defer close(done); lc.open(); lc.run(ctx) }()
+	lc := pump.NewLive([]string{"hd8a"}, capture.LiveOptions{SnapLen: 65535})
+	go func() { defer close(done); lc.Open(); pump.New(eng, pump.Options{Input: lc}).Run(ctx) }()
 	defer func() {
 		cancel()
 		select {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -10,11 +9,9 @@ import (
 	"os/signal"
 	"os/user"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -27,6 +24,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
 	"github.com/opsdeck/opsdeck/internal/metrics"
+	"github.com/opsdeck/opsdeck/internal/pump"
 	"github.com/opsdeck/opsdeck/sources/capture"
 	"github.com/opsdeck/opsdeck/sources/system"
 )
@@ -77,15 +75,14 @@ func parseSeverity(s string) (detect.Severity, error) {
 	return 0, fmt.Errorf("--bundle-on %q: want high, medium or low", s)
 }
 
-// watch is the running state of opsdeck watch. mu serializes every use of
-// the engine and the EVE writer: the capture loop, the ticker, the host
-// sampler and shutdown all write records.
+// watch is the running state of opsdeck watch. The pump serializes every
+// use of the engine and the EVE writer: its hooks (frame, tick, host
+// sample) all run under its lock, and alerts arrive inside them.
 type watch struct {
-	mu      sync.Mutex
 	eng     *engine.Engine
+	p       *pump.Pump
 	w       *eve.Writer
 	out     eveOutput
-	lc      *liveCapture
 	ring    *evidence.Ring
 	col     *metrics.Collector
 	cfg     *config.Config
@@ -94,15 +91,12 @@ type watch struct {
 	bundleC chan *detect.Alert
 	hostMu  sync.Mutex
 	host    *hoststat.Snapshot // latest full sample
-	read    atomic.Uint64
-	start   time.Time
 	// iface is in_iface for records no single frame caused (flows ended
 	// by time, stats): the interface when there is one, else "".
-	iface string
-	// sink counts packets for -c and writes them for -w (under mu); stop
-	// ends the capture once -c packets were handled.
-	sink *packetSink
-	stop context.CancelFunc
+	iface     string
+	pcap      *pcapOut // -w
+	lastStats time.Time
+	lastHost  time.Time
 }
 
 // cmdWatch captures live without a screen and writes EVE JSON lines, for
@@ -168,31 +162,22 @@ func cmdWatch(args []string) error {
 		}
 		ecf.StatsInterval = wo.statsInterval
 	}
-	ifaces := []string(o.ifaces)
-	if len(ifaces) == 0 {
-		ifaces = []string{"any"}
-	}
+	ifaces := o.captureIfaces()
 
 	// Open everything that needs privileges first: the capture sockets and
 	// the metrics port (it may be below 1024); then drop them.
-	lopts := capture.LiveOptions{SnapLen: o.snaplen, Promisc: wo.promisc}
-	lopts.Filter = kernelFilter(o.filter, o.snaplen)
-	wt := &watch{cfg: cfg, opts: wo, bundleS: sev, bundleC: make(chan *detect.Alert, 1), sink: &packetSink{max: o.count}}
+	wt := &watch{cfg: cfg, opts: wo, bundleS: sev, bundleC: make(chan *detect.Alert, 1)}
 	wt.opts.statsInterval = ecf.StatsInterval
 	if len(ifaces) == 1 && ifaces[0] != "any" {
 		wt.iface = ifaces[0]
 	}
 	wt.eng = engine.New(o.engineConfig(engineConfigFrom(cfg)), nil)
-	wt.lc = newLiveCapture(wt.eng, ifaces, lopts, wt.handle)
-	wt.lc.logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, "opsdeck: watch: "+format+"\n", args...) }
-	if err := wt.lc.open(); err != nil {
-		return fmt.Errorf("watch: %w\n  fix: %s", err, captureHint(err))
+	live := o.liveSource(wo.promisc)
+	live.Logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, "opsdeck: watch: "+format+"\n", args...) }
+	if err := live.Open(); err != nil {
+		return fmt.Errorf("watch: %w\n  fix: %s", err, pump.CaptureHint(err))
 	}
-	defer func() {
-		if src := wt.lc.src; src != nil {
-			src.Close()
-		}
-	}()
+	defer live.Close()
 
 	var msrv *metrics.Server
 	if wo.metricsListen != "" {
@@ -205,8 +190,7 @@ func cmdWatch(args []string) error {
 		if err := dropPrivileges(wo.user); err != nil {
 			return err
 		}
-		wt.lc.setPrivilege("dropped to " + wo.user)
-		wt.lc.noReopen = "watch dropped root (--user " + wo.user + ") and cannot reopen capture; its service manager restarts it"
+		live.DroppedTo(wo.user, "watch dropped root (--user "+wo.user+") and cannot reopen capture; its service manager restarts it")
 	}
 
 	path := o.output
@@ -225,7 +209,7 @@ func cmdWatch(args []string) error {
 	wt.out = out
 	if o.writePcap != "" {
 		// After --user, as the -o file: the pcap belongs to that user.
-		if wt.sink.pcap, err = openPcapOut(o.writePcap, o.snaplen); err != nil {
+		if wt.pcap, err = openPcapOut(o.writePcap, o.snaplen); err != nil {
 			out.Close()
 			return fmt.Errorf("watch: %w", err)
 		}
@@ -234,12 +218,27 @@ func cmdWatch(args []string) error {
 	o.setupWriter(wt.w, ecf)
 	wt.w.InIface = wt.iface
 	wt.eng.SetOutput(wt.w)
-	wt.col = metrics.New(wt.eng, func() metrics.CaptureStats {
-		st := wt.lc.Stats()
-		return metrics.CaptureStats{Packets: wt.read.Load(), Bytes: st.Bytes, KernelPackets: st.KernelPackets, KernelDrops: st.KernelDrops}
+
+	sampler := system.New()
+	wt.eng.EnableAttribution(sampler.RequestRefresh)
+	wt.eng.EnableHostRules(cfg.Host)
+	wt.p = pump.New(wt.eng, pump.Options{
+		Input:  live,
+		Beside: []pump.Source{&pump.System{Sampler: sampler, Interval: time.Second}},
+		Count:  o.count,
+		Frame:  wt.frame,
+		Idle:   func() { wt.w.InIface = wt.iface },
+		Tick:   wt.tick,
+		Host:   wt.onHost,
+		Logf:   func(format string, args ...any) { fmt.Fprintf(os.Stderr, "opsdeck: watch: "+format+"\n", args...) },
 	})
-	// The output's counters are atomics: read without wt.mu, so a scrape
-	// never waits for a write that is stuck.
+
+	wt.col = metrics.New(wt.eng, func() metrics.CaptureStats {
+		st := wt.p.Capture()
+		return metrics.CaptureStats{Packets: wt.p.Read(), Bytes: st.Bytes, KernelPackets: st.KernelPackets, KernelDrops: st.KernelDrops}
+	})
+	// The output's counters are atomics: read without the pump's lock, so
+	// a scrape never waits for a write that is stuck.
 	wt.col.SetOutput(func() metrics.OutputStats {
 		n, b := out.Lost()
 		return metrics.OutputStats{LostRecords: n, LostBytes: b, HeldBytes: out.Held(), Healthy: out.Healthy()}
@@ -256,10 +255,8 @@ func cmdWatch(args []string) error {
 	}
 	wt.eng.SetHooks(hooks)
 
-	wt.start = time.Now()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	wt.stop = cancel
 	go func() {
 		for {
 			select {
@@ -274,28 +271,22 @@ func cmdWatch(args []string) error {
 			}
 		}
 	}()
-
-	sampler := system.New()
-	wt.eng.EnableAttribution(sampler.RequestRefresh)
-	wt.eng.EnableHostRules(cfg.Host)
 	var wg sync.WaitGroup
-	goSafe(&wg, "system", func() { _ = sampler.Run(ctx, time.Second, wt.onHost()) })
-	goSafe(&wg, "ticker", func() { wt.tick(ctx) })
 	if sev != 0 {
-		goSafe(&wg, "bundle", func() { wt.bundler(ctx, path) })
+		wg.Add(1)
+		go func() { defer wg.Done(); wt.bundler(ctx, path) }()
 	}
 
-	capErr := runGuarded("capture", func() error { return wt.lc.run(ctx) })
+	wt.lastStats = time.Now()
+	capErr := wt.p.Run(ctx)
 	cancel()
 	wg.Wait()
 
 	// Whatever ended the capture, the flows and the stats reach the file.
-	wt.mu.Lock()
-	defer wt.mu.Unlock()
 	wt.w.InIface = wt.iface
 	wt.eng.Finish()
 	wt.writeStats()
-	err = errors.Join(wt.w.Flush(), out.Close(), wt.sink.pcap.close())
+	err = errors.Join(wt.w.Flush(), out.Close(), wt.pcap.close())
 	if capErr != nil {
 		return fmt.Errorf("watch: capture stopped: %w", errors.Join(capErr, err))
 	}
@@ -305,77 +296,44 @@ func cmdWatch(args []string) error {
 	return nil
 }
 
-// handle feeds one frame to the engine; the capture loop calls it.
-func (wt *watch) handle(fr *capture.Frame) {
-	wt.mu.Lock()
-	defer wt.mu.Unlock()
-	// Frames the capture loop still had after the -c'th are not analysed.
-	if !wt.sink.take(fr) {
-		return
-	}
-	wt.read.Add(1)
-	// Records this frame causes carry its interface (Suricata's in_iface).
+// frame runs before the engine takes a frame: records it causes carry its
+// interface (Suricata's in_iface), and -w writes it.
+func (wt *watch) frame(fr *capture.Frame) {
 	wt.w.InIface = fr.Iface
-	wt.eng.HandleFrame(uint16(fr.Link), fr.Data, fr.TS, fr.WireLen, fr.Index)
-	if wt.sink.full() {
-		wt.stop()
-	}
+	wt.pcap.write(fr)
 }
 
-// writeStats writes a stats record of the run so far (mu held).
+// writeStats writes a stats record of the run so far.
 func (wt *watch) writeStats() {
-	writeStats(wt.w, wt.eng, wt.read.Load(), wt.lc.Stats(), time.Since(wt.start), wt.out)
-}
-
-// runGuarded runs f, turning a panic into its error: a capture loop that
-// dies still lets watch write its final records and exit non-zero.
-func runGuarded(name string, f func() error) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			fmt.Fprintf(os.Stderr, "opsdeck: %s stopped: %v\n%s", name, r, debug.Stack())
-			err = fmt.Errorf("%s stopped: %v", name, r)
-		}
-	}()
-	return f()
-}
-
-// tick runs every second: idle flows end, records reach the file, a
-// requested reopen happens, the file is synced and kernel counters refresh.
-func (wt *watch) tick(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	lastStats := time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			wt.lc.publish()
-			wt.mu.Lock()
-			wt.w.InIface = wt.iface
-			wt.eng.Expire(now)
-			if iv := wt.opts.statsInterval; iv > 0 && now.Sub(lastStats) >= iv-100*time.Millisecond {
-				lastStats = now
-				wt.writeStats()
-			}
-			wt.sink.pcap.flush()
-			err := wt.w.Flush()
-			if err == nil {
-				err = wt.out.Boundary()
-			}
-			if err == nil {
-				err = wt.out.Sync()
-			}
-			wt.mu.Unlock()
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "opsdeck: watch:", err)
-			}
-		}
+	n, b := wt.out.Lost()
+	st := wt.p.Stats(&pump.OutputStats{LostRecords: n, LostBytes: b, HeldBytes: wt.out.Held()})
+	if err := st.Write(wt.w); err != nil {
+		fmt.Fprintln(os.Stderr, "opsdeck: watch: stats:", err)
 	}
 }
 
-// onAlert runs inside the engine (mu held): every alert reaches the file
-// at once, is counted for metrics and may trigger a bundle.
+// tick runs every second after the clock moved: a stats record when due,
+// records reach the file, a requested reopen happens, the file is synced.
+func (wt *watch) tick(now time.Time) {
+	if iv := wt.opts.statsInterval; iv > 0 && now.Sub(wt.lastStats) >= iv-100*time.Millisecond {
+		wt.lastStats = now
+		wt.writeStats()
+	}
+	wt.pcap.flush()
+	err := wt.w.Flush()
+	if err == nil {
+		err = wt.out.Boundary()
+	}
+	if err == nil {
+		err = wt.out.Sync()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "opsdeck: watch:", err)
+	}
+}
+
+// onAlert runs inside the engine (the pump's lock held): every alert
+// reaches the file at once, is counted for metrics and may trigger a bundle.
 func (wt *watch) onAlert(a *detect.Alert, _ *flow.Flow) {
 	if err := wt.w.Flush(); err != nil {
 		fmt.Fprintln(os.Stderr, "opsdeck: watch: write alert:", err)
@@ -389,28 +347,22 @@ func (wt *watch) onAlert(a *detect.Alert, _ *flow.Flow) {
 	}
 }
 
-// onHost feeds samples to the engine and writes host events.
-func (wt *watch) onHost() func(*hoststat.Snapshot) {
-	feed := hostFeeder(wt.eng)
-	var last time.Time
-	return func(s *hoststat.Snapshot) {
-		if !s.Partial {
-			wt.hostMu.Lock()
-			wt.host = s
-			wt.hostMu.Unlock()
-			wt.col.ObserveHost(s)
-		}
-		wt.mu.Lock()
-		defer wt.mu.Unlock()
-		feed(s)
-		if s.Partial || wt.opts.hostInterval <= 0 || s.Time.Sub(last) < wt.opts.hostInterval-100*time.Millisecond {
-			return
-		}
-		last = s.Time
-		wt.w.InIface = wt.iface
-		if err := wt.w.Object(s.Time, "host", nil, hoststat.HostEvent(s, wt.opts.hostTop)); err != nil {
-			fmt.Fprintln(os.Stderr, "opsdeck: watch: host event:", err)
-		}
+// onHost runs after the engine took a host sample: metrics, the latest
+// sample for bundles, and a host event every --host-interval.
+func (wt *watch) onHost(s *hoststat.Snapshot) {
+	if s.Partial {
+		return
+	}
+	wt.hostMu.Lock()
+	wt.host = s
+	wt.hostMu.Unlock()
+	wt.col.ObserveHost(s)
+	if wt.opts.hostInterval <= 0 || s.Time.Sub(wt.lastHost) < wt.opts.hostInterval-100*time.Millisecond {
+		return
+	}
+	wt.lastHost = s.Time
+	if err := wt.w.Object(s.Time, "host", nil, hoststat.HostEvent(s, wt.opts.hostTop)); err != nil {
+		fmt.Fprintln(os.Stderr, "opsdeck: watch: host event:", err)
 	}
 }
 
@@ -451,34 +403,6 @@ func (wt *watch) bundler(ctx context.Context, outPath string) {
 }
 
 // capturePrivilege says which privilege lets this process capture: root,
-// the CAP_NET_RAW capability (setcap), or neither.
-func capturePrivilege() string {
-	if os.Geteuid() == 0 {
-		return "root"
-	}
-	if hasCapNetRaw() {
-		return "cap_net_raw"
-	}
-	return "none"
-}
-
-// hasCapNetRaw reads the effective capability set from /proc/self/status.
-func hasCapNetRaw() bool {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "CapEff:"); ok {
-			caps, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			const capNetRaw = 13
-			return err == nil && caps&(1<<capNetRaw) != 0
-		}
-	}
-	return false
-}
 
 // dropPrivileges switches to user name: supplementary groups, group, then
 // user (the order matters: once the uid changes, the rest is forbidden).

@@ -24,12 +24,13 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/opsdeck/opsdeck/internal/evidence"
+	"github.com/opsdeck/opsdeck/internal/pump"
 	"github.com/opsdeck/opsdeck/sources/capture"
 )
 
 func needCapture(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 && !hasCapNetRaw() {
+	if os.Geteuid() != 0 && !pump.HasCapNetRaw() {
 		t.Skip("live capture needs root or CAP_NET_RAW: skipped")
 	}
 }
