@@ -3,6 +3,7 @@ package ops
 import (
 	"encoding/json"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,5 +116,62 @@ func TestHostIncidents(t *testing.T) {
 	}
 	if len(byIncident) != 4 {
 		t.Errorf("%d incidents, want 4", len(byIncident))
+	}
+}
+
+// TestRegistry: every ops rule registered itself from its file into the
+// detection catalog (the same *Rule), and Rules runs them all, in
+// catalog-name order, whatever order the files were initialised in.
+func TestRegistry(t *testing.T) {
+	want := []string{"host.clock", "host.cpu", "host.disk", "host.listener", "host.memory", "host.pressure", "host.restart"}
+	vars := map[string]*detect.Rule{"host.clock": RuleClock, "host.cpu": RuleCPU, "host.disk": RuleDisk,
+		"host.listener": RuleListener, "host.memory": RuleMemory, "host.pressure": RulePressure, "host.restart": RuleRestart}
+	r := New(Config{})
+	var got []string
+	for i, d := range r.defs {
+		got = append(got, d.rule.Name)
+		if detect.Catalog[d.rule.Name] != d.rule || vars[d.rule.Name] != d.rule {
+			t.Errorf("%s: the catalog's or the package's Rule is another one", d.rule.Name)
+		}
+		if d.rule.Category != "Host health" || d.rule.Rev != 1 || d.rule.SID < 9000100 || d.rule.SID > 9000199 {
+			t.Errorf("%s: category %q rev %d sid %d", d.rule.Name, d.rule.Category, d.rule.Rev, d.rule.SID)
+		}
+		if r.checks[i] == nil {
+			t.Errorf("%s: no state", d.rule.Name)
+		}
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("rules %v, want %v", got, want)
+	}
+	// A second rule with a name or a sid already taken is refused.
+	for _, dup := range []*detect.Rule{{Name: "host.cpu", SID: 9000199}, {Name: "host.other", SID: RuleCPU.SID}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Register(%s, sid %d) did not panic", dup.Name, dup.SID)
+				}
+			}()
+			detect.Register(dup)
+		}()
+	}
+}
+
+// TestStats: the suppressor's table and the rules' bounded tables are
+// counted, and the suppressor forgets incidents whose window ended.
+func TestStats(t *testing.T) {
+	r := newHostRun(Config{})
+	s := hostSnap(0)
+	s.Filesystems[0].UsedPct = 95
+	r.observe(s)
+	r.observe(hostSnap(1))
+	st := r.h.Stats()
+	for k, v := range map[string]uint64{"host.suppress.entries": 1, "host.suppress.evicted": 0, "host.listener.entries": 1, "host.restart.entries": 0, "host.restart.dropped": 0} {
+		if got, ok := st[k]; !ok || got != v {
+			t.Errorf("%s = %d (present %v), want %d", k, got, ok, v)
+		}
+	}
+	r.observe(hostSnap(601))
+	if n := r.h.Stats()["host.suppress.entries"]; n != 0 {
+		t.Errorf("%d incidents kept after their window", n)
 	}
 }
