@@ -453,19 +453,24 @@ func (q *quicParser) datagram(c *ctx, d int, b []byte) {
 			}
 			continue
 		}
-		if d == 0 && !q.keys.matches(h.version, h.dcid) {
-			// The client's Initial names the connection ID the keys come
-			// from; after a Retry (or on a reused 5-tuple) it is a new one.
+		var plain []byte
+		var pn uint64
+		err = errQUIC
+		if q.keys != nil && q.keys.version == h.version {
+			plain, pn, err = openInitial(nil, &q.keys.dir[d], pkt, &h, q.largest[d])
+		}
+		if err != nil && d == 0 && !q.keys.matches(h.version, h.dcid) {
+			// The keys come from the client's first Destination
+			// Connection ID, kept after the client moves to the server's
+			// choice; but after a Retry, or on a reused 5-tuple, a client
+			// Initial that the old keys do not open names new ones.
 			if k, ok := deriveQUICKeys(h.version, h.dcid); ok {
-				q.keys = k
-				q.largest = [2]int64{-1, -1}
+				if plain, pn, err = openInitial(nil, &k.dir[0], pkt, &h, -1); err == nil {
+					q.keys = k
+					q.largest = [2]int64{-1, -1}
+				}
 			}
 		}
-		if q.keys == nil || q.keys.version != h.version {
-			q.emit(c, d, ev)
-			return
-		}
-		plain, pn, err := openInitial(nil, &q.keys.dir[d], pkt, &h, q.largest[d])
 		if err != nil {
 			q.emit(c, d, ev)
 			return
