@@ -8,6 +8,7 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
+	"github.com/opsdeck/opsdeck/internal/attrib"
 	"github.com/opsdeck/opsdeck/internal/detect"
 	"github.com/opsdeck/opsdeck/internal/detect/ops"
 	"github.com/opsdeck/opsdeck/internal/engine"
@@ -110,6 +111,12 @@ func fixtureSnapshot(evil string) *engine.Snapshot {
 		Alerts: alerts, AlertsBySeverity: [4]uint64{0, 2, 2, 0}, Events: events,
 		Host:  engine.HostState{Latest: host, CPU: cpu, Mem: mem},
 		Names: map[netip.Addr]string{a("10.0.0.5"): "web-01.corp.example" + evil, a("93.184.216.34"): "www.example.com" + evil},
+		// The engine's per-process accounting of the same traffic.
+		Processes: []attrib.ProcNet{
+			{PID: 1401, Name: "nginx" + evil, State: attrib.Known, BytesIn: 1200000, BytesOut: 40000, RateIn: 60000, RateOut: 2000},
+			{PID: 812, Name: "sshd" + evil, State: attrib.Known, BytesIn: 9000, BytesOut: 12000, RateIn: 225, RateOut: 300},
+			{State: attrib.Unknown, BytesIn: 20000, BytesOut: 30000},
+		},
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsdeck/opsdeck/internal/attrib"
 	"github.com/opsdeck/opsdeck/internal/engine"
 	"github.com/opsdeck/opsdeck/internal/textsafe"
 )
@@ -46,4 +47,22 @@ func TestFlowLabelKeepsServer(t *testing.T) {
 		}
 	}
 	_ = engine.FlowView{}
+}
+
+// The by-process view is the engine's accounting (every packet of the
+// process, attrib.ProcNet), not a re-count of the flows on show: a process
+// whose flows are not among the top flows is there with its rate, and
+// traffic with no owner is a row of its own, named by why.
+func TestNetworkProcessesFromEngine(t *testing.T) {
+	snap := fixtureSnapshot("")
+	snap.Processes = append(snap.Processes, attrib.ProcNet{PID: 4242, Name: "rsync", State: attrib.Known,
+		BytesOut: 300 << 20, RateOut: 3 << 20})
+	m := newTestModel(snap, 200, 60, asciiRenderer())
+	press(m, "3", "v", "v")
+	scr := m.View()
+	for _, want := range []string{"4242/rsync", "3.0M/s", "300M", "1401/nginx", "61K/s", "- (unknown)"} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("by-process view lacks %q:\n%s", want, scr)
+		}
+	}
 }

@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"cmp"
 	"fmt"
 	"net/netip"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/opsdeck/opsdeck/internal/attrib"
 	"github.com/opsdeck/opsdeck/internal/engine"
 	"github.com/opsdeck/opsdeck/internal/textsafe"
 )
@@ -49,8 +49,9 @@ type networkPane struct {
 }
 
 // rates turns the byte totals of two snapshots into bytes per second, by
-// row key (for every view at once, so that a view switched to already has
-// its rates), as bandwhich and nethogs show them.
+// row key (for the hosts and flows views at once, so that a view switched
+// to already has its rates), as bandwhich and nethogs show them. Processes
+// have theirs from the engine (attrib.ProcNet).
 type rates struct {
 	at, prevAt int64             // packet time (ns) of the snapshot and of the one before
 	cur, prev  map[string]uint64 // totals by key
@@ -69,14 +70,8 @@ func (r *rates) update(s *engine.Snapshot) {
 	for _, t := range s.Talkers {
 		r.cur["h|"+t.Addr.String()] = t.Bytes()
 	}
-	procs := map[int32]uint64{}
 	for _, f := range s.TopFlows {
-		total := f.BytesToServer + f.BytesToClient
-		r.cur[fmt.Sprint("f|", f.ID)] = total
-		procs[f.PID] += total
-	}
-	for pid, b := range procs {
-		r.cur[fmt.Sprint("p|", pid)] = b
+		r.cur[fmt.Sprint("f|", f.ID)] = f.BytesToServer + f.BytesToClient
 	}
 	dt := float64(r.at-r.prevAt) / 1e9
 	r.rate = make(map[string]float64, len(r.cur))
@@ -186,31 +181,24 @@ func (p *networkPane) refresh() {
 				d: detailTarget{flow: f}})
 		}
 	case viewProcs:
-		type agg struct {
-			pid   int32
-			name  string
-			flows int
-			bytes uint64
-		}
-		m := map[int32]*agg{}
+		// The engine's accounting (attribution's, every packet counted);
+		// the flows column counts the flows on show that the process owns.
+		shown := map[int32]int{}
 		for _, f := range s.TopFlows {
-			a := m[f.PID]
-			if a == nil {
-				a = &agg{pid: f.PID, name: f.Process}
-				m[f.PID] = a
+			shown[f.PID]++
+		}
+		for _, pn := range s.Processes {
+			pid, name := pn.PID, pn.Name
+			label := procLabel(pid, name)
+			if pn.State != attrib.Known && pn.State != attrib.Gone {
+				pid, label = 0, "- ("+pn.State.String()+")"
+			} else if pn.State == attrib.Gone {
+				label += " (exited)"
 			}
-			a.flows++
-			a.bytes += f.BytesToServer + f.BytesToClient
-		}
-		aggs := make([]*agg, 0, len(m))
-		for _, a := range m {
-			aggs = append(aggs, a)
-		}
-		slices.SortFunc(aggs, func(a, b *agg) int { return cmp.Or(cmp.Compare(b.bytes, a.bytes), cmp.Compare(a.pid, b.pid)) })
-		for _, a := range aggs {
-			p.rows = append(p.rows, netRow{key: fmt.Sprint(a.pid), name: procLabel(a.pid, a.name), bytes: a.bytes,
-				cols: []string{fmt.Sprint(a.flows), rate(fmt.Sprint("p|", a.pid)), humanBytes(float64(a.bytes))},
-				d:    detailTarget{pid: a.pid, procName: a.name}})
+			total := pn.BytesIn + pn.BytesOut
+			p.rows = append(p.rows, netRow{key: fmt.Sprint(pid, "|", pn.State), name: label, bytes: total,
+				cols: []string{fmt.Sprint(shown[pid]), humanBytes(pn.RateIn+pn.RateOut) + "/s", humanBytes(float64(total))},
+				d:    detailTarget{pid: pid, procName: name}})
 		}
 	case viewProtos:
 		for _, pr := range s.Protos {
