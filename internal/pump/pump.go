@@ -176,6 +176,7 @@ func (p *Pump) Run(ctx context.Context) error {
 	inDone := make(chan error, 1)
 	go func() {
 		err := p.runSource(inCtx, p.o.Input, &sink{p: p, name: p.inName, input: true})
+		p.publishCounters() // the final ones, whenever the last tick was
 		if p.o.Settle && !clocked && inCtx.Err() == nil {
 			p.settle()
 		}

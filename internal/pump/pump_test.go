@@ -375,3 +375,51 @@ func TestStatsRecord(t *testing.T) {
 		t.Errorf("a file's stats record is stamped %v, not its last packet's time %v", st.Time, eng.Now())
 	}
 }
+
+// TestReplayClock: a replayed file keeps its own time. With Settle and
+// Linger (the console) the clock moves one second past the last packet
+// when the file ends, and the wall-clock tick never moves it further.
+func TestReplayClock(t *testing.T) {
+	src, err := capture.OpenFile(httpAuth)
+	if err != nil {
+		t.Skipf("corpus capture missing: %v", err)
+	}
+	var last time.Time
+	for {
+		fr, err := src.Next()
+		if err != nil {
+			break
+		}
+		last = fr.TS
+	}
+	src.Close()
+	eng := newEngine(t)
+	ticks := make(chan struct{}, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	p := New(eng, Options{Input: &Files{Names: []string{httpAuth}}, Settle: true, Linger: true,
+		Tick: func(time.Time) {
+			select {
+			case ticks <- struct{}{}:
+			default:
+			}
+		}})
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	<-ticks
+	<-ticks
+	if s := eng.Snapshot(engine.SnapshotOptions{}).Source; s.State != "finished" {
+		t.Errorf("status after two ticks: %+v", s)
+	}
+	if got, want := eng.Now(), last.Add(time.Second); !got.Equal(want) {
+		t.Errorf("engine time %v, want the last packet's %v plus one second", got, last)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Run ended without Linger's context ending: %v", err)
+	default:
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
