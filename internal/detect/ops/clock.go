@@ -13,8 +13,8 @@ import (
 // certificates and tokens judged at the wrong time, cron jobs skipped or
 // run twice.
 var RuleClock = register(def{
-	rule: &detect.Rule{Name: "host.clock", SID: 9000106, Category: "Host health", Severity: detect.SevMedium, Summary: "the wall clock jumped forward or back between samples"},
-	make: func(cfg *Config) check { return &clockCheck{cfg: cfg} },
+	rule:     &detect.Rule{Name: "host.clock", SID: 9000106, Category: "Host health", Severity: detect.SevMedium, Summary: "the wall clock jumped forward or back between samples"},
+	newCheck: func(cfg *Config) check { return &clockCheck{cfg: cfg} },
 })
 
 // clockHigh is the step from which host.clock is severity 1: Kerberos'

@@ -10,8 +10,8 @@ import (
 
 // RuleCPU reports sustained CPU saturation and the processes behind it.
 var RuleCPU = register(def{
-	rule: &detect.Rule{Name: "host.cpu", SID: 9000100, Category: "Host health", Severity: detect.SevMedium, Summary: "sustained CPU saturation"},
-	make: func(cfg *Config) check { return &cpuCheck{cfg: cfg} },
+	rule:     &detect.Rule{Name: "host.cpu", SID: 9000100, Category: "Host health", Severity: detect.SevMedium, Summary: "sustained CPU saturation"},
+	newCheck: func(cfg *Config) check { return &cpuCheck{cfg: cfg} },
 })
 
 type cpuCheck struct {

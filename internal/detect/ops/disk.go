@@ -12,8 +12,8 @@ import (
 // RuleDisk reports a filesystem (or its inodes) nearly full, or filling so
 // fast that it is full within DiskFullWithin.
 var RuleDisk = register(def{
-	rule: &detect.Rule{Name: "host.disk", SID: 9000102, Category: "Host health", Severity: detect.SevMedium, Summary: "a filesystem nearly full or filling fast"},
-	make: func(cfg *Config) check { return &diskCheck{cfg: cfg, used: map[string][]diskPoint{}} },
+	rule:     &detect.Rule{Name: "host.disk", SID: 9000102, Category: "Host health", Severity: detect.SevMedium, Summary: "a filesystem nearly full or filling fast"},
+	newCheck: func(cfg *Config) check { return &diskCheck{cfg: cfg, used: map[string][]diskPoint{}} },
 })
 
 // diskKeep is the spacing of the used-space points kept per filesystem.

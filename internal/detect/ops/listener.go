@@ -11,9 +11,9 @@ import (
 // RuleListener reports a listening socket that appeared after start-up: a
 // backdoor, or a service nobody announced.
 var RuleListener = register(def{
-	rule:    &detect.Rule{Name: "host.listener", SID: 9000103, Category: "Host health", Severity: detect.SevLow, MITRE: []string{"T1205", "T1543"}, Summary: "a new listening socket after start-up"},
-	partial: true, // socket-only samples carry new listeners too
-	make:    func(cfg *Config) check { return &listenerCheck{cfg: cfg, known: map[listenKey]bool{}} },
+	rule:     &detect.Rule{Name: "host.listener", SID: 9000103, Category: "Host health", Severity: detect.SevLow, MITRE: []string{"T1205", "T1543"}, Summary: "a new listening socket after start-up"},
+	partial:  true, // socket-only samples carry new listeners too
+	newCheck: func(cfg *Config) check { return &listenerCheck{cfg: cfg, known: map[listenKey]bool{}} },
 	stats: func(c check, out map[string]uint64) {
 		l := c.(*listenerCheck)
 		out["host.listener.entries"] = uint64(len(l.known))

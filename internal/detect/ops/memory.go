@@ -13,8 +13,8 @@ import (
 // RuleMemory reports memory running out: swap thrashing, OOM kills, and
 // low available memory.
 var RuleMemory = register(def{
-	rule: &detect.Rule{Name: "host.memory", SID: 9000101, Category: "Host health", Severity: detect.SevMedium, Summary: "low available memory, swap thrashing or OOM kills"},
-	make: func(cfg *Config) check { return &memoryCheck{cfg: cfg} },
+	rule:     &detect.Rule{Name: "host.memory", SID: 9000101, Category: "Host health", Severity: detect.SevMedium, Summary: "low available memory, swap thrashing or OOM kills"},
+	newCheck: func(cfg *Config) check { return &memoryCheck{cfg: cfg} },
 })
 
 type memoryCheck struct {

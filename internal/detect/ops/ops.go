@@ -39,8 +39,8 @@ type def struct {
 	// partial: the rule also runs on socket-only samples (the attribution
 	// refreshes between full samples); the others run on full samples only.
 	partial bool
-	// make builds the rule's state; the *Config has its defaults filled.
-	make func(cfg *Config) check
+	// newCheck builds the rule's state; the *Config has its defaults filled.
+	newCheck func(cfg *Config) check
 	// stats, when set, adds the rule's counters (bounded tables' drops).
 	stats func(c check, out map[string]uint64)
 }
@@ -75,13 +75,10 @@ func New(cfg Config) *Rules {
 	// were initialised in, so the alerts of one sample come out the same.
 	r.defs = slices.SortedFunc(slices.Values(registry), func(a, b def) int { return cmp.Compare(a.rule.Name, b.rule.Name) })
 	for _, d := range r.defs {
-		r.checks = append(r.checks, d.make(&r.cfg))
+		r.checks = append(r.checks, d.newCheck(&r.cfg))
 	}
 	return r
 }
-
-// Config returns the effective configuration (defaults filled in).
-func (r *Rules) Config() Config { return r.cfg }
 
 // Observe runs the ops rules on one sample and emits the alerts they
 // raise. Socket-only (partial) samples feed only the rules that read

@@ -13,8 +13,8 @@ import (
 // memory or I/O instead of running, the most direct measure of a host
 // struggling, whatever its thresholds say.
 var RulePressure = register(def{
-	rule: &detect.Rule{Name: "host.pressure", SID: 9000104, Category: "Host health", Severity: detect.SevMedium, Summary: "memory or I/O pressure stall sustained: tasks waiting instead of running"},
-	make: func(cfg *Config) check { return &pressureCheck{cfg: cfg} },
+	rule:     &detect.Rule{Name: "host.pressure", SID: 9000104, Category: "Host health", Severity: detect.SevMedium, Summary: "memory or I/O pressure stall sustained: tasks waiting instead of running"},
+	newCheck: func(cfg *Config) check { return &pressureCheck{cfg: cfg} },
 })
 
 // pressureMaxRSS bounds the RSS baseline kept while memory pressure lasts

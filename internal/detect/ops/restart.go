@@ -15,8 +15,8 @@ import (
 // systemd (Restart=), Docker (--restart) and supervisors hide the crash, so
 // the service looks up while it serves little.
 var RuleRestart = register(def{
-	rule: &detect.Rule{Name: "host.restart", SID: 9000105, Category: "Host health", Severity: detect.SevMedium, Summary: "a systemd unit, container or supervised process restarting in a loop"},
-	make: func(cfg *Config) check { return &restartCheck{cfg: cfg, tracks: map[string]*restartTrack{}} },
+	rule:     &detect.Rule{Name: "host.restart", SID: 9000105, Category: "Host health", Severity: detect.SevMedium, Summary: "a systemd unit, container or supervised process restarting in a loop"},
+	newCheck: func(cfg *Config) check { return &restartCheck{cfg: cfg, tracks: map[string]*restartTrack{}} },
 	stats: func(c check, out map[string]uint64) {
 		r := c.(*restartCheck)
 		out["host.restart.entries"] = uint64(len(r.tracks))
