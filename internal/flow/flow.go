@@ -28,14 +28,18 @@ type Key struct {
 // is the key's A side.
 func KeyOf(s *packet.Summary) (Key, bool) {
 	sp, dp := s.SrcPort, s.DstPort
-	if s.Proto == packet.ProtoICMP || s.Proto == packet.ProtoICMPv6 {
-		// ICMP echo flows are keyed by identifier, as Suricata and Zeek do,
-		// so concurrent pings are separate flows; other ICMP shares one flow
-		// per host pair.
-		sp, dp = s.ICMPID, s.ICMPID
-		if !isEcho(s.Proto, s.ICMPType) {
-			sp, dp = 0, 0
-		}
+	switch s.Proto {
+	case packet.ProtoICMP:
+		// Suricata matches ICMPv4 to a flow by the message type and its
+		// counterpart (flow-hash.c CmpFlowICMPPacket), never by the echo
+		// id: a ping's requests and replies are one flow, whatever their
+		// ids, and B's pings to A are another flow than A's to B. The
+		// oriented pair (type, counterpart) stands in for the ports.
+		sp, dp = uint16(s.ICMPType), uint16(icmp4Counterpart(s.ICMPType))
+	case packet.ProtoICMPv6:
+		// Suricata's ICMPv6 packets have no ports and are compared like
+		// any protocol: all ICMPv6 between two hosts is one flow.
+		sp, dp = 0, 0
 	}
 	k := Key{Proto: s.Proto, VLAN: s.VLAN[0], VLANInner: [2]uint16{s.VLAN[1], s.VLAN3}, Depth: s.TunnelDepth}
 	if c := s.Src.Compare(s.Dst); c < 0 || (c == 0 && sp <= dp) {
@@ -46,11 +50,20 @@ func KeyOf(s *packet.Summary) (Key, bool) {
 	return k, false
 }
 
-func isEcho(proto, typ uint8) bool {
-	if proto == packet.ProtoICMP {
-		return typ == 0 || typ == 8
+// icmp4Counterpart is the type that answers an ICMPv4 type or is answered
+// by it (echo and echo reply, timestamp, information, router solicitation
+// and advertisement, address mask), 0 for the others, as Suricata's
+// ICMPv4GetCounterpart leaves the packet's.
+func icmp4Counterpart(t uint8) uint8 {
+	for _, p := range [...][2]uint8{{8, 0}, {13, 14}, {15, 16}, {10, 9}, {17, 18}} {
+		switch t {
+		case p[0]:
+			return p[1]
+		case p[1]:
+			return p[0]
+		}
 	}
-	return typ == 128 || typ == 129
+	return 0
 }
 
 // State is the flow's life stage in Suricata's terms.

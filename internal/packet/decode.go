@@ -274,6 +274,7 @@ func (d *Decoder) fill(s *Summary) {
 		// Later fragments carry no transport header: whatever the parser
 		// made of their bytes is not one.
 		s.HasL4, s.SrcPort, s.DstPort, s.TCPFlags, s.Payload = false, 0, 0, 0, nil
+		s.Quoted = Quoted{}
 	}
 }
 
@@ -309,6 +310,7 @@ func (d *Decoder) fillL4(s *Summary, t gopacket.LayerType) {
 		s.ICMPType, s.ICMPCode = d.icmp4.TypeCode.Type(), d.icmp4.TypeCode.Code()
 		s.ICMPID, s.ICMPSeq = d.icmp4.Id, d.icmp4.Seq
 		s.Payload = d.icmp4.Payload
+		s.Quoted = quotedIn(s.ICMPType, s.ICMPCode, d.icmp4.Payload)
 	case layers.LayerTypeICMPv6:
 		s.ICMPType, s.ICMPCode = d.icmp6.TypeCode.Type(), d.icmp6.TypeCode.Code()
 		p := d.icmp6.Payload // after the 4-byte ICMPv6 header

@@ -140,6 +140,10 @@ type Summary struct {
 	ICMPType         uint8
 	ICMPCode         uint8
 	ICMPID, ICMPSeq  uint16
+	// Quoted is the packet an ICMPv4 destination unreachable quotes, when
+	// it quotes an IPv4 header and a whole TCP header or a UDP header:
+	// Suricata counts such an error in the quoted packet's flow.
+	Quoted Quoted
 
 	// Payload is the transport payload (TCP/UDP data, ICMP body after the
 	// 8-byte header), trimmed to what the IP length claims.
@@ -147,6 +151,36 @@ type Summary struct {
 
 	// Truncated is set when the frame was cut short of what its headers claim.
 	Truncated bool
+}
+
+// Quoted is the IPv4 packet an ICMP error quotes; Proto is 0 when there is
+// none (or not enough of it to name a flow).
+type Quoted struct {
+	Src, Dst         netip.Addr
+	SrcPort, DstPort uint16
+	Proto            uint8
+}
+
+// quotedIn reads the packet an ICMPv4 destination unreachable quotes, with
+// Suricata's conditions (ICMPV4_DEST_UNREACH_IS_VALID): a known code, an
+// IPv4 header, then all 20 bytes of a TCP header or a UDP header (a router
+// that quotes only 8 bytes of TCP names no flow).
+func quotedIn(typ, code uint8, b []byte) Quoted {
+	if typ != 3 || code > 15 || len(b) < 20 || b[0]>>4 != 4 {
+		return Quoted{}
+	}
+	hl := int(b[0]&0x0f) * 4
+	if hl < 20 || len(b) < hl {
+		return Quoted{}
+	}
+	q := Quoted{Src: netip.AddrFrom4([4]byte(b[12:16])), Dst: netip.AddrFrom4([4]byte(b[16:20])), Proto: b[9]}
+	l4 := b[hl:]
+	switch {
+	case q.Proto == ProtoTCP && len(l4) >= 20, q.Proto == ProtoUDP && len(l4) >= 8:
+		q.SrcPort, q.DstPort = uint16(l4[0])<<8|uint16(l4[1]), uint16(l4[2])<<8|uint16(l4[3])
+		return q
+	}
+	return Quoted{}
 }
 
 // AppendAddr appends a as Suricata writes addresses in EVE: IPv4 dotted,
