@@ -256,7 +256,8 @@ func bigClientHello(t testing.TB, n int) []byte {
 }
 
 // TestQUICSplitHello: a ClientHello in CRYPTO frames cut out of order over
-// two Initial packets, the second coalesced with a 0-RTT packet, on a port
+// two Initial packets, the second to a new connection ID and coalesced
+// with a 0-RTT packet, on a port
 // that is not QUIC's (found by its protection opening), in QUIC v2 and v1.
 func TestQUICSplitHello(t *testing.T) {
 	for _, v := range []uint32{quicV1, quicV2, 0xff00001d} {
@@ -267,7 +268,9 @@ func TestQUICSplitHello(t *testing.T) {
 		// padding frame, then PING.
 		a, b := 700, 1400
 		p0 := sealInitial(t, v, dcid, dcid, scid, true, 0, append(cryptoFrame(a, ch[a:b]), cryptoFrame(0, ch[:a])...))
-		p1 := sealInitial(t, v, dcid, dcid, scid, true, 1, append(append(cryptoFrame(b, ch[b:]), 0, 0, 0), 0x01))
+		// The second goes to the connection ID the server chose, still
+		// protected with keys from the first (RFC 9001 section 5.2).
+		p1 := sealInitial(t, v, dcid, mustHex(t, "5e5e5e5e5e5e5e5e"), scid, true, 1, append(append(cryptoFrame(b, ch[b:]), 0, 0, 0), 0x01))
 		zeroRTT := []byte{0xc0 | 1<<4 | 3}
 		if v == quicV2 {
 			zeroRTT[0] = 0xc0 | 2<<4 | 3
