@@ -372,20 +372,22 @@ func classOf(f *Flow) uint8 {
 }
 
 // full makes room for one flow in a full table and puts the table in
-// emergency mode. The victim is the least recently seen flow that never
-// saw both directions when there is one (under a spoofed-source flood,
-// an unanswered SYN that will never be answered), else the least
-// recently seen fully torn-down flow, else the least recently seen of
-// all: a flood evicts its own half-open flows, not the conversations a
-// detector is following (a login, a tunnel, a transfer).
+// emergency mode. The victim is the least recently seen of the flows that
+// are cheap to lose: fully torn down (an RST, both FINs acknowledged:
+// nothing legitimate follows) or never answered (under a spoofed-source
+// flood, a SYN that never will be); only when there are none, the least
+// recently seen of all. A flood then evicts its own flows and a scan's
+// reset ones, not the conversations a detector is following (a login, a
+// tunnel, a transfer), and a fresh SYN is not evicted while older
+// torn-down flows remain.
 func (t *Table) full() {
 	if !t.emergency {
 		t.emergency = true
 		t.stats.Emergencies++
 	}
-	v := t.lists[classNew].head
-	if v == nil {
-		v = t.lists[classTerminated].head
+	v := t.lists[classTerminated].head
+	if h := t.lists[classNew].head; h != nil && (v == nil || h.Last.Before(v.Last)) {
+		v = h
 	}
 	if v == nil {
 		v = t.oldest()

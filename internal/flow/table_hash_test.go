@@ -193,3 +193,28 @@ func TestEmergencyRecoveryMark(t *testing.T) {
 		t.Errorf("%d active, emergency %v; want 46, out of emergency", st.Active, st.Emergency)
 	}
 }
+
+// TestFullOfResetFlowsKeepsFreshSYN: a port scan fills the table with
+// flows its RSTs tore down; a login that starts then must not lose its
+// fresh SYN (the least recently seen half-open flow, but seen after every
+// torn-down one) to the scan's next probe.
+func TestFullOfResetFlowsKeepsFreshSYN(t *testing.T) {
+	tb := NewTable(Config{MaxFlows: 100}, nil)
+	t0 := time.Unix(1000, 0)
+	probe := func(i int, at time.Time) {
+		tb.Update(seg(at, "10.0.0.66", "10.0.0.10", 40000, uint16(1+i), packet.TCPSyn, 0))
+		tb.Update(seg(at, "10.0.0.10", "10.0.0.66", uint16(1+i), 40000, packet.TCPRst|packet.TCPAck, 0))
+	}
+	for i := range 100 {
+		probe(i, t0.Add(time.Duration(i)*time.Millisecond))
+	}
+	login, _, _ := tb.Update(seg(t0.Add(time.Second), "10.0.0.7", "10.0.0.10", 5000, 22, packet.TCPSyn, 0))
+	id := login.ID
+	for i := 100; i < 150; i++ {
+		probe(i, t0.Add(time.Second+time.Duration(i)*time.Millisecond))
+	}
+	f, _, created := tb.Update(seg(t0.Add(2*time.Second), "10.0.0.10", "10.0.0.7", 22, 5000, packet.TCPSyn|packet.TCPAck, 0))
+	if created || f.ID != id {
+		t.Errorf("the login's SYN-ACK started a new flow: its SYN was evicted while torn-down flows remained")
+	}
+}
