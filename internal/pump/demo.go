@@ -38,6 +38,7 @@ func (d *Demo) Run(ctx context.Context, sink Sink) error {
 	defer t.Stop()
 	var n uint64
 	var pending *gen.Frame
+	var fr capture.Frame // one for the loop: it escapes (see Files.pump)
 	for {
 		select {
 		case <-ctx.Done():
@@ -52,7 +53,7 @@ func (d *Demo) Run(ctx context.Context, sink Sink) error {
 					break
 				}
 				n++
-				fr := capture.Frame{Data: pending.Data, TS: pending.TS, CapLen: len(pending.Data), WireLen: len(pending.Data),
+				fr = capture.Frame{Data: pending.Data, TS: pending.TS, CapLen: len(pending.Data), WireLen: len(pending.Data),
 					Link: capture.LinkEthernet, Index: n}
 				pending = nil
 				if !sink.Frame(&fr) {

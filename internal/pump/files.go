@@ -95,8 +95,11 @@ func (f *Files) one(ctx context.Context, sink Sink, name string) (more bool, err
 func (f *Files) pump(ctx context.Context, sink Sink, src capture.Source) (more bool, err error) {
 	var first time.Time
 	start := time.Now()
+	// One Frame for the whole file: handed to the sink through an
+	// interface, it escapes, and one per frame would be an allocation each.
+	var fr capture.Frame
 	for ctx.Err() == nil {
-		fr, err := src.Next()
+		fr, err = src.Next()
 		if err != nil {
 			if err == io.EOF {
 				return true, nil

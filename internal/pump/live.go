@@ -209,8 +209,10 @@ func (l *Live) reopen(ctx context.Context) (capture.Source, error) {
 func (l *Live) pump(ctx context.Context, sink Sink, src capture.Source) error {
 	stop := context.AfterFunc(ctx, func() { src.Close() })
 	defer stop()
+	var fr capture.Frame // one for the loop: it escapes (see Files.pump)
 	for {
-		fr, err := src.Next()
+		var err error
+		fr, err = src.Next()
 		if err != nil {
 			if ctx.Err() != nil || err == io.EOF {
 				return nil
