@@ -13,6 +13,21 @@ func appendQUIC(b []byte, q *proto.QUIC) []byte {
 	b = append(b, '{')
 	b = appendString(appendKey(b, &first, "version"), q.Version)
 	b = appendField(b, &first, "sni", q.SNI)
+	b = appendField(b, &first, "ua", q.UA)
+	if len(q.CYU) > 0 {
+		b = append(appendKey(b, &first, "cyu"), '[')
+		for i := range q.CYU {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"hash":`...)
+			b = appendString(b, q.CYU[i].Hash)
+			b = append(b, `,"string":`...)
+			b = appendString(b, q.CYU[i].String)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
 	b = appendJA(b, &first, "ja3", q.JA3)
 	b = appendJA(b, &first, "ja3s", q.JA3S)
 	b = appendField(b, &first, "ja4", q.JA4)

@@ -23,6 +23,7 @@ func TestAppendQUICMatchesJSON(t *testing.T) {
 		{Version: "6b3343cf", JA3S: &proto.JA{Hash: "d", String: "771,4865,51-43"},
 			Extensions: []proto.QUICExtension{{Name: "key_share", Type: 51}, {Name: "supported_versions", Type: 43}}},
 		{Version: "ff00001d", SNI: "evil\x1b]8;;x\x07\"\\"},
+		{Version: "Q046", SNI: "www.google.com", UA: "Chrome/79", CYU: []proto.JA{{Hash: "a46560d4548108cf99308319b3b85346", String: "46,PAD-SNI"}, {Hash: "b", String: "46,CHLO"}}},
 	} {
 		sameJSON(t, "quic case "+strconv.Itoa(i), appendQUIC(nil, v), v)
 	}

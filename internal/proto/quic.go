@@ -24,6 +24,8 @@ import (
 type QUIC struct {
 	Version    string          `json:"version"` // hex as Suricata writes it ("1", "ff00001d", "6b3343cf")
 	SNI        string          `json:"sni,omitempty"`
+	UA         string          `json:"ua,omitempty"`  // gQUIC's user agent (UAID)
+	CYU        []JA            `json:"cyu,omitempty"` // gQUIC's CHLO fingerprint
 	JA3        *JA             `json:"ja3,omitempty"`
 	JA3S       *JA             `json:"ja3s,omitempty"`
 	JA4        string          `json:"ja4,omitempty"`
@@ -404,6 +406,14 @@ func looksQUIC(b []byte, toServer bool, sport, cport uint16) bool {
 		return false
 	}
 	quicPort := sport == 443 || sport == 80 || cport == 443 || cport == 80
+	if quicPort && b[0]&0xc0 == 0 {
+		_, _, ok := gquicPublic(b)
+		return ok
+	}
+	if quicPort && len(b) >= 5 && isGQUIC(binary.BigEndian.Uint32(b[1:])) {
+		_, _, ok := gquicLong(b, binary.BigEndian.Uint32(b[1:]))
+		return ok
+	}
 	h, err := parseQUICLong(b)
 	if b[0]&0x80 == 0 {
 		// A short header: the connection was picked up mid-way.
@@ -429,9 +439,17 @@ func looksQUIC(b []byte, toServer bool, sport, cport uint16) bool {
 // datagram decodes the packets of one datagram of direction d.
 func (q *quicParser) datagram(c *ctx, d int, b []byte) {
 	for len(b) > 0 && !q.finished(d) {
+		if b[0]&0xc0 == 0 {
+			q.gquicPublic(c, d, b)
+			return
+		}
 		if b[0]&0x80 == 0 {
 			// Short header: 1-RTT data, encrypted with keys never on the
 			// wire.
+			return
+		}
+		if len(b) >= 5 && isGQUIC(binary.BigEndian.Uint32(b[1:])) {
+			q.gquicLong(c, d, b)
 			return
 		}
 		h, err := parseQUICLong(b)
@@ -440,9 +458,7 @@ func (q *quicParser) datagram(c *ctx, d int, b []byte) {
 		}
 		pkt := b[:h.end]
 		b = b[h.end:]
-		q.packets[d]++
-		if q.packets[d] > quicMaxPackets {
-			q.gaveUp[d] = true
+		if !q.count(d) {
 			return
 		}
 		ev := &QUIC{Version: QUICVersionName(h.version)}
@@ -721,4 +737,42 @@ func (st *State) quicDatagram(c *ctx, toServer bool, b []byte) {
 	if q.finished(0) && q.finished(1) {
 		st.done = true
 	}
+}
+
+// gquicPublic logs a gQUIC packet with a public header (Q043 and earlier)
+// that carries its version: the client's, before the server has agreed.
+func (q *quicParser) gquicPublic(c *ctx, d int, b []byte) {
+	v, frames, ok := gquicPublic(b)
+	if !ok || v == 0 || !q.count(d) {
+		return
+	}
+	ev := &QUIC{Version: QUICVersionName(v)}
+	gquicFrames(ev, v, frames)
+	q.emit(c, d, ev)
+}
+
+// gquicLong logs a Q044 to Q046 long-header packet, reading an Initial's
+// frames, which these versions send in clear.
+func (q *quicParser) gquicLong(c *ctx, d int, b []byte) {
+	v := binary.BigEndian.Uint32(b[1:])
+	typ, frames, ok := gquicLong(b, v)
+	if !ok || !q.count(d) {
+		return
+	}
+	ev := &QUIC{Version: QUICVersionName(v)}
+	if typ == quicInitial {
+		gquicFrames(ev, v, frames)
+	}
+	q.emit(c, d, ev)
+}
+
+// count counts one more long-header packet of direction d, false (and the
+// direction given up) past quicMaxPackets.
+func (q *quicParser) count(d int) bool {
+	q.packets[d]++
+	if q.packets[d] > quicMaxPackets {
+		q.gaveUp[d] = true
+		return false
+	}
+	return true
 }

@@ -100,6 +100,8 @@ func FuzzQUIC(f *testing.F) {
 	f.Add(quicDatagramsOf([][]byte{client, server}, []bool{true, false}))
 	f.Add(quicDatagramsOf(captureDatagrams(f, quicCapture, 4433)))
 	f.Add(quicDatagramsOf([][]byte{{0x80, 0, 0, 0, 0, 4, 1, 2, 3, 4, 0, 0, 0, 0, 1}}, []bool{false}))
+	gq := gquicStream(chlo([]string{"PAD", "SNI", "UAID", "VER"}, map[string]string{"SNI": "a.example", "UAID": "ua"}))
+	f.Add(quicDatagramsOf([][]byte{q043Packet(gq), q046Packet(gq)}, []bool{true, true}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		runQUICFuzz(t, b)
 	})
