@@ -400,7 +400,9 @@ func (q *quicParser) finished(d int) bool { return q.hello[d] || q.gaveUp[d] }
 // Suricata's QUIC ports (443 and 80, either end) any well-formed long header,
 // or a short header with its fixed bit, is enough, as for Suricata's probe;
 // elsewhere only a client Initial whose protection opens with the keys its
-// own header gives, which nothing but QUIC does by chance.
+// own header gives, which nothing but QUIC does by chance. This is wider
+// than Suricata, which looks for QUIC on its ports only: QUIC on 8443 or
+// 4433 is common and the test cannot be passed by accident.
 func looksQUIC(b []byte, toServer bool, sport, cport uint16) bool {
 	if len(b) == 0 {
 		return false
@@ -425,7 +427,10 @@ func looksQUIC(b []byte, toServer bool, sport, cport uint16) bool {
 	if quicPort {
 		return true
 	}
-	if !toServer || h.typ != quicInitial {
+	// A client's first datagram is at least 1200 bytes (RFC 9000 section
+	// 14.1): the cheap test keeps small datagrams from costing a key
+	// derivation each.
+	if !toServer || h.typ != quicInitial || len(b) < 1200 || quicSalt(h.version) == nil {
 		return false
 	}
 	k, ok := deriveQUICKeys(h.version, h.dcid)

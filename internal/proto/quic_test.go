@@ -357,6 +357,8 @@ func TestQUICDetection(t *testing.T) {
 	dnsQ := mustHex(t, "abcd01000001000000000000076578616d706c6503636f6d0000010001")
 	tampered := slices.Clone(client)
 	tampered[200] ^= 1
+	dcid := mustHex(t, "0102030405060708")
+	small := sealInitial(t, quicV1, dcid, dcid, nil, true, 0, cryptoFrame(0, bigClientHello(t, 0)))
 	for _, tc := range []struct {
 		name string
 		b    []byte
@@ -367,6 +369,8 @@ func TestQUICDetection(t *testing.T) {
 		{"client Initial on another port", client, 4433, "quic"},
 		{"tampered Initial on another port", tampered, 4433, ""},
 		{"tampered Initial on 443", tampered, 443, "quic"},
+		{"client Initial under 1200 bytes on another port", small, 4433, ""},
+		{"client Initial under 1200 bytes on 443", small, 443, "quic"},
 		{"short header on 443", append([]byte{0x41}, make([]byte, 40)...), 443, "quic"},
 		{"short header elsewhere", append([]byte{0x41}, make([]byte, 40)...), 4433, ""},
 		{"DNS on 53", dnsQ, 53, "dns"},
