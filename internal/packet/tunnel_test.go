@@ -304,12 +304,28 @@ func FuzzTunnels(f *testing.F) {
 	f.Add(uint16(LinkEthernet), ethFrame(0x8864, cat([]byte{0x11, 0, 0, 7, 0, byte(2 + len(in)), 0, 0x21}, in)))
 	f.Add(uint16(LinkEthernet), ethFrame(0x0800, cat(ipv4Header(4, 20+len(in)), ipv4Header(4, len(in)), in)))
 	f.Add(uint16(LinkCHDLC), cat([]byte{0x0f, 0, 0x08, 0}, in))
+	f.Add(uint16(LinkEthernet), ethFrame(0x86dd, cat(ipv6Header(41, 40+len(in)), ipv6Header(4, len(in)), in)))
+	unreach := cat([]byte{3, 3, 0, 0, 0, 0, 0, 0}, ipv4Header(17, 8), udpHeader(53, 0))
+	f.Add(uint16(LinkEthernet), ethFrame(0x0800, cat(ipv4Header(1, len(unreach)), unreach)))
 	d := NewDecoder()
 	f.Fuzz(func(t *testing.T, link uint16, data []byte) {
 		var s Summary
 		_ = d.Decode(link, data, time.Time{}, len(data), &s)
 		if len(s.Payload) > len(data) || s.CapLen > len(data) || s.CapLen < 0 || s.WireLen < s.CapLen {
 			t.Fatalf("payload %d, caplen %d, wirelen %d for a %d-byte frame", len(s.Payload), s.CapLen, s.WireLen, len(data))
+		}
+		cs := d.Carriers()
+		if len(cs) > maxTunnelDepth || (len(cs) > 0 && s.TunnelDepth == 0) {
+			t.Fatalf("%d carriers at inner depth %d", len(cs), s.TunnelDepth)
+		}
+		for _, c := range cs {
+			if c.CapLen > len(data) || c.CapLen < s.CapLen || c.TunnelDepth >= s.TunnelDepth || c.IPVersion == 0 || c.Payload != nil {
+				t.Fatalf("carrier caplen %d depth %d ip %d for a %d-byte frame, inner %d bytes depth %d",
+					c.CapLen, c.TunnelDepth, c.IPVersion, len(data), s.CapLen, s.TunnelDepth)
+			}
+		}
+		if q := s.Quoted; q.Proto != 0 && (s.Proto != ProtoICMP || s.ICMPType != 3 || !q.Src.Is4()) {
+			t.Fatalf("quoted %+v in a proto %d type %d packet", q, s.Proto, s.ICMPType)
 		}
 	})
 }
