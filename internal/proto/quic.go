@@ -205,11 +205,14 @@ type quicDirKeys struct {
 }
 
 // quicKeys are both directions' Initial keys, derived from the client's
-// first Destination Connection ID.
+// first Destination Connection ID; each direction's on first use (a
+// capture may hold only the client's side).
 type quicKeys struct {
 	version uint32
 	dcid    [20]byte
 	dcidLen int
+	initial [32]byte // the initial secret
+	have    [2]bool
 	dir     [2]quicDirKeys // 0: client's, 1: server's
 }
 
@@ -230,7 +233,7 @@ func hkdfExpandLabel(secret []byte, label string, n int) []byte {
 	return out
 }
 
-// deriveQUICKeys computes the Initial keys of version v for dcid, false
+// deriveQUICKeys computes the initial secret of version v for dcid, false
 // when the version has no known salt.
 func deriveQUICKeys(v uint32, dcid []byte) (*quicKeys, bool) {
 	salt := quicSalt(v)
@@ -243,28 +246,33 @@ func deriveQUICKeys(v uint32, dcid []byte) (*quicKeys, bool) {
 	}
 	k := &quicKeys{version: v, dcidLen: len(dcid)}
 	copy(k.dcid[:], dcid)
+	copy(k.initial[:], initial)
+	return k, true
+}
+
+// keys returns direction d's keys (0: the client's), derived now if they
+// were not yet.
+func (k *quicKeys) keys(d int) *quicDirKeys {
+	dk := &k.dir[d]
+	if k.have[d] {
+		return dk
+	}
 	keyL, ivL, hpL := "quic key", "quic iv", "quic hp"
-	if v == quicV2 {
+	if k.version == quicV2 {
 		keyL, ivL, hpL = "quicv2 key", "quicv2 iv", "quicv2 hp"
 	}
-	for d, label := range [2]string{"client in", "server in"} {
-		secret := hkdfExpandLabel(initial, label, 32)
-		blk, err := aes.NewCipher(hkdfExpandLabel(secret, keyL, 16))
-		if err != nil {
-			return nil, false
-		}
-		aead, err := cipher.NewGCM(blk)
-		if err != nil {
-			return nil, false
-		}
-		hp, err := aes.NewCipher(hkdfExpandLabel(secret, hpL, 16))
-		if err != nil {
-			return nil, false
-		}
-		k.dir[d].aead, k.dir[d].hp = aead, hp
-		copy(k.dir[d].iv[:], hkdfExpandLabel(secret, ivL, 12))
+	label := "client in"
+	if d == 1 {
+		label = "server in"
 	}
-	return k, true
+	secret := hkdfExpandLabel(k.initial[:], label, 32)
+	// 16-byte keys: aes.NewCipher and cipher.NewGCM cannot fail.
+	blk, _ := aes.NewCipher(hkdfExpandLabel(secret, keyL, 16))
+	dk.aead, _ = cipher.NewGCM(blk)
+	dk.hp, _ = aes.NewCipher(hkdfExpandLabel(secret, hpL, 16))
+	copy(dk.iv[:], hkdfExpandLabel(secret, ivL, 12))
+	k.have[d] = true
+	return dk
 }
 
 func (k *quicKeys) matches(v uint32, dcid []byte) bool {
@@ -437,7 +445,7 @@ func looksQUIC(b []byte, toServer bool, sport, cport uint16) bool {
 	if !ok {
 		return false
 	}
-	_, _, err = openInitial(nil, &k.dir[0], b, &h, -1)
+	_, _, err = openInitial(nil, k.keys(0), b, &h, -1)
 	return err == nil
 }
 
@@ -478,7 +486,7 @@ func (q *quicParser) datagram(c *ctx, d int, b []byte) {
 		var pn uint64
 		err = errQUIC
 		if q.keys != nil && q.keys.version == h.version {
-			plain, pn, err = openInitial(nil, &q.keys.dir[d], pkt, &h, q.largest[d])
+			plain, pn, err = openInitial(nil, q.keys.keys(d), pkt, &h, q.largest[d])
 		}
 		if err != nil && d == 0 && !q.keys.matches(h.version, h.dcid) {
 			// The keys come from the client's first Destination
@@ -486,7 +494,7 @@ func (q *quicParser) datagram(c *ctx, d int, b []byte) {
 			// choice; but after a Retry, or on a reused 5-tuple, a client
 			// Initial that the old keys do not open names new ones.
 			if k, ok := deriveQUICKeys(h.version, h.dcid); ok {
-				if plain, pn, err = openInitial(nil, &k.dir[0], pkt, &h, -1); err == nil {
+				if plain, pn, err = openInitial(nil, k.keys(0), pkt, &h, -1); err == nil {
 					q.keys = k
 					q.largest = [2]int64{-1, -1}
 				}
