@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/attrib"
@@ -82,7 +83,7 @@ func (s *series) roll() {
 // request, a credential (masked). Text fields are raw: the console cleans them.
 type EventLine struct {
 	TS       time.Time
-	Kind     string // "dns", "tls", "http", "ssh", "ftp", "rdp", "credential"
+	Kind     string // "dns", "tls", "quic", "http", "ssh", "ftp", "rdp", "credential"
 	Client   netip.AddrPort
 	Server   netip.AddrPort
 	Summary  string // the headline fact (name, SNI, "GET host/uri", user)
@@ -121,6 +122,20 @@ func eventLine(ev *proto.Event, f *flow.Flow) EventLine {
 		if ev.TLS.Subject != "" {
 			l.Detail += " " + ev.TLS.Subject
 		}
+	case ev.QUIC != nil:
+		q := ev.QUIC
+		l.Detail = "QUIC " + quicVersionLabel(q.Version)
+		switch {
+		case q.SNI != "":
+			l.Summary = q.SNI
+			if len(q.ALPN) > 0 {
+				l.Detail += " " + strings.Join(q.ALPN, ",")
+			}
+		case q.JA3S != nil:
+			l.Summary = "server hello"
+		default:
+			l.Summary = "handshake packet"
+		}
 	case ev.HTTP != nil:
 		h := ev.HTTP
 		l.Summary = h.Method + " " + h.Hostname + h.URL
@@ -148,6 +163,20 @@ func eventLine(ev *proto.Event, f *flow.Flow) EventLine {
 		l.Severity = 2
 	}
 	return l
+}
+
+// quicVersionLabel names the QUIC versions people know by name.
+func quicVersionLabel(v string) string {
+	switch v {
+	case "1":
+		return "v1"
+	case "6b3343cf":
+		return "v2"
+	}
+	if strings.HasPrefix(v, "Q") { // Google's: Q043, Q046
+		return v
+	}
+	return "version " + v
 }
 
 // SourceStatus says what feeds the engine and how it is doing.
