@@ -102,6 +102,7 @@ func runFile(tb testing.TB, name string, cfg Config) []*Alert {
 		}
 	}
 	tab.Flush(flow.EndShutdown)
+	d.Finish(emit)
 	d.Tick(last.Add(time.Second), emit)
 	return alerts
 }

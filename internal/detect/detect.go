@@ -115,8 +115,11 @@ func (d *Detector) tcpPacket(s *packet.Summary, f *flow.Flow, toServer, created 
 	if invalidFlags[fl] {
 		d.stealthProbe(s, fl, emit)
 	}
-	if fl&(packet.TCPSyn|packet.TCPAck|packet.TCPRst|packet.TCPFin) == packet.TCPSyn {
+	switch fl & (packet.TCPSyn | packet.TCPAck | packet.TCPRst | packet.TCPFin) {
+	case packet.TCPSyn:
 		d.synPacket(s, f, emit)
+	case packet.TCPSyn | packet.TCPAck:
+		d.synAckSeen(s)
 	}
 	if f == nil {
 		return
@@ -130,6 +133,12 @@ func (d *Detector) tcpPacket(s *packet.Summary, f *flow.Flow, toServer, created 
 		d.reflection(s, reflSynAck, f, emit)
 	case created && toServer && fl&(packet.TCPSyn|packet.TCPAck) == packet.TCPSyn:
 		d.scanAttempt(s, f, false, emit)
+	case toServer && fl&(packet.TCPAck|packet.TCPSyn|packet.TCPRst) == packet.TCPAck && len(s.Payload) == 0 &&
+		f.SynSeen != 3 && d.handshakeACK(s):
+		// The client's ACK of a SYN-ACK in a flow that lost its handshake
+		// to eviction (a full table under a flood): not a probe, a
+		// completed handshake.
+		d.synCompleted(s.Dst, s.DstPort)
 	case created && toServer && fl&probeMask == packet.TCPAck && len(s.Payload) == 0:
 		// A bare ACK opening its flow: nmap's ACK and window scans (-sA,
 		// -sW) and ACK ping (-PA), answered by RST. A connection picked up
@@ -152,7 +161,8 @@ func (d *Detector) tcpPacket(s *packet.Summary, f *flow.Flow, toServer, created 
 		// The client's ACK of the server's SYN-ACK (its sequence numbers
 		// say so, however many SYNs it retransmitted before): the
 		// handshake completed.
-		d.synCompleted(f)
+		d.handshakeACK(s)
+		d.synCompleted(f.Server, f.SPort)
 		d.portCheck(f, emit)
 	}
 }
@@ -185,6 +195,12 @@ func (d *Detector) FlowEnd(f *flow.Flow, emit func(*Alert)) {
 	d.bruteFlowEnd(f, emit)
 	d.breakInSession(f, true, emit)
 	d.synFlowEnd(f, emit)
+}
+
+// Finish judges what is still pending when the input ends (after the
+// flow table was flushed): no packet will come to roll the windows.
+func (d *Detector) Finish(emit func(*Alert)) {
+	d.synFinish(emit)
 }
 
 // Tick advances windows and housekeeping; the engine calls it at least once

@@ -48,6 +48,65 @@ type flood struct {
 	icmp     *table[floodKey, floodEntry]
 	synQueue []floodKey // entries with a window still to judge
 	synLost  uint64     // queue overflows
+	// shake remembers recent handshake steps by connection and sequence
+	// numbers, apart from the flow table: a retransmitted SYN (same ISN)
+	// and a client's ACK of a SYN-ACK are recognised even when a flood
+	// made the table evict the half-open flow in between. Otherwise each
+	// retransmission would count as a new attempt and no handshake would
+	// complete, and a burst of real clients would look like a flood.
+	shake *handshakes
+}
+
+// handshakes is a direct-mapped cache of handshake steps, keyed by a hash
+// of the connection's ends and sequence numbers (1 MB). A flood overwrites
+// slots, so under a flood some steps are forgotten: the flow's own record,
+// when it survives, still counts.
+type handshakes struct{ slots [1 << 17]shakeSlot }
+
+type shakeSlot struct {
+	tag  uint32
+	seen uint32 // a SYN: retransmissions credited (at most once)
+}
+
+// shakeKey hashes a connection (client first) and two sequence numbers.
+func shakeKey(c, s netip.Addr, cport, sport uint16, a, b uint32) uint64 {
+	return mix64(hashPair(c, s, uint64(cport)<<16|uint64(sport)) ^ uint64(a)<<32 ^ uint64(b))
+}
+
+// check records key h and reports whether it was recorded before; the
+// slot is returned for its owner's bookkeeping.
+func (hs *handshakes) check(h uint64) (*shakeSlot, bool) {
+	sl, tag := &hs.slots[h&(1<<17-1)], uint32(h>>32)|1
+	if sl.tag == tag {
+		return sl, true
+	}
+	sl.tag, sl.seen = tag, 0
+	return sl, false
+}
+
+// synRetransmission reports whether the SYN s repeats one seen before
+// (same ends and ISN), and whether this is its first repetition.
+func (d *Detector) synRetransmission(s *packet.Summary) (again, first bool) {
+	sl, hit := d.shake.check(shakeKey(s.Src, s.Dst, s.SrcPort, s.DstPort, s.Seq, 0))
+	if !hit {
+		return false, false
+	}
+	sl.seen++
+	return true, sl.seen == 1
+}
+
+// synAckSeen records the server's SYN-ACK s so the client's ACK of it
+// (seq = its ISN+1, ack = the server's ISN+1) is recognised.
+func (d *Detector) synAckSeen(s *packet.Summary) {
+	d.shake.check(shakeKey(s.Dst, s.Src, s.DstPort, s.SrcPort, s.Ack, s.Seq+1))
+}
+
+// handshakeACK reports whether s, a bare ACK toward the server, acknowledges
+// a SYN-ACK synAckSeen recorded; it is forgotten then (counted once).
+func (d *Detector) handshakeACK(s *packet.Summary) bool {
+	sl, hit := d.shake.check(shakeKey(s.Src, s.Dst, s.SrcPort, s.DstPort, s.Seq, s.Ack))
+	sl.tag = 0
+	return hit
 }
 
 // dos.synflood counts each connection attempt once (its first SYN) per 1 s
@@ -91,6 +150,7 @@ const maxSynQueue = 256
 func (d *Detector) initFlood() {
 	d.syn = newTable[floodKey, synEntry]("dos.synflood", d.cfg.MaxEntries, func(e *synEntry) time.Time { return e.last })
 	d.icmp = newTable[floodKey, floodEntry]("dos.icmpflood", d.cfg.MaxEntries, func(e *floodEntry) time.Time { return e.w.last })
+	d.shake = new(handshakes)
 }
 
 // synPacket sees a pure SYN toward s.Dst:s.DstPort; f is its flow (nil
@@ -103,9 +163,13 @@ func (d *Detector) synPacket(s *packet.Summary, f *flow.Flow, emit func(*Alert))
 	}
 	d.synRoll(k, e, s.TS, false, emit)
 	e.last = s.TS
-	if f != nil && f.PktsToServer > 1 {
-		// A retransmission: the client is alive. Credited once per flow.
-		if f.PktsToServer == 2 && f.FlagsTS&packet.TCPAck == 0 {
+	// A retransmission: the client is alive. Credited once per connection.
+	again, first := d.synRetransmission(s)
+	if !again && f != nil && f.PktsToServer > 1 {
+		again, first = true, f.PktsToServer == 2 && f.FlagsTS&packet.TCPAck == 0
+	}
+	if again {
+		if first {
 			e.credit()
 		}
 		return
@@ -220,21 +284,35 @@ func (d *Detector) synTick(now time.Time, emit func(*Alert)) {
 }
 
 // synFlowEnd judges the SYN windows of a server when one of its half-open
-// flows ends: it can no longer complete, and at the end of the input (the
-// engine flushes every flow) no packet will come to roll the windows.
+// flows ends idle: a window after the server's last SYN, no more evidence
+// will come. A flow that ends sooner was evicted (a full table under a
+// flood): its retransmission or handshake may still come, so it proves
+// nothing; Finish judges what is left at the end of the input.
 func (d *Detector) synFlowEnd(f *flow.Flow, emit func(*Alert)) {
 	if f.Proto != packet.ProtoTCP || f.FlagsTS&packet.TCPSyn == 0 || f.FlagsTS&packet.TCPAck != 0 {
 		return
 	}
 	k := floodKey{addr: f.Server, port: f.SPort, proto: packet.ProtoTCP}
 	if e := d.syn.get(k); e != nil && e.queued {
-		d.synRoll(k, e, d.now, true, emit)
+		d.synRoll(k, e, d.now, d.now.Sub(e.last) >= d.cfg.SynFloodWindow, emit)
 	}
 }
 
-// synCompleted credits a completed handshake to the server's entry.
-func (d *Detector) synCompleted(f *flow.Flow) {
-	if e := d.syn.get(floodKey{addr: f.Server, port: f.SPort, proto: packet.ProtoTCP}); e != nil {
+// synFinish judges every window still waiting: the input ended.
+func (d *Detector) synFinish(emit func(*Alert)) {
+	for _, k := range d.synQueue {
+		if e := d.syn.get(k); e != nil {
+			d.synRoll(k, e, d.now, true, emit)
+			e.queued = false
+		}
+	}
+	clear(d.synQueue)
+	d.synQueue = d.synQueue[:0]
+}
+
+// synCompleted credits a completed handshake to the entry of server:port.
+func (d *Detector) synCompleted(server netip.Addr, port uint16) {
+	if e := d.syn.get(floodKey{addr: server, port: port, proto: packet.ProtoTCP}); e != nil {
 		e.creditWith(true)
 	}
 }

@@ -59,6 +59,7 @@ func synFlood(t *testing.T, per int) {
 		b := [4]byte{byte(rnd >> 56), byte(rnd >> 48), byte(rnd >> 40), byte(rnd >> 32)}
 		src := netip.AddrFrom4(b)
 		synFrom(&s, &f, ts, src, target, uint16(rnd>>16), 443)
+		s.Seq = uint32(i) * 2654435761 // a new ISN each time, as hping3 sends
 		d.Packet(&s, &f, true, true, emit)
 		ts = ts.Add(5 * time.Microsecond) // 200k SYN/s
 		if i%200_000 == 0 {
@@ -139,4 +140,78 @@ func BenchmarkDetectorPacket(b *testing.B) {
 			d.Packet(&s, &f, true, true, emit)
 		}
 	})
+}
+
+// A burst of 500 real clients whose SYNs overflow the server's accept queue
+// (all but 64 retransmitted a second later, with the same ISN, then all
+// completing), while a spoofed-source flood toward another host keeps the
+// flow table so full that every half-open flow is evicted before its
+// answer: the burst's retransmissions and handshakes are still recognised
+// (by connection and sequence numbers, not the evicted flows), so only
+// the flood fires.
+func TestSynBurstUnderEvictionIsNotFlood(t *testing.T) {
+	d := New(DefaultConfig())
+	var alerts []*Alert
+	emit := func(a *Alert) { alerts = append(alerts, a) }
+	tb := flow.NewTable(flow.Config{MaxFlows: 64}, func(f *flow.Flow, _ flow.EndReason) { d.FlowEnd(f, emit) })
+	server, victim := netip.MustParseAddr("10.0.0.10"), netip.MustParseAddr("10.0.0.20")
+	ts := t0
+	flood := 0
+	send := func(s packet.Summary) {
+		s.TS, s.CapLen, s.WireLen, s.IPVersion, s.Proto, s.HasL4 = ts, 60, 60, 4, packet.ProtoTCP, true
+		f, toServer, created := tb.Update(&s)
+		d.Packet(&s, f, toServer, created, emit)
+		for range 20 { // the flood between every two packets of the burst
+			flood++
+			sp := packet.Summary{TS: ts, CapLen: 54, WireLen: 54, IPVersion: 4, Proto: packet.ProtoTCP, HasL4: true,
+				Src: netip.AddrFrom4([4]byte{100, byte(flood >> 16), byte(flood >> 8), byte(flood)}), Dst: victim,
+				SrcPort: uint16(flood), DstPort: 80, TCPFlags: packet.TCPSyn, Seq: uint32(flood) * 2654435761}
+			f, toServer, created := tb.Update(&sp)
+			d.Packet(&sp, f, toServer, created, emit)
+		}
+		ts = ts.Add(50 * time.Microsecond)
+	}
+	client := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 0, 1 + byte(i/250), byte(i % 250)}) }
+	isn := func(i int) uint32 { return uint32(i) * 7919 }
+	handshake := func(i int) {
+		c, cp := client(i), uint16(40000+i)
+		send(packet.Summary{Src: server, Dst: c, SrcPort: 80, DstPort: cp, TCPFlags: packet.TCPSyn | packet.TCPAck, Seq: 9000 + uint32(i), Ack: isn(i) + 1})
+		send(packet.Summary{Src: c, Dst: server, SrcPort: cp, DstPort: 80, TCPFlags: packet.TCPAck, Seq: isn(i) + 1, Ack: 9001 + uint32(i)})
+	}
+	syn := func(i int) {
+		send(packet.Summary{Src: client(i), Dst: server, SrcPort: uint16(40000 + i), DstPort: 80, TCPFlags: packet.TCPSyn, Seq: isn(i)})
+	}
+	for i := range 500 {
+		syn(i)
+	}
+	for i := range 64 {
+		handshake(i)
+	}
+	ts = ts.Add(time.Second)
+	for i := 64; i < 500; i++ {
+		syn(i) // retransmitted
+		handshake(i)
+	}
+	for range 4 {
+		ts = ts.Add(time.Second)
+		d.Tick(ts, emit)
+	}
+	tb.Flush(flow.EndShutdown)
+	d.Finish(emit)
+	if tb.Stats().Evicted == 0 {
+		t.Fatal("the flow table never evicted: the test does not cover eviction")
+	}
+	var flooded bool
+	for _, a := range alerts {
+		if a.Rule != RuleSynFlood {
+			continue
+		}
+		if a.Dst == server {
+			t.Errorf("the burst of real clients raised %q", a.Signature)
+		}
+		flooded = flooded || a.Dst == victim
+	}
+	if !flooded {
+		t.Errorf("the spoofed flood toward %s did not fire", victim)
+	}
 }

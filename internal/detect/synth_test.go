@@ -52,7 +52,7 @@ func (p *pipe) advance(d time.Duration) {
 }
 
 // flush ends every flow (end of input).
-func (p *pipe) flush() { p.tab.Flush(flow.EndShutdown) }
+func (p *pipe) flush() { p.tab.Flush(flow.EndShutdown); p.d.Finish(p.emit) }
 
 var (
 	macA = net.HardwareAddr{0x02, 0, 0, 0, 0, 0x0a}

@@ -487,6 +487,15 @@ func (e *Engine) Finish() {
 		e.detectTick()
 	}
 	e.flush()
+	if e.det != nil {
+		e.alertF = nil
+		e.detectFinish()
+	}
+}
+
+func (e *Engine) detectFinish() {
+	defer e.recoverFault(StageDetect, nil)
+	e.det.Finish(e.alertFn)
 }
 
 func (e *Engine) flush() {
