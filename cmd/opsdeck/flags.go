@@ -48,7 +48,7 @@ func (o *options) register(fs *flag.FlagSet, headless bool) {
 	fs.BoolVar(&o.noResolve, "n", false, "show addresses only; by default the console shows the name a DNS answer seen on the wire gave an address (no query is ever sent)")
 	fs.BoolVar(&o.showSecrets, "show-secrets", false, "show passwords seen in clear instead of masking them")
 	fs.UintVar(&o.seed, "community-id-seed", 0, "Community ID `seed`")
-	fs.IntVar(&o.maxFlows, "max-flows", 0, "flow table bound (default 131072)")
+	fs.IntVar(&o.maxFlows, "max-flows", 0, "flow table bound (default 65536)")
 	fs.BoolVar(&o.noDetect, "no-detect", false, "turn the detectors off")
 	fs.BoolVar(&o.noExtract, "no-extract", false, "turn protocol extraction off")
 	o.snaplen = defaultSnapLen
