@@ -24,8 +24,8 @@ const clockHigh = 5 * time.Minute
 type clockCheck struct{ cfg *Config }
 
 func (c *clockCheck) observe(s *hoststat.Snapshot, out *raiser) {
-	step := s.ClockStepS
-	if !(s.IntervalS > 0) || math.IsNaN(step) || math.IsInf(step, 0) || math.Abs(step) < c.cfg.ClockJump.Seconds() {
+	step, interval := s.ClockStepS, finiteRate(s.IntervalS)
+	if !(interval > 0) || math.IsNaN(step) || math.IsInf(step, 0) || math.Abs(step) < c.cfg.ClockJump.Seconds() {
 		return
 	}
 	mag := math.Abs(step)
@@ -37,7 +37,7 @@ func (c *clockCheck) observe(s *hoststat.Snapshot, out *raiser) {
 	if step < 0 {
 		dir = "back"
 	}
-	elapsed := finiteRate(s.IntervalS) + finiteRate(s.SuspendedS)
+	elapsed := interval + finiteRate(s.SuspendedS)
 	out.raise("host.clock", s.Time, sev, mag, doubled, func() *detect.Alert {
 		a := &detect.Alert{
 			Rule: RuleClock,
@@ -45,7 +45,7 @@ func (c *clockCheck) observe(s *hoststat.Snapshot, out *raiser) {
 				dir, formatSeconds(mag), elapsed),
 			Evidence: map[string]any{
 				"step_s": math.Round(step*1000) / 1000, "direction": dir,
-				"threshold_s": c.cfg.ClockJump.Seconds(), "interval_s": math.Round(s.IntervalS*1000) / 1000,
+				"threshold_s": c.cfg.ClockJump.Seconds(), "interval_s": math.Round(interval*1000) / 1000,
 				"wall_after": s.Time.UTC().Format(time.RFC3339Nano),
 			},
 		}

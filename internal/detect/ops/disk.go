@@ -62,6 +62,8 @@ func (c *diskCheck) observe(s *hoststat.Snapshot, out *raiser) {
 	seen := make(map[string]bool, len(s.Filesystems))
 	for i := range s.Filesystems {
 		fs := &s.Filesystems[i]
+		// A corrupt share neither fires nor breaks EVE.
+		usedPct, inodesPct := finiteRate(fs.UsedPct), finiteRate(fs.InodesUsedPct)
 		seen[fs.Mount] = true
 		fillRate, haveRate := c.fillRate(fs.Mount, s.Time, fs.Used)
 		if fs.ReadOnly {
@@ -72,9 +74,9 @@ func (c *diskCheck) observe(s *hoststat.Snapshot, out *raiser) {
 			ttf = float64(fs.Free) / fillRate
 		}
 		filling := ttf >= 0 && ttf <= c.cfg.DiskFullWithin.Seconds()
-		if fs.UsedPct >= c.cfg.DiskUsedPct || filling {
-			out.raise("host.disk/"+fs.Mount, s.Time, c.severity(fs.UsedPct), fs.UsedPct, worseBy(2), func() *detect.Alert {
-				sig := fmt.Sprintf("filesystem %s %.1f%% full (%s free of %s)", fs.Mount, fs.UsedPct, formatBytes(fs.Free), formatBytes(fs.Total))
+		if usedPct >= c.cfg.DiskUsedPct || filling {
+			out.raise("host.disk/"+fs.Mount, s.Time, c.severity(usedPct), usedPct, worseBy(2), func() *detect.Alert {
+				sig := fmt.Sprintf("filesystem %s %.1f%% full (%s free of %s)", fs.Mount, usedPct, formatBytes(fs.Free), formatBytes(fs.Total))
 				if ttf >= 0 {
 					sig += fmt.Sprintf(", full in about %s at %s/s", time.Duration(ttf*float64(time.Second)).Round(time.Minute), formatBytes(uint64(fillRate)))
 				}
@@ -82,7 +84,7 @@ func (c *diskCheck) observe(s *hoststat.Snapshot, out *raiser) {
 					Rule: RuleDisk, Signature: sig,
 					Evidence: map[string]any{
 						"mount": fs.Mount, "device": fs.Device, "fstype": fs.FSType,
-						"used_pct": round1(fs.UsedPct), "threshold_pct": c.cfg.DiskUsedPct,
+						"used_pct": round1(usedPct), "threshold_pct": c.cfg.DiskUsedPct,
 						"total": fs.Total, "used": fs.Used, "free": fs.Free,
 					},
 				}
@@ -95,15 +97,15 @@ func (c *diskCheck) observe(s *hoststat.Snapshot, out *raiser) {
 				return a
 			})
 		}
-		if fs.InodesTotal > 0 && fs.InodesUsedPct >= c.cfg.DiskUsedPct {
-			out.raise("host.disk/"+fs.Mount+"/inodes", s.Time, c.severity(fs.InodesUsedPct), fs.InodesUsedPct, worseBy(2), func() *detect.Alert {
+		if fs.InodesTotal > 0 && inodesPct >= c.cfg.DiskUsedPct {
+			out.raise("host.disk/"+fs.Mount+"/inodes", s.Time, c.severity(inodesPct), inodesPct, worseBy(2), func() *detect.Alert {
 				return &detect.Alert{
 					Rule: RuleDisk,
 					Signature: fmt.Sprintf("filesystem %s out of inodes: %.1f%% used (%d free)",
-						fs.Mount, fs.InodesUsedPct, fs.InodesFree),
+						fs.Mount, inodesPct, fs.InodesFree),
 					Evidence: map[string]any{
 						"mount": fs.Mount, "device": fs.Device, "fstype": fs.FSType,
-						"inodes_used_pct": round1(fs.InodesUsedPct), "threshold_pct": c.cfg.DiskUsedPct,
+						"inodes_used_pct": round1(inodesPct), "threshold_pct": c.cfg.DiskUsedPct,
 						"inodes_total": fs.InodesTotal, "inodes_used": fs.InodesUsed, "inodes_free": fs.InodesFree,
 					},
 				}

@@ -105,7 +105,7 @@ func (c *memoryCheck) available(s *hoststat.Snapshot, out *raiser) {
 
 func (c *memoryCheck) swap(s *hoststat.Snapshot, out *raiser) {
 	m := s.Memory
-	r := m.SwapInPerS + m.SwapOutPerS
+	r := finiteRate(m.SwapInPerS) + finiteRate(m.SwapOutPerS)
 	since, fire := sustained(&c.swapSince, r > c.cfg.SwapPagesPerS, s.Time, c.cfg.SwapFor)
 	if !fire {
 		return
@@ -116,7 +116,7 @@ func (c *memoryCheck) swap(s *hoststat.Snapshot, out *raiser) {
 			Signature: fmt.Sprintf("swap thrashing: %.0f pages/s in+out for %s (%.1f%% memory available)",
 				r, s.Time.Sub(since).Round(time.Second), 100*float64(m.Available)/math.Max(1, float64(m.Total))),
 			Evidence: map[string]any{
-				"swap_in_per_s": round1(m.SwapInPerS), "swap_out_per_s": round1(m.SwapOutPerS),
+				"swap_in_per_s": round1(finiteRate(m.SwapInPerS)), "swap_out_per_s": round1(finiteRate(m.SwapOutPerS)),
 				"threshold_pages_per_s": c.cfg.SwapPagesPerS, "for_s": s.Time.Sub(since).Seconds(),
 				"swap_used": m.SwapUsed, "swap_total": m.SwapTotal, "available": m.Available,
 			},

@@ -170,7 +170,7 @@ func procFacts(ps []hoststat.Process) []map[string]any {
 	for _, p := range ps {
 		out = append(out, map[string]any{
 			"pid": p.PID, "name": p.Name, "user": p.User,
-			"cpu_pct": round1(p.CPUPct), "rss": p.RSS,
+			"cpu_pct": round1(finiteRate(p.CPUPct)), "rss": p.RSS,
 		})
 	}
 	return out

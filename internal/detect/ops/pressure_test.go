@@ -187,3 +187,21 @@ func TestHostPressureHostile(t *testing.T) {
 		mustJSON(t, a)
 	}
 }
+
+// TestHostPressureSwapRates: the memory stall's evidence carries the swap
+// rates in pages/s as sampled (they are rates, not shares: never clamped
+// to 100; the copy before the package move clamped them), and a corrupt
+// rate as 0.
+func TestHostPressureSwapRates(t *testing.T) {
+	r := newHostRun(Config{})
+	for i := 0; i <= 30; i++ {
+		s := hostSnap(i)
+		s.Pressure = &hoststat.Pressure{Memory: psi(40, 0)}
+		s.Memory.SwapInPerS, s.Memory.SwapOutPerS = 172.54, math.Inf(1)
+		r.observe(s)
+	}
+	got := r.rule("host.pressure")
+	if len(got) != 1 || got[0].Evidence["swap_in_per_s"] != 172.5 || got[0].Evidence["swap_out_per_s"] != 0.0 {
+		t.Fatalf("alerts %v, want one with swap_in_per_s 172.5 and swap_out_per_s 0", got)
+	}
+}
