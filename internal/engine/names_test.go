@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 
 	"github.com/opsdeck/opsdeck/internal/packet"
