@@ -338,6 +338,15 @@ func FlowID(k Key, start time.Time) uint64 {
 			mix(byte(v >> i))
 		}
 	}
+	// The inner tags and the tunnel depth are in the key too: a carrier and
+	// the flow it carries, started in the same microsecond, get two ids.
+	// Mixed only when set, so untunnelled flows keep the ids they had.
+	if k.Depth != 0 || k.VLANInner != [2]uint16{} {
+		for _, v := range [...]uint16{k.VLANInner[0], k.VLANInner[1], uint16(k.Depth)} {
+			mix(byte(v))
+			mix(byte(v >> 8))
+		}
+	}
 	h += 0x9e3779b97f4a7c15
 	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9
 	h = (h ^ (h >> 27)) * 0x94d049bb133111eb

@@ -3,6 +3,7 @@ package flow
 import (
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/opsdeck/opsdeck/internal/packet"
 )
@@ -22,5 +23,23 @@ func TestTunnelDepthAndIGMP(t *testing.T) {
 	igmp := packet.Summary{IPVersion: 4, Proto: 2, Src: s.Src, Dst: netip.MustParseAddr("224.0.0.22")}
 	if f, _, _ := tb.Update(&igmp); f != nil {
 		t.Fatal("an IGMP packet made a flow")
+	}
+}
+
+// A carrier and the flow it carries with the same ends, ports and start
+// (a tunnel's inner packet can repeat its outer header: IP in IP between
+// the same hosts) get different flow_ids, as their keys differ.
+func TestFlowIDKeepsTunnelDepth(t *testing.T) {
+	start := time.Unix(1700000000, 0)
+	k := Key{A: netip.MustParseAddr("10.0.0.1"), B: netip.MustParseAddr("10.0.0.2"), Proto: 4}
+	inner := k
+	inner.Depth = 1
+	if FlowID(k, start) == FlowID(inner, start) {
+		t.Error("depth 0 and depth 1 share a flow_id")
+	}
+	tagged := k
+	tagged.VLANInner[0] = 20
+	if FlowID(k, start) == FlowID(tagged, start) {
+		t.Error("an inner VLAN tag does not change the flow_id")
 	}
 }
