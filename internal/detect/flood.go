@@ -55,6 +55,8 @@ type flood struct {
 	// retransmission would count as a new attempt and no handshake would
 	// complete, and a burst of real clients would look like a flood.
 	shake *handshakes
+	// synAdm holds server ports seen with one SYN only.
+	synAdm admitter
 }
 
 // handshakes is a direct-mapped cache of handshake steps, keyed by a hash
@@ -157,17 +159,32 @@ func (d *Detector) initFlood() {
 // when the flow table had no room).
 func (d *Detector) synPacket(s *packet.Summary, f *flow.Flow, emit func(*Alert)) {
 	k := floodKey{addr: s.Dst, port: s.DstPort, proto: packet.ProtoTCP}
-	e, fresh := d.syn.upsert(k)
-	if fresh {
-		e.firstSeen = s.TS
-	}
-	d.synRoll(k, e, s.TS, false, emit)
-	e.last = s.TS
 	// A retransmission: the client is alive. Credited once per connection.
 	again, first := d.synRetransmission(s)
 	if !again && f != nil && f.PktsToServer > 1 {
 		again, first = true, f.PktsToServer == 2 && f.FlagsTS&packet.TCPAck == 0
 	}
+	e := d.syn.get(k)
+	pre := time.Duration(-1) // how long before s the uncounted first attempt came
+	if e == nil {
+		// A server port gets a tracker at its second attempt: a port
+		// scan's thousand ports, each probed once, stay out of the
+		// table (a tracker is ~350 bytes). The first attempt's time (in
+		// µs) waits in the admitter and is counted then.
+		if again {
+			return
+		}
+		us := uint32(s.TS.UnixMicro())
+		seen, firstUS := d.synAdm.check(mix64(uint64(hashAddr(k.addr))<<16^uint64(k.port)), us)
+		if !seen {
+			return
+		}
+		e, _ = d.syn.upsert(k)
+		e.firstSeen = s.TS
+		pre = time.Duration(us-firstUS) * time.Microsecond
+	}
+	d.synRoll(k, e, s.TS, false, emit)
+	e.last = s.TS
 	if again {
 		if first {
 			e.credit()
@@ -176,6 +193,11 @@ func (d *Detector) synPacket(s *packet.Summary, f *flow.Flow, emit func(*Alert))
 	}
 	if e.cur.start.IsZero() {
 		e.cur.start = s.TS
+		if pre >= 0 && pre < d.cfg.SynFloodWindow {
+			e.cur.start, e.firstSeen = s.TS.Add(-pre), s.TS.Add(-pre)
+			e.cur.n++
+			e.total++
+		}
 	}
 	e.cur.n++
 	e.total++
