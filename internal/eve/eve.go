@@ -322,6 +322,13 @@ func appendHex2(b []byte, v uint8) []byte {
 func (w *Writer) Flow(f *flow.Flow, reason flow.EndReason) error {
 	w.head(f.Last, "flow", f, flowEndpoints(f), 0)
 	b := w.buf
+	if (f.Proto == packet.ProtoICMP || f.Proto == packet.ProtoICMPv6) && f.PktsToClient > 0 {
+		// The answer's type and code, as Suricata's flow records carry them.
+		b = append(b, `,"response_icmp_type":`...)
+		b = strconv.AppendUint(b, uint64(f.RespICMPType), 10)
+		b = append(b, `,"response_icmp_code":`...)
+		b = strconv.AppendUint(b, uint64(f.RespICMPCode), 10)
+	}
 	b = append(b, `,"flow":{"pkts_toserver":`...)
 	b = strconv.AppendUint(b, f.PktsToServer, 10)
 	b = append(b, `,"pkts_toclient":`...)
@@ -375,9 +382,9 @@ func (w *Writer) Proto(ev *proto.Event, f *flow.Flow) error {
 	ep := endpoints{}
 	if f != nil {
 		ep = flowEndpoints(f)
-		// DNS records follow the packet, as Suricata's do: a response goes
-		// from the server to the client.
-		if ev.Type == "dns" && !ev.ToServer && w.DNSVersion != 2 {
+		// DNS and QUIC records follow the packet, as Suricata's do
+		// (LOG_DIR_PACKET): a response goes from the server to the client.
+		if (ev.Type == "dns" && w.DNSVersion != 2 || ev.Type == "quic") && !ev.ToServer {
 			ep.src, ep.dst, ep.sport, ep.dport = ep.dst, ep.src, ep.dport, ep.sport
 		}
 	}

@@ -46,3 +46,18 @@ func TestWriterQUIC(t *testing.T) {
 		t.Errorf("record %s", buf.Bytes())
 	}
 }
+
+// TestWriterQUICServerDirection: a server's quic record goes from the
+// server to the client, as Suricata's quic logger writes the packet's
+// direction.
+func TestWriterQUICServerDirection(t *testing.T) {
+	f := &flow.Flow{ID: 9, Client: netip.MustParseAddr("10.0.0.1"), Server: netip.MustParseAddr("10.0.0.2"), CPort: 50000, SPort: 443, Proto: 17, AppProto: "quic"}
+	var buf bytes.Buffer
+	w := NewWriter(&buf)
+	w.Proto(&proto.Event{Type: "quic", QUIC: &proto.QUIC{Version: "1", JA3S: &proto.JA{Hash: "h", String: "771,4865,51-43"}}}, f)
+	w.Flush()
+	m := decode(t, bytes.TrimSpace(buf.Bytes()))
+	if m["src_ip"] != "10.0.0.2" || m["src_port"] != float64(443) || m["dest_ip"] != "10.0.0.1" {
+		t.Errorf("server hello record %s", buf.Bytes())
+	}
+}
