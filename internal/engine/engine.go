@@ -525,12 +525,15 @@ func (e *Engine) Reassembly() proto.BudgetStats {
 	return e.budget.Stats()
 }
 
-// DetectorStats returns the detectors' table sizes and evictions.
+// DetectorStats returns the detectors' table sizes and evictions, the ops
+// rules' included.
 func (e *Engine) DetectorStats() map[string]uint64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.det == nil {
 		return nil
 	}
-	return e.det.Stats()
+	out := e.det.Stats()
+	e.hostRuleStats(out)
+	return out
 }

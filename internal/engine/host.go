@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"maps"
 	"net/netip"
 
 	"github.com/opsdeck/opsdeck/internal/attrib"
@@ -57,6 +58,15 @@ func (e *Engine) HandleHost(s *hoststat.Snapshot) {
 		e.reattribute()
 		e.accountProcesses()
 	}
+}
+
+// hostRuleStats adds the ops rules' table sizes and drops to out, when
+// they run. The caller holds e.mu.
+func (e *Engine) hostRuleStats(out map[string]uint64) {
+	if e.hostRules == nil {
+		return
+	}
+	maps.Copy(out, e.hostRules.Stats())
 }
 
 func appendBounded(h []float64, v float64) []float64 {
