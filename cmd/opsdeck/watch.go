@@ -243,6 +243,7 @@ func cmdWatch(args []string) error {
 		n, b := out.Lost()
 		return metrics.OutputStats{LostRecords: n, LostBytes: b, HeldBytes: out.Held(), Healthy: out.Healthy()}
 	})
+	wt.col.SetSources(wt.p.Statuses)
 	wt.col.SetBuildInfo(metrics.BuildInfo{Version: moduleVersion()})
 	if msrv != nil {
 		msrv.Start(wt.col)

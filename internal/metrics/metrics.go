@@ -82,6 +82,7 @@ type Collector struct {
 	eng     *engine.Engine
 	capture func() CaptureStats
 	output  func() OutputStats
+	sources func() []engine.SourceStatus
 	build   BuildInfo
 	caps    caps
 	log     *onceLog
@@ -112,6 +113,11 @@ func New(eng *engine.Engine, capture func() CaptureStats) *Collector {
 // SetOutput makes the collector export the EVE output's health from f.
 // Call it before the collector is served.
 func (c *Collector) SetOutput(f func() OutputStats) { c.output = f }
+
+// SetSources makes the collector export each input's state from f
+// (pump.Pump.Statuses) as opsdeck_source_up. Call it before the collector
+// is served.
+func (c *Collector) SetSources(f func() []engine.SourceStatus) { c.sources = f }
 
 // SetBuildInfo sets the labels of opsdeck_build_info. Call it before the
 // collector is served.
@@ -187,6 +193,7 @@ var (
 	dOutLostRecords = desc("output_lost_records_total", "EVE records the output dropped because its bounded backlog was full (the file or socket could not take them).")
 	dOutLostBytes   = desc("output_lost_bytes_total", "Bytes of the EVE records the output dropped.")
 	dOutHeld        = desc("output_held_bytes", "Bytes of EVE records waiting in memory for the output.")
+	dSourceUp       = desc("source_up", "1 while an input runs (live capture, the system sampler), 0 when it is starting, unavailable, lost or stopped; as node_exporter's node_scrape_collector_success.", "source", "kind")
 	dOutUp          = desc("output_up", "1 when EVE records reach the output (and its last sync worked), 0 during an outage.")
 
 	dCPUBusy   = desc("host_cpu_busy_ratio", "Share of all CPUs' time not idle or waiting for I/O over the last sample interval (1 = every core busy).")
@@ -253,6 +260,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	s.gauge(dBuildInfo, 1, s.c.build.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	s.section("capture", s.collectCapture)
 	s.section("output", s.collectOutput)
+	s.section("sources", s.collectSources)
 	s.section("engine", s.collectEngine)
 	s.section("alerts", s.collectAlerts)
 	s.section("host", s.collectHost)
@@ -326,6 +334,15 @@ func (s *scrape) collectOutput() {
 	s.counter(dOutLostBytes, o.LostBytes)
 	s.gauge(dOutHeld, float64(o.HeldBytes))
 	s.gauge(dOutUp, boolValue(o.Healthy))
+}
+
+func (s *scrape) collectSources() {
+	if s.c.sources == nil {
+		return
+	}
+	for _, st := range s.c.sources() {
+		s.gauge(dSourceUp, boolValue(st.State == "running"), textsafe.Label(st.Name, maxLabelBytes), st.Kind)
+	}
 }
 
 func boolValue(b bool) float64 {

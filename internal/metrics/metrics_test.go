@@ -330,6 +330,9 @@ func fullCollector() *Collector {
 	c := New(eng, func() CaptureStats { return CaptureStats{Packets: 10, Bytes: 1000} })
 	c.SetOutput(func() OutputStats { return OutputStats{LostRecords: 3, LostBytes: 300, HeldBytes: 42, Healthy: true} })
 	c.SetBuildInfo(BuildInfo{Version: "v1.2.3"})
+	c.SetSources(func() []engine.SourceStatus {
+		return []engine.SourceStatus{{Name: "eth0", Kind: "live", State: "running"}}
+	})
 	c.ObserveAlert(&detect.Alert{Rule: &detect.Rule{Name: "scan.port", Severity: detect.SevMedium}})
 	c.ObserveAlert(&detect.Alert{Rule: &detect.Rule{Name: "ssh.bruteforce", Severity: detect.SevMedium}, Severity: detect.SevHigh})
 	h := hostWith([]string{"eth0", "lo"}, []string{"/", "/home"})

@@ -154,10 +154,51 @@ type HASSH struct {
 	String string `json:"string"`
 }
 
-// RDP is the connection request's cookie (EVE rdp object, initial_request).
+// RDP is one transaction of an RDP connection set-up, in Suricata's EVE rdp
+// shape (see rdp.go): which fields are set depends on EventType.
 type RDP struct {
+	TxID      int    `json:"tx_id"`
 	EventType string `json:"event_type"`
-	Cookie    string `json:"cookie,omitempty"`
+	// initial_request
+	Cookie string   `json:"cookie,omitempty"`
+	Flags  []string `json:"flags,omitempty"`
+	// initial_response: the selected protocol and what the server
+	// supports, or the negotiation failure.
+	ServerSupports []string `json:"server_supports,omitempty"`
+	Protocol       string   `json:"protocol,omitempty"`
+	ErrorCode      *int     `json:"error_code,omitempty"`
+	Reason         string   `json:"reason,omitempty"`
+	// connect_request
+	Client   *RDPClient `json:"client,omitempty"`
+	Channels []string   `json:"channels,omitempty"`
+	// tls_handshake: present, possibly empty, in that event only.
+	X509Serials []string `json:"x509_serials,omitzero"`
+}
+
+// RDPClient is the client core data of an MCS Connect Initial (EVE
+// rdp.client).
+type RDPClient struct {
+	Version            string   `json:"version"`
+	DesktopWidth       int      `json:"desktop_width"`
+	DesktopHeight      int      `json:"desktop_height"`
+	ColorDepth         int      `json:"color_depth,omitempty"`
+	KeyboardLayout     string   `json:"keyboard_layout"`
+	Build              string   `json:"build"`
+	ClientName         string   `json:"client_name,omitempty"`
+	KeyboardType       string   `json:"keyboard_type,omitempty"`
+	KeyboardSubtype    int      `json:"keyboard_subtype,omitempty"`
+	FunctionKeys       int      `json:"function_keys,omitempty"`
+	IME                string   `json:"ime,omitempty"`
+	ProductID          *int     `json:"product_id,omitempty"`
+	SerialNumber       int64    `json:"serial_number,omitempty"`
+	Capabilities       []string `json:"capabilities,omitempty"`
+	ID                 string   `json:"id,omitempty"`
+	ConnectionHint     string   `json:"connection_hint,omitempty"`
+	PhysicalWidth      *int     `json:"physical_width,omitempty"`
+	PhysicalHeight     *int     `json:"physical_height,omitempty"`
+	DesktopOrientation *int     `json:"desktop_orientation,omitempty"`
+	ScaleFactor        *int     `json:"scale_factor,omitempty"`
+	DeviceScaleFactor  *int     `json:"device_scale_factor,omitempty"`
 }
 
 // Credential is a login seen in clear.

@@ -231,13 +231,6 @@ func TestSSHCorpus(t *testing.T) {
 	}
 }
 
-func TestRDPCorpus(t *testing.T) {
-	evs := ofType(runPcap(t, "suricata-verify/rdp-003.pcap", &Config{}), "rdp")
-	if len(evs) != 1 || evs[0].RDP.Cookie != "A70067" || evs[0].RDP.EventType != "initial_request" {
-		t.Fatalf("rdp events %+v", evs)
-	}
-}
-
 type credWant struct{ proto, user, pass, outcome string }
 
 func TestCredentialsCorpus(t *testing.T) {

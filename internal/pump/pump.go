@@ -18,7 +18,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -297,6 +299,18 @@ func (p *Pump) Status(name string) engine.SourceStatus {
 	p.statusMu.Lock()
 	defer p.statusMu.Unlock()
 	return p.status[name]
+}
+
+// Statuses are every source's last status, ordered by name: the input's
+// (as the engine has it) and those beside it (metrics: opsdeck_source_up).
+func (p *Pump) Statuses() []engine.SourceStatus {
+	p.statusMu.Lock()
+	defer p.statusMu.Unlock()
+	out := make([]engine.SourceStatus, 0, len(p.status))
+	for _, name := range slices.Sorted(maps.Keys(p.status)) {
+		out = append(out, p.status[name])
+	}
+	return out
 }
 
 // InputStatus returns the input's last status.

@@ -257,6 +257,13 @@ func TestPanicBecomesStatus(t *testing.T) {
 	if s := eng.Snapshot(engine.SnapshotOptions{}).Source; s.State != "finished" {
 		t.Errorf("a source beside the input changed the engine's status: %+v", s)
 	}
+	var states []string
+	for _, s := range p.Statuses() {
+		states = append(states, s.Name+"="+s.State)
+	}
+	if got := strings.Join(states, " "); got != httpAuth+"=finished sampler=error" {
+		t.Errorf("Statuses: %s", got)
+	}
 }
 
 // TestExclusiveNeedsOneInput: Exclusive holds the engine's lock across
