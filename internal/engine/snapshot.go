@@ -156,7 +156,7 @@ func eventLine(ev *proto.Event, f *flow.Flow) EventLine {
 			l.Detail = ev.FTP.CompletionCode[0]
 		}
 	case ev.RDP != nil:
-		l.Summary = "cookie " + ev.RDP.Cookie
+		l.Summary = ev.RDP.Summary()
 	case ev.Cred != nil:
 		l.Summary = ev.Cred.Protocol + " user " + ev.Cred.User + " password " + proto.MaskSecret(ev.Cred.Password)
 		l.Detail = ev.Cred.Outcome

@@ -725,3 +725,34 @@ func windowsBuild(b uint32) string {
 	}
 	return "unknown"
 }
+
+// Summary is a one-line account of the transaction for the console.
+func (r *RDP) Summary() string {
+	switch r.EventType {
+	case RDPInitialRequest:
+		if r.Cookie != "" {
+			return "cookie " + r.Cookie
+		}
+		return "connection request"
+	case RDPInitialResponse:
+		switch {
+		case r.Protocol != "":
+			return "server selected " + r.Protocol
+		case r.Reason != "":
+			return "refused: " + r.Reason
+		}
+		return "connection confirm"
+	case RDPConnectRequest:
+		s := "client"
+		if c := r.Client; c != nil {
+			s += " " + c.ClientName + " (" + c.Build + ", " + c.KeyboardLayout + ")"
+		}
+		if len(r.Channels) > 0 {
+			s += " channels " + strings.Join(r.Channels, ",")
+		}
+		return s
+	case RDPTLSHandshake:
+		return "TLS, server certificate serials " + strings.Join(r.X509Serials, ",")
+	}
+	return strings.ReplaceAll(r.EventType, "_", " ")
+}

@@ -485,3 +485,16 @@ func FuzzRDPStream(f *testing.F) {
 		st.Close(cfg, emit)
 	})
 }
+
+func TestRDPSummary(t *testing.T) {
+	evs := ofType(runPcap(t, "suricata-verify/rdp-003.pcap", &Config{}), "rdp")
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.RDP.Summary())
+	}
+	want := []string{"cookie A70067", "connection confirm",
+		"client ISD2-KM84178 (Windows XP, en-US) channels rdpdr,cliprdr,rdpsnd", "connect response"}
+	if !slices.Equal(got, want) {
+		t.Errorf("summaries %q, want %q", got, want)
+	}
+}
