@@ -35,10 +35,20 @@ func appendDNS(b []byte, d *proto.DNS) []byte {
 			b = appendString(b, q.RRName)
 			b = append(b, `,"rrtype":`...)
 			b = appendString(b, q.RRType)
+			if q.RRNameTruncated {
+				b = append(b, `,"rrname_truncated":true`...)
+			}
 			b = append(b, '}')
 		}
 		b = append(b, ']')
 	}
+	b = appendSections(b, d)
+	return append(b, '}')
+}
+
+// appendSections writes the answers, authorities, additionals and grouped
+// answers of a message, the same in both DNS formats.
+func appendSections(b []byte, d *proto.DNS) []byte {
 	if len(d.Answers) > 0 {
 		b = append(b, `,"answers":`...)
 		b = appendRRs(b, d.Answers)
@@ -47,8 +57,11 @@ func appendDNS(b []byte, d *proto.DNS) []byte {
 		b = append(b, `,"authorities":`...)
 		b = appendRRs(b, d.Authorities)
 	}
-	b = appendGrouped(b, d.Answers)
-	return append(b, '}')
+	if len(d.Additionals) > 0 {
+		b = append(b, `,"additionals":`...)
+		b = appendRRs(b, d.Additionals)
+	}
+	return appendGrouped(b, d.Answers)
 }
 
 // appendHeaderBits writes the message's flags, its set header bits and its
@@ -61,7 +74,7 @@ func appendHeaderBits(b []byte, d *proto.DNS) []byte {
 	for _, f := range [...]struct {
 		on   bool
 		name string
-	}{{d.QR, `,"qr":true`}, {d.AA, `,"aa":true`}, {d.TC, `,"tc":true`}, {d.RD, `,"rd":true`}, {d.RA, `,"ra":true`}} {
+	}{{d.QR, `,"qr":true`}, {d.AA, `,"aa":true`}, {d.TC, `,"tc":true`}, {d.RD, `,"rd":true`}, {d.RA, `,"ra":true`}, {d.Z, `,"z":true`}} {
 		if f.on {
 			b = append(b, f.name...)
 		}
@@ -70,23 +83,13 @@ func appendHeaderBits(b []byte, d *proto.DNS) []byte {
 	return strconv.AppendInt(b, int64(d.Opcode), 10)
 }
 
-// groupedType reports whether Suricata groups records of type t in
-// dns.grouped: its schema lists no other type there.
-func groupedType(t string) bool {
-	switch t {
-	case "A", "AAAA", "CNAME", "MX", "NS", "NULL", "PTR", "SSHFP", "TXT":
-		return true
-	}
-	return false
-}
-
 // appendGrouped writes dns.grouped (record data by type, types sorted as
 // encoding/json sorts map keys) straight from the answers, with no map.
 func appendGrouped(b []byte, answers []proto.DNSAnswer) []byte {
 	var types [8]string
 	kinds := types[:0]
 	for i := range answers {
-		if a := &answers[i]; proto.Groupable(a) && groupedType(a.RRType) && !slices.Contains(kinds, a.RRType) {
+		if a := &answers[i]; proto.Groupable(a) && !slices.Contains(kinds, a.RRType) {
 			kinds = append(kinds, a.RRType)
 		}
 	}
@@ -107,7 +110,16 @@ func appendGrouped(b []byte, answers []proto.DNSAnswer) []byte {
 				if n > 0 {
 					b = append(b, ',')
 				}
-				b = appendString(b, a.RData)
+				switch {
+				case a.SOA != nil:
+					b = appendSOA(b, a.SOA)
+				case a.SRV != nil:
+					b = appendSRV(b, a.SRV)
+				case a.SSHFP != nil:
+					b = appendSSHFP(b, a.SSHFP)
+				default:
+					b = appendString(b, a.RData)
+				}
 				n++
 			}
 		}
@@ -125,6 +137,9 @@ func appendRRs(b []byte, rrs []proto.DNSAnswer) []byte {
 		}
 		b = append(b, `{"rrname":`...)
 		b = appendString(b, a.RRName)
+		if a.RRNameTruncated {
+			b = append(b, `,"rrname_truncated":true`...)
+		}
 		b = append(b, `,"rrtype":`...)
 		b = appendString(b, a.RRType)
 		b = append(b, `,"ttl":`...)
@@ -133,34 +148,78 @@ func appendRRs(b []byte, rrs []proto.DNSAnswer) []byte {
 			b = append(b, `,"rdata":`...)
 			b = appendString(b, a.RData)
 		}
-		if s := a.SOA; s != nil {
-			b = append(b, `,"soa":{"mname":`...)
-			b = appendString(b, s.MName)
-			b = append(b, `,"rname":`...)
-			b = appendString(b, s.RName)
-			for _, f := range [...]struct {
-				name string
-				v    uint32
-			}{{`,"serial":`, s.Serial}, {`,"refresh":`, s.Refresh}, {`,"retry":`, s.Retry}, {`,"expire":`, s.Expire}, {`,"minimum":`, s.Minimum}} {
-				b = append(b, f.name...)
-				b = strconv.AppendUint(b, uint64(f.v), 10)
-			}
-			b = append(b, '}')
+		if a.RDataTruncated {
+			b = append(b, `,"rdata_truncated":true`...)
 		}
-		if s := a.SRV; s != nil {
-			b = append(b, `,"srv":{"priority":`...)
-			b = strconv.AppendUint(b, uint64(s.Priority), 10)
-			b = append(b, `,"weight":`...)
-			b = strconv.AppendUint(b, uint64(s.Weight), 10)
-			b = append(b, `,"port":`...)
-			b = strconv.AppendUint(b, uint64(s.Port), 10)
-			b = append(b, `,"name":`...)
-			b = appendString(b, s.Name)
-			b = append(b, '}')
+		if a.SOA != nil {
+			b = append(b, `,"soa":`...)
+			b = appendSOA(b, a.SOA)
+		}
+		if a.SRV != nil {
+			b = append(b, `,"srv":`...)
+			b = appendSRV(b, a.SRV)
+		}
+		if a.SSHFP != nil {
+			b = append(b, `,"sshfp":`...)
+			b = appendSSHFP(b, a.SSHFP)
+		}
+		if len(a.Opt) > 0 {
+			b = append(b, `,"opt":[`...)
+			for j, o := range a.Opt {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, `{"code":`...)
+				b = strconv.AppendUint(b, uint64(o.Code), 10)
+				b = append(b, `,"data":`...)
+				b = appendString(b, o.Data)
+				b = append(b, '}')
+			}
+			b = append(b, ']')
 		}
 		b = append(b, '}')
 	}
 	return append(b, ']')
+}
+
+func appendSOA(b []byte, s *proto.DNSSOA) []byte {
+	b = append(b, `{"mname":`...)
+	b = appendString(b, s.MName)
+	if s.MNameTruncated {
+		b = append(b, `,"mname_truncated":true`...)
+	}
+	b = append(b, `,"rname":`...)
+	b = appendString(b, s.RName)
+	for _, f := range [...]struct {
+		name string
+		v    uint32
+	}{{`,"serial":`, s.Serial}, {`,"refresh":`, s.Refresh}, {`,"retry":`, s.Retry}, {`,"expire":`, s.Expire}, {`,"minimum":`, s.Minimum}} {
+		b = append(b, f.name...)
+		b = strconv.AppendUint(b, uint64(f.v), 10)
+	}
+	return append(b, '}')
+}
+
+func appendSRV(b []byte, s *proto.DNSSRV) []byte {
+	b = append(b, `{"priority":`...)
+	b = strconv.AppendUint(b, uint64(s.Priority), 10)
+	b = append(b, `,"weight":`...)
+	b = strconv.AppendUint(b, uint64(s.Weight), 10)
+	b = append(b, `,"port":`...)
+	b = strconv.AppendUint(b, uint64(s.Port), 10)
+	b = append(b, `,"name":`...)
+	b = appendString(b, s.Name)
+	return append(b, '}')
+}
+
+func appendSSHFP(b []byte, s *proto.DNSSSHFP) []byte {
+	b = append(b, `{"fingerprint":`...)
+	b = appendString(b, s.Fingerprint)
+	b = append(b, `,"algo":`...)
+	b = strconv.AppendUint(b, uint64(s.Algo), 10)
+	b = append(b, `,"type":`...)
+	b = strconv.AppendUint(b, uint64(s.Type), 10)
+	return append(b, '}')
 }
 
 // dnsV2 writes a DNS message in Suricata 7's "version: 2" format, which
@@ -188,6 +247,9 @@ func (w *Writer) dnsV2(ev *proto.Event, f *flow.Flow, ep endpoints) error {
 			b = appendString(b, q.RRType)
 			b = append(b, `,"tx_id":`...)
 			b = strconv.AppendInt(b, int64(d.TxID), 10)
+			if d.Z {
+				b = append(b, `,"z":true`...)
+			}
 			b = append(b, `,"opcode":`...)
 			b = strconv.AppendInt(b, int64(d.Opcode), 10)
 			w.buf = append(b, '}')
@@ -210,15 +272,7 @@ func (w *Writer) dnsV2(ev *proto.Event, f *flow.Flow, ep endpoints) error {
 		b = append(b, `,"rcode":`...)
 		b = appendString(b, d.RCode)
 	}
-	if len(d.Answers) > 0 {
-		b = append(b, `,"answers":`...)
-		b = appendRRs(b, d.Answers)
-	}
-	if len(d.Authorities) > 0 {
-		b = append(b, `,"authorities":`...)
-		b = appendRRs(b, d.Authorities)
-	}
-	b = appendGrouped(b, d.Answers)
+	b = appendSections(b, d)
 	w.buf = append(b, '}')
 	return w.end()
 }

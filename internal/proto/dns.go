@@ -4,25 +4,36 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
 
-var errDNSShort = errors.New("truncated message")
+var (
+	errDNSShort  = errors.New("truncated message")
+	errDNSHeader = errors.New("header counts do not fit the message")
+	errDNSRData  = errors.New("malformed record data")
+)
 
-// maxDNSRecords bounds the records parsed per section, so a hostile count
+// maxDNSRecords bounds the records kept per section, so a hostile count
 // field cannot make one datagram expensive.
 const maxDNSRecords = 64
 
+// maxDNSName is the longest name Suricata keeps (the longest dnsmasq
+// builds); a longer one is cut there and flagged as truncated.
+const maxDNSName = 1025
+
+// dnsTypeNames are Suricata's names of RR types (its DNSRecordType): a
+// type it does not name is written as its number (SVCB "64", CAA "257").
 var dnsTypeNames = map[uint16]string{
 	1: "A", 2: "NS", 3: "MD", 4: "MF", 5: "CNAME", 6: "SOA", 7: "MB", 8: "MG", 9: "MR", 10: "NULL",
 	11: "WKS", 12: "PTR", 13: "HINFO", 14: "MINFO", 15: "MX", 16: "TXT", 17: "RP", 18: "AFSDB",
-	19: "X25", 20: "ISDN", 21: "RT", 22: "NSAP", 23: "NSAP-PTR", 24: "SIG", 25: "KEY", 26: "PX",
+	19: "X25", 20: "ISDN", 21: "RT", 22: "NSAP", 23: "NSAPPTR", 24: "SIG", 25: "KEY", 26: "PX",
 	27: "GPOS", 28: "AAAA", 29: "LOC", 30: "NXT", 33: "SRV", 34: "ATMA", 35: "NAPTR", 36: "KX",
 	37: "CERT", 38: "A6", 39: "DNAME", 41: "OPT", 42: "APL", 43: "DS", 44: "SSHFP", 45: "IPSECKEY",
 	46: "RRSIG", 47: "NSEC", 48: "DNSKEY", 49: "DHCID", 50: "NSEC3", 51: "NSEC3PARAM", 52: "TLSA",
-	55: "HIP", 59: "CDS", 60: "CDNSKEY", 64: "SVCB", 65: "HTTPS", 99: "SPF", 249: "TKEY", 250: "TSIG",
-	251: "IXFR", 252: "AXFR", 255: "ANY", 256: "URI", 257: "CAA",
+	55: "HIP", 59: "CDS", 60: "CDNSKEY", 65: "HTTPS", 99: "SPF", 249: "TKEY", 250: "TSIG",
+	254: "MAILA", 255: "ANY", 256: "URI",
 }
 
 var dnsRCodes = [...]string{"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
@@ -39,8 +50,8 @@ var dnsTypeLow = func() (a [256]string) {
 	return a
 }()
 
-// DNSTypeName returns the mnemonic of an RR type ("A", "NULL", ...) or its
-// decimal number when unknown.
+// DNSTypeName returns Suricata's mnemonic of an RR type ("A", "NULL", ...)
+// or its decimal number when Suricata names none.
 func DNSTypeName(t uint16) string {
 	if t < 256 {
 		if s := dnsTypeLow[t]; s != "" {
@@ -59,8 +70,22 @@ func dnsRCodeName(c int) string {
 	return strconv.Itoa(c)
 }
 
+// DNSSSHFP is the data of an SSHFP record as Suricata logs it: the
+// fingerprint as hex bytes joined by ':'.
+type DNSSSHFP struct {
+	Fingerprint string `json:"fingerprint"`
+	Algo        uint8  `json:"algo"`
+	Type        uint8  `json:"type"`
+}
+
+// DNSOpt is one EDNS option of an OPT record, its data in hex.
+type DNSOpt struct {
+	Code uint16 `json:"code"`
+	Data string `json:"data"`
+}
+
 // ParseDNS decodes one DNS message (without the TCP length prefix) into
-// Suricata's EVE v3 shape. Additional records are not returned.
+// Suricata's EVE v3 shape.
 func ParseDNS(b []byte) (*DNS, error) {
 	ev, err := parseDNS(b)
 	if err != nil {
@@ -77,11 +102,12 @@ type dnsQueryMsg struct {
 	q  [1]DNSQuery
 }
 
-// dnsAnswerMsg adds room for the records of a typical response and for the
-// values of its grouped answers.
+// dnsAnswerMsg adds room for the records of a typical response (or of a
+// request's OPT record) and for one record's EDNS options.
 type dnsAnswerMsg struct {
 	dnsQueryMsg
-	rr [2]DNSAnswer
+	rr  [2]DNSAnswer
+	opt [1]DNSOpt
 }
 
 // dnsText gathers the text of one message (names, record data, flags) in
@@ -115,39 +141,60 @@ func (t dnsText) finish() {
 	}
 }
 
+// dnsSection says where a record is: Suricata's schema allows different
+// fields in each section.
+type dnsSection uint8
+
+const (
+	secAnswer dnsSection = iota
+	secAuthority
+	secAdditional
+)
+
 // parseDNS decodes a message into a ready dns event (Type and DNS set).
 func parseDNS(b []byte) (*Event, error) { return parseDNSInto(b, nil) }
 
 // parseDNSInto is parseDNS with the event built in am, a zeroed message,
-// when am is not nil.
+// when am is not nil. It follows Suricata's parser: the header counts must
+// fit the message, a request must ask something, questions and answers
+// must parse; authorities and additionals that do not are left out (and so
+// are the additionals after bad authorities), as Suricata 8 does.
 func parseDNSInto(b []byte, am *dnsAnswerMsg) (*Event, error) {
 	if len(b) < 12 {
 		return nil, fmt.Errorf("parse dns header: %w", errDNSShort)
 	}
+	flags := binary.BigEndian.Uint16(b[2:])
 	qd := int(binary.BigEndian.Uint16(b[4:]))
 	an := int(binary.BigEndian.Uint16(b[6:]))
 	ns := int(binary.BigEndian.Uint16(b[8:]))
-	nq, na, nn := min(qd, maxDNSRecords), min(an, maxDNSRecords), min(ns, maxDNSRecords)
-	if xa, xn := dnsScanTXT(b, qd, an, ns); xa+xn > 0 {
-		na, nn = min(na+xa, maxDNSRecords), min(nn+xn, maxDNSRecords)
+	ar := int(binary.BigEndian.Uint16(b[10:]))
+	if nb := qd + an + ns + ar; 2*nb > len(b) || (nb == 0 && len(b) > 12) || (flags&0x8000 == 0 && qd == 0) {
+		return nil, fmt.Errorf("parse dns header: %w", errDNSHeader)
 	}
+	ca, cn, cr := dnsScan(b, qd, an, ns, ar)
+	nq := min(qd, maxDNSRecords)
+	na, nn, nr := min(ca, maxDNSRecords), min(cn, maxDNSRecords), min(cr, maxDNSRecords)
 	var (
 		qm *dnsQueryMsg
 		rr []DNSAnswer
 	)
-	if am == nil && na+nn == 0 {
+	if am == nil && na+nn+nr == 0 {
 		qm = new(dnsQueryMsg)
 	} else {
 		if am == nil {
 			am = new(dnsAnswerMsg)
 		}
 		qm = &am.dnsQueryMsg
-		if na+nn <= len(am.rr) {
-			rr = am.rr[:na+nn]
+		if na+nn+nr <= len(am.rr) {
+			rr = am.rr[:na+nn+nr]
 		}
 	}
 	if rr == nil {
-		rr = make([]DNSAnswer, na+nn)
+		rr = make([]DNSAnswer, na+nn+nr)
+	}
+	var opts []DNSOpt
+	if am != nil {
+		opts = am.opt[:0]
 	}
 	// Stack room for a typical message's text and fields.
 	var (
@@ -156,7 +203,6 @@ func parseDNSInto(b []byte, am *dnsAnswerMsg) (*Event, error) {
 	)
 	t := dnsText{buf: bufA[:0], refs: refA[:0]}
 
-	flags := binary.BigEndian.Uint16(b[2:])
 	m := &qm.m
 	// The block is fresh (zero): fields are set one by one, since a whole
 	// struct assignment costs a write-barrier copy.
@@ -167,14 +213,27 @@ func parseDNSInto(b []byte, am *dnsAnswerMsg) (*Event, error) {
 	m.TC = flags&0x0200 != 0
 	m.RD = flags&0x0100 != 0
 	m.RA = flags&0x0080 != 0
+	m.Z = flags&0x0040 != 0
 	m.Opcode = int(flags>>11) & 0xf
+	// Suricata 8 writes the rcode of requests too.
+	m.RCode = dnsRCodeName(int(flags & 0xf))
 	const hexd = "0123456789abcdef"
-	t.buf = append(t.buf, hexd[flags>>12], hexd[flags>>8&0xf], hexd[flags>>4&0xf], hexd[flags&0xf])
+	// Suricata writes the flags as "{:x}": no leading zeros.
+	switch {
+	case flags >= 0x1000:
+		t.buf = append(t.buf, hexd[flags>>12])
+		fallthrough
+	case flags >= 0x100:
+		t.buf = append(t.buf, hexd[flags>>8&0xf])
+		fallthrough
+	case flags >= 0x10:
+		t.buf = append(t.buf, hexd[flags>>4&0xf])
+	}
+	t.buf = append(t.buf, hexd[flags&0xf])
 	t = t.mark(&m.Flags, 0)
 	m.Type = "request"
 	if m.QR {
 		m.Type = "response"
-		m.RCode = dnsRCodeName(int(flags & 0xf))
 	}
 	if nq <= len(qm.q) {
 		m.Queries = qm.q[:0:nq]
@@ -184,8 +243,11 @@ func parseDNSInto(b []byte, am *dnsAnswerMsg) (*Event, error) {
 	off := 12
 	for i := 0; i < qd; i++ {
 		start := len(t.buf)
-		var err error
-		t.buf, off, err = appendDNSName(t.buf, b, off)
+		var (
+			err   error
+			trunc bool
+		)
+		t.buf, off, trunc, err = appendDNSName(t.buf, b, off)
 		if err != nil {
 			return nil, fmt.Errorf("parse dns question %d: %w", i, err)
 		}
@@ -196,6 +258,7 @@ func parseDNSInto(b []byte, am *dnsAnswerMsg) (*Event, error) {
 			m.Queries = m.Queries[:i+1]
 			q := &m.Queries[i]
 			q.RRType = DNSTypeName(binary.BigEndian.Uint16(b[off:]))
+			q.RRNameTruncated = trunc
 			t = t.mark(&q.RRName, start)
 		} else {
 			t.buf = t.buf[:start]
@@ -203,87 +266,172 @@ func parseDNSInto(b []byte, am *dnsAnswerMsg) (*Event, error) {
 		off += 4
 	}
 	var err error
-	if t, m.Answers, off, err = dnsRecords(t, b, off, an, rr[:na:na]); err != nil {
+	if t, m.Answers, opts, off, err = dnsRecords(t, b, off, an, rr[:0:na], opts, secAnswer); err != nil {
 		return nil, fmt.Errorf("parse dns answers: %w", err)
 	}
-	if t, m.Authorities, _, err = dnsRecords(t, b, off, ns, rr[na:na+nn:na+nn]); err != nil {
-		return nil, fmt.Errorf("parse dns authorities: %w", err)
+	// A bad section leaves its text behind in t.buf unreferenced; its
+	// references are dropped so nothing is written into records not kept.
+	nrefs := len(t.refs)
+	t2, auth, opts2, off2, err := dnsRecords(t, b, off, ns, rr[na:na:na+nn], opts, secAuthority)
+	if err == nil {
+		t, m.Authorities, opts, off = t2, auth, opts2, off2
+		nrefs = len(t.refs)
+		t2, add, _, _, err := dnsRecords(t, b, off, ar, rr[na+nn:na+nn:na+nn+nr], opts, secAdditional)
+		if err == nil {
+			t, m.Additionals = t2, add
+		} else {
+			t.buf, t.refs = t2.buf, t2.refs[:nrefs]
+		}
+	} else {
+		t.buf, t.refs = t2.buf, t2.refs[:nrefs]
 	}
 	t.finish()
 	qm.ev.Type, qm.ev.DNS = "dns", m
 	return &qm.ev, nil
 }
 
-// Grouped is EVE's dns.grouped object: record data by record type, in
-// answer order (SOA and SRV records have structured data and are left out).
-// It is computed on demand; the EVE writer encodes it straight from Answers.
-func (d *DNS) Grouped() map[string][]string {
-	var g map[string][]string
+// groupedType reports whether Suricata groups records of type t in
+// dns.grouped (its logger groups these and no others).
+func groupedType(t string) bool {
+	switch t {
+	case "A", "AAAA", "CNAME", "MX", "NS", "NULL", "PTR", "SOA", "SRV", "SSHFP", "TXT":
+		return true
+	}
+	return false
+}
+
+// Groupable reports whether an answer belongs in dns.grouped.
+func Groupable(a *DNSAnswer) bool { return groupedType(a.RRType) }
+
+// GroupedValue is an answer's value in dns.grouped: the SOA, SRV or SSHFP
+// object for those types, the record data for the others.
+func GroupedValue(a *DNSAnswer) any {
+	switch {
+	case a.SOA != nil:
+		return a.SOA
+	case a.SRV != nil:
+		return a.SRV
+	case a.SSHFP != nil:
+		return a.SSHFP
+	}
+	return a.RData
+}
+
+// Grouped is EVE's dns.grouped object: record values by record type, in
+// answer order. It is computed on demand; the EVE writer encodes it
+// straight from Answers.
+func (d *DNS) Grouped() map[string][]any {
+	var g map[string][]any
 	for i := range d.Answers {
 		if a := &d.Answers[i]; Groupable(a) {
 			if g == nil {
-				g = make(map[string][]string)
+				g = make(map[string][]any)
 			}
-			g[a.RRType] = append(g[a.RRType], a.RData)
+			g[a.RRType] = append(g[a.RRType], GroupedValue(a))
 		}
 	}
 	return g
 }
 
-// Groupable reports whether an answer belongs in dns.grouped.
-func Groupable(a *DNSAnswer) bool { return a.RData != "" && a.SOA == nil && a.SRV == nil }
-
-// dnsRecords parses count records at off into out (room for the records
-// kept, at most maxDNSRecords); it returns the records, or nil when count is
-// zero. A TXT record becomes one answer per character-string, as Suricata
-// logs it; the answers stay within maxDNSRecords.
-func dnsRecords(t dnsText, b []byte, off, count int, out []DNSAnswer) (dnsText, []DNSAnswer, int, error) {
-	if count == 0 {
-		return t, nil, off, nil
-	}
-	out = out[:0]
+// dnsRecords parses count records at off into out (room for the entries
+// kept, at most maxDNSRecords); it returns the records, or nil when none is
+// kept. A TXT record becomes one entry per character-string, as Suricata
+// logs it (none for empty data), and an OPT record without options none.
+func dnsRecords(t dnsText, b []byte, off, count int, out []DNSAnswer, opts []DNSOpt, sec dnsSection) (dnsText, []DNSAnswer, []DNSOpt, int, error) {
 	for i := 0; i < count; i++ {
 		start := len(t.buf)
-		var err error
-		t.buf, off, err = appendDNSName(t.buf, b, off)
+		var (
+			err   error
+			trunc bool
+		)
+		t.buf, off, trunc, err = appendDNSName(t.buf, b, off)
 		if err != nil {
-			return t, nil, off, err
+			return t, nil, opts, off, err
 		}
 		if off+10 > len(b) {
-			return t, nil, off, errDNSShort
+			return t, nil, opts, off, errDNSShort
 		}
 		typ := binary.BigEndian.Uint16(b[off:])
 		ttl := binary.BigEndian.Uint32(b[off+4:])
 		rdlen := int(binary.BigEndian.Uint16(b[off+8:]))
 		off += 10
 		if off+rdlen > len(b) {
-			return t, nil, off, errDNSShort
+			return t, nil, opts, off, errDNSShort
 		}
-		if len(out) >= maxDNSRecords || len(out) == cap(out) {
-			// Beyond the bound, or beyond the room dnsScan counted: the
-			// text refs point into out, so it must never be reallocated.
+		rd := b[off : off+rdlen]
+		if len(out) >= maxDNSRecords || len(out) == cap(out) || (typ == 16 && rdlen == 0) {
+			// Beyond the bound, or beyond the room dnsScan counted (the
+			// text refs point into out, so it must never be reallocated),
+			// or a TXT record without strings: Suricata logs no entry.
 			t.buf = t.buf[:start]
+			if !dnsRDataValid(b, off, rdlen, typ) {
+				return t, nil, opts, off, errDNSRData
+			}
 			off += rdlen
 			continue
 		}
 		out = append(out, DNSAnswer{})
 		a := &out[len(out)-1]
 		a.RRType, a.TTL = DNSTypeName(typ), ttl
+		a.RRNameTruncated = trunc && sec == secAuthority
 		t = t.mark(&a.RRName, start)
-		if typ == 16 && rdlen > 0 {
-			t, out = dnsTXT(t, out, b[off:off+rdlen])
-		} else {
-			t = dnsRData(t, a, b, off, rdlen, typ)
+		switch typ {
+		case 16:
+			if t, out, err = dnsTXT(t, out, rd); err != nil {
+				return t, nil, opts, off, err
+			}
+		case 41:
+			n0 := len(opts)
+			if t, opts, err = dnsOPT(t, opts, rd); err != nil {
+				return t, nil, opts, off, err
+			}
+			if len(opts) == n0 {
+				// No options: Suricata logs no entry.
+				out = out[:len(out)-1]
+				t.refs = t.refs[:len(t.refs)-1]
+				t.buf = t.buf[:start]
+			} else if sec == secAdditional {
+				a.Opt = opts[n0:len(opts):len(opts)]
+			}
+		default:
+			if t, err = dnsRData(t, a, b, off, rdlen, typ, sec); err != nil {
+				return t, nil, opts, off, err
+			}
 		}
 		off += rdlen
 	}
-	return t, out, off, nil
+	if len(out) == 0 {
+		out = nil
+	}
+	return t, out, opts, off, nil
 }
 
-// dnsScanTXT counts, per section, the answers that TXT records of several
-// character-strings add to the record count, so the answers can be allocated
-// at once. A malformed message counts what it could read.
-func dnsScanTXT(b []byte, qd, an, ns int) (xa, xn int) {
+// dnsRDataValid checks the data of a record that is not kept as the
+// parser of a kept one would, so both fail the same messages.
+func dnsRDataValid(b []byte, off, n int, typ uint16) bool {
+	var (
+		bufA [64]byte
+		refA [4]textRef
+		a    DNSAnswer
+		err  error
+	)
+	t := dnsText{buf: bufA[:0], refs: refA[:0]}
+	rd := b[off : off+n]
+	switch typ {
+	case 16:
+		_, _, err = dnsTXT(t, []DNSAnswer{{}}, rd)
+	case 41:
+		_, _, err = dnsOPT(t, nil, rd)
+	default:
+		_, err = dnsRData(t, &a, b, off, n, typ, secAnswer)
+	}
+	return err == nil
+}
+
+// dnsScan counts the entries each section will have (a TXT record has one
+// per character-string), so the records can be allocated at once. A
+// malformed message counts what it could read.
+func dnsScan(b []byte, qd, an, ns, ar int) (ca, cn, cr int) {
 	off := 12
 	for i := 0; i < qd; i++ {
 		if off = skipDNSName(b, off); off < 0 || off+4 > len(b) {
@@ -291,7 +439,7 @@ func dnsScanTXT(b []byte, qd, an, ns int) (xa, xn int) {
 		}
 		off += 4
 	}
-	for i := 0; i < an+ns && i < 2*maxDNSRecords; i++ {
+	for i := 0; i < an+ns+ar; i++ {
 		if off = skipDNSName(b, off); off < 0 || off+10 > len(b) {
 			return
 		}
@@ -301,18 +449,20 @@ func dnsScanTXT(b []byte, qd, an, ns int) (xa, xn int) {
 		if off+rdlen > len(b) {
 			return
 		}
+		n := 1
 		if typ == 16 {
-			n := -1
+			n = 0
 			for p := off; p < off+rdlen; p += 1 + int(b[p]) {
 				n++
 			}
-			if n <= 0 {
-				// one string or none: no extra answer
-			} else if i < an {
-				xa += n
-			} else {
-				xn += n
-			}
+		}
+		switch {
+		case i < an:
+			ca += n
+		case i < an+ns:
+			cn += n
+		default:
+			cr += n
 		}
 		off += rdlen
 	}
@@ -321,7 +471,7 @@ func dnsScanTXT(b []byte, qd, an, ns int) (xa, xn int) {
 
 // skipDNSName returns the offset just past the name at off, or -1.
 func skipDNSName(b []byte, off int) int {
-	for n := 0; off < len(b) && n < 128; n++ {
+	for n := 0; off < len(b) && n < 256; n++ {
 		l := int(b[off])
 		switch {
 		case l == 0:
@@ -338,15 +488,22 @@ func skipDNSName(b []byte, off int) int {
 
 // dnsTXT fills the last answer of out with the first character-string of
 // rd and appends one answer, same name, type and TTL, per further string.
-func dnsTXT(t dnsText, out []DNSAnswer, rd []byte) (dnsText, []DNSAnswer) {
+// A string running past the data is an error, as in Suricata's parser.
+func dnsTXT(t dnsText, out []DNSAnswer, rd []byte) (dnsText, []DNSAnswer, error) {
+	for p := 0; p < len(rd); {
+		if p+1+int(rd[p]) > len(rd) {
+			return t, out, errDNSRData
+		}
+		p += 1 + int(rd[p])
+	}
 	tmpl := out[len(out)-1]
-	nameRef := t.refs[len(t.refs)-1]
+	var nameRef textRef
+	if len(t.refs) > 0 {
+		nameRef = t.refs[len(t.refs)-1]
+	}
 	for p, first := 0, true; p < len(rd); first = false {
 		l := int(rd[p])
 		p++
-		if p+l > len(rd) {
-			l = len(rd) - p
-		}
 		if !first {
 			if len(out) >= maxDNSRecords || len(out) == cap(out) {
 				break
@@ -359,92 +516,148 @@ func dnsTXT(t dnsText, out []DNSAnswer, rd []byte) (dnsText, []DNSAnswer) {
 		t = t.mark(&out[len(out)-1].RData, start)
 		p += l
 	}
-	return t, out
+	return t, out, nil
 }
 
-// dnsRData formats the record data as Suricata does: addresses and names as
-// text, SOA and SRV as objects, anything else as its bytes with invalid
-// UTF-8 escaped as \xNN.
-func dnsRData(t dnsText, a *DNSAnswer, b []byte, off, n int, typ uint16) dnsText {
+// dnsOPT appends the EDNS options of an OPT record's data to opts, their
+// data in lower-case hex as Suricata writes it.
+func dnsOPT(t dnsText, opts []DNSOpt, rd []byte) (dnsText, []DNSOpt, error) {
+	const hexd = "0123456789abcdef"
+	k := 0
+	for p := 0; p < len(rd); k++ {
+		if p+4 > len(rd) {
+			return t, opts, errDNSRData
+		}
+		p += 4 + int(binary.BigEndian.Uint16(rd[p+2:]))
+		if p > len(rd) {
+			return t, opts, errDNSRData
+		}
+	}
+	// Room for all of them first: the text refs point into opts, so it
+	// must not be reallocated while they are added.
+	opts = slices.Grow(opts, min(k, maxDNSRecords))
+	for p := 0; p < len(rd); {
+		code := binary.BigEndian.Uint16(rd[p:])
+		l := int(binary.BigEndian.Uint16(rd[p+2:]))
+		p += 4
+		if len(opts) < cap(opts) && len(opts) < maxDNSRecords {
+			opts = append(opts, DNSOpt{Code: code})
+			start := len(t.buf)
+			for _, c := range rd[p : p+l] {
+				t.buf = append(t.buf, hexd[c>>4], hexd[c&0xf])
+			}
+			t = t.mark(&opts[len(opts)-1].Data, start)
+		}
+		p += l
+	}
+	return t, opts, nil
+}
+
+// dnsRData formats the record data as Suricata 8 does: addresses and names
+// as text, NULL as its bytes with invalid UTF-8 escaped as \xNN, SOA, SRV
+// and SSHFP as objects, and nothing for the types its logger does not
+// print (DS, RRSIG, HTTPS, CAA, ...). Data that does not parse as its type
+// is an error, as it is for Suricata. The objects are kept only in the
+// sections where Suricata's schema has them.
+func dnsRData(t dnsText, a *DNSAnswer, b []byte, off, n int, typ uint16, sec dnsSection) (dnsText, error) {
 	rd := b[off : off+n]
 	start := len(t.buf)
 	switch typ {
-	case 1:
-		if n == 4 {
+	case 1, 28:
+		switch n {
+		case 4:
 			for i, c := range rd {
 				if i > 0 {
 					t.buf = append(t.buf, '.')
 				}
 				t.buf = strconv.AppendUint(t.buf, uint64(c), 10)
 			}
-			t = t.mark(&a.RData, start)
-			return t
-		}
-	case 28:
-		if n == 16 {
+			return t.mark(&a.RData, start), nil
+		case 16:
 			t.buf = appendIPv6(t.buf, rd)
-			t = t.mark(&a.RData, start)
-			return t
+			return t.mark(&a.RData, start), nil
 		}
-	case 2, 3, 4, 5, 7, 8, 9, 12, 39:
-		var err error
-		if t.buf, _, err = appendDNSName(t.buf, b, off); err == nil {
-			t = t.mark(&a.RData, start)
-			return t
-		}
-	case 15:
-		if n > 2 {
-			var err error
-			if t.buf, _, err = appendDNSName(t.buf, b, off+2); err == nil {
-				t = t.mark(&a.RData, start)
-				return t
+		return t, nil
+	case 2, 5, 12, 15:
+		p := off
+		if typ == 15 {
+			if n < 2 {
+				return t, errDNSRData
 			}
+			p += 2
 		}
+		var (
+			err   error
+			trunc bool
+		)
+		if t.buf, _, trunc, err = appendDNSName(t.buf, b[:off+n], p); err != nil {
+			return t, err
+		}
+		a.RDataTruncated = trunc && sec == secAuthority
+		return t.mark(&a.RData, start), nil
+	case 10:
+		t.buf = appendEscapeBytes(t.buf, rd)
+		return t.mark(&a.RData, start), nil
 	case 6:
-		var soa DNSSOA
-		var p int
-		var err error
-		if t.buf, p, err = appendDNSName(t.buf, b, off); err != nil {
-			break
+		var (
+			p, p2         int
+			err           error
+			trunc, trunc2 bool
+		)
+		if t.buf, p, trunc, err = appendDNSName(t.buf, b[:off+n], off); err != nil {
+			return t, err
 		}
 		mid := len(t.buf)
-		if t.buf, p, err = appendDNSName(t.buf, b, p); err != nil || p+20 > off+n {
+		if t.buf, p2, trunc2, err = appendDNSName(t.buf, b[:off+n], p); err != nil {
+			return t, err
+		}
+		_ = trunc2 // Suricata's schema has no rname_truncated
+		if p2+20 > off+n {
+			return t, errDNSRData
+		}
+		if sec == secAdditional {
 			t.buf = t.buf[:start]
-			break
+			return t, nil
 		}
-		soa.Serial = binary.BigEndian.Uint32(b[p:])
-		soa.Refresh = binary.BigEndian.Uint32(b[p+4:])
-		soa.Retry = binary.BigEndian.Uint32(b[p+8:])
-		soa.Expire = binary.BigEndian.Uint32(b[p+12:])
-		soa.Minimum = binary.BigEndian.Uint32(b[p+16:])
-		a.SOA = &soa
+		soa := &DNSSOA{MNameTruncated: trunc, Serial: binary.BigEndian.Uint32(b[p2:]),
+			Refresh: binary.BigEndian.Uint32(b[p2+4:]), Retry: binary.BigEndian.Uint32(b[p2+8:]),
+			Expire: binary.BigEndian.Uint32(b[p2+12:]), Minimum: binary.BigEndian.Uint32(b[p2+16:])}
+		a.SOA = soa
 		t.refs = append(t.refs, textRef{&soa.MName, start, mid}, textRef{&soa.RName, mid, len(t.buf)})
-		return t
+		return t, nil
 	case 33:
-		if n > 6 {
-			var err error
-			if t.buf, _, err = appendDNSName(t.buf, b, off+6); err == nil {
-				a.SRV = &DNSSRV{Priority: binary.BigEndian.Uint16(rd), Weight: binary.BigEndian.Uint16(rd[2:]),
-					Port: binary.BigEndian.Uint16(rd[4:])}
-				t = t.mark(&a.SRV.Name, start)
-				return t
-			}
+		if n < 6 {
+			return t, errDNSRData
 		}
-	case 99:
-		for p := 0; p < len(rd); {
-			l := int(rd[p])
-			p++
-			if p+l > len(rd) {
-				l = len(rd) - p
-			}
-			t.buf = appendEscapeBytes(t.buf, rd[p:p+l])
-			p += l
+		var err error
+		if t.buf, _, _, err = appendDNSName(t.buf, b[:off+n], off+6); err != nil {
+			return t, err
 		}
-		t = t.mark(&a.RData, start)
-		return t
+		if sec != secAnswer {
+			t.buf = t.buf[:start]
+			return t, nil
+		}
+		a.SRV = &DNSSRV{Priority: binary.BigEndian.Uint16(rd), Weight: binary.BigEndian.Uint16(rd[2:]),
+			Port: binary.BigEndian.Uint16(rd[4:])}
+		return t.mark(&a.SRV.Name, start), nil
+	case 44:
+		if n < 2 {
+			return t, errDNSRData
+		}
+		if sec != secAnswer {
+			return t, nil
+		}
+		const hexd = "0123456789abcdef"
+		for i, c := range rd[2:] {
+			if i > 0 {
+				t.buf = append(t.buf, ':')
+			}
+			t.buf = append(t.buf, hexd[c>>4], hexd[c&0xf])
+		}
+		a.SSHFP = &DNSSSHFP{Algo: rd[0], Type: rd[1]}
+		return t.mark(&a.SSHFP.Fingerprint, start), nil
 	}
-	t.buf = appendEscapeBytes(t.buf[:start], rd)
-	return t.mark(&a.RData, start)
+	return t, nil
 }
 
 func appendIPv6(out, b []byte) []byte {
@@ -477,70 +690,90 @@ func appendEscapeBytes(out, b []byte) []byte {
 }
 
 // appendDNSName appends the possibly compressed name at off to out and
-// returns the offset just past it. Labels are joined by '.', the root is
-// "<root>", and bytes outside printable ASCII are escaped as \xNN. On error
-// out is returned as it was.
-func appendDNSName(out, b []byte, off int) ([]byte, int, error) {
+// returns the offset just past it, as Suricata's name parser reads it:
+// labels joined by '.', the root as "", the name cut at maxDNSName bytes
+// (truncated is then true), at most 255 labels and pointers, and bytes
+// that are not valid UTF-8 escaped as \xNN. A name that runs into the end
+// of b ends there. A name that loops after a pointer was followed ends
+// where it is, truncated; before one, it is an error. On error out is
+// returned as it was.
+func appendDNSName(out, b []byte, off int) (_ []byte, end int, truncated bool, _ error) {
 	start := len(out)
-	end := -1
-	jumps := 0
-	total := 0
-	for {
+	end = -1
+	for count := 0; ; {
 		if off >= len(b) {
-			return out[:start], 0, errDNSShort
+			break
 		}
 		l := int(b[off])
 		switch {
 		case l == 0:
-			if end < 0 {
-				end = off + 1
+			off++
+		case l&0xc0 == 0:
+			if off+1+l > len(b) {
+				return out[:start], 0, false, errDNSShort
 			}
-			if len(out) == start {
-				out = append(out, "<root>"...)
+			if !truncated {
+				if len(out) > start {
+					out = append(out, '.')
+				}
+				out = append(out, b[off+1:off+1+l]...)
 			}
-			return out, end, nil
+			off += 1 + l
 		case l&0xc0 == 0xc0:
-			if off+1 >= len(b) {
-				return out[:start], 0, errDNSShort
+			if off+2 > len(b) {
+				return out[:start], 0, false, errDNSShort
+			}
+			ptr := (l&0x3f)<<8 | int(b[off+1])
+			if ptr > len(b) {
+				return out[:start], 0, false, errDNSLabel
+			}
+			if ptr == off {
+				if end < 0 {
+					return out[:start], 0, false, errDNSLoop
+				}
+				goto done
 			}
 			if end < 0 {
 				end = off + 2
 			}
-			jumps++
-			if jumps > 64 {
-				return out[:start], 0, errDNSLoop
-			}
-			off = (l&0x3f)<<8 | int(b[off+1])
-		case l&0xc0 != 0:
-			return out[:start], 0, errDNSLabel
+			off = ptr
 		default:
-			off++
-			if off+l > len(b) {
-				return out[:start], 0, errDNSShort
+			return out[:start], 0, false, errDNSLabel
+		}
+		if l == 0 {
+			break
+		}
+		count++
+		if count > 255 {
+			if end < 0 {
+				return out[:start], 0, false, errDNSLong
 			}
-			total += l + 1
-			if total > 255 {
-				return out[:start], 0, errDNSLong
+			truncated = true
+			break
+		}
+		if len(out)-start > maxDNSName {
+			out = out[:start+maxDNSName]
+			truncated = true
+			if end >= 0 {
+				break
 			}
-			if len(out) > start {
-				out = append(out, '.')
-			}
-			for _, c := range b[off : off+l] {
-				if c < 0x20 || c >= 0x7f {
-					out = appendHexEscape(out, c)
-				} else {
-					out = append(out, c)
-				}
-			}
-			off += l
 		}
 	}
+done:
+	if end < 0 {
+		end = off
+	}
+	if name := out[start:]; !utf8.Valid(name) {
+		raw := append([]byte(nil), name...)
+		out = appendEscapeBytes(out[:start], raw)
+	}
+	return out, end, truncated, nil
 }
 
 var (
 	errDNSLoop  = errors.New("compression loop")
 	errDNSLabel = errors.New("bad label type")
-	errDNSLong  = errors.New("name too long")
+	errDNSLong  = errors.New("too many labels")
 )
 
 func appendHexEscape(out []byte, c byte) []byte {

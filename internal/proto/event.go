@@ -33,18 +33,25 @@ type Event struct {
 
 // DNSQuery is one question (EVE dns.queries[]).
 type DNSQuery struct {
-	RRName string `json:"rrname"`
-	RRType string `json:"rrtype"`
+	RRName          string `json:"rrname"`
+	RRType          string `json:"rrtype"`
+	RRNameTruncated bool   `json:"rrname_truncated,omitempty"`
 }
 
-// DNSAnswer is one resource record (EVE dns.answers[] / dns.authorities[]).
+// DNSAnswer is one resource record (EVE dns.answers[], authorities[], additionals[]).
 type DNSAnswer struct {
-	RRName string  `json:"rrname"`
-	RRType string  `json:"rrtype"`
-	TTL    uint32  `json:"ttl"`
-	RData  string  `json:"rdata,omitempty"`
-	SOA    *DNSSOA `json:"soa,omitempty"`
-	SRV    *DNSSRV `json:"srv,omitempty"`
+	RRName string `json:"rrname"`
+	// RRNameTruncated and RDataTruncated are set where Suricata's schema
+	// has them (queries, authorities): names longer than 1025 bytes.
+	RRNameTruncated bool      `json:"rrname_truncated,omitempty"`
+	RRType          string    `json:"rrtype"`
+	TTL             uint32    `json:"ttl"`
+	RData           string    `json:"rdata,omitempty"`
+	RDataTruncated  bool      `json:"rdata_truncated,omitempty"`
+	SOA             *DNSSOA   `json:"soa,omitempty"`
+	SRV             *DNSSRV   `json:"srv,omitempty"`
+	SSHFP           *DNSSSHFP `json:"sshfp,omitempty"`
+	Opt             []DNSOpt  `json:"opt,omitempty"` // EDNS options of an OPT record
 }
 
 // DNSSRV is the data of a SRV record (EVE answers[].srv).
@@ -57,13 +64,14 @@ type DNSSRV struct {
 
 // DNSSOA is the data of a SOA record.
 type DNSSOA struct {
-	MName   string `json:"mname"`
-	RName   string `json:"rname"`
-	Serial  uint32 `json:"serial"`
-	Refresh uint32 `json:"refresh"`
-	Retry   uint32 `json:"retry"`
-	Expire  uint32 `json:"expire"`
-	Minimum uint32 `json:"minimum"`
+	MName          string `json:"mname"`
+	MNameTruncated bool   `json:"mname_truncated,omitempty"`
+	RName          string `json:"rname"`
+	Serial         uint32 `json:"serial"`
+	Refresh        uint32 `json:"refresh"`
+	Retry          uint32 `json:"retry"`
+	Expire         uint32 `json:"expire"`
+	Minimum        uint32 `json:"minimum"`
 }
 
 // DNS is a DNS request or response, in Suricata's EVE v3 shape.
@@ -78,11 +86,13 @@ type DNS struct {
 	TC          bool        `json:"tc,omitempty"`
 	RD          bool        `json:"rd,omitempty"`
 	RA          bool        `json:"ra,omitempty"`
+	Z           bool        `json:"z,omitempty"` // the reserved header bit
 	Opcode      int         `json:"opcode"`
 	RCode       string      `json:"rcode,omitempty"` // "NOERROR", "NXDOMAIN", ...
 	Queries     []DNSQuery  `json:"queries,omitempty"`
 	Answers     []DNSAnswer `json:"answers,omitempty"`
 	Authorities []DNSAnswer `json:"authorities,omitempty"`
+	Additionals []DNSAnswer `json:"additionals,omitempty"`
 }
 
 // TLS is what a TLS handshake showed (EVE tls object).
