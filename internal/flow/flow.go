@@ -202,6 +202,10 @@ type Flow struct {
 	// string elsewhere: every record of the flow writes it. cid[0] is 0
 	// until it is computed.
 	cid [30]byte
+	// RespICMPType and RespICMPCode are those of the last ICMP message
+	// towards the client (Suricata's response_icmp_type and _code); they
+	// mean something only when PktsToClient > 0.
+	RespICMPType, RespICMPCode uint8
 	// PID and Process name the local owner, when attribution found one.
 	PID int32
 

@@ -256,6 +256,9 @@ func (t *Table) Update(s *packet.Summary) (f *Flow, toServer, created bool) {
 	} else {
 		f.PktsToClient++
 		f.BytesToClient += uint64(s.CapLen)
+		if s.Proto == packet.ProtoICMP || s.Proto == packet.ProtoICMPv6 {
+			f.RespICMPType, f.RespICMPCode = s.ICMPType, s.ICMPCode
+		}
 	}
 	if s.TS.After(f.Last) {
 		f.Last = s.TS
