@@ -320,8 +320,7 @@ func openInitial(dst []byte, k *quicDirKeys, pkt []byte, h *quicHeader, largest 
 		trunc = trunc<<8 | uint64(hdr[h.pnOffset+i])
 	}
 	pn = decodePacketNumber(largest, trunc, n)
-	var nonce [12]byte
-	nonce = k.iv
+	nonce := k.iv
 	for i := 0; i < 8; i++ {
 		nonce[4+i] ^= byte(pn >> (56 - 8*i))
 	}

@@ -212,8 +212,7 @@ func sealInitial(t testing.TB, v uint32, keyDCID, dcid, scid []byte, toServer bo
 	hdr = binary.BigEndian.AppendUint16(hdr, 0x4000|uint16(4+len(frames)+16))
 	pnOff := len(hdr)
 	hdr = binary.BigEndian.AppendUint32(hdr, pn)
-	var nonce [12]byte
-	nonce = dk.iv
+	nonce := dk.iv
 	for i := 0; i < 8; i++ {
 		nonce[4+i] ^= byte(uint64(pn) >> (56 - 8*i))
 	}
