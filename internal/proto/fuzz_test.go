@@ -61,7 +61,8 @@ func feedParser(t *testing.T, p parser, toServer bool, data []byte, chunk int) {
 
 func FuzzParseDNS(f *testing.F) {
 	for _, file := range []string{"suricata-verify/dns-udp-eve-txt.pcap", "suricata-verify/dns-udp-nxdomain-soa.pcap",
-		"suricata-verify/dns-udp-null-rr.pcap", "ndpi/dns-exf-high-entropy.pcap"} {
+		"suricata-verify/dns-udp-null-rr.pcap", "ndpi/dns-exf-high-entropy.pcap",
+		"../../internal/proto/testdata/dns-dnsmasq.pcap"} {
 		for _, p := range corpusPayloads(f, file, 0, true) {
 			f.Add(p)
 		}
@@ -70,6 +71,9 @@ func FuzzParseDNS(f *testing.F) {
 		m, err := ParseDNS(b)
 		if err == nil && m == nil {
 			t.Fatal("nil message without error")
+		}
+		if m != nil {
+			checkDNSShape(t, m)
 		}
 		(&dnsParser{tcp: true}).feed(&ctx{cfg: &Config{}, st: &State{}}, true, b)
 	})
@@ -310,4 +314,33 @@ func FuzzPooledState(f *testing.F) {
 			t.Fatalf("pooled events differ\n got: %q\nwant: %q", got, want)
 		}
 	})
+}
+
+// checkDNSShape checks what Suricata's EVE schema and opsdeck's bounds
+// require of any parsed message: sections bounded, objects only in the
+// sections whose schema has them, names within Suricata's length.
+func checkDNSShape(t *testing.T, m *DNS) {
+	t.Helper()
+	if len(m.Queries) > maxDNSRecords || len(m.Answers) > maxDNSRecords || len(m.Authorities) > maxDNSRecords ||
+		len(m.Additionals) > maxDNSRecords {
+		t.Fatalf("section over the bound: %d %d %d %d", len(m.Queries), len(m.Answers), len(m.Authorities), len(m.Additionals))
+	}
+	for _, q := range m.Queries {
+		if len(q.RRName) > 4*maxDNSName {
+			t.Fatalf("name of %d bytes", len(q.RRName))
+		}
+	}
+	for i, sec := range [][]DNSAnswer{m.Answers, m.Authorities, m.Additionals} {
+		for _, a := range sec {
+			if (a.SRV != nil || a.SSHFP != nil) && i != 0 || len(a.Opt) > 0 && i != 2 || a.SOA != nil && i == 2 ||
+				(a.RRNameTruncated || a.RDataTruncated) && i != 1 {
+				t.Fatalf("section %d has a field its schema lacks: %+v", i, a)
+			}
+			for _, o := range a.Opt {
+				if len(o.Data)%2 != 0 {
+					t.Fatalf("option data %q", o.Data)
+				}
+			}
+		}
+	}
 }

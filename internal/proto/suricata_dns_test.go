@@ -2,6 +2,8 @@ package proto
 
 import (
 	"net/netip"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,5 +127,125 @@ func TestDNSTXTStrings(t *testing.T) {
 		if a.RData != "s" || a.RRName != "t.example" {
 			t.Fatalf("answer %d: %+v", i, a)
 		}
+	}
+}
+
+// rawDNS assembles a message from a header (id, flags, section counts) and
+// wire-format sections, for cases no encoder writes.
+func rawDNS(id, flags uint16, qd, an, ns, ar int, body ...[]byte) []byte {
+	b := []byte{byte(id >> 8), byte(id), byte(flags >> 8), byte(flags), 0, byte(qd), 0, byte(an), 0, byte(ns), 0, byte(ar)}
+	for _, p := range body {
+		b = append(b, p...)
+	}
+	return b
+}
+
+// rr is a record of the root-relative name at offset 12 (the question's).
+func rawRR(typ uint16, rdata []byte) []byte {
+	return append([]byte{0xc0, 12, byte(typ >> 8), byte(typ), 0, 1, 0, 0, 0, 60, byte(len(rdata) >> 8), byte(len(rdata))}, rdata...)
+}
+
+var rawQuestion = []byte{1, 'x', 3, 'l', 'a', 'b', 0, 0, 1, 0, 1} // x.lab A IN
+
+// TestDNSSuricataSections: Suricata 8 keeps a response whose authorities
+// or additionals do not parse, leaving them out (and the additionals after
+// bad authorities); questions and answers must parse.
+func TestDNSSuricataSections(t *testing.T) {
+	a := rawRR(1, []byte{192, 0, 2, 1})
+	bad := []byte{0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 9, 1} // rdlength past the end
+	glue := rawRR(1, []byte{192, 0, 2, 2})
+	for _, c := range []struct {
+		name      string
+		msg       []byte
+		ok        bool
+		ans, auth int
+		add       int
+	}{
+		{"bad additionals", rawDNS(1, 0x8180, 1, 1, 1, 1, rawQuestion, a, rawRR(2, []byte{0xc0, 12}), bad), true, 1, 1, 0},
+		{"bad authorities", rawDNS(1, 0x8180, 1, 1, 1, 1, rawQuestion, a, bad), true, 1, 0, 0},
+		{"bad answers", rawDNS(1, 0x8180, 1, 2, 0, 0, rawQuestion, a, bad), false, 0, 0, 0},
+		{"bad SOA in authorities", rawDNS(1, 0x8183, 1, 0, 1, 1, rawQuestion, rawRR(6, []byte{0, 0, 1, 2}), glue), true, 0, 0, 0},
+		{"glue", rawDNS(1, 0x8180, 1, 1, 0, 1, rawQuestion, a, glue), true, 1, 0, 1},
+		{"request without question", rawDNS(1, 0x0100, 0, 0, 0, 1, glue), false, 0, 0, 0},
+		{"counts beyond the message", rawDNS(1, 0x8180, 1, 40, 0, 0, rawQuestion, a), false, 0, 0, 0},
+		{"no records but data", rawDNS(1, 0x8180, 0, 0, 0, 0, []byte{0, 0}), false, 0, 0, 0},
+		{"response without question", rawDNS(1, 0x8180, 0, 1, 0, 0, []byte{0, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1}), true, 1, 0, 0},
+	} {
+		d, err := ParseDNS(c.msg)
+		if (err == nil) != c.ok {
+			t.Errorf("%s: error %v, want ok %v", c.name, err, c.ok)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		if len(d.Answers) != c.ans || len(d.Authorities) != c.auth || len(d.Additionals) != c.add {
+			t.Errorf("%s: %d answers, %d authorities, %d additionals; want %d, %d, %d", c.name,
+				len(d.Answers), len(d.Authorities), len(d.Additionals), c.ans, c.auth, c.add)
+		}
+	}
+}
+
+// TestDNSSuricataNames: names as Suricata's parser reads them: the root
+// is "", a name longer than 1025 bytes is cut there and flagged, a pointer
+// to itself is an error before any pointer was followed, invalid UTF-8 is
+// escaped byte by byte.
+func TestDNSSuricataNames(t *testing.T) {
+	var long []byte
+	for i := 0; i < 20; i++ {
+		long = append(long, 63)
+		long = append(long, strings.Repeat(string(rune('a'+i)), 63)...)
+	}
+	long = append(long, 0, 0, 1, 0, 1)
+	d, err := ParseDNS(rawDNS(1, 0x0100, 1, 0, 0, 0, long))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := d.Queries[0]; len(q.RRName) != 1025 || !q.RRNameTruncated || q.RRType != "A" {
+		t.Errorf("long name: %d bytes, truncated %v, type %s", len(q.RRName), q.RRNameTruncated, q.RRType)
+	}
+	d, err = ParseDNS(rawDNS(1, 0x0100, 1, 0, 0, 0, []byte{0, 0, 2, 0, 1}))
+	if err != nil || d.Queries[0].RRName != "" || d.Queries[0].RRType != "NS" {
+		t.Errorf("root: %+v %v", d, err)
+	}
+	if _, err := ParseDNS(rawDNS(1, 0x0100, 1, 0, 0, 0, []byte{0xc0, 12, 0, 1, 0, 1})); err == nil {
+		t.Error("a name pointing at itself parsed")
+	}
+	d, err = ParseDNS(rawDNS(1, 0x0100, 1, 0, 0, 0, []byte{3, 'a', 0xff, 'b', 2, 0xc3, 0xa9, 0, 0, 1, 0, 1}))
+	if err != nil || d.Queries[0].RRName != `a\xffb.é` {
+		t.Errorf("escaped name %q %v", d.Queries[0].RRName, err)
+	}
+}
+
+// TestDNSSuricataRecords: header and record details as Suricata 8 logs
+// them: flags in hex without leading zeros, the z bit, rcode on requests,
+// every EDNS option, SSHFP and its type names.
+func TestDNSSuricataRecords(t *testing.T) {
+	opt := []byte{0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0} // root, OPT, 4096, TTL 0, rdlength
+	opts := []byte{0, 8, 0, 4, 0, 1, 24, 0, 0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 12, 0, 0}
+	opt[len(opt)-1] = byte(len(opts))
+	d, err := ParseDNS(rawDNS(0xbeef, 0x0040, 1, 0, 0, 1, rawQuestion, opt, opts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Flags != "40" || !d.Z || d.RCode != "NOERROR" || d.Type != "request" {
+		t.Errorf("header: flags %q z %v rcode %q type %s", d.Flags, d.Z, d.RCode, d.Type)
+	}
+	want := []DNSOpt{{8, "00011800"}, {10, "0102030405060708"}, {12, ""}}
+	if len(d.Additionals) != 1 || !slices.Equal(d.Additionals[0].Opt, want) || d.Additionals[0].RRName != "" {
+		t.Errorf("additionals %+v, want opt %v", d.Additionals, want)
+	}
+	sshfp := rawRR(44, []byte{4, 2, 0xab, 0x01})
+	d, err = ParseDNS(rawDNS(1, 0x8180, 1, 1, 0, 0, rawQuestion, sshfp))
+	if err != nil || d.Answers[0].SSHFP == nil || *d.Answers[0].SSHFP != (DNSSSHFP{"ab:01", 4, 2}) {
+		t.Errorf("sshfp %+v %v", d, err)
+	}
+	for typ, name := range map[uint16]string{23: "NSAPPTR", 64: "64", 65: "HTTPS", 252: "252", 254: "MAILA", 256: "URI", 257: "257"} {
+		if got := DNSTypeName(typ); got != name {
+			t.Errorf("type %d: %q, want Suricata's %q", typ, got, name)
+		}
+	}
+	if d, _ := ParseDNS(rawDNS(1, 0x0000, 1, 0, 0, 0, rawQuestion)); d == nil || d.Flags != "0" {
+		t.Errorf("flags of 0: %+v", d)
 	}
 }
