@@ -38,8 +38,6 @@ type common struct {
 	host *hoststat.Snapshot // newest full host sample
 	// Histories kept here because the host source may feed the console
 	// directly (the engine's HostState histories are used when present).
-	cpuHist, memHist []float64
-	coreHist         [][]float64
 
 	acked   map[*detect.Alert]bool
 	focus   int // index of the focused pane
@@ -86,7 +84,6 @@ const (
 	numPanes
 )
 
-const histLen = 300
 
 func newCommon(st *Styles, keys *KeyMap) *common {
 	return &common{st: st, keys: keys, snap: &engine.Snapshot{}, acked: map[*detect.Alert]bool{}}
@@ -119,50 +116,19 @@ func (c *common) setHost(h *hoststat.Snapshot) {
 		return
 	}
 	c.host = h
-	if h.IntervalS == 0 && len(c.cpuHist) == 0 {
-		return // the first sample has no rates yet
-	}
-	c.cpuHist = push(c.cpuHist, h.CPU.Total.Busy)
-	if h.Memory.Total > 0 {
-		c.memHist = push(c.memHist, float64(h.Memory.Used)/float64(h.Memory.Total)*100)
-	}
-	if len(c.coreHist) != len(h.CPU.PerCore) {
-		c.coreHist = make([][]float64, len(h.CPU.PerCore))
-	}
-	for i, t := range h.CPU.PerCore {
-		c.coreHist[i] = push(c.coreHist[i], t.Busy)
-	}
 }
 
-// cpuHistory prefers the engine's history when it keeps one.
-func (c *common) cpuHistory() []float64 {
-	if len(c.snap.Host.CPU) > 0 {
-		return c.snap.Host.CPU
-	}
-	return c.cpuHist
-}
+// The host's histories are the engine's (engine.HostState): one owner
+// for every consumer.
+func (c *common) cpuHistory() []float64 { return c.snap.Host.CPU }
+func (c *common) memHistory() []float64 { return c.snap.Host.Mem }
 
-func (c *common) memHistory() []float64 {
-	if len(c.snap.Host.Mem) > 0 {
-		return c.snap.Host.Mem
-	}
-	return c.memHist
-}
-
-func push(h []float64, v float64) []float64 {
-	if len(h) >= histLen {
-		h = append(h[:0], h[len(h)-histLen+1:]...)
-	}
-	return append(h, v)
-}
 
 // Messages.
 
 // SnapshotMsg delivers a new engine snapshot to the console.
 type SnapshotMsg struct{ Snap *engine.Snapshot }
 
-// HostMsg delivers a host sample when the engine does not carry it.
-type HostMsg struct{ Host *hoststat.Snapshot }
 
 // tickMsg asks for the next snapshot; gen discards ticks of an older chain
 // (after a pause or a refresh-rate change).

@@ -127,12 +127,6 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case SnapshotMsg:
 		return m, m.applySnapshot(msg)
-	case HostMsg:
-		if msg.Host != nil && !msg.Host.Partial {
-			m.c.setHost(msg.Host)
-			m.panes[paneProcs].Update(SnapshotMsg{})
-		}
-		return m, nil
 	case openDetailMsg:
 		m.detail = newDetailPane(m.c, msg.d)
 		m.layout()

@@ -24,7 +24,6 @@ type systemPane struct {
 	c    *common
 	w, h int
 	off  int // scroll offset when the pane is shorter than its content
-	hist ioHistory
 }
 
 func newSystemPane(c *common) *systemPane { return &systemPane{c: c} }
@@ -34,8 +33,6 @@ func (p *systemPane) SetSize(w, h int) { p.w, p.h = w, h }
 func (p *systemPane) Update(msg tea.Msg) (Pane, tea.Cmd) {
 	k := p.c.keys
 	switch msg := msg.(type) {
-	case SnapshotMsg:
-		p.hist.observe(p.c.host)
 	case tea.KeyMsg:
 		switch {
 		case key.Matches(msg, k.Up):
@@ -57,7 +54,6 @@ func (p *systemPane) FullHelp() [][]key.Binding {
 }
 
 func (p *systemPane) View() string {
-	p.hist.observe(p.c.host) // a host sample that came as HostMsg
 	bodyH := max(p.h-2, 0)
 	secs := p.sections(p.w - 2)
 	// Whole sections, most important first, while they fit; shown in
@@ -151,8 +147,8 @@ func (p *systemPane) sections(w int) []section {
 		var cores []string
 		for i, c := range h.CPU.PerCore {
 			graph := bar(g, c.Busy, bw)
-			if i < len(p.c.coreHist) && len(p.c.coreHist[i]) > 1 {
-				graph = sparkline(g, p.c.coreHist[i], bw, 100)
+			if cores := p.c.snap.Host.Cores; i < len(cores) && len(cores[i]) > 1 {
+				graph = sparkline(g, cores[i], bw, 100)
 			}
 			line.WriteString(st.Dim.Render(fmt.Sprintf("%3d ", i)) + st.pctStyle(c.Busy).Render(graph) +
 				fmt.Sprintf("%4.0f%% ", c.Busy))
@@ -238,7 +234,7 @@ func (p *systemPane) sections(w int) []section {
 		}
 		l := label("Disk") + textsafe.Pad(d.Name, 8) + fmt.Sprintf(" r%6s w%6s %3.0f%% ",
 			humanBytes(d.ReadBytesPerS), humanBytes(d.WriteBytesPerS), d.BusyPct)
-		disks = append(disks, p.withHistory(l, p.hist.disks[d.Name], w,
+		disks = append(disks, p.withHistory(l, p.c.snap.Host.Disks[d.Name], w,
 			st.Dim.Render(fmt.Sprintf("tot %s/%s", humanBytes(float64(d.ReadBytes)), humanBytes(float64(d.WriteBytes))))))
 	}
 	prio = 8
@@ -253,7 +249,7 @@ func (p *systemPane) sections(w int) []section {
 		if i.RxDropsPerS+i.TxDropsPerS+i.RxErrorsPerS+i.TxErrorsPerS > 0 {
 			l += st.Warn.Render(fmt.Sprintf("drop %.0f/s err %.0f/s ", i.RxDropsPerS+i.TxDropsPerS, i.RxErrorsPerS+i.TxErrorsPerS))
 		}
-		nets = append(nets, p.withHistory(l, p.hist.ifaces[i.Name], w,
+		nets = append(nets, p.withHistory(l, p.c.snap.Host.Ifaces[i.Name], w,
 			st.Dim.Render(fmt.Sprintf("tot %s/%s", humanBytes(float64(i.RxBytes)), humanBytes(float64(i.TxBytes))))))
 	}
 	prio = 7

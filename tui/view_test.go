@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/opsdeck/opsdeck/internal/engine"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
 )
 
@@ -188,9 +190,11 @@ func TestInjection(t *testing.T) {
 
 // TestPerCoreHistory: after a few samples each core shows its recent
 // history, so a core pegged for a while stands out from one that just
-// spiked; the first sample shows gauges.
+// spiked; the first sample shows gauges. The samples go through a real
+// engine, the one owner of the host's history.
 func TestPerCoreHistory(t *testing.T) {
 	m := newTestModel(fixtureSnapshot(""), 120, 40, asciiRenderer())
+	eng := engine.New(engine.DefaultConfig(), nil)
 	sample := func(i int, busy ...float64) {
 		h := *fixtureSnapshot("").Host.Latest
 		h.Time, h.IntervalS = t0.Add(time.Duration(i)*time.Second), 1
@@ -198,7 +202,10 @@ func TestPerCoreHistory(t *testing.T) {
 		for _, b := range busy {
 			h.CPU.PerCore = append(h.CPU.PerCore, hoststat.CPUTimes{Busy: b})
 		}
-		m.Update(HostMsg{Host: &h})
+		eng.HandleHost(&h)
+		snap := *fixtureSnapshot("")
+		snap.Host = eng.Snapshot(engine.SnapshotOptions{}).Host
+		m.Update(SnapshotMsg{Snap: &snap})
 	}
 	g := m.c.st.G
 	top, bottom := regexp.QuoteMeta(g.Spark[len(g.Spark)-1]), regexp.QuoteMeta(g.Spark[0])

@@ -105,7 +105,7 @@ func TestHostHistoryBounded(t *testing.T) {
 	e := New(DefaultConfig(), nil)
 	t0 := time.Unix(1000, 0)
 	for i := 0; i < hostHistory+50; i++ {
-		hs := &hoststat.Snapshot{Time: t0.Add(time.Duration(i) * time.Second)}
+		hs := &hoststat.Snapshot{Time: t0.Add(time.Duration(i) * time.Second), IntervalS: 1}
 		hs.CPU.Total.Busy = float64(i % 100)
 		hs.Memory.Total, hs.Memory.Used = 100, 25
 		e.HandleHost(hs)

@@ -10,9 +10,6 @@ import (
 	"github.com/opsdeck/opsdeck/internal/hoststat"
 )
 
-// hostHistory is how many samples of CPU and memory the console can draw.
-const hostHistory = 300
-
 // EnableAttribution turns on flow-to-process mapping: only meaningful when
 // capturing live on this host. refresh asks the system source for a fresh
 // socket list (attrib calls it on misses, rate-limited).
@@ -43,13 +40,7 @@ func (e *Engine) HandleHost(s *hoststat.Snapshot) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.host.Latest = s
-	e.host.CPU = appendBounded(e.host.CPU, s.CPU.Total.Busy)
-	memPct := 0.0
-	if s.Memory.Total > 0 {
-		memPct = 100 * float64(s.Memory.Used) / float64(s.Memory.Total)
-	}
-	e.host.Mem = appendBounded(e.host.Mem, memPct)
+	e.host.observe(s)
 	if e.hostRules != nil {
 		e.alertF = nil
 		e.hostRules.Observe(s, e.alertFn)
@@ -67,14 +58,6 @@ func (e *Engine) hostRuleStats(out map[string]uint64) {
 		return
 	}
 	maps.Copy(out, e.hostRules.Stats())
-}
-
-func appendBounded(h []float64, v float64) []float64 {
-	if len(h) >= hostHistory {
-		copy(h, h[1:])
-		h = h[:len(h)-1]
-	}
-	return append(h, v)
 }
 
 // attribute looks up the local process of a flow. A miss is retried when

@@ -11,7 +11,6 @@ import (
 	"github.com/opsdeck/opsdeck/internal/attrib"
 	"github.com/opsdeck/opsdeck/internal/detect"
 	"github.com/opsdeck/opsdeck/internal/flow"
-	"github.com/opsdeck/opsdeck/internal/hoststat"
 	"github.com/opsdeck/opsdeck/internal/packet"
 	"github.com/opsdeck/opsdeck/internal/proto"
 )
@@ -212,15 +211,6 @@ func (e *Engine) SetSource(s SourceStatus) {
 	e.mu.Unlock()
 }
 
-// HostState is the latest view of the host from the system source.
-type HostState struct {
-	Latest *hoststat.Snapshot
-	CPU    []float64 // total busy % history, oldest first
-	Mem    []float64 // used % history
-}
-
-func newHostState() *HostState { return &HostState{} }
-
 // FlowView is a copy of a flow for the console.
 type FlowView struct {
 	ID                           uint64
@@ -295,7 +285,7 @@ func (e *Engine) Snapshot(o SnapshotOptions) *Snapshot {
 	s.AlertsBySeverity = e.bySev
 	s.Events = e.events.last(o.Events)
 	e.flowAggregates(s, o)
-	s.Host = HostState{Latest: e.host.Latest, CPU: slices.Clone(e.host.CPU), Mem: slices.Clone(e.host.Mem)}
+	s.Host = e.host.clone()
 	if e.det != nil {
 		s.Detectors = e.det.Stats()
 	}
