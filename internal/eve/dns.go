@@ -144,7 +144,7 @@ func appendRRs(b []byte, rrs []proto.DNSAnswer) []byte {
 		b = appendString(b, a.RRType)
 		b = append(b, `,"ttl":`...)
 		b = strconv.AppendUint(b, uint64(a.TTL), 10)
-		if a.RData != "" {
+		if a.RData != "" || proto.PrintsRData(a) {
 			b = append(b, `,"rdata":`...)
 			b = appendString(b, a.RData)
 		}

@@ -106,7 +106,7 @@ func TestAppendDNSMatchesJSON(t *testing.T) {
 		{Version: 3, Type: "response", ID: 39372, Flags: "8180", QR: true, RD: true, RA: true, RCode: "NOERROR",
 			Queries: []proto.DNSQuery{{RRName: "x.example", RRType: "A"}},
 			Answers: []proto.DNSAnswer{{RRName: "x.example", RRType: "A", TTL: 5, RData: "34.197.178.240"}, {RRName: "x.example", RRType: "SRV", TTL: 1, SRV: &proto.DNSSRV{Priority: 1, Weight: 2, Port: 443, Name: "s.example"}},
-				{RRName: "x.example", RRType: "NULL", RData: "VACKD\x03\\xc5\x01"}, {RRName: "x.example", RRType: "A", TTL: 5, RData: "10.0.0.1"}, {RRName: "y", RRType: "AAAA", RData: "::1"}},
+				{RRName: "x.example", RRType: "NULL", RData: "VACKD\x03\\xc5\x01"}, {RRName: "e.example", RRType: "TXT"}, {RRName: "e.example", RRType: "HTTPS"}, {RRName: "x.example", RRType: "A", TTL: 5, RData: "10.0.0.1"}, {RRName: "y", RRType: "AAAA", RData: "::1"}},
 			Authorities: []proto.DNSAnswer{{RRName: "oisf.net", RRType: "SOA", TTL: 899, SOA: &proto.DNSSOA{MName: "ns", RName: "host\"master", Serial: 1, Refresh: 7200, Retry: 900, Expire: 1209600, Minimum: 86400}}}},
 		{Version: 3, Type: "response", TC: true, AA: true, Opcode: 5, RCode: "NXDOMAIN", Queries: []proto.DNSQuery{{RRName: "\u202eevil\x1b[2J<>&", RRType: "TXT"}}},
 	}

@@ -2,6 +2,7 @@ package proto
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -288,6 +289,30 @@ func parseDNSInto(b []byte, am *dnsAnswerMsg) (*Event, error) {
 	t.finish()
 	qm.ev.Type, qm.ev.DNS = "dns", m
 	return &qm.ev, nil
+}
+
+// PrintsRData reports whether Suricata writes rdata for the record's
+// type, empty or not (an empty TXT string, a CNAME to the root): for the
+// other types it writes an object (SOA, SRV, SSHFP, OPT) or nothing.
+func PrintsRData(a *DNSAnswer) bool {
+	switch a.RRType {
+	case "A", "AAAA", "CNAME", "MX", "NS", "PTR", "TXT", "NULL":
+		return true
+	}
+	return false
+}
+
+// MarshalJSON writes the record as Suricata does: rdata, even empty, for
+// the types whose data it prints (see PrintsRData), none for the others.
+func (a DNSAnswer) MarshalJSON() ([]byte, error) {
+	type plain DNSAnswer // without this method
+	if a.RData != "" || !PrintsRData(&a) {
+		return json.Marshal(plain(a))
+	}
+	return json.Marshal(struct {
+		plain
+		RData string `json:"rdata"`
+	}{plain: plain(a)})
 }
 
 // groupedType reports whether Suricata groups records of type t in

@@ -1,6 +1,7 @@
 package proto
 
 import (
+	"encoding/json"
 	"net/netip"
 	"slices"
 	"strings"
@@ -106,6 +107,9 @@ func TestDNSTXTStrings(t *testing.T) {
 		if a.RData != w || a.RRName != "t.example" || a.RRType != "TXT" || a.TTL != 60 {
 			t.Errorf("answer %d: %+v, want rdata %q", i, a, w)
 		}
+	}
+	if j, _ := json.Marshal(d.Answers[2]); !strings.Contains(string(j), `"rdata":""`) {
+		t.Errorf("empty string written as %s, want rdata \"\" as Suricata writes it", j)
 	}
 	if g := d.Grouped()["TXT"]; len(g) != 4 || g[2] != "" {
 		t.Errorf("grouped TXT %q, want all 4 strings (Suricata groups the empty one too)", g)
