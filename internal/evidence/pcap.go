@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/detect"
+	"github.com/opsdeck/opsdeck/internal/packet"
 	"github.com/opsdeck/opsdeck/internal/pcapfile"
 )
 
@@ -23,8 +24,6 @@ import (
 // receives it. So the main file holds the most common link type and the rare
 // others (a tun interface next to Ethernet ones) go to sibling files named
 // NAME.linkN.pcap.
-
-const linkEthernet = 1
 
 // FileMode is the permission of every evidence file: packets may hold
 // credentials and private data.
@@ -81,7 +80,7 @@ func WritePcap(path string, pkts []Packet) (Export, error) {
 		return cmp.Or(cmp.Compare(len(byLink[b]), len(byLink[a])), cmp.Compare(a, b))
 	})
 	if len(links) == 0 {
-		links = []uint16{linkEthernet}
+		links = []uint16{packet.LinkEthernet}
 	}
 	var ex Export
 	for i, l := range links {

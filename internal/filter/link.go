@@ -4,20 +4,23 @@ import (
 	"fmt"
 
 	"golang.org/x/net/bpf"
+
+	"github.com/opsdeck/opsdeck/internal/packet"
 )
 
-// Link types accepted by Compile (pcap LINKTYPE_ values).
+// Link types accepted by Compile: internal/packet's (pcap LINKTYPE_
+// values), under the short names this file uses.
 const (
-	linkNull     = 0
-	linkEthernet = 1
-	linkRaw12    = 12
-	linkRaw14    = 14
-	linkRaw      = 101
-	linkLoop     = 108
-	linkSLL      = 113
-	linkIPv4     = 228
-	linkIPv6     = 229
-	linkSLL2     = 276
+	linkNull     = packet.LinkNull
+	linkEthernet = packet.LinkEthernet
+	linkRaw12    = packet.LinkRaw12
+	linkRaw14    = packet.LinkRaw14
+	linkRaw      = packet.LinkRaw
+	linkLoop     = packet.LinkLoop
+	linkSLL      = packet.LinkLinuxSLL
+	linkIPv4     = packet.LinkIPv4
+	linkIPv6     = packet.LinkIPv6
+	linkSLL2     = packet.LinkLinuxSLL2
 )
 
 // EtherTypes the compiler tests for.

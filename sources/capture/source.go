@@ -5,23 +5,25 @@ package capture
 
 import (
 	"time"
+
+	"github.com/opsdeck/opsdeck/internal/packet"
 )
 
 // LinkType is a pcap LINKTYPE_ value (https://www.tcpdump.org/linktypes.html).
 type LinkType uint16
 
-// Link types opsdeck decodes.
+// Link types opsdeck decodes: internal/packet's values, typed.
 const (
-	LinkNull      LinkType = 0   // BSD loopback, host-order 4-byte family
-	LinkEthernet  LinkType = 1   // Ethernet II / 802.3
-	LinkRaw       LinkType = 101 // raw IPv4 or IPv6
-	LinkLoop      LinkType = 108 // OpenBSD loopback, network-order family
-	LinkLinuxSLL  LinkType = 113 // Linux cooked v1 (tcpdump -i any)
-	LinkIPv4      LinkType = 228 // raw IPv4
-	LinkIPv6      LinkType = 229 // raw IPv6
-	LinkLinuxSLL2 LinkType = 276 // Linux cooked v2
-	LinkRaw12     LinkType = 12  // DLT_RAW on some BSDs (written as 12 by old files)
-	LinkRaw14     LinkType = 14  // DLT_RAW on OpenBSD
+	LinkNull      = LinkType(packet.LinkNull)      // BSD loopback, host-order 4-byte family
+	LinkEthernet  = LinkType(packet.LinkEthernet)  // Ethernet II / 802.3
+	LinkRaw       = LinkType(packet.LinkRaw)       // raw IPv4 or IPv6
+	LinkLoop      = LinkType(packet.LinkLoop)      // OpenBSD loopback, network-order family
+	LinkLinuxSLL  = LinkType(packet.LinkLinuxSLL)  // Linux cooked v1 (tcpdump -i any)
+	LinkIPv4      = LinkType(packet.LinkIPv4)      // raw IPv4
+	LinkIPv6      = LinkType(packet.LinkIPv6)      // raw IPv6
+	LinkLinuxSLL2 = LinkType(packet.LinkLinuxSLL2) // Linux cooked v2
+	LinkRaw12     = LinkType(packet.LinkRaw12)     // DLT_RAW on some BSDs (written as 12 by old files)
+	LinkRaw14     = LinkType(packet.LinkRaw14)     // DLT_RAW on OpenBSD
 )
 
 // Frame is one captured frame. Data is only valid until the next call to Next
