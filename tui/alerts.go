@@ -129,10 +129,7 @@ func (p *alertsPane) View() string {
 	from, to := p.l.visible()
 	for i := from; i < to; i++ {
 		a := p.rows[i]
-		sev := a.Severity
-		if sev == 0 && a.Rule != nil {
-			sev = a.Rule.Severity
-		}
+		sev := a.Sev()
 		rule := "?"
 		if a.Rule != nil {
 			rule = a.Rule.Name

@@ -84,7 +84,6 @@ const (
 	numPanes
 )
 
-
 func newCommon(st *Styles, keys *KeyMap) *common {
 	return &common{st: st, keys: keys, snap: &engine.Snapshot{}, acked: map[*detect.Alert]bool{}}
 }
@@ -123,12 +122,10 @@ func (c *common) setHost(h *hoststat.Snapshot) {
 func (c *common) cpuHistory() []float64 { return c.snap.Host.CPU }
 func (c *common) memHistory() []float64 { return c.snap.Host.Mem }
 
-
 // Messages.
 
 // SnapshotMsg delivers a new engine snapshot to the console.
 type SnapshotMsg struct{ Snap *engine.Snapshot }
-
 
 // tickMsg asks for the next snapshot; gen discards ticks of an older chain
 // (after a pause or a refresh-rate change).

@@ -79,6 +79,15 @@ type Alert struct {
 	Process string
 }
 
+// Sev is the alert's severity: its own, or its rule's when it has none
+// (0). Every consumer reads it through here.
+func (a *Alert) Sev() Severity {
+	if a.Severity == 0 && a.Rule != nil {
+		return a.Rule.Severity
+	}
+	return a.Severity
+}
+
 // Catalog is every rule opsdeck knows, by name. Signature ids are stable.
 var Catalog = map[string]*Rule{}
 

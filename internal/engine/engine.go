@@ -414,11 +414,8 @@ func (e *Engine) alert(a *detect.Alert) {
 		}
 	}
 	e.counters.Alerts++
-	sev := a.Severity
-	if sev == 0 {
-		sev = a.Rule.Severity
-		a.Severity = sev
-	}
+	sev := a.Sev()
+	a.Severity = sev
 	// The header counts incidents: an update of an alert already raised
 	// (a count that grew, a process found) is not another one.
 	if sev >= 1 && sev <= 3 && !a.Update {

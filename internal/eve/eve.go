@@ -409,10 +409,18 @@ func (w *Writer) Proto(ev *proto.Event, f *flow.Flow) error {
 		w.buf = appendHTTP(w.buf, ev.HTTP)
 	case ev.FTP != nil:
 		body = ev.FTP
-	case ev.SSH != nil:
-		body = ev.SSH
 	case ev.RDP != nil:
 		body = ev.RDP
+	case ev.Body != nil:
+		// A parser on the registry writes its own object.
+		w.buf = append(w.buf, ',')
+		w.buf = appendString(w.buf, ev.Type)
+		w.buf = append(w.buf, ':')
+		b, err := ev.Body.AppendEVE(w.buf, proto.EVEOptions{ShowSecrets: w.ShowSecrets})
+		if err != nil {
+			return fmt.Errorf("encode %s event: %w", ev.Type, err)
+		}
+		w.buf = b
 	}
 	if body != nil {
 		w.buf = append(w.buf, ',')
@@ -483,10 +491,7 @@ func (w *Writer) Alert(a *detect.Alert, f *flow.Flow) error {
 	if len(a.Rule.MITRE) > 0 {
 		md["mitre_technique_id"] = a.Rule.MITRE
 	}
-	sev := a.Severity
-	if sev == 0 {
-		sev = a.Rule.Severity
-	}
+	sev := a.Sev()
 	j, err := json.Marshal(alertJSON{Action: "allowed", GID: GID, SignatureID: a.Rule.SID, Rev: a.Rule.Rev, Signature: a.Signature,
 		Category: a.Rule.Category, Severity: int(sev), Metadata: md})
 	if err != nil {

@@ -129,10 +129,7 @@ func (c *Collector) ObserveAlert(a *detect.Alert) {
 	if a.Update {
 		return
 	}
-	sev := a.Severity
-	if sev == 0 {
-		sev = a.Rule.Severity
-	}
+	sev := a.Sev()
 	k := alertKey{textsafe.Label(a.Rule.Name, maxLabelBytes), sev}
 	c.mu.Lock()
 	defer c.mu.Unlock()
