@@ -366,7 +366,7 @@ func TestStatsRecord(t *testing.T) {
 		"stats.decoder.invalid", "stats.decoder.ipv4", "stats.decoder.ipv6", "stats.decoder.pkts",
 		"stats.decoder.tcp", "stats.decoder.udp", "stats.decoder.vlan",
 		"stats.detect.alert", "stats.detect.alerts_suppressed",
-		"stats.flow.active", "stats.flow.total",
+		"stats.flow.active", "stats.flow.emerg_mode_entered", "stats.flow.emerg_mode_over", "stats.flow.total",
 		"stats.tcp.reassembly_gap", "stats.tcp.reassembly_memuse", "stats.tcp.segment_memcap_drop",
 		"stats.uptime",
 	}

@@ -56,10 +56,13 @@ type DetectStats struct {
 	AlertsSuppressed uint64 `json:"alerts_suppressed"`
 }
 
-// FlowStats are the flow table's size and total.
+// FlowStats are the flow table's size and total, and how often it filled
+// up and went into emergency mode (and came out of it).
 type FlowStats struct {
-	Active int    `json:"active"`
-	Total  uint64 `json:"total"`
+	Active           int    `json:"active"`
+	EmergModeEntered uint64 `json:"emerg_mode_entered"`
+	EmergModeOver    uint64 `json:"emerg_mode_over"`
+	Total            uint64 `json:"total"`
 }
 
 // TCPStats are Suricata's names for the stream budget: bytes held now, and
@@ -132,7 +135,10 @@ func NewStats(eng *engine.Engine, in StatsInput) Stats {
 	b.Uptime = int64(in.Uptime / time.Second)
 	b.Decoder = DecoderStats{Pkts: c.Pkts, Bytes: c.Bytes, Invalid: c.Invalid, IPv4: c.IPv4, IPv6: c.IPv6, TCP: c.TCP,
 		UDP: c.UDP, ICMPv4: c.ICMPv4, ICMPv6: c.ICMPv6, ARP: c.ARP, VLAN: c.VLAN}
-	b.Flow = FlowStats{Total: fl.Created, Active: fl.Active}
+	b.Flow = FlowStats{Total: fl.Created, Active: fl.Active, EmergModeEntered: fl.Emergencies, EmergModeOver: fl.Emergencies}
+	if fl.Emergency {
+		b.Flow.EmergModeOver-- // still in it
+	}
 	b.Detect = DetectStats{Alert: c.Alerts, AlertsSuppressed: c.Muted}
 	b.TCP = TCPStats{ReassemblyMemuse: rs.Memuse, SegmentMemcapDrop: rs.MemcapDrops, ReassemblyGap: rs.GapDrops}
 	x := &s.Opsdeck
