@@ -180,6 +180,8 @@ var (
 	dFlowsCreated = desc("flows_created_total", "Flows created.")
 	dFlowsEnded   = desc("flows_ended_total", "Flows ended (timeout, shutdown or eviction).")
 	dFlowsEvicted = desc("flows_evicted_total", "Flows ended early because the table was full.")
+	dFlowsEmerg   = desc("flows_emergency", "1 while the flow table is in emergency mode (it filled up; shorter timeouts until it empties to 70%).")
+	dFlowsEmergN  = desc("flows_emergencies_total", "Times the flow table went into emergency mode (Suricata's flow.emerg_mode_entered).")
 	dAlerts       = desc("alerts_total", "Alerts raised, by rule and severity (high, medium, low, as the console shows them).", "rule", "severity")
 	dUnlabelled   = desc("alerts_unlabelled_total", "Alerts not in opsdeck_alerts_total because it reached its cap of rule and severity series.")
 	dTableEntries = desc("detector_table_entries", "Entries in a detector's bounded table.", "table")
@@ -365,6 +367,12 @@ func (s *scrape) collectEngine() {
 	s.counter(dFlowsCreated, fs.Created)
 	s.counter(dFlowsEnded, fs.Ended)
 	s.counter(dFlowsEvicted, fs.Evicted)
+	emerg := 0.0
+	if fs.Emergency {
+		emerg = 1
+	}
+	s.gauge(dFlowsEmerg, emerg)
+	s.counter(dFlowsEmergN, fs.Emergencies)
 	// The detectors' counters are one map: "<table>.entries" is a table's
 	// size now (a gauge), "<table>.evicted" what it evicted since the start
 	// (a counter), and every other key counts events since the start.
