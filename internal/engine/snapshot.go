@@ -144,8 +144,6 @@ func eventLine(ev *proto.Event, f *flow.Flow) EventLine {
 		if h.UserAgent != "" {
 			l.Detail += " " + h.UserAgent
 		}
-	case ev.SSH != nil:
-		l.Summary = ev.SSH.Client.SoftwareVersion + " -> " + ev.SSH.Server.SoftwareVersion
 	case ev.FTP != nil:
 		l.Summary = ev.FTP.Command + " " + ev.FTP.CommandData
 		if ev.FTP.Command == "PASS" {
@@ -160,6 +158,9 @@ func eventLine(ev *proto.Event, f *flow.Flow) EventLine {
 		l.Summary = ev.Cred.Protocol + " user " + ev.Cred.User + " password " + proto.MaskSecret(ev.Cred.Password)
 		l.Detail = ev.Cred.Outcome
 		l.Severity = 2
+	case ev.Body != nil:
+		// A parser on the registry makes its own line.
+		l.Summary, l.Detail = ev.Body.Line()
 	}
 	return l
 }

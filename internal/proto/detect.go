@@ -6,89 +6,139 @@ import "bytes"
 // before it decides; every signature below fits in it.
 const detectMinBytes = 8
 
-var httpMethods = [...]string{"GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTIONS ", "CONNECT ", "PATCH ", "TRACE ", "PROPFIND "}
-
-// detectTCP names the application protocol from the first stream bytes of one
-// direction. Content decides first; well-known ports only break ties for
-// protocols whose first bytes are plain text (a mail or FTP banner, Telnet
-// without option negotiation). more is set when b is too short to decide.
-func detectTCP(b []byte, toServer bool, sport, cport uint16) (app appID, more bool) {
-	if len(b) < detectMinBytes {
-		// A short first segment may still be a complete banner or command.
-		if !bytes.Contains(b, []byte{'\n'}) && !(len(b) >= 3 && b[0] == 0xff && b[1] >= 0xfb) {
-			return appNone, true
-		}
-	}
-	switch {
-	case len(b) >= 6 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4 && (b[5] == 1 || b[5] == 2):
-		return appTLS, false
-	case bytes.HasPrefix(b, []byte("SSH-")):
-		return appSSH, false
-	case bytes.HasPrefix(b, []byte("HTTP/1.")):
-		return appHTTP, false
-	case len(b) >= 11 && b[0] == 3 && b[1] == 0 && b[5]&0xf0 == 0xe0 && toServer:
-		return appRDP, false
-	case b[0] == 0xff && len(b) >= 2 && b[1] >= 0xf0:
-		return appTelnet, false
-	}
-	if looksLDAP(b, toServer) {
-		return appLDAP, false
-	}
-	if toServer {
-		switch {
-		case looksPgsql(b):
-			return appPgsql, false
-		case looksSOCKS5(b):
-			return appSOCKS5, false
-		}
-		for _, m := range httpMethods {
-			if bytes.HasPrefix(b, []byte(m)) {
-				return appHTTP, false
+// The parsers whose files predate the registry, registered here with the
+// places their probes had in detection: DNS, TLS, HTTP, RDP, LDAP,
+// PostgreSQL, FTP, the mail protocols and QUIC. A parser moved onto the
+// registry registers itself from its own file instead (ssh.go, telnet.go).
+var (
+	appTLS = registerProtocol(protocol{name: "tls",
+		tcp: []probe{{order: tierSignature, match: func(b []byte, _ bool, _, _ uint16) bool {
+			return len(b) >= 6 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4 && (b[5] == 1 || b[5] == 2)
+		}}},
+		newTCP: func(st *State) parser {
+			if p := st.pool.tlsParser(); p != nil {
+				return p
 			}
-		}
-		if looksRedis(b, sport) {
-			return appRedis, false
-		}
-	} else {
-		switch {
-		case bytes.HasPrefix(b, []byte("+OK")):
-			return appPOP3, false
-		case bytes.HasPrefix(b, []byte("* OK")) || bytes.HasPrefix(b, []byte("* PREAUTH")):
-			return appIMAP, false
-		case len(b) >= 4 && string(b[:3]) == "220" && (b[3] == ' ' || b[3] == '-'):
-			line := b
-			if i := bytes.IndexByte(line, '\n'); i >= 0 {
-				line = line[:i]
+			return &tlsParser{}
+		}})
+	appHTTP = registerProtocol(protocol{name: "http",
+		tcp: []probe{
+			{order: tierSignature + 20, match: func(b []byte, _ bool, _, _ uint16) bool { return bytes.HasPrefix(b, []byte("HTTP/1.")) }},
+			{order: tierText, match: func(b []byte, toServer bool, _, _ uint16) bool {
+				if !toServer {
+					return false
+				}
+				for _, m := range httpMethods {
+					if bytes.HasPrefix(b, []byte(m)) {
+						return true
+					}
+				}
+				return false
+			}},
+		},
+		newTCP: func(st *State) parser {
+			if p := st.pool.httpParser(); p != nil {
+				return p
 			}
-			up := bytes.ToUpper(line)
+			return &httpParser{}
+		}})
+	appRDP = registerProtocol(protocol{name: "rdp",
+		tcp: []probe{{order: tierSignature + 30, match: func(b []byte, toServer bool, _, _ uint16) bool {
+			// TPKT carrying an X.224 Connection Request.
+			return len(b) >= 11 && b[0] == 3 && b[1] == 0 && b[5]&0xf0 == 0xe0 && toServer
+		}}},
+		newTCP: func(*State) parser { return &rdpParser{} }})
+	appLDAP = registerProtocol(protocol{name: "ldap",
+		tcp:    []probe{{order: tierStructured, match: func(b []byte, toServer bool, _, _ uint16) bool { return looksLDAP(b, toServer) }}},
+		newTCP: func(*State) parser { return &ldapParser{} }})
+	appPgsql = registerProtocol(protocol{name: "pgsql",
+		tcp:    []probe{{order: tierStructured + 10, match: func(b []byte, toServer bool, _, _ uint16) bool { return toServer && looksPgsql(b) }}},
+		newTCP: func(*State) parser { return &pgsqlParser{} }})
+	appPOP3 = registerProtocol(protocol{name: "pop3", ports: []uint16{110},
+		tcp: []probe{{order: tierText + 20, match: func(b []byte, toServer bool, _, _ uint16) bool {
+			return !toServer && bytes.HasPrefix(b, []byte("+OK"))
+		}}},
+		newTCP: newMailParser})
+	appIMAP = registerProtocol(protocol{name: "imap", ports: []uint16{143},
+		tcp: []probe{{order: tierText + 30, match: func(b []byte, toServer bool, _, _ uint16) bool {
+			return !toServer && (bytes.HasPrefix(b, []byte("* OK")) || bytes.HasPrefix(b, []byte("* PREAUTH")))
+		}}},
+		newTCP: newMailParser})
+	// A "220" banner is SMTP's when it says so, FTP's when it says so,
+	// and otherwise SMTP's on the mail ports and FTP's elsewhere.
+	appSMTP = registerProtocol(protocol{name: "smtp", ports: []uint16{25, 587},
+		tcp: []probe{{order: tierText + 40, match: func(b []byte, toServer bool, sport, _ uint16) bool {
+			line, ok := banner220(b, toServer)
+			if !ok {
+				return false
+			}
 			switch {
-			case bytes.Contains(up, []byte("SMTP")) || bytes.Contains(up, []byte("MAIL")):
-				return appSMTP, false
-			case bytes.Contains(up, []byte("FTP")):
-				return appFTP, false
-			case sport == 25 || sport == 587 || sport == 465 || sport == 2525:
-				return appSMTP, false
+			case bytes.Contains(line, []byte("SMTP")) || bytes.Contains(line, []byte("MAIL")):
+				return true
+			case bytes.Contains(line, []byte("FTP")):
+				return false
 			}
-			return appFTP, false
-		}
+			return sport == 25 || sport == 587 || sport == 465 || sport == 2525
+		}}},
+		newTCP: newMailParser})
+	appFTP = registerProtocol(protocol{name: "ftp", ports: []uint16{21},
+		tcp: []probe{{order: tierText + 50, match: func(b []byte, toServer bool, _, _ uint16) bool {
+			_, ok := banner220(b, toServer)
+			return ok
+		}}},
+		newTCP: func(*State) parser { return &ftpParser{} }})
+	appDNS = registerProtocol(protocol{name: "dns",
+		tcp:    []probe{{order: tierMessage, match: func(b []byte, _ bool, sport, cport uint16) bool { return looksDNS(b, true, sport, cport) }}},
+		newTCP: func(*State) parser { return &dnsParser{tcp: true} },
+		udp:    []probe{{order: tierMessage, match: func(b []byte, _ bool, sport, cport uint16) bool { return looksDNS(b, false, sport, cport) }}},
+		// Kept inline in the State: no allocation per flow.
+		newUDP: func(st *State) parser { return (*dnsDatagrams)(&st.dns) }})
+	appQUIC = registerProtocol(protocol{name: "quic",
+		udp: []probe{{order: tierSignature, match: looksQUIC}},
+		newUDP: func(st *State) parser {
+			st.quic = newQUICParser()
+			return (*quicDatagrams)(st.quic)
+		}})
+)
+
+func newMailParser(st *State) parser { return &mailParser{kind: st.app} }
+
+// banner220 returns the first line of a server's "220 " or "220-" banner,
+// upper-cased.
+func banner220(b []byte, toServer bool) ([]byte, bool) {
+	if toServer || len(b) < 4 || string(b[:3]) != "220" || (b[3] != ' ' && b[3] != '-') {
+		return nil, false
 	}
-	if looksDNS(b, true, sport, cport) {
-		return appDNS, false
+	line := b
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
 	}
-	switch sport {
-	case 21:
-		return appFTP, false
-	case 23:
-		return appTelnet, false
-	case 25, 587:
-		return appSMTP, false
-	case 110:
-		return appPOP3, false
-	case 143:
-		return appIMAP, false
-	}
-	return appNone, false
+	return bytes.ToUpper(line), true
 }
+
+// dnsDatagrams is a UDP DNS flow's parser: the State's inline dnsParser
+// given each datagram as one message.
+type dnsDatagrams dnsParser
+
+func (p *dnsDatagrams) feed(c *ctx, toServer bool, b []byte) (int, bool) {
+	(*dnsParser)(p).message(c, toServer, b)
+	return len(b), false
+}
+func (p *dnsDatagrams) close(*ctx) {}
+func (p *dnsDatagrams) done() bool { return false }
+
+// quicDatagrams is a QUIC flow's parser (st.quic): the State's
+// quicDatagram, which ends the flow when both sides are done.
+type quicDatagrams quicParser
+
+func (q *quicDatagrams) feed(c *ctx, toServer bool, b []byte) (int, bool) {
+	c.st.quicDatagram(c, toServer, b)
+	return len(b), false
+}
+func (q *quicDatagrams) close(*ctx) {}
+func (q *quicDatagrams) done() bool { return false }
+
+var httpMethods = [...]string{"GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTIONS ", "CONNECT ", "PATCH ", "TRACE ", "PROPFIND "}
 
 func isDNSPort(p uint16) bool { return p == 53 || p == 5353 || p == 5355 }
 

@@ -5,9 +5,9 @@ package proto
 
 import "time"
 
-// Event is one application-layer fact. Exactly one of the typed fields is set;
-// Type names it and is the EVE event_type ("dns", "tls", "http", "ftp", "ssh",
-// "rdp", "telnet", "smtp", "pop3", "imap", "quic", "credential").
+// Event is one application-layer fact. Exactly one of the typed fields or
+// Body is set; Type names it and is the EVE event_type ("dns", "tls",
+// "http", "ftp", "rdp", "quic", "credential", or the Body's: "ssh").
 // The engine adds the flow's common fields (addresses, ports, flow_id,
 // community_id, timestamp) when it encodes the event.
 type Event struct {
@@ -20,7 +20,6 @@ type Event struct {
 	TLS  *TLS
 	HTTP *HTTP
 	FTP  *FTP
-	SSH  *SSH
 	RDP  *RDP
 	QUIC *QUIC
 	// Cred is a credential seen in clear (FTP, Telnet, HTTP Basic and form
@@ -29,6 +28,9 @@ type Event struct {
 	// Redis AUTH, SOCKS5). It travels as its own event so detectors need not know each
 	// protocol; the protocol's own event may also carry it.
 	Cred *Credential
+	// Body is the event of a parser on the registry (registry.go): it
+	// writes its own EVE object and console line.
+	Body Record
 }
 
 // DNSQuery is one question (EVE dns.queries[]).
@@ -143,25 +145,6 @@ type FTP struct {
 	CommandData    string   `json:"command_data,omitempty"`
 	Reply          []string `json:"reply,omitempty"`
 	CompletionCode []string `json:"completion_code,omitempty"`
-}
-
-// SSH is both sides' banners and HASSH (EVE ssh object).
-type SSH struct {
-	Client SSHSide `json:"client"`
-	Server SSHSide `json:"server"`
-}
-
-// SSHSide is one side of an SSH session.
-type SSHSide struct {
-	ProtoVersion    string `json:"proto_version,omitempty"`
-	SoftwareVersion string `json:"software_version,omitempty"`
-	HASSH           *HASSH `json:"hassh,omitempty"`
-}
-
-// HASSH is an SSH key-exchange fingerprint.
-type HASSH struct {
-	Hash   string `json:"hash"`
-	String string `json:"string"`
 }
 
 // RDP is one transaction of an RDP connection set-up, in Suricata's EVE rdp

@@ -213,24 +213,6 @@ func TestHTTPCorpus(t *testing.T) {
 	}
 }
 
-func TestSSHCorpus(t *testing.T) {
-	evs := ofType(runPcap(t, "suricata-verify/ssh-hassh.pcap", &Config{}), "ssh")
-	if len(evs) != 1 {
-		t.Fatalf("got %d ssh events, want 1", len(evs))
-	}
-	s := evs[0].SSH
-	if s.Client.SoftwareVersion != "OpenSSH_for_Windows_7.7" || s.Server.SoftwareVersion != "OpenSSH_7.4" ||
-		s.Client.ProtoVersion != "2.0" || s.Server.ProtoVersion != "2.0" {
-		t.Errorf("banners %+v / %+v", s.Client, s.Server)
-	}
-	if s.Client.HASSH == nil || s.Client.HASSH.Hash != "2dd6531c7e89d3c925db9214711be76a" {
-		t.Errorf("client hassh %+v", s.Client.HASSH)
-	}
-	if s.Server.HASSH == nil || s.Server.HASSH.Hash != "6832f1ce43d4397c2c0a3e2f8c94334e" {
-		t.Errorf("server hassh %+v", s.Server.HASSH)
-	}
-}
-
 type credWant struct{ proto, user, pass, outcome string }
 
 func TestCredentialsCorpus(t *testing.T) {

@@ -11,6 +11,14 @@ import (
 // sends) or as an inline command (redis-cli's and telnet's text). The
 // reply paired with it in order says whether it was accepted.
 
+func init() {
+	registerProtocol(protocol{name: "redis",
+		tcp: []probe{{order: tierText + 10, match: func(b []byte, toServer bool, sport, _ uint16) bool {
+			return toServer && looksRedis(b, sport)
+		}}},
+		newTCP: func(*State) parser { return &redisParser{} }})
+}
+
 // maxRedisCmds bounds the commands (and replies) of a connection that are
 // looked at: logins come first, and a long session is data.
 const maxRedisCmds = 16

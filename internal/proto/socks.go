@@ -8,6 +8,14 @@ import "strconv"
 // rest of the connection into the tunnelled protocol, which is detected
 // afresh (as an HTTP CONNECT tunnel is).
 
+func init() {
+	registerProtocol(protocol{name: "socks5",
+		tcp: []probe{{order: tierStructured + 20, match: func(b []byte, toServer bool, _, _ uint16) bool {
+			return toServer && looksSOCKS5(b)
+		}}},
+		newTCP: func(*State) parser { return &socksParser{} }})
+}
+
 const (
 	socksGreet   = iota // client: VER NMETHODS METHODS / server: VER METHOD
 	socksAuth           // RFC 1929 sub-negotiation (both sides)

@@ -5,9 +5,20 @@ import (
 	"crypto/md5"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"strings"
 )
+
+// SSH: both banners and both KEXINITs make one ssh event (EVE ssh, with
+// HASSH), when both sides are done or the flow ends.
+func init() {
+	registerProtocol(protocol{name: "ssh",
+		tcp: []probe{{order: tierSignature + 10, match: func(b []byte, _ bool, _, _ uint16) bool {
+			return bytes.HasPrefix(b, []byte("SSH-"))
+		}}},
+		newTCP: func(*State) parser { return &sshParser{} }})
+}
 
 // maxSSHPacket bounds the binary packet the parser waits for; a KEXINIT is
 // around 1-2 KB.
@@ -16,6 +27,42 @@ const maxSSHPacket = 35000
 // maxSSHPreBanner bounds the lines a server may send before its banner
 // (RFC 4253 4.2).
 const maxSSHPreBanner = 8
+
+// SSH is both sides' banners and HASSH (EVE ssh object).
+type SSH struct {
+	Client SSHSide `json:"client"`
+	Server SSHSide `json:"server"`
+}
+
+// SSHSide is one side of an SSH session.
+type SSHSide struct {
+	ProtoVersion    string `json:"proto_version,omitempty"`
+	SoftwareVersion string `json:"software_version,omitempty"`
+	HASSH           *HASSH `json:"hassh,omitempty"`
+}
+
+// HASSH is an SSH key-exchange fingerprint.
+type HASSH struct {
+	Hash   string `json:"hash"`
+	String string `json:"string"`
+}
+
+// EventType is "ssh".
+func (s *SSH) EventType() string { return "ssh" }
+
+// AppendEVE appends the EVE ssh object.
+func (s *SSH) AppendEVE(b []byte, _ EVEOptions) ([]byte, error) {
+	j, err := json.Marshal(s)
+	if err != nil {
+		return b, err
+	}
+	return append(b, j...), nil
+}
+
+// Line is "client software -> server software".
+func (s *SSH) Line() (summary, detail string) {
+	return s.Client.SoftwareVersion + " -> " + s.Server.SoftwareVersion, ""
+}
 
 // KexInit holds the name-lists of an SSH_MSG_KEXINIT that HASSH uses.
 type KexInit struct {
@@ -145,7 +192,7 @@ func (p *sshParser) emit(c *ctx, toServer bool) {
 	}
 	p.emitted = true
 	s := p.info
-	c.send(&Event{Type: "ssh", SSH: &s}, toServer)
+	c.record(&s, toServer)
 }
 
 func (p *sshParser) close(c *ctx) { p.emit(c, true) }

@@ -58,35 +58,11 @@ func MaskSecret(s string) string {
 	return Masked
 }
 
-type appID uint8
-
-const (
-	appNone appID = iota
-	appDNS
-	appTLS
-	appHTTP
-	appSSH
-	appFTP
-	appSMTP
-	appPOP3
-	appIMAP
-	appTelnet
-	appRDP
-	appLDAP
-	appPgsql
-	appRedis
-	appSOCKS5
-	appQUIC
-)
-
-// appNames are the app_proto values, Suricata's where it has the protocol
-// (ldap, pgsql).
-var appNames = [...]string{"", "dns", "tls", "http", "ssh", "ftp", "smtp", "pop3", "imap", "telnet", "rdp", "ldap", "pgsql", "redis", "socks5", "quic"}
-
-// parser is one application protocol's state for a TCP flow. feed sees the
-// in-order stream of one direction and returns how many bytes it consumed;
-// the rest is presented again, with more data appended, on the next call.
-// stop asks for no more bytes in that direction.
+// parser is one application protocol's state for a flow. On TCP feed sees
+// the in-order stream of one direction and returns how many bytes it
+// consumed; the rest is presented again, with more data appended, on the
+// next call. stop asks for no more bytes in that direction. On UDP feed
+// gets each datagram whole. A parser registers itself (registerProtocol).
 type parser interface {
 	feed(c *ctx, toServer bool, b []byte) (n int, stop bool)
 	close(c *ctx)
@@ -351,24 +327,17 @@ func (st *State) udpPacket(c *ctx, toServer bool, payload []byte) {
 		// probes each datagram until one is DNS, and so do we, up to
 		// maxUDPProbes datagrams.
 		st.udpProbes++
-		switch {
-		case looksQUIC(payload, toServer, st.sport, st.cport):
-			st.app = appQUIC
-			st.quic = newQUICParser()
-		case looksDNS(payload, false, st.sport, st.cport):
-			st.app = appDNS
-		default:
+		app := detectUDP(payload, toServer, st.sport, st.cport)
+		if app == appNone {
 			if st.udpProbes >= maxUDPProbes {
 				st.done = true
 			}
 			return
 		}
+		st.app = app
+		st.p = protocols[app].newUDP(st)
 	}
-	if st.app == appQUIC {
-		st.quicDatagram(c, toServer, payload)
-		return
-	}
-	st.dns.message(c, toServer, payload)
+	st.p.feed(c, toServer, payload)
 }
 
 func (st *State) tcpPacket(c *ctx, d int, s *packet.Summary) {
@@ -830,38 +799,10 @@ func (st *State) checkDone() {
 	}
 }
 
+// newParser makes the TCP parser of app, the flow's protocol (st.app).
 func (st *State) newParser(app appID) parser {
-	switch app {
-	case appDNS:
-		return &dnsParser{tcp: true}
-	case appTLS:
-		if p := st.pool.tlsParser(); p != nil {
-			return p
-		}
-		return &tlsParser{}
-	case appHTTP:
-		if p := st.pool.httpParser(); p != nil {
-			return p
-		}
-		return &httpParser{}
-	case appSSH:
-		return &sshParser{}
-	case appFTP:
-		return &ftpParser{}
-	case appSMTP, appPOP3, appIMAP:
-		return &mailParser{kind: app}
-	case appTelnet:
-		return &telnetParser{}
-	case appRDP:
-		return &rdpParser{}
-	case appLDAP:
-		return &ldapParser{}
-	case appPgsql:
-		return &pgsqlParser{}
-	case appRedis:
-		return &redisParser{}
-	case appSOCKS5:
-		return &socksParser{}
+	if f := protocols[app].newTCP; f != nil {
+		return f(st)
 	}
 	return nil
 }

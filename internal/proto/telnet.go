@@ -13,6 +13,20 @@ const (
 	telWILL = 0xfb
 )
 
+// Telnet: a flow is Telnet when it opens with option negotiation (IAC and a
+// command), or on port 23. Its login dialogue makes a credential event.
+func init() {
+	registerProtocol(protocol{name: "telnet", ports: []uint16{23},
+		tcp: []probe{{order: tierSignature + 40, match: func(b []byte, _ bool, _, _ uint16) bool {
+			return len(b) >= 2 && b[0] == telIAC && b[1] >= telSE
+		}}},
+		// IAC WILL/WONT/DO/DONT <option> is a whole opening in three bytes.
+		short: func(b []byte) bool {
+			return len(b) >= 3 && b[0] == telIAC && b[1] >= telWILL
+		},
+		newTCP: func(*State) parser { return &telnetParser{} }})
+}
+
 // telnetMaxLine bounds the client line being typed and the server text kept
 // to recognise prompts.
 const telnetMaxLine = 128
