@@ -15,11 +15,12 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
-	"github.com/google/gopacket/pcapgo"
 	"github.com/muesli/termenv"
 	"github.com/opsdeck/opsdeck/internal/engine"
 	"github.com/opsdeck/opsdeck/internal/gen"
+	"github.com/opsdeck/opsdeck/internal/pcapfile"
 	"github.com/opsdeck/opsdeck/internal/pump"
+	"github.com/opsdeck/opsdeck/internal/testpkt"
 	"github.com/opsdeck/opsdeck/tui"
 )
 
@@ -29,19 +30,15 @@ const hostile = "\x1b[2J\x1b]0;owned\x07\x1b]52;c;cm0gLXJm\x1b\\\x1bP+q\x1b\\\u0
 // pcapBuilder writes TCP and UDP conversations to a pcap file.
 type pcapBuilder struct {
 	t   *testing.T
-	w   *pcapgo.Writer
+	w   *pcapfile.Writer
 	ts  time.Time
 	seq map[string]uint32
 }
 
 func (b *pcapBuilder) write(ls ...gopacket.SerializableLayer) {
-	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
-		b.t.Fatal(err)
-	}
+	data := testpkt.Frame(b.t, ls...)
 	b.ts = b.ts.Add(10 * time.Millisecond)
-	data := buf.Bytes()
-	if err := b.w.WritePacket(gopacket.CaptureInfo{Timestamp: b.ts, CaptureLength: len(data), Length: len(data)}, data); err != nil {
+	if err := b.w.WritePacket(b.ts, data, len(data)); err != nil {
 		b.t.Fatal(err)
 	}
 }
@@ -89,8 +86,8 @@ func writeHostileCapture(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	w := pcapgo.NewWriter(f)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+	w, err := pcapfile.NewWriter(f, 1, 65535) // Ethernet
+	if err != nil {
 		t.Fatal(err)
 	}
 	b := &pcapBuilder{t: t, w: w, ts: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), seq: map[string]uint32{}}

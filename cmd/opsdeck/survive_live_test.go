@@ -14,6 +14,8 @@ import (
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
+
+	"github.com/opsdeck/opsdeck/internal/testpkt"
 )
 
 // craftedSource is the spoofed address the crafted segments come from.
@@ -41,13 +43,10 @@ func sendSeqHalf(t *testing.T, ports []int) {
 			ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: src, DstIP: dst, Id: uint16(i)}
 			tcp := &layers.TCP{SrcPort: layers.TCPPort(30000 + i), DstPort: layers.TCPPort(port), Seq: seq, Ack: 1, ACK: true, PSH: true, Window: 512}
 			tcp.SetNetworkLayerForChecksum(ip)
-			buf := gopacket.NewSerializeBuffer()
-			if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ip, tcp, gopacket.Payload(payload)); err != nil {
-				t.Fatal(err)
-			}
+			frame := testpkt.Frame(t, ip, tcp, gopacket.Payload(payload))
 			var to syscall.SockaddrInet4
 			copy(to.Addr[:], dst)
-			if err := syscall.Sendto(fd, buf.Bytes(), 0, &to); err != nil {
+			if err := syscall.Sendto(fd, frame, 0, &to); err != nil {
 				t.Fatalf("sendto: %v", err)
 			}
 		}

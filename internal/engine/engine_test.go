@@ -14,6 +14,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/gen"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
 	"github.com/opsdeck/opsdeck/internal/packet"
+	"github.com/opsdeck/opsdeck/internal/testpkt"
 )
 
 func feed(e *Engine, n int, attacks bool) {
@@ -197,9 +198,5 @@ func tcpFrame(t *testing.T, from, to netip.Addr, sp, dp uint16, seq, ack uint32,
 	tcp := &layers.TCP{SrcPort: layers.TCPPort(sp), DstPort: layers.TCPPort(dp), Seq: seq, Ack: ack, Window: 1000,
 		SYN: flags&packet.TCPSyn != 0, ACK: flags&packet.TCPAck != 0, PSH: flags&packet.TCPPsh != 0, FIN: flags&packet.TCPFin != 0}
 	tcp.SetNetworkLayerForChecksum(ip)
-	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, tcp, gopacket.Payload(payload)); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return testpkt.Frame(t, eth, ip, tcp, gopacket.Payload(payload))
 }

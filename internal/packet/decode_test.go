@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
+
+	"github.com/opsdeck/opsdeck/internal/testpkt"
 )
 
 var (
@@ -22,11 +24,7 @@ var (
 
 func ser(t testing.TB, ls ...gopacket.SerializableLayer) []byte {
 	t.Helper()
-	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
-		t.Fatalf("serialize: %v", err)
-	}
-	return append([]byte(nil), buf.Bytes()...)
+	return testpkt.Frame(t, ls...)
 }
 
 func eth(t layers.EthernetType) *layers.Ethernet {

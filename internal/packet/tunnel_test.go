@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
+
+	"github.com/opsdeck/opsdeck/internal/testpkt"
 )
 
 // tunnelCapture is a real VXLAN capture: one TCP connection between two
@@ -51,20 +51,11 @@ func readFrames(t *testing.T, name string) (uint16, []frame) {
 
 func writeFrames(t *testing.T, name string, link uint16, frames []frame) {
 	t.Helper()
-	f, err := os.Create(name)
-	if err != nil {
-		t.Fatal(err)
+	pkts := make([]testpkt.Packet, len(frames))
+	for i, fr := range frames {
+		pkts[i] = testpkt.Packet{TS: fr.ts, Data: fr.data}
 	}
-	defer f.Close()
-	w := pcapgo.NewWriter(f)
-	if err := w.WriteFileHeader(65535, layers.LinkType(link)); err != nil {
-		t.Fatal(err)
-	}
-	for _, fr := range frames {
-		if err := w.WritePacket(gopacketCI(fr), fr.data); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testpkt.WritePcap(t, name, uint32(link), pkts)
 }
 
 func ipv4Header(proto byte, payloadLen int) []byte {
@@ -281,10 +272,6 @@ func TestTunnels(t *testing.T) {
 			}
 		})
 	}
-}
-
-func gopacketCI(fr frame) gopacket.CaptureInfo {
-	return gopacket.CaptureInfo{Timestamp: fr.ts, CaptureLength: len(fr.data), Length: len(fr.data)}
 }
 
 // FuzzTunnels decodes tunnelled frames: no panic, the payload inside the
