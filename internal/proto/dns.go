@@ -103,11 +103,12 @@ type dnsQueryMsg struct {
 	q  [1]DNSQuery
 }
 
-// dnsAnswerMsg adds room for the records of a typical response (or of a
-// request's OPT record) and for one record's EDNS options.
+// dnsAnswerMsg adds room for the records of a typical response (answers,
+// an MX or SRV target's addresses, or a request's OPT record) and for one
+// record's EDNS options.
 type dnsAnswerMsg struct {
 	dnsQueryMsg
-	rr  [2]DNSAnswer
+	rr  [4]DNSAnswer
 	opt [1]DNSOpt
 }
 
@@ -432,25 +433,54 @@ func dnsRecords(t dnsText, b []byte, off, count int, out []DNSAnswer, opts []DNS
 }
 
 // dnsRDataValid checks the data of a record that is not kept as the
-// parser of a kept one would, so both fail the same messages.
+// parser of a kept one would, so both fail the same messages. It keeps
+// nothing, so nothing it touches escapes to the heap.
 func dnsRDataValid(b []byte, off, n int, typ uint16) bool {
-	var (
-		bufA [64]byte
-		refA [4]textRef
-		a    DNSAnswer
-		err  error
-	)
-	t := dnsText{buf: bufA[:0], refs: refA[:0]}
+	var buf [256]byte
 	rd := b[off : off+n]
+	name := func(p int) (int, bool) {
+		_, end, _, err := appendDNSName(buf[:0], b[:off+n], p)
+		return end, err == nil
+	}
 	switch typ {
 	case 16:
-		_, _, err = dnsTXT(t, []DNSAnswer{{}}, rd)
+		for p := 0; p < len(rd); p += 1 + int(rd[p]) {
+			if p+1+int(rd[p]) > len(rd) {
+				return false
+			}
+		}
 	case 41:
-		_, _, err = dnsOPT(t, nil, rd)
-	default:
-		_, err = dnsRData(t, &a, b, off, n, typ, secAnswer)
+		for p := 0; p < len(rd); p += 4 + int(binary.BigEndian.Uint16(rd[p+2:])) {
+			if p+4 > len(rd) || p+4+int(binary.BigEndian.Uint16(rd[p+2:])) > len(rd) {
+				return false
+			}
+		}
+	case 2, 5, 12:
+		_, ok := name(off)
+		return ok
+	case 15:
+		if n < 2 {
+			return false
+		}
+		_, ok := name(off + 2)
+		return ok
+	case 33:
+		if n < 6 {
+			return false
+		}
+		_, ok := name(off + 6)
+		return ok
+	case 44:
+		return n >= 2
+	case 6:
+		p, ok := name(off)
+		if !ok {
+			return false
+		}
+		p, ok = name(p)
+		return ok && p+20 <= off+n
 	}
-	return err == nil
+	return true
 }
 
 // dnsScan counts the entries each section will have (a TXT record has one
@@ -475,7 +505,9 @@ func dnsScan(b []byte, qd, an, ns, ar int) (ca, cn, cr int) {
 			return
 		}
 		n := 1
-		if typ == 16 {
+		if typ == 41 && rdlen == 0 {
+			n = 0 // an OPT record without options: no entry
+		} else if typ == 16 {
 			n = 0
 			for p := off; p < off+rdlen; p += 1 + int(b[p]) {
 				n++

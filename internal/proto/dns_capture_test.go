@@ -28,7 +28,7 @@ type dnsFrame struct {
 
 // dnsFramesOf parses every DNS message of a capture (over TCP, a segment
 // carrying one whole length-prefixed message, as dig and dnsmasq send).
-func dnsFramesOf(t *testing.T, file string) []dnsFrame {
+func dnsFramesOf(t testing.TB, file string) []dnsFrame {
 	t.Helper()
 	abs, err := filepath.Abs(file)
 	if err != nil {
@@ -278,5 +278,28 @@ func TestDNSCaptureTshark(t *testing.T) {
 				t.Errorf("frame %d: %s %q, tshark %q", f.frame, cmp.what, cmp.ours, cmp.their)
 			}
 		}
+	}
+}
+
+// BenchmarkDNSEDNSExchange is dig's lookups of the recording as the
+// engine sees them, each exchange its own flow through a State from a
+// Pool: a request with an EDNS cookie and a response with one address and
+// an empty OPT record (A), one with two additional addresses (MX), one
+// with an SSHFP answer.
+func BenchmarkDNSEDNSExchange(b *testing.B) {
+	frames := dnsFramesOf(b, dnsmasqCapture)
+	for _, c := range []struct{ bench, name string }{{"A", "a.lab"}, {"MX", "lab"}, {"SSHFP", "ssh.lab"}} {
+		var pkts []packet.Summary
+		for _, f := range frames {
+			if len(f.d.Queries) > 0 && f.d.Queries[0].RRName == c.name && f.frame < 29 && len(pkts) < 2 {
+				pkts = append(pkts, udpSummary(!f.d.QR, f.raw, uint64(len(pkts)+1)))
+			}
+		}
+		if len(pkts) != 2 {
+			b.Fatalf("%s: %d messages, want 2", c.name, len(pkts))
+		}
+		b.Run(c.bench, func(b *testing.B) {
+			benchFlows(b, pkts, 53, 2, func(e *Event) bool { return e.DNS != nil })
+		})
 	}
 }
