@@ -68,10 +68,14 @@ var (
 	// and otherwise SMTP's on the mail ports and FTP's elsewhere.
 	appSMTP = registerProtocol(protocol{name: "smtp", ports: []uint16{25, 587},
 		tcp: []probe{{order: tierText + 40, match: func(b []byte, toServer bool, sport, _ uint16) bool {
-			line, ok := banner220(b, toServer)
-			if !ok {
+			if !banner220(b, toServer) {
 				return false
 			}
+			line := b
+			if i := bytes.IndexByte(line, '\n'); i >= 0 {
+				line = line[:i]
+			}
+			line = bytes.ToUpper(line)
 			switch {
 			case bytes.Contains(line, []byte("SMTP")) || bytes.Contains(line, []byte("MAIL")):
 				return true
@@ -83,8 +87,7 @@ var (
 		newTCP: newMailParser})
 	appFTP = registerProtocol(protocol{name: "ftp", ports: []uint16{21},
 		tcp: []probe{{order: tierText + 50, match: func(b []byte, toServer bool, _, _ uint16) bool {
-			_, ok := banner220(b, toServer)
-			return ok
+			return banner220(b, toServer)
 		}}},
 		newTCP: func(*State) parser { return &ftpParser{} }})
 	appDNS = registerProtocol(protocol{name: "dns",
@@ -103,17 +106,9 @@ var (
 
 func newMailParser(st *State) parser { return &mailParser{kind: st.app} }
 
-// banner220 returns the first line of a server's "220 " or "220-" banner,
-// upper-cased.
-func banner220(b []byte, toServer bool) ([]byte, bool) {
-	if toServer || len(b) < 4 || string(b[:3]) != "220" || (b[3] != ' ' && b[3] != '-') {
-		return nil, false
-	}
-	line := b
-	if i := bytes.IndexByte(line, '\n'); i >= 0 {
-		line = line[:i]
-	}
-	return bytes.ToUpper(line), true
+// banner220 reports whether b is a server's "220 " or "220-" banner.
+func banner220(b []byte, toServer bool) bool {
+	return !toServer && len(b) >= 4 && string(b[:3]) == "220" && (b[3] == ' ' || b[3] == '-')
 }
 
 // dnsDatagrams is a UDP DNS flow's parser: the State's inline dnsParser
