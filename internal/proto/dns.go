@@ -267,25 +267,33 @@ func parseDNSInto(b []byte, am *dnsAnswerMsg) (*Event, error) {
 		}
 		off += 4
 	}
-	var err error
-	if t, m.Answers, opts, off, err = dnsRecords(t, b, off, an, rr[:0:na], opts, secAnswer); err != nil {
-		return nil, fmt.Errorf("parse dns answers: %w", err)
+	if an > 0 {
+		var err error
+		if t, m.Answers, opts, off, err = dnsRecords(t, b, off, an, rr[:0:na], opts, secAnswer); err != nil {
+			return nil, fmt.Errorf("parse dns answers: %w", err)
+		}
 	}
 	// A bad section leaves its text behind in t.buf unreferenced; its
 	// references are dropped so nothing is written into records not kept.
-	nrefs := len(t.refs)
-	t2, auth, opts2, off2, err := dnsRecords(t, b, off, ns, rr[na:na:na+nn], opts, secAuthority)
-	if err == nil {
-		t, m.Authorities, opts, off = t2, auth, opts2, off2
-		nrefs = len(t.refs)
+	// (Empty sections are not even called: most messages have some.)
+	authOK := true
+	if ns > 0 {
+		nrefs := len(t.refs)
+		t2, auth, opts2, off2, err := dnsRecords(t, b, off, ns, rr[na:na:na+nn], opts, secAuthority)
+		if err == nil {
+			t, m.Authorities, opts, off = t2, auth, opts2, off2
+		} else {
+			t.buf, t.refs, authOK = t2.buf, t2.refs[:nrefs], false
+		}
+	}
+	if ar > 0 && authOK {
+		nrefs := len(t.refs)
 		t2, add, _, _, err := dnsRecords(t, b, off, ar, rr[na+nn:na+nn:na+nn+nr], opts, secAdditional)
 		if err == nil {
 			t, m.Additionals = t2, add
 		} else {
 			t.buf, t.refs = t2.buf, t2.refs[:nrefs]
 		}
-	} else {
-		t.buf, t.refs = t2.buf, t2.refs[:nrefs]
 	}
 	t.finish()
 	qm.ev.Type, qm.ev.DNS = "dns", m
