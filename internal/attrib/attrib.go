@@ -93,6 +93,10 @@ const (
 	maxMiss  = 4096
 	maxAcct  = 4096
 	goneKeep = 2 * time.Minute // how long a closed socket still labels late packets
+	// portMissGens is how many socket lists a closed local port asks for
+	// no refresh after it did (at least two seconds: one full list a
+	// second, refreshes between them at most five a second).
+	portMissGens = 10
 )
 
 type connKey struct {
@@ -250,13 +254,14 @@ func (t *Table) Update(snap *hoststat.Snapshot) {
 // IsLocal reports whether a is an address of this network namespace
 // (loopback included).
 func (t *Table) IsLocal(a netip.Addr) bool {
-	a = a.Unmap()
-	if a.IsLoopback() {
-		return true
-	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.local[a]
+	return t.isLocal(a)
+}
+
+func (t *Table) isLocal(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.IsLoopback() || t.local[a]
 }
 
 // Lookup finds the process owning the flow between local and remote (both
@@ -267,10 +272,17 @@ func (t *Table) IsLocal(a netip.Addr) bool {
 // address on its port.
 func (t *Table) Lookup(proto uint8, local, remote netip.AddrPort) (Owner, bool) {
 	local, remote = norm(local), norm(remote)
-	k := connKey{proto, local, remote}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return t.lookup(proto, local, remote, false)
+}
 
+// lookup is Lookup with t.mu held and the addresses normalized. inbound
+// says the remote end opened the flow to a port here: a miss is then
+// remembered per local port, not per flow, so a flood from spoofed
+// sources costs one entry and one refresh, not one of each per packet.
+func (t *Table) lookup(proto uint8, local, remote netip.AddrPort, inbound bool) (Owner, bool) {
+	k := connKey{proto, local, remote}
 	info, found := t.conn[k]
 	if !found && t.foreign(local.Addr()) {
 		// Checked before the wildcard listeners: 0.0.0.0:80 here does not
@@ -302,7 +314,14 @@ func (t *Table) Lookup(proto uint8, local, remote netip.AddrPort) (Owner, bool) 
 	if g, ok := t.gone[k]; ok {
 		return g.owner, false
 	}
-	t.requestRefresh(k)
+	if inbound {
+		// Nothing listens on the port: what a refresh could find is a
+		// listener started since the last socket list, the same for every
+		// remote end.
+		t.requestRefresh(connKey{proto: proto, local: local}, portMissGens)
+	} else {
+		t.requestRefresh(k, 0)
+	}
 	return Owner{State: Unknown}, false
 }
 
@@ -335,14 +354,17 @@ func (t *Table) boundLookup(proto uint8, local netip.AddrPort) (sockInfo, bool) 
 	return info, ok
 }
 
-// requestRefresh asks for a new socket list once per miss key: a tuple that
+// requestRefresh asks for a new socket list once per miss key: a key that
 // still misses after a refresh has no socket, and asking again would only
-// burn CPU during a port scan.
-func (t *Table) requestRefresh(k connKey) {
-	if g, seen := t.miss[k]; seen && g < t.gen {
+// burn CPU during a port scan or a flood. With keep > 0 the key may ask
+// again keep socket lists after it first did (a closed port may open).
+func (t *Table) requestRefresh(k connKey, keep uint64) {
+	switch g, seen := t.miss[k]; {
+	case !seen || (keep > 0 && t.gen-g >= keep):
+		t.miss[k] = t.gen
+	case g < t.gen:
 		return
 	}
-	t.miss[k] = t.gen
 	if t.refresh != nil && !t.pending {
 		t.pending = true
 		t.refresh()
@@ -434,20 +456,30 @@ func (t *Table) TopProcesses(n int) []ProcNet {
 
 // LookupFlow finds the owner of a flow seen on the wire between a and b
 // without knowing which end is local: a is tried as the local end first.
-// It reports which end was local (aLocal) when an owner state was found.
+// It reports whether a is an address of this host (aLocal); when both are,
+// and b's end owns the flow, aLocal is false.
+//
+// a should be the end that opened the flow (the flow's client): when only
+// b is local, the flow is taken as inbound and a miss is remembered per
+// local port (see lookup). One lock is taken, and a miss allocates
+// nothing but, at most, one entry per closed port: under a flood of
+// spoofed sources this runs for every packet.
 func (t *Table) LookupFlow(proto uint8, a, b netip.AddrPort) (owner Owner, aLocal bool, ok bool) {
-	switch {
-	case t.IsLocal(a.Addr()):
-		o, ok := t.Lookup(proto, a, b)
-		if ok || !t.IsLocal(b.Addr()) {
+	a, b = norm(a), norm(b)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch aL := t.isLocal(a.Addr()); {
+	case aL:
+		o, ok := t.lookup(proto, a, b, false)
+		if ok || !t.isLocal(b.Addr()) {
 			return o, true, ok
 		}
-		if o2, ok2 := t.Lookup(proto, b, a); ok2 {
+		if o2, ok2 := t.lookup(proto, b, a, false); ok2 {
 			return o2, false, true
 		}
 		return o, true, false
-	case t.IsLocal(b.Addr()):
-		o, ok := t.Lookup(proto, b, a)
+	case t.isLocal(b.Addr()):
+		o, ok := t.lookup(proto, b, a, true)
 		return o, false, ok
 	}
 	return Owner{State: OtherNamespace}, false, false

@@ -195,3 +195,70 @@ func TestAccountBounded(t *testing.T) {
 		t.Errorf("%d accounting entries, bound is %d", n, maxAcct)
 	}
 }
+
+// TestLookupFlowFlood: a flood from spoofed sources to a closed local port
+// asks for one socket list, however many sources; the port is asked about
+// again only portMissGens socket lists later, and the miss table holds one
+// entry for it. An outbound miss is still remembered per flow.
+func TestLookupFlowFlood(t *testing.T) {
+	refreshes := 0
+	tb := NewTable(func() { refreshes++ })
+	tb.Update(baseSnap())
+	server := ap("192.0.2.2:7777") // nothing listens
+	flood := func(n int) {
+		for i := range n {
+			src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 99, byte(i >> 8), byte(i)}), uint16(1024+i))
+			o, aLocal, ok := tb.LookupFlow(ProtoTCP, src, server)
+			if ok || aLocal || o.State != Unknown {
+				t.Fatalf("spoofed SYN from %v = %+v, aLocal %v, ok %v; want unknown, inbound", src, o, aLocal, ok)
+			}
+		}
+	}
+	flood(5000)
+	if refreshes != 1 || len(tb.miss) != 1 {
+		t.Fatalf("after 5000 spoofed sources: %d refreshes, %d miss entries; want 1 and 1", refreshes, len(tb.miss))
+	}
+	s := baseSnap()
+	for g := 1; g < portMissGens; g++ {
+		s.Time = t0.Add(time.Duration(g) * time.Second)
+		tb.Update(s)
+		flood(100)
+	}
+	if refreshes != 1 {
+		t.Errorf("the closed port asked %d times within %d socket lists, want once", refreshes, portMissGens)
+	}
+	s.Time = t0.Add(time.Minute)
+	tb.Update(s)
+	flood(100)
+	if refreshes != 2 {
+		t.Errorf("after %d socket lists the closed port asked %d times in all, want 2 (it may have opened)", portMissGens, refreshes)
+	}
+	// A listener started since: the next flow finds it.
+	s.Sockets = append(s.Sockets, sock("TCP", "0.0.0.0:7777", "0.0.0.0:0", "LISTEN", 99, 100, "nginx"))
+	tb.Update(s)
+	if o, _, ok := tb.LookupFlow(ProtoTCP, ap("198.51.100.1:1"), server); !ok || o.PID != 100 || !o.Listener {
+		t.Errorf("after the listener opened: %+v, %v; want nginx's listener", o, ok)
+	}
+	// Outbound misses stay per flow: a new connection's socket is in the
+	// next list, whatever port it reuses.
+	before := refreshes
+	tb.LookupFlow(ProtoTCP, ap("192.0.2.2:41001"), ap("203.0.113.9:443"))
+	tb.Update(s)
+	tb.LookupFlow(ProtoTCP, ap("192.0.2.2:41002"), ap("203.0.113.9:443"))
+	if refreshes != before+2 {
+		t.Errorf("two new outbound flows asked %d times, want 2", refreshes-before)
+	}
+}
+
+// BenchmarkLookupFlowFlood is the per-packet cost of attribution under a
+// spoofed-source SYN flood to a closed port.
+func BenchmarkLookupFlowFlood(b *testing.B) {
+	tb := NewTable(func() {})
+	tb.Update(baseSnap())
+	server := ap("192.0.2.2:7777")
+	b.ReportAllocs()
+	for i := range b.N {
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), uint16(i))
+		tb.LookupFlow(ProtoTCP, src, server)
+	}
+}

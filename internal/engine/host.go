@@ -62,6 +62,10 @@ func (e *Engine) hostRuleStats(out map[string]uint64) {
 
 // attribute looks up the local process of a flow. A miss is retried when
 // the flow reaches 2, 8 and 64 packets, as the socket list catches up.
+// It runs for every new flow, so under a spoofed-source flood for every
+// packet: one lookup, one lock, nothing allocated (attrib.LookupFlow).
+// Unknown with aLocal means the local end is the client (outbound): its
+// socket exists and the next socket list will show it.
 func (e *Engine) attribute(f *flow.Flow) {
 	if f.PID > 0 || f.OwnerTries >= 4 {
 		return
@@ -81,7 +85,7 @@ func (e *Engine) attribute(f *flow.Flow) {
 	// session accepted from a listener). Looked up again there, once
 	// queued. An inbound flow that found no listener has no process to
 	// find (a scan or flood to a closed port) and is not queued.
-	if f.OwnerTries == 1 && ((ok && o.Listener) || (o.State == attrib.Unknown && e.attr.IsLocal(f.Client))) {
+	if f.OwnerTries == 1 && ((ok && o.Listener) || (o.State == attrib.Unknown && aLocal)) {
 		e.owners.add(f)
 	}
 }
