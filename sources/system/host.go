@@ -98,22 +98,16 @@ func ifaceAddrs() (map[string][]string, []netip.Addr, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("list interfaces: %w", err)
 	}
+	byIndex, err := addrsByIndex(ifs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list interface addresses: %w", err)
+	}
 	byName := make(map[string][]string, len(ifs))
 	var all []netip.Addr
 	for _, ifi := range ifs {
-		as, err := ifi.Addrs()
-		if err != nil {
-			continue
-		}
-		for _, a := range as {
-			ipn, ok := a.(*net.IPNet)
-			if !ok {
-				continue
-			}
-			byName[ifi.Name] = append(byName[ifi.Name], ipn.String())
-			if ip, ok := netip.AddrFromSlice(ipn.IP); ok {
-				all = append(all, ip.Unmap())
-			}
+		for _, p := range byIndex[ifi.Index] {
+			byName[ifi.Name] = append(byName[ifi.Name], p.String())
+			all = append(all, p.Addr().Unmap())
 		}
 	}
 	return byName, all, nil
