@@ -12,7 +12,7 @@ const detectMinBytes = 8
 // registry registers itself from its own file instead (ssh.go, telnet.go).
 var (
 	appTLS = registerProtocol(protocol{name: "tls",
-		tcp: []probe{{order: tierSignature, match: func(b []byte, _ bool, _, _ uint16) bool {
+		tcp: []probe{{order: tierSignature, first: "\x16", match: func(b []byte, _ bool, _, _ uint16) bool {
 			return len(b) >= 6 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4 && (b[5] == 1 || b[5] == 2)
 		}}},
 		newTCP: func(st *State) parser {
@@ -23,8 +23,8 @@ var (
 		}})
 	appHTTP = registerProtocol(protocol{name: "http",
 		tcp: []probe{
-			{order: tierSignature + 20, match: func(b []byte, _ bool, _, _ uint16) bool { return bytes.HasPrefix(b, []byte("HTTP/1.")) }},
-			{order: tierText, match: func(b []byte, toServer bool, _, _ uint16) bool {
+			{order: tierSignature + 20, first: "H", match: func(b []byte, _ bool, _, _ uint16) bool { return bytes.HasPrefix(b, []byte("HTTP/1.")) }},
+			{order: tierText, first: "GPHDOCT", match: func(b []byte, toServer bool, _, _ uint16) bool {
 				if !toServer {
 					return false
 				}
@@ -43,31 +43,31 @@ var (
 			return &httpParser{}
 		}})
 	appRDP = registerProtocol(protocol{name: "rdp",
-		tcp: []probe{{order: tierSignature + 30, match: func(b []byte, toServer bool, _, _ uint16) bool {
+		tcp: []probe{{order: tierSignature + 30, first: "\x03", match: func(b []byte, toServer bool, _, _ uint16) bool {
 			// TPKT carrying an X.224 Connection Request.
 			return len(b) >= 11 && b[0] == 3 && b[1] == 0 && b[5]&0xf0 == 0xe0 && toServer
 		}}},
 		newTCP: func(*State) parser { return &rdpParser{} }})
 	appLDAP = registerProtocol(protocol{name: "ldap",
-		tcp:    []probe{{order: tierStructured, match: func(b []byte, toServer bool, _, _ uint16) bool { return looksLDAP(b, toServer) }}},
+		tcp:    []probe{{order: tierStructured, first: "0", match: func(b []byte, toServer bool, _, _ uint16) bool { return looksLDAP(b, toServer) }}},
 		newTCP: func(*State) parser { return &ldapParser{} }})
 	appPgsql = registerProtocol(protocol{name: "pgsql",
-		tcp:    []probe{{order: tierStructured + 10, match: func(b []byte, toServer bool, _, _ uint16) bool { return toServer && looksPgsql(b) }}},
+		tcp:    []probe{{order: tierStructured + 10, first: "\x00", match: func(b []byte, toServer bool, _, _ uint16) bool { return toServer && looksPgsql(b) }}},
 		newTCP: func(*State) parser { return &pgsqlParser{} }})
 	appPOP3 = registerProtocol(protocol{name: "pop3", ports: []uint16{110},
-		tcp: []probe{{order: tierText + 20, match: func(b []byte, toServer bool, _, _ uint16) bool {
+		tcp: []probe{{order: tierText + 20, first: "+", match: func(b []byte, toServer bool, _, _ uint16) bool {
 			return !toServer && bytes.HasPrefix(b, []byte("+OK"))
 		}}},
 		newTCP: newMailParser})
 	appIMAP = registerProtocol(protocol{name: "imap", ports: []uint16{143},
-		tcp: []probe{{order: tierText + 30, match: func(b []byte, toServer bool, _, _ uint16) bool {
+		tcp: []probe{{order: tierText + 30, first: "*", match: func(b []byte, toServer bool, _, _ uint16) bool {
 			return !toServer && (bytes.HasPrefix(b, []byte("* OK")) || bytes.HasPrefix(b, []byte("* PREAUTH")))
 		}}},
 		newTCP: newMailParser})
 	// A "220" banner is SMTP's when it says so, FTP's when it says so,
 	// and otherwise SMTP's on the mail ports and FTP's elsewhere.
 	appSMTP = registerProtocol(protocol{name: "smtp", ports: []uint16{25, 587},
-		tcp: []probe{{order: tierText + 40, match: func(b []byte, toServer bool, sport, _ uint16) bool {
+		tcp: []probe{{order: tierText + 40, first: "2", match: func(b []byte, toServer bool, sport, _ uint16) bool {
 			if !banner220(b, toServer) {
 				return false
 			}
@@ -86,7 +86,7 @@ var (
 		}}},
 		newTCP: newMailParser})
 	appFTP = registerProtocol(protocol{name: "ftp", ports: []uint16{21},
-		tcp: []probe{{order: tierText + 50, match: func(b []byte, toServer bool, _, _ uint16) bool {
+		tcp: []probe{{order: tierText + 50, first: "2", match: func(b []byte, toServer bool, _, _ uint16) bool {
 			return banner220(b, toServer)
 		}}},
 		newTCP: func(*State) parser { return &ftpParser{} }})

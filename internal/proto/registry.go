@@ -3,7 +3,9 @@ package proto
 import (
 	"bytes"
 	"fmt"
+	"math/bits"
 	"slices"
+	"strings"
 )
 
 // A protocol parser registers itself from its own file (registerProtocol in
@@ -47,10 +49,14 @@ type protocol struct {
 }
 
 // probe is one content test of a protocol. order places it among all
-// registered probes (lower first); match gets the bytes seen so far, the
-// direction, and the server's and client's ports.
+// registered probes (lower first); match gets the bytes seen so far (at
+// least one), the direction, and the server's and client's ports. first,
+// when set, holds every byte an opening match accepts can start with:
+// detection then skips the probe for any other first byte
+// (FuzzDetectFirstBytes holds each probe to it).
 type probe struct {
 	order int
+	first string
 	match func(b []byte, toServer bool, sport, cport uint16) bool
 	app   appID
 }
@@ -76,6 +82,10 @@ var (
 	tcpProbes []probe // every TCP probe, by order
 	udpProbes []probe // every UDP probe, by order
 	portApps  []portApp
+	// tcpFirst[c] has bit i set when tcpProbes[i] may match an opening
+	// that starts with byte c: detection calls a handful of probes, not
+	// all of them.
+	tcpFirst [256]uint64
 )
 
 type portApp struct {
@@ -99,6 +109,15 @@ func registerProtocol(p protocol) appID {
 	for _, port := range p.ports {
 		portApps = append(portApps, portApp{port, id})
 	}
+	for c := range tcpFirst {
+		var m uint64
+		for i, pr := range tcpProbes {
+			if pr.first == "" || strings.IndexByte(pr.first, byte(c)) >= 0 {
+				m |= 1 << i
+			}
+		}
+		tcpFirst[c] = m
+	}
 	return id
 }
 
@@ -116,6 +135,8 @@ func checkProtocol(p protocol) error {
 		return fmt.Errorf("protocol %q is detected on UDP but has no UDP parser", p.name)
 	case len(p.tcp) == 0 && len(p.ports) == 0 && len(p.udp) == 0:
 		return fmt.Errorf("protocol %q has no way to be detected", p.name)
+	case len(tcpProbes)+len(p.tcp) > 64:
+		return fmt.Errorf("protocol %q: more than 64 TCP probes (tcpFirst's bits)", p.name)
 	}
 	for _, port := range p.ports {
 		for _, pa := range portApps {
@@ -168,9 +189,11 @@ func detectTCP(b []byte, toServer bool, sport, cport uint16) (app appID, more bo
 		// command (it has its line end) or a protocol's whole opening.
 		return appNone, true
 	}
-	for i := range tcpProbes {
-		if p := &tcpProbes[i]; p.match(b, toServer, sport, cport) {
-			return p.app, false
+	if len(b) > 0 {
+		for m := tcpFirst[b[0]]; m != 0; m &= m - 1 {
+			if p := &tcpProbes[bits.TrailingZeros64(m)]; p.match(b, toServer, sport, cport) {
+				return p.app, false
+			}
 		}
 	}
 	for _, pa := range portApps {

@@ -10,7 +10,7 @@ import "strconv"
 
 func init() {
 	registerProtocol(protocol{name: "socks5",
-		tcp: []probe{{order: tierStructured + 20, match: func(b []byte, toServer bool, _, _ uint16) bool {
+		tcp: []probe{{order: tierStructured + 20, first: "\x05", match: func(b []byte, toServer bool, _, _ uint16) bool {
 			return toServer && looksSOCKS5(b)
 		}}},
 		newTCP: func(*State) parser { return &socksParser{} }})

@@ -14,7 +14,7 @@ import (
 // HASSH), when both sides are done or the flow ends.
 func init() {
 	registerProtocol(protocol{name: "ssh",
-		tcp: []probe{{order: tierSignature + 10, match: func(b []byte, _ bool, _, _ uint16) bool {
+		tcp: []probe{{order: tierSignature + 10, first: "S", match: func(b []byte, _ bool, _, _ uint16) bool {
 			return bytes.HasPrefix(b, []byte("SSH-"))
 		}}},
 		newTCP: func(*State) parser { return &sshParser{} }})

@@ -17,7 +17,7 @@ const (
 // command), or on port 23. Its login dialogue makes a credential event.
 func init() {
 	registerProtocol(protocol{name: "telnet", ports: []uint16{23},
-		tcp: []probe{{order: tierSignature + 40, match: func(b []byte, _ bool, _, _ uint16) bool {
+		tcp: []probe{{order: tierSignature + 40, first: "\xff", match: func(b []byte, _ bool, _, _ uint16) bool {
 			return len(b) >= 2 && b[0] == telIAC && b[1] >= telSE
 		}}},
 		// IAC WILL/WONT/DO/DONT <option> is a whole opening in three bytes.
