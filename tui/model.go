@@ -45,6 +45,10 @@ type Options struct {
 	// NoNames shows addresses only (-n), not the names DNS answers on the
 	// wire gave them (engine.Snapshot.Names).
 	NoNames bool
+	// Present, when set, is handed every newly drawn screen
+	// (TerminalWriter.Present paints it at once, so the renderer's frame
+	// ticks can be rare).
+	Present func(view string)
 }
 
 // Minimum usable size; below it the console says what it needs.
@@ -405,6 +409,9 @@ func (m *Model) View() string {
 	m.view = m.render()
 	if m.c.st.G.V == "|" {
 		m.view = asciiOnly.Replace(m.view)
+	}
+	if m.opts.Present != nil {
+		m.opts.Present(m.view)
 	}
 	return m.view
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/term"
@@ -36,7 +37,22 @@ type TerminalWriter struct {
 	w, h int
 	rows [][]cell // what the terminal shows; nil row = unknown
 	buf  bytes.Buffer
+
+	// Present's state: the alternate screen as seen in the output (frames
+	// are painted only inside it), the newest view not yet painted, and
+	// when the last paint was.
+	alt       bool
+	pending   string
+	havePend  bool
+	painted   string
+	lastPaint time.Time
+	paintAt   *time.Timer
 }
+
+// paintGap is the least time between two frames Present paints: at most
+// 20 a second while the view keeps changing, as Bubble Tea's renderer at
+// 20 frames a second; a change after a quiet spell is painted at once.
+const paintGap = 50 * time.Millisecond
 
 // NewTerminalWriter wraps the terminal f; pass it to tea.WithOutput. It
 // keeps f's file descriptor visible so Bubble Tea still sees a terminal
@@ -55,9 +71,15 @@ func (t *TerminalWriter) Write(p []byte) (int, error) {
 	fr, ok := parseFrame(p)
 	if !ok {
 		t.rows = nil
+		t.noteModes(p)
 		_, err := t.out.Write(p)
 		return len(p), err
 	}
+	return len(p), t.draw(fr)
+}
+
+// draw sends what fr changes on the screen.
+func (t *TerminalWriter) draw(fr frame) error {
 	if t.size != nil {
 		if w, h, ok := t.size(); ok && (w != t.w || h != t.h) {
 			// A resize may have cut, reflowed or cleared what we copied.
@@ -67,11 +89,89 @@ func (t *TerminalWriter) Write(p []byte) (int, error) {
 	t.buf.Reset()
 	t.frame(fr)
 	if t.buf.Len() == 0 {
-		return len(p), nil
+		return nil
 	}
 	t.buf.WriteString(fr.tail)
 	_, err := t.out.Write(t.buf.Bytes())
-	return len(p), err
+	return err
+}
+
+// noteModes follows the alternate screen through the renderer's writes:
+// Present paints only inside it, so nothing is painted before the program
+// has set the screen up or after it has restored it.
+func (t *TerminalWriter) noteModes(p []byte) {
+	on := bytes.LastIndex(p, []byte(ansi.SetAltScreenSaveCursorMode))
+	off := bytes.LastIndex(p, []byte(ansi.ResetAltScreenSaveCursorMode))
+	switch {
+	case on > off:
+		t.alt = true
+		if t.havePend {
+			t.schedule()
+		}
+	case off > on:
+		t.alt = false
+	}
+}
+
+// Present hands the writer the whole view, as the model's View returned
+// it, to paint now rather than at the renderer's next frame tick. Bubble
+// Tea's renderer wakes the process at every tick whether or not anything
+// changed (at 20 frames a second that was a third of the idle console's
+// CPU); with Present the renderer can tick rarely (tea.WithFPS(1)) while a
+// key press is still drawn at once, and the renderer's own frames, which
+// hold the same view, then cost no terminal bytes. It never blocks: the
+// paint runs on a timer's goroutine, at most one per paintGap.
+func (t *TerminalWriter) Present(view string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if view == t.painted && !t.havePend {
+		return
+	}
+	t.pending, t.havePend = view, true
+	if t.alt {
+		t.schedule()
+	}
+}
+
+// schedule arms the paint timer if it is not armed; t.mu is held.
+func (t *TerminalWriter) schedule() {
+	if t.paintAt != nil {
+		return
+	}
+	wait := paintGap - time.Since(t.lastPaint)
+	t.paintAt = time.AfterFunc(max(wait, 0), t.paint)
+}
+
+// paint draws the pending view as the renderer would draw it whole; the
+// cell copy then sends only what differs from the screen.
+func (t *TerminalWriter) paint() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.paintAt = nil
+	if !t.alt || !t.havePend {
+		return
+	}
+	view := t.pending
+	t.pending, t.havePend = "", false
+	t.painted, t.lastPaint = view, time.Now()
+	w, h := t.w, t.h
+	if t.size != nil {
+		if sw, sh, ok := t.size(); ok {
+			w, h = sw, sh
+		}
+	}
+	lines := strings.Split(view, "\n")
+	if h > 0 && len(lines) > h {
+		lines = lines[len(lines)-h:] // as the renderer: the bottom fits
+	}
+	fr := frame{lines: make([]frameLine, len(lines)), tail: ansi.CursorPosition(0, len(lines))}
+	for i, l := range lines {
+		if w > 0 {
+			l = ansi.Truncate(l, w, "")
+		}
+		fr.lines[i] = frameLine{row: i, text: l}
+	}
+	_ = t.draw(fr) // a failed write shows at the renderer's next one
 }
 
 // Read, Close and Fd make the writer a term.File like the terminal it wraps.

@@ -448,3 +448,145 @@ func sgrOrText(s string) string {
 	}
 	return b.String()
 }
+
+// waitScreen waits until v shows view; the deadline only bounds a hang.
+func waitScreen(t *testing.T, v *vterm, view string, w, h int, step string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, ok := sameScreen(v.screen(), want(view, w, h)); ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			i, _ := sameScreen(v.screen(), want(view, w, h))
+			t.Fatalf("%s: screen never matched the view (first difference at cell %d)", step, i)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestTerminalWriterPresent: Present alone, with no renderer frame, paints
+// each view inside the alternate screen, and nothing before it is entered
+// or after it is left.
+func TestTerminalWriterPresent(t *testing.T) {
+	const w, h = 40, 5
+	v := newVterm(w, h)
+	var out meteredVterm
+	out.w = v
+	tw := &TerminalWriter{out: &out, size: func() (int, int, bool) { return w, h, true }}
+	r := rand.New(rand.NewPCG(5, 6))
+	lines := make([]string, h)
+	for i := range lines {
+		lines[i] = randomLine(r, w)
+	}
+	tw.Present(strings.Join(lines, "\n"))
+	time.Sleep(2 * paintGap) // no assertion on time: nothing may come at all
+	if n := out.bytes(); n != 0 {
+		t.Fatalf("painted %d bytes before the alternate screen", n)
+	}
+	tw.Write([]byte(ansi.SetAltScreenSaveCursorMode))
+	waitScreen(t, v, strings.Join(lines, "\n"), w, h, "pending view on entering the alternate screen")
+	for i := range 10 {
+		lines = mutate(r, lines, w)
+		tw.Present(strings.Join(lines, "\n"))
+		waitScreen(t, v, strings.Join(lines, "\n"), w, h, fmt.Sprint("view ", i))
+	}
+	// The renderer's own frame of the same view costs nothing.
+	before := out.bytes()
+	tw.Write([]byte(rendererFrame(nil, lines, w)))
+	if n := out.bytes() - before; n != 0 {
+		t.Errorf("the renderer's frame of the painted view wrote %d bytes", n)
+	}
+	tw.Write([]byte(ansi.ResetAltScreenSaveCursorMode))
+	before = out.bytes()
+	tw.Present("after\nthe end")
+	time.Sleep(2 * paintGap)
+	if n := out.bytes() - before; n != 0 {
+		t.Errorf("painted %d bytes after leaving the alternate screen", n)
+	}
+}
+
+// meteredVterm counts what passes to w.
+type meteredVterm struct {
+	mu sync.Mutex
+	w  *vterm
+	n  int
+}
+
+func (c *meteredVterm) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	c.n += len(p)
+	c.mu.Unlock()
+	return c.w.Write(p)
+}
+
+func (c *meteredVterm) bytes() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// presentModel shows whatever view it is sent and hands it to Present, as
+// the console's Model does.
+type presentModel struct {
+	v       string
+	present func(string)
+}
+
+func (m presentModel) Init() tea.Cmd { return nil }
+func (m presentModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if s, ok := msg.(setView); ok {
+		m.v = string(s)
+	}
+	return m, nil
+}
+func (m presentModel) View() string { m.present(m.v); return m.v }
+
+// TestTerminalWriterPresentWithBubbleTea: the console's arrangement (a
+// renderer ticking once a second, every view presented) keeps the screen
+// equal to the view, through a resize.
+func TestTerminalWriterPresentWithBubbleTea(t *testing.T) {
+	var mu sync.Mutex
+	w, h := 100, 30
+	v := newVterm(w, h)
+	tw := &TerminalWriter{out: v, size: func() (int, int, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		return w, h, true
+	}}
+	p := tea.NewProgram(presentModel{present: tw.Present}, tea.WithOutput(tw), tea.WithInput(nil), tea.WithAltScreen(),
+		tea.WithFPS(1), tea.WithoutSignalHandler())
+	done := make(chan error, 1)
+	go func() { _, err := p.Run(); done <- err }()
+	p.Send(tea.WindowSizeMsg{Width: w, Height: h})
+	r := rand.New(rand.NewPCG(7, 8))
+	lines := make([]string, h)
+	for i := range lines {
+		lines[i] = randomLine(r, w)
+	}
+	for i := range 10 {
+		view := strings.Join(lines, "\n")
+		p.Send(setView(view))
+		waitScreen(t, v, view, w, h, fmt.Sprint("frame ", i))
+		lines = mutate(r, lines, w)
+	}
+	mu.Lock()
+	w, h = 70, 20
+	mu.Unlock()
+	v.resize(70, 20)
+	p.Send(tea.WindowSizeMsg{Width: 70, Height: 20})
+	lines = lines[:20]
+	for i := range lines {
+		lines[i] = ansi.Truncate(lines[i], 70, "") + ansi.ResetStyle
+	}
+	for i := range 5 {
+		view := strings.Join(lines, "\n")
+		p.Send(setView(view))
+		waitScreen(t, v, view, 70, 20, fmt.Sprint("after resize, frame ", i))
+		lines = mutate(r, lines, 70)
+	}
+	p.Quit()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

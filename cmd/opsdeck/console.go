@@ -143,6 +143,7 @@ func cmdConsole(args []string) error {
 	save := &consoleEvidence{dir: co.evidenceDir, eng: eng, ring: ring, seed: uint16(o.seed)}
 
 	renderer, theme := consoleRenderer(consoleTheme(cfg.Theme))
+	term := tui.NewTerminalWriter(os.Stdout)
 	model, err := tui.New(tui.Options{
 		Renderer: renderer,
 		Snapshot: func() *engine.Snapshot {
@@ -156,16 +157,18 @@ func cmdConsole(args []string) error {
 		Bundle:      save.bundle,
 		ExportAlert: save.exportAlert,
 		NoNames:     o.noResolve,
+		Present:     term.Present,
 	})
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("configuration keys: %w", err)}
 	}
-	// The frame rate bounds how long a change (a key press, the first frame)
-	// waits to be drawn: 50 ms at 20 frames a second. A frame with no change
-	// writes nothing (TerminalWriter sends only the cells that changed), but
-	// every frame wakes the process: at 30 the idle console spent a fifth
-	// more CPU (scripts/console-idle.sh).
-	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithFPS(20), tea.WithOutput(tui.NewTerminalWriter(os.Stdout))}
+	// The terminal writer paints each new screen as soon as the model has
+	// drawn it (at most 20 a second), so a key press is drawn at once.
+	// Bubble Tea's renderer wakes the process at every frame tick, changed or
+	// not: at 20 a second that was a third of the idle console's CPU
+	// (scripts/console-idle.sh). At 1 it only sets the terminal up and
+	// repeats what the writer painted, which costs no bytes.
+	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithFPS(1), tea.WithOutput(term)}
 	if !co.noMouse {
 		popts = append(popts, tea.WithMouseCellMotion())
 	}
