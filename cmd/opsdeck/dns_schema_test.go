@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// TestDNSRecordsValidateAgainstSuricataSchema: the DNS records of the
+// TestDNSRecordsValidateAgainstSuricataSchema: the DNS and mDNS records of the
 // dnsmasq recording (additionals with EDNS options, SSHFP, SRV and SOA
 // answers grouped as objects, the z bit, NXDOMAIN with SOA, HTTPS and CAA
 // without data) validate against Suricata's schema in both DNS formats,
@@ -41,5 +41,24 @@ func TestDNSRecordsValidateAgainstSuricataSchema(t *testing.T) {
 			}
 		}
 		t.Logf("%v: %d records validated", c.args, n)
+	}
+	// Unicast mDNS to dnsmasq on port 5353: mdns records, as Suricata 8's.
+	var out bytes.Buffer
+	if err := cmdAnalyze([]string{filepath.Join("..", "..", "internal", "proto", "testdata", "mdns-dnsmasq.pcap")}, &out); err != nil {
+		t.Fatal(err)
+	}
+	_, problems := validateEVE(t, s, out.Bytes())
+	for p, k := range problems {
+		t.Errorf("mdns: %d records: %s", k, p)
+	}
+	// A response goes from the server (port 5353) to the client.
+	for _, w := range []string{`"event_type":"mdns"`, `"txt":["path=/","v=1"]`, `"ptr":"web._http._tcp.local"`, `"app_proto":"mdns"`,
+		`"event_type":"mdns","src_ip":"127.0.0.1","src_port":5353`} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("mdns: no record has %s", w)
+		}
+	}
+	if strings.Contains(out.String(), `"event_type":"dns"`) {
+		t.Error("mdns: a dns record on port 5353")
 	}
 }

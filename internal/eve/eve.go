@@ -382,9 +382,9 @@ func (w *Writer) Proto(ev *proto.Event, f *flow.Flow) error {
 	ep := endpoints{}
 	if f != nil {
 		ep = flowEndpoints(f)
-		// DNS, QUIC and RDP records follow the packet, as Suricata's do
-		// (LOG_DIR_PACKET): a response goes from the server to the client.
-		if (ev.Type == "dns" && w.DNSVersion != 2 || ev.Type == "quic" || ev.Type == "rdp") && !ev.ToServer {
+		// DNS, mDNS, QUIC and RDP records follow the packet, as Suricata's
+		// do (LOG_DIR_PACKET): a response goes from the server to the client.
+		if (ev.Type == "dns" && w.DNSVersion != 2 || ev.Type == "mdns" || ev.Type == "quic" || ev.Type == "rdp") && !ev.ToServer {
 			ep.src, ep.dst, ep.sport, ep.dport = ep.dst, ep.src, ep.dport, ep.sport
 		}
 	}
