@@ -56,6 +56,8 @@ ip -n $rx route add 10.99.0.1/32 dev odp1
 smac=$(ip netns exec $tx cat /sys/class/net/odp0/address)
 dmac=$(ip netns exec $rx cat /sys/class/net/odp1/address)
 hex() { echo "$1" | sed 's/^/0x/; s/:/, 0x/g'; }
+tck=$(getconf CLK_TCK)
+cpusecs() { awk -v t="$tck" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / t }' "/proc/$1/stat" 2>/dev/null || echo "?"; }
 
 # Ethernet, IPv4 (DF, TTL 64, random ID), TCP SYN from 10.99.R.R:R to
 # 10.99.0.2:80, checksums filled in by trafgen.
@@ -68,11 +70,12 @@ cat >"$tmp/syn.cfg" <<EOF
 }
 EOF
 
+echo "opsdeck: $bin ($("$bin" version 2>/dev/null | head -1))"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "traffic: spoofed-source TCP SYN flood (54-byte frames, every packet a new flow), $secs s per rate, trafgen on one CPU"
 echo
-echo "| offered rate | sent | achieved | opsdeck: kernel packets | opsdeck: dropped | opsdeck: drop % | tcpdump: received | tcpdump: dropped | tcpdump: drop % |"
-echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| offered rate | sent | achieved | opsdeck: kernel packets | opsdeck: dropped | opsdeck: drop % | opsdeck: CPU s | opsdeck: µs/packet | tcpdump: received | tcpdump: dropped | tcpdump: drop % | tcpdump: CPU s |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for rate in $rates; do
   eve="$tmp/eve-$rate.json"
   ip netns exec $rx "$bin" watch -i odp1 -o "$eve" --stats-interval 0 --host-interval 0 2>"$tmp/od.err" &
@@ -95,6 +98,10 @@ for rate in $rates; do
   sent=$(grep -o '[0-9]* packets outgoing' "$tmp/tg.out" | head -1 | cut -d' ' -f1)
   achieved=$(awk -v n="${sent:-0}" -v a="$t0" -v b="$t1" 'BEGIN { printf "%d k/s", (b>a ? n/(b-a)/1000 : 0) }')
   sleep 1
+  # CPU seconds each used (user+system, /proc/PID/stat fields 14 and 15):
+  # on a shared machine the share of a core a capturer gets decides its
+  # drops as much as its cost per packet, so both are shown.
+  ocpu=$(cpusecs $od) tcpu=$(cpusecs $td)
   kill -INT $od $td 2>/dev/null || true
   wait $od 2>/dev/null || true
   wait $td 2>/dev/null || true
@@ -107,5 +114,7 @@ for rate in $rates; do
   label=$rate
   [ "$rate" = max ] && label="as fast as trafgen sends"
   [ "$rate" != max ] && label="$(awk -v r="$rate" 'BEGIN { printf "%d k/s", r/1000 }')"
-  echo "| $label | ${sent:-?} | $achieved | ${okp:-?} | ${okd:-?} | $(pct "$okd" "$okp") | ${tdr:-?} | ${tdd:-?} | $(pct "$tdd" "$tdr") |"
+  # CPU per packet opsdeck analysed (kernel packets less drops).
+  us=$(awk -v c="$ocpu" -v p="${okp:-0}" -v d="${okd:-0}" 'BEGIN { printf "%.1f", (p>d && c+0>0 ? c*1e6/(p-d) : 0) }')
+  echo "| $label | ${sent:-?} | $achieved | ${okp:-?} | ${okd:-?} | $(pct "$okd" "$okp") | $ocpu | $us | ${tdr:-?} | ${tdd:-?} | $(pct "$tdd" "$tdr") | $tcpu |"
 done
