@@ -57,7 +57,7 @@ func tunnelOf(inner []byte, kind tunInner) tunnel {
 
 // tunnelInner says whether the last decoded layer carries a tunnel Suricata
 // decapsulates (GRE with IP, Ethernet, ERSPAN I/II/III or PPP inside,
-// VXLAN, GENEVE, IP in IP, a PPPoE session) and how.
+// VXLAN, GENEVE, IP in IP, a PPPoE session, NSH) and how.
 func (d *Decoder) tunnelInner() tunnel {
 	if len(d.decoded) == 0 {
 		return tunnel{}
@@ -96,17 +96,9 @@ func (d *Decoder) tunnelInner() tunnel {
 		t.carrier = t.kind != tunNone
 		return t
 	case layers.LayerTypeEthernet:
-		if d.eth.EthernetType == layers.EthernetTypePPPoESession {
-			t := pppoeInner(d.eth.Payload)
-			t.inline = true
-			return t
-		}
+		return inlineInner(d.eth.EthernetType, d.eth.Payload)
 	case layers.LayerTypeDot1Q:
-		if d.dot1q.Type == layers.EthernetTypePPPoESession {
-			t := pppoeInner(d.dot1q.Payload)
-			t.inline = true
-			return t
-		}
+		return inlineInner(d.dot1q.Type, d.dot1q.Payload)
 	}
 	return tunnel{}
 }
@@ -235,6 +227,54 @@ func pppInner(p []byte) tunnel {
 		return tunnelOf(p, tunIP4)
 	case 0x0057:
 		return tunnelOf(p, tunIP6)
+	}
+	return tunnel{}
+}
+
+// etherNSH is the Network Service Header's EtherType (RFC 8300).
+const etherNSH layers.EthernetType = 0x894f
+
+// inlineInner is what an Ethernet or VLAN payload of type t carries that
+// Suricata decodes in place rather than as a tunnel: a PPPoE session, or a
+// packet behind a Network Service Header.
+func inlineInner(t layers.EthernetType, b []byte) tunnel {
+	var in tunnel
+	switch t {
+	case layers.EthernetTypePPPoESession:
+		in = pppoeInner(b)
+	case etherNSH:
+		in = nshInner(b)
+	default:
+		return tunnel{}
+	}
+	in.inline = true
+	return in
+}
+
+// nshInner reads a Network Service Header (RFC 8300) as Suricata's
+// DecodeNSH does: version 0; the length (in 4-byte words) within the
+// packet, 6 words for MD type 1 and at least 2 for type 2, no other MD
+// type (the whole byte, as Suricata compares it); then IPv4, IPv6 or
+// Ethernet, decoded in place.
+func nshInner(b []byte) tunnel {
+	if len(b) < 8 || b[0]>>6 != 0 {
+		return tunnel{}
+	}
+	n := int(binary.BigEndian.Uint16(b[0:2])&0x3f) * 4
+	if n > len(b) {
+		return tunnel{}
+	}
+	switch md := b[2]; {
+	case md == 1 && n != 24, md == 2 && n < 8, md != 1 && md != 2:
+		return tunnel{}
+	}
+	switch b[3] {
+	case 1:
+		return tunnelOf(b[n:], tunIP4)
+	case 2:
+		return tunnelOf(b[n:], tunIP6)
+	case 3:
+		return tunnelOf(b[n:], tunEth)
 	}
 	return tunnel{}
 }

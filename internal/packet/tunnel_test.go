@@ -185,6 +185,15 @@ func TestTunnels(t *testing.T) {
 			binary.BigEndian.PutUint16(p[4:], uint16(len(p)-6))
 			return ethFrame(0x8864, p)
 		}, 0, whole, 0},
+		{"nsh md type 1, ipv4", LinkEthernet, func(e []byte) []byte {
+			// Ver 0, TTL 63, length 6 words; MD type 1; next protocol IPv4;
+			// SPI 42, SI 255; 16 bytes of fixed context.
+			return ethFrame(0x894f, cat([]byte{0x0f, 0xc6, 0x01, 0x01, 0, 0, 42, 255}, make([]byte, 16), e[14:]))
+		}, 0, whole, 0},
+		{"nsh md type 2, ethernet", LinkEthernet, func(e []byte) []byte {
+			// Length 2 words (no metadata), next protocol Ethernet.
+			return ethFrame(0x894f, cat([]byte{0x0f, 0xc2, 0x02, 0x03, 0, 0, 42, 255}, e))
+		}, 0, whole, 0},
 		{"cisco hdlc", LinkCHDLC, func(e []byte) []byte { return cat([]byte{0x0f, 0, 0x08, 0}, e[14:]) }, 0, whole, 0},
 	}
 	_, tsharkErr := exec.LookPath("tshark")
@@ -315,4 +324,30 @@ func FuzzTunnels(f *testing.F) {
 			t.Fatalf("quoted %+v in a proto %d type %d packet", q, s.Proto, s.ICMPType)
 		}
 	})
+}
+
+// A Network Service Header is followed only as Suricata's DecodeNSH
+// follows it: version 0, MD type 1 with exactly 6 words or 2 with at least
+// 2, the length inside the packet, IPv4, IPv6 or Ethernet next.
+func TestNSHRefused(t *testing.T) {
+	ip := ipv4Header(6, 0)
+	for _, c := range []struct {
+		name string
+		hdr  []byte
+	}{
+		{"version 1", []byte{0x4f, 0xc2, 0x02, 0x01, 0, 0, 1, 255}},
+		{"md type 1, 2 words", []byte{0x0f, 0xc2, 0x01, 0x01, 0, 0, 1, 255}},
+		{"md type 2, 1 word", []byte{0x0f, 0xc1, 0x02, 0x01, 0, 0, 1, 255}},
+		{"md type 0", []byte{0x0f, 0xc2, 0x00, 0x01, 0, 0, 1, 255}},
+		{"md type 15", []byte{0x0f, 0xcf, 0x0f, 0x01, 0, 0, 1, 255}},
+		{"next NSH", []byte{0x0f, 0xc2, 0x02, 0x04, 0, 0, 1, 255}},
+		{"length past the packet", []byte{0x0f, 0xff, 0x02, 0x01, 0, 0, 1, 255}},
+	} {
+		if in := nshInner(cat(c.hdr, ip)); in.kind != tunNone {
+			t.Errorf("%s: followed (kind %d)", c.name, in.kind)
+		}
+	}
+	if in := nshInner(cat([]byte{0x0f, 0xc2, 0x02, 0x01, 0, 0, 1, 255}, ip)); in.kind != tunIP4 || len(in.inner) != len(ip) {
+		t.Errorf("a valid header is not followed: kind %d, %d bytes", in.kind, len(in.inner))
+	}
 }
