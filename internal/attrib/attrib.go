@@ -93,10 +93,10 @@ const (
 	maxMiss  = 4096
 	maxAcct  = 4096
 	goneKeep = 2 * time.Minute // how long a closed socket still labels late packets
-	// portMissGens is how many socket lists a closed local port asks for
-	// no refresh after it did (at least two seconds: one full list a
-	// second, refreshes between them at most five a second).
-	portMissGens = 10
+	// inboundMissGens is how many socket lists pass before a miss on an
+	// inbound flow may ask for another (at least two seconds: one full
+	// list a second, refreshes between them at most five a second).
+	inboundMissGens = 10
 )
 
 type connKey struct {
@@ -148,8 +148,11 @@ type Table struct {
 	complete bool
 	gone     map[connKey]goneInfo
 	miss     map[connKey]uint64 // generation of the first miss
-	acct     map[acctKey]*acctEntry
-	rateAt   time.Time
+	// inboundAsked is 1 + the generation in which an inbound miss last
+	// asked for a refresh (0: never).
+	inboundAsked uint64
+	acct         map[acctKey]*acctEntry
+	rateAt       time.Time
 }
 
 // NewTable returns an empty table. refresh, when not nil, is called on a
@@ -278,9 +281,7 @@ func (t *Table) Lookup(proto uint8, local, remote netip.AddrPort) (Owner, bool) 
 }
 
 // lookup is Lookup with t.mu held and the addresses normalized. inbound
-// says the remote end opened the flow to a port here: a miss is then
-// remembered per local port, not per flow, so a flood from spoofed
-// sources costs one entry and one refresh, not one of each per packet.
+// says the remote end opened the flow to a port here (see inboundMiss).
 func (t *Table) lookup(proto uint8, local, remote netip.AddrPort, inbound bool) (Owner, bool) {
 	k := connKey{proto, local, remote}
 	info, found := t.conn[k]
@@ -315,14 +316,26 @@ func (t *Table) lookup(proto uint8, local, remote netip.AddrPort, inbound bool) 
 		return g.owner, false
 	}
 	if inbound {
-		// Nothing listens on the port: what a refresh could find is a
-		// listener started since the last socket list, the same for every
-		// remote end.
-		t.requestRefresh(connKey{proto: proto, local: local}, portMissGens)
+		t.inboundMiss()
 	} else {
-		t.requestRefresh(k, 0)
+		t.requestRefresh(k)
 	}
 	return Owner{State: Unknown}, false
+}
+
+// inboundMiss handles a flow opened from outside to a local port nothing
+// listens on: a flood, a scan, or a listener started since the last socket
+// list. Only the last would a refresh help, and only once, whatever the
+// remote end or port; so such misses ask at most once every
+// inboundMissGens socket lists and remember nothing per flow or per port.
+// A flood from spoofed sources to random ports then costs a few map
+// lookups per new flow and at most one socket list every two seconds.
+func (t *Table) inboundMiss() {
+	if t.inboundAsked != 0 && t.gen+1-t.inboundAsked < inboundMissGens {
+		return
+	}
+	t.inboundAsked = t.gen + 1
+	t.ask()
 }
 
 // foreign reports whether a is not an address of this namespace (when the
@@ -354,17 +367,19 @@ func (t *Table) boundLookup(proto uint8, local netip.AddrPort) (sockInfo, bool) 
 	return info, ok
 }
 
-// requestRefresh asks for a new socket list once per miss key: a key that
+// requestRefresh asks for a new socket list once per miss key: a tuple that
 // still misses after a refresh has no socket, and asking again would only
-// burn CPU during a port scan or a flood. With keep > 0 the key may ask
-// again keep socket lists after it first did (a closed port may open).
-func (t *Table) requestRefresh(k connKey, keep uint64) {
-	switch g, seen := t.miss[k]; {
-	case !seen || (keep > 0 && t.gen-g >= keep):
-		t.miss[k] = t.gen
-	case g < t.gen:
+// burn CPU during a scan.
+func (t *Table) requestRefresh(k connKey) {
+	if g, seen := t.miss[k]; seen && g < t.gen {
 		return
 	}
+	t.miss[k] = t.gen
+	t.ask()
+}
+
+// ask calls refresh, once between two Updates.
+func (t *Table) ask() {
 	if t.refresh != nil && !t.pending {
 		t.pending = true
 		t.refresh()
@@ -460,10 +475,9 @@ func (t *Table) TopProcesses(n int) []ProcNet {
 // and b's end owns the flow, aLocal is false.
 //
 // a should be the end that opened the flow (the flow's client): when only
-// b is local, the flow is taken as inbound and a miss is remembered per
-// local port (see lookup). One lock is taken, and a miss allocates
-// nothing but, at most, one entry per closed port: under a flood of
-// spoofed sources this runs for every packet.
+// b is local, the flow is taken as inbound (see inboundMiss). One lock is
+// taken and a miss stores nothing: under a flood of spoofed sources this
+// runs for every packet.
 func (t *Table) LookupFlow(proto uint8, a, b netip.AddrPort) (owner Owner, aLocal bool, ok bool) {
 	a, b = norm(a), norm(b)
 	t.mu.Lock()

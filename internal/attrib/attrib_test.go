@@ -196,51 +196,57 @@ func TestAccountBounded(t *testing.T) {
 	}
 }
 
-// TestLookupFlowFlood: a flood from spoofed sources to a closed local port
-// asks for one socket list, however many sources; the port is asked about
-// again only portMissGens socket lists later, and the miss table holds one
-// entry for it. An outbound miss is still remembered per flow.
+// TestLookupFlowFlood: flows opened from outside to local ports nothing
+// listens on (a spoofed-source flood to one port, a scan of many) ask for
+// one socket list, however many sources and ports, store nothing per flow,
+// and may ask again only inboundMissGens socket lists later (a listener
+// may have started). An outbound miss still asks per flow.
 func TestLookupFlowFlood(t *testing.T) {
 	refreshes := 0
 	tb := NewTable(func() { refreshes++ })
 	tb.Update(baseSnap())
-	server := ap("192.0.2.2:7777") // nothing listens
-	flood := func(n int) {
+	flood := func(n int, scan bool) {
 		for i := range n {
 			src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 99, byte(i >> 8), byte(i)}), uint16(1024+i))
-			o, aLocal, ok := tb.LookupFlow(ProtoTCP, src, server)
+			dst := ap("192.0.2.2:7777") // nothing listens
+			if scan {
+				dst = netip.AddrPortFrom(dst.Addr(), uint16(10000+i))
+			}
+			o, aLocal, ok := tb.LookupFlow(ProtoTCP, src, dst)
 			if ok || aLocal || o.State != Unknown {
-				t.Fatalf("spoofed SYN from %v = %+v, aLocal %v, ok %v; want unknown, inbound", src, o, aLocal, ok)
+				t.Fatalf("SYN from %v to %v = %+v, aLocal %v, ok %v; want unknown, inbound", src, dst, o, aLocal, ok)
 			}
 		}
 	}
-	flood(5000)
-	if refreshes != 1 || len(tb.miss) != 1 {
-		t.Fatalf("after 5000 spoofed sources: %d refreshes, %d miss entries; want 1 and 1", refreshes, len(tb.miss))
+	for _, scan := range []bool{false, true} {
+		flood(5000, scan)
+	}
+	if refreshes != 1 || len(tb.miss) != 0 {
+		t.Fatalf("after 5000 spoofed sources to one port and a scan of 5000 ports: %d refreshes, %d miss entries; want 1 and 0", refreshes, len(tb.miss))
 	}
 	s := baseSnap()
-	for g := 1; g < portMissGens; g++ {
+	for g := 1; g < inboundMissGens; g++ {
 		s.Time = t0.Add(time.Duration(g) * time.Second)
 		tb.Update(s)
-		flood(100)
+		flood(100, g%2 == 0)
 	}
 	if refreshes != 1 {
-		t.Errorf("the closed port asked %d times within %d socket lists, want once", refreshes, portMissGens)
+		t.Errorf("inbound misses asked %d times within %d socket lists, want once", refreshes, inboundMissGens)
 	}
 	s.Time = t0.Add(time.Minute)
 	tb.Update(s)
-	flood(100)
+	flood(100, false)
 	if refreshes != 2 {
-		t.Errorf("after %d socket lists the closed port asked %d times in all, want 2 (it may have opened)", portMissGens, refreshes)
+		t.Errorf("after %d socket lists inbound misses asked %d times in all, want 2 (a listener may have started)", inboundMissGens, refreshes)
 	}
 	// A listener started since: the next flow finds it.
 	s.Sockets = append(s.Sockets, sock("TCP", "0.0.0.0:7777", "0.0.0.0:0", "LISTEN", 99, 100, "nginx"))
 	tb.Update(s)
-	if o, _, ok := tb.LookupFlow(ProtoTCP, ap("198.51.100.1:1"), server); !ok || o.PID != 100 || !o.Listener {
+	if o, _, ok := tb.LookupFlow(ProtoTCP, ap("198.51.100.1:1"), ap("192.0.2.2:7777")); !ok || o.PID != 100 || !o.Listener {
 		t.Errorf("after the listener opened: %+v, %v; want nginx's listener", o, ok)
 	}
 	// Outbound misses stay per flow: a new connection's socket is in the
-	// next list, whatever port it reuses.
+	// next list.
 	before := refreshes
 	tb.LookupFlow(ProtoTCP, ap("192.0.2.2:41001"), ap("203.0.113.9:443"))
 	tb.Update(s)
