@@ -10,6 +10,8 @@ const detectMinBytes = 8
 // places their probes had in detection: DNS, TLS, HTTP, RDP, LDAP,
 // PostgreSQL, FTP, the mail protocols and QUIC. A parser moved onto the
 // registry registers itself from its own file instead (ssh.go, telnet.go).
+// The ids other code reads are kept: TLS, where an upgrade goes, and the
+// mail protocols, which share one parser.
 var (
 	appTLS = registerProtocol(protocol{name: "tls",
 		tcp: []probe{{order: tierSignature, first: "\x16", match: func(b []byte, _ bool, _, _ uint16) bool {
@@ -21,7 +23,7 @@ var (
 			}
 			return &tlsParser{}
 		}})
-	appHTTP = registerProtocol(protocol{name: "http",
+	_ = registerProtocol(protocol{name: "http",
 		tcp: []probe{
 			{order: tierSignature + 20, first: "H", match: func(b []byte, _ bool, _, _ uint16) bool { return bytes.HasPrefix(b, []byte("HTTP/1.")) }},
 			{order: tierText, first: "GPHDOCT", match: func(b []byte, toServer bool, _, _ uint16) bool {
@@ -42,16 +44,16 @@ var (
 			}
 			return &httpParser{}
 		}})
-	appRDP = registerProtocol(protocol{name: "rdp",
+	_ = registerProtocol(protocol{name: "rdp",
 		tcp: []probe{{order: tierSignature + 30, first: "\x03", match: func(b []byte, toServer bool, _, _ uint16) bool {
 			// TPKT carrying an X.224 Connection Request.
 			return len(b) >= 11 && b[0] == 3 && b[1] == 0 && b[5]&0xf0 == 0xe0 && toServer
 		}}},
 		newTCP: func(*State) parser { return &rdpParser{} }})
-	appLDAP = registerProtocol(protocol{name: "ldap",
+	_ = registerProtocol(protocol{name: "ldap",
 		tcp:    []probe{{order: tierStructured, first: "0", match: func(b []byte, toServer bool, _, _ uint16) bool { return looksLDAP(b, toServer) }}},
 		newTCP: func(*State) parser { return &ldapParser{} }})
-	appPgsql = registerProtocol(protocol{name: "pgsql",
+	_ = registerProtocol(protocol{name: "pgsql",
 		tcp:    []probe{{order: tierStructured + 10, first: "\x00", match: func(b []byte, toServer bool, _, _ uint16) bool { return toServer && looksPgsql(b) }}},
 		newTCP: func(*State) parser { return &pgsqlParser{} }})
 	appPOP3 = registerProtocol(protocol{name: "pop3", ports: []uint16{110},
@@ -85,18 +87,18 @@ var (
 			return sport == 25 || sport == 587 || sport == 465 || sport == 2525
 		}}},
 		newTCP: newMailParser})
-	appFTP = registerProtocol(protocol{name: "ftp", ports: []uint16{21},
+	_ = registerProtocol(protocol{name: "ftp", ports: []uint16{21},
 		tcp: []probe{{order: tierText + 50, first: "2", match: func(b []byte, toServer bool, _, _ uint16) bool {
 			return banner220(b, toServer)
 		}}},
 		newTCP: func(*State) parser { return &ftpParser{} }})
-	appDNS = registerProtocol(protocol{name: "dns",
+	_ = registerProtocol(protocol{name: "dns",
 		tcp:    []probe{{order: tierMessage, match: func(b []byte, _ bool, sport, cport uint16) bool { return looksDNS(b, true, sport, cport) }}},
 		newTCP: func(*State) parser { return &dnsParser{tcp: true} },
 		udp:    []probe{{order: tierMessage, match: func(b []byte, _ bool, sport, cport uint16) bool { return looksDNS(b, false, sport, cport) }}},
 		// Kept inline in the State: no allocation per flow.
 		newUDP: func(st *State) parser { return (*dnsDatagrams)(&st.dns) }})
-	appQUIC = registerProtocol(protocol{name: "quic",
+	_ = registerProtocol(protocol{name: "quic",
 		udp: []probe{{order: tierSignature, match: looksQUIC}},
 		newUDP: func(st *State) parser {
 			st.quic = newQUICParser()

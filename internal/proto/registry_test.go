@@ -195,7 +195,7 @@ func (r *toyRecord) AppendEVE(b []byte, o EVEOptions) ([]byte, error) {
 }
 func (r *toyRecord) Line() (string, string) { return r.Text, "toy" }
 
-type toyParser struct{ closed bool }
+type toyParser struct{}
 
 func (p *toyParser) feed(c *ctx, toServer bool, b []byte) (int, bool) {
 	n := 0
