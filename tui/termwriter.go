@@ -100,8 +100,8 @@ func (t *TerminalWriter) draw(fr frame) error {
 // Present paints only inside it, so nothing is painted before the program
 // has set the screen up or after it has restored it.
 func (t *TerminalWriter) noteModes(p []byte) {
-	on := bytes.LastIndex(p, []byte(ansi.SetAltScreenSaveCursorMode))
-	off := bytes.LastIndex(p, []byte(ansi.ResetAltScreenSaveCursorMode))
+	on := bytes.LastIndex(p, []byte(ansi.SetModeAltScreenSaveCursor))
+	off := bytes.LastIndex(p, []byte(ansi.ResetModeAltScreenSaveCursor))
 	switch {
 	case on > off:
 		t.alt = true

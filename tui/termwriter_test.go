@@ -484,7 +484,7 @@ func TestTerminalWriterPresent(t *testing.T) {
 	if n := out.bytes(); n != 0 {
 		t.Fatalf("painted %d bytes before the alternate screen", n)
 	}
-	tw.Write([]byte(ansi.SetAltScreenSaveCursorMode))
+	tw.Write([]byte(ansi.SetModeAltScreenSaveCursor))
 	waitScreen(t, v, strings.Join(lines, "\n"), w, h, "pending view on entering the alternate screen")
 	for i := range 10 {
 		lines = mutate(r, lines, w)
@@ -497,7 +497,7 @@ func TestTerminalWriterPresent(t *testing.T) {
 	if n := out.bytes() - before; n != 0 {
 		t.Errorf("the renderer's frame of the painted view wrote %d bytes", n)
 	}
-	tw.Write([]byte(ansi.ResetAltScreenSaveCursorMode))
+	tw.Write([]byte(ansi.ResetModeAltScreenSaveCursor))
 	before = out.bytes()
 	tw.Present("after\nthe end")
 	time.Sleep(2 * paintGap)
