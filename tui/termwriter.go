@@ -36,7 +36,10 @@ type TerminalWriter struct {
 	size func() (w, h int, ok bool)
 	w, h int
 	rows [][]cell // what the terminal shows; nil row = unknown
-	buf  bytes.Buffer
+	// texts[y] is the line last drawn into rows[y], as written: a line
+	// drawn again unchanged is not parsed again (Present draws every line).
+	texts []string
+	buf   bytes.Buffer
 
 	// Present's state: the alternate screen as seen in the output (frames
 	// are painted only inside it), the newest view not yet painted, and
@@ -70,7 +73,7 @@ func (t *TerminalWriter) Write(p []byte) (int, error) {
 	defer t.mu.Unlock()
 	fr, ok := parseFrame(p)
 	if !ok {
-		t.rows = nil
+		t.rows, t.texts = nil, nil
 		t.noteModes(p)
 		_, err := t.out.Write(p)
 		return len(p), err
@@ -83,7 +86,7 @@ func (t *TerminalWriter) draw(fr frame) error {
 	if t.size != nil {
 		if w, h, ok := t.size(); ok && (w != t.w || h != t.h) {
 			// A resize may have cut, reflowed or cleared what we copied.
-			t.w, t.h, t.rows = w, h, nil
+			t.w, t.h, t.rows, t.texts = w, h, nil, nil
 		}
 	}
 	t.buf.Reset()
@@ -293,6 +296,9 @@ func (t *TerminalWriter) frame(fr frame) {
 		if l.row < 0 || (t.h > 0 && l.row >= t.h) {
 			continue
 		}
+		if l.row < len(t.texts) && t.rows[l.row] != nil && t.texts[l.row] == l.text {
+			continue
+		}
 		cells := parseLine(l.text)
 		width := max(t.w, len(cells))
 		for len(cells) < width {
@@ -300,7 +306,9 @@ func (t *TerminalWriter) frame(fr frame) {
 		}
 		for len(t.rows) <= l.row {
 			t.rows = append(t.rows, nil)
+			t.texts = append(t.texts, "")
 		}
+		t.texts[l.row] = l.text
 		old := t.rows[l.row]
 		t.rows[l.row] = cells
 		if len(old) != len(cells) {
