@@ -137,12 +137,23 @@ func (q *quicDatagrams) done() bool { return false }
 
 var httpMethods = [...]string{"GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTIONS ", "CONNECT ", "PATCH ", "TRACE ", "PROPFIND "}
 
-func isDNSPort(p uint16) bool { return p == 53 || p == 5353 || p == 5355 }
-
-// looksDNS reports whether b is plausibly a DNS message (with its two-byte
-// length prefix over TCP). On DNS ports a parseable header is enough;
-// elsewhere the whole message must parse with one question.
+// looksDNS reports whether b is a DNS message (with its two-byte length
+// prefix over TCP) on port 53. Suricata probes for DNS only on its
+// detection ports (53 by default): LLMNR (5355), NetBIOS names (137) and
+// DNS-shaped traffic elsewhere are not DNS to it, and opsdeck logs no dns
+// records (nor app_proto dns) for them either. mDNS (5353) is its own
+// protocol (mdns.go).
 func looksDNS(b []byte, tcp bool, sport, cport uint16) bool {
+	if sport != 53 && cport != 53 {
+		return false
+	}
+	return dnsShaped(b, tcp, sport == 53)
+}
+
+// dnsShaped reports whether b can be a DNS message: a plausible header
+// (Suricata's check), over TCP behind a length prefix that a client's
+// first segment must fill (fromServerPort: the server's may be cut).
+func dnsShaped(b []byte, tcp, fromServerPort bool) bool {
 	if tcp {
 		if len(b) < 2+12 {
 			return false
@@ -155,21 +166,11 @@ func looksDNS(b []byte, tcp bool, sport, cport uint16) bool {
 		if len(b) > n {
 			b = b[:n]
 		}
-		if len(b) < n && !isDNSPort(sport) {
+		if len(b) < n && !fromServerPort {
 			return false
 		}
-		if isDNSPort(sport) {
-			return qdPlausible(b)
-		}
 	}
-	if len(b) < 12 {
-		return false
-	}
-	if isDNSPort(sport) || isDNSPort(cport) {
-		return qdPlausible(b)
-	}
-	m, err := ParseDNS(b)
-	return err == nil && len(m.Queries) == 1 && m.Opcode == 0
+	return len(b) >= 12 && qdPlausible(b)
 }
 
 // qdPlausible is Suricata's header validity check for DNS probing: the

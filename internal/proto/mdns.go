@@ -14,7 +14,7 @@ func init() {
 	registerProtocol(protocol{name: "mdns",
 		// Before DNS's probe, which would take port 5353 too.
 		udp: []probe{{order: tierMessage - 5, match: func(b []byte, _ bool, sport, cport uint16) bool {
-			return (sport == mdnsPort || cport == mdnsPort) && looksDNS(b, false, sport, cport)
+			return (sport == mdnsPort || cport == mdnsPort) && dnsShaped(b, false, sport == mdnsPort)
 		}}},
 		newUDP: func(*State) parser { return mdnsParser{} }})
 }

@@ -2,6 +2,7 @@ package proto
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/netip"
 	"reflect"
 	"strconv"
@@ -390,14 +391,19 @@ func TestAppProtoByContent(t *testing.T) {
 			t.Errorf("app_proto %q, %d events", st.AppProto(), n)
 		}
 	})
-	t.Run("dns by content on 9999", func(t *testing.T) {
-		st := &State{}
-		s := packet.Summary{IPVersion: 4, Proto: packet.ProtoUDP, HasL4: true, SrcPort: 40000, DstPort: 9999, Payload: []byte(dnsQ)}
-		st.Packet(&Config{}, true, &s, func(e *Event) {})
-		if st.AppProto() != "dns" {
-			t.Errorf("app_proto %q", st.AppProto())
-		}
-	})
+	// Suricata probes for DNS only on port 53: a DNS-shaped message on
+	// another port, LLMNR (5355) or NetBIOS names (137) is not DNS to it.
+	for _, port := range []uint16{9999, 5355, 137} {
+		t.Run(fmt.Sprint("no dns on ", port), func(t *testing.T) {
+			st := &State{}
+			s := packet.Summary{IPVersion: 4, Proto: packet.ProtoUDP, HasL4: true, SrcPort: 40000, DstPort: port, Payload: []byte(dnsQ)}
+			n := 0
+			st.Packet(&Config{}, true, &s, func(e *Event) { n++ })
+			if st.AppProto() == "dns" || n != 0 {
+				t.Errorf("app_proto %q, %d events", st.AppProto(), n)
+			}
+		})
+	}
 }
 
 // TestReassembly reorders and duplicates the three segments of a split
