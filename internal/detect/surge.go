@@ -9,6 +9,7 @@ import (
 
 	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/packet"
+	"github.com/opsdeck/opsdeck/internal/units"
 )
 
 // traffic.surge compares each host's byte rate, and the total, with its own
@@ -265,7 +266,7 @@ func (d *Detector) surgeEval(r *rate, host netip.Addr, secs, alpha float64, now 
 		if !host.IsValid() {
 			who = "total traffic"
 		}
-		a.Signature = fmt.Sprintf("traffic.surge: %s at %s/s, %.0fx its baseline of %s/s", who, humanBytes(bps), bps/math.Max(base, 1), humanBytes(base))
+		a.Signature = fmt.Sprintf("traffic.surge: %s at %s, %.0fx its baseline of %s", who, units.Rate(bps), bps/math.Max(base, 1), units.Rate(base))
 		a.Evidence["bytes_per_s"] = int64(bps)
 		a.Evidence["baseline_bytes_per_s"] = int64(base)
 		a.Evidence["seconds"] = r.streak
@@ -274,18 +275,6 @@ func (d *Detector) surgeEval(r *rate, host netip.Addr, secs, alpha float64, now 
 		}
 		a.Evidence["last_seen"] = rfc3339(now)
 	})
-}
-
-func humanBytes(b float64) string {
-	switch {
-	case b >= 1e9:
-		return fmt.Sprintf("%.1f GB", b/1e9)
-	case b >= 1e6:
-		return fmt.Sprintf("%.1f MB", b/1e6)
-	case b >= 1e3:
-		return fmt.Sprintf("%.1f kB", b/1e3)
-	}
-	return fmt.Sprintf("%.0f B", b)
 }
 
 func (d *Detector) expireSurge(now time.Time) { d.hosts.expire(now.Add(-10 * time.Minute)) }

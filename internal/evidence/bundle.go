@@ -20,6 +20,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
 	"github.com/opsdeck/opsdeck/internal/textsafe"
+	"github.com/opsdeck/opsdeck/internal/units"
 )
 
 // BundleSnapshotOptions are the bounds of the engine snapshot a bundle
@@ -344,7 +345,7 @@ func writeSummary(w io.Writer, in *BundleInput, ex Export) error {
 		h := in.Host
 		p("- **Host:** %s %s, kernel %s, %d CPUs at %.0f%% busy, load %.2f, memory %s of %s used\n",
 			md(h.Host.Platform), md(h.Host.PlatformVersion), md(h.Host.Kernel), h.CPU.Count, h.CPU.Total.Busy, h.Load.Load1,
-			human(h.Memory.Used), human(h.Memory.Total))
+			units.Bytes(h.Memory.Used), units.Bytes(h.Memory.Total))
 	}
 	if a := in.Trigger; a != nil {
 		p("\n## Trigger\n\n")
@@ -416,7 +417,7 @@ func writeSummary(w io.Writer, in *BundleInput, ex Export) error {
 			if i == in.TopN {
 				break
 			}
-			p("| %s | %s | %s | %d |\n", t.Addr, human(t.BytesOut), human(t.BytesIn), t.Flows)
+			p("| %s | %s | %s | %d |\n", t.Addr, units.Bytes(t.BytesOut), units.Bytes(t.BytesIn), t.Flows)
 		}
 	}
 	if len(s.TopFlows) > 0 && in.Trigger == nil {
@@ -429,13 +430,13 @@ func writeSummary(w io.Writer, in *BundleInput, ex Export) error {
 			if f.PID > 0 {
 				proc = fmt.Sprintf("%s (%d)", md(f.Process), f.PID)
 			}
-			p("| %s | %s | %s | %s | %s |\n", f.Client, f.Server, md(cmp.Or(f.AppProto, f.Proto)), human(f.BytesToServer+f.BytesToClient), proc)
+			p("| %s | %s | %s | %s | %s |\n", f.Client, f.Server, md(cmp.Or(f.AppProto, f.Proto)), units.Bytes(f.BytesToServer+f.BytesToClient), proc)
 		}
 	}
 	if in.Host != nil && len(in.Host.Processes) > 0 {
 		p("\n## Processes (top CPU)\n\n| pid | user | name | cpu %% | rss | command |\n|---:|---|---|---:|---:|---|\n")
 		for _, pr := range topProcs(in.Host.Processes, in.TopN, func(a, b hoststat.Process) int { return cmp.Compare(b.CPUPct, a.CPUPct) }) {
-			p("| %d | %s | %s | %.1f | %s | %s |\n", pr.PID, md(pr.User), md(pr.Name), pr.CPUPct, human(pr.RSS), md(textsafe.Truncate(pr.Cmdline, 80)))
+			p("| %d | %s | %s | %.1f | %s | %s |\n", pr.PID, md(pr.User), md(pr.Name), pr.CPUPct, units.Bytes(pr.RSS), md(textsafe.Truncate(pr.Cmdline, 80)))
 		}
 	}
 
@@ -450,7 +451,7 @@ func writeSummary(w io.Writer, in *BundleInput, ex Export) error {
 		st := in.Ring.Stats()
 		if st.EvictedAge+st.EvictedMem > 0 {
 			p("\nThe packet ring dropped %d older packets (bounds: %s, %s); the capture starts at %s.\n",
-				st.EvictedAge+st.EvictedMem, human(uint64(in.Ring.opts.MaxBytes)), in.Ring.opts.MaxAge, st.Oldest.UTC().Format(time.RFC3339))
+				st.EvictedAge+st.EvictedMem, units.Bytes(uint64(in.Ring.opts.MaxBytes)), in.Ring.opts.MaxAge, st.Oldest.UTC().Format(time.RFC3339))
 		}
 	}
 	return nil
@@ -537,7 +538,7 @@ func writeIncident(w io.Writer, in *BundleInput, ex Export) {
 			if f.PID > 0 {
 				proc = fmt.Sprintf("%s (%d)", md(f.Process), f.PID)
 			}
-			p("| %s | %s | %s | %s | %s |\n", f.Client, f.Server, md(cmp.Or(f.AppProto, f.Proto)), human(f.BytesToServer+f.BytesToClient), proc)
+			p("| %s | %s | %s | %s | %s |\n", f.Client, f.Server, md(cmp.Or(f.AppProto, f.Proto)), units.Bytes(f.BytesToServer+f.BytesToClient), proc)
 		}
 	}
 	p("\n### Evidence\n\n")
@@ -601,18 +602,4 @@ func addrList(m map[netip.Addr]bool, n int) string {
 		parts = append(parts, a.String())
 	}
 	return strings.Join(parts, ", ")
-}
-
-// human formats a byte count with a binary unit.
-func human(n uint64) string {
-	const units = "KMGTPE"
-	if n < 1024 {
-		return fmt.Sprintf("%d B", n)
-	}
-	v, i := float64(n)/1024, 0
-	for v >= 1024 && i < len(units)-1 {
-		v /= 1024
-		i++
-	}
-	return fmt.Sprintf("%.1f %ciB", v, units[i])
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/opsdeck/opsdeck/internal/detect"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
+	"github.com/opsdeck/opsdeck/internal/units"
 )
 
 // RuleDisk reports a filesystem (or its inodes) nearly full, or filling so
@@ -76,9 +77,9 @@ func (c *diskCheck) observe(s *hoststat.Snapshot, out *raiser) {
 		filling := ttf >= 0 && ttf <= c.cfg.DiskFullWithin.Seconds()
 		if usedPct >= c.cfg.DiskUsedPct || filling {
 			out.raise("host.disk/"+fs.Mount, s.Time, c.severity(usedPct), usedPct, worseBy(2), func() *detect.Alert {
-				sig := fmt.Sprintf("filesystem %s %.1f%% full (%s free of %s)", fs.Mount, usedPct, formatBytes(fs.Free), formatBytes(fs.Total))
+				sig := fmt.Sprintf("filesystem %s %.1f%% full (%s free of %s)", fs.Mount, usedPct, units.Bytes(fs.Free), units.Bytes(fs.Total))
 				if ttf >= 0 {
-					sig += fmt.Sprintf(", full in about %s at %s/s", time.Duration(ttf*float64(time.Second)).Round(time.Minute), formatBytes(uint64(fillRate)))
+					sig += fmt.Sprintf(", full in about %s at %s/s", time.Duration(ttf*float64(time.Second)).Round(time.Minute), units.Bytes(uint64(fillRate)))
 				}
 				a := &detect.Alert{
 					Rule: RuleDisk, Signature: sig,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/opsdeck/opsdeck/internal/detect"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
+	"github.com/opsdeck/opsdeck/internal/units"
 )
 
 // RuleMemory reports memory running out: swap thrashing, OOM kills, and
@@ -87,11 +88,11 @@ func (c *memoryCheck) available(s *hoststat.Snapshot, out *raiser) {
 	}
 	top := topBy(s.Processes, c.cfg.TopN, func(a, b *hoststat.Process) bool { return a.RSS > b.RSS })
 	out.raise("host.memory/available", s.Time, RuleMemory.Severity, 100-availPct, worseBy(5), func() *detect.Alert {
-		who, facts := procList(top, func(p *hoststat.Process) string { return formatBytes(p.RSS) }, nil)
+		who, facts := procList(top, func(p *hoststat.Process) string { return units.Bytes(p.RSS) }, nil)
 		a := &detect.Alert{
 			Rule: RuleMemory,
 			Signature: fmt.Sprintf("memory low: %.1f%% available (%s of %s) for %s; largest: %s",
-				availPct, formatBytes(m.Available), formatBytes(m.Total), s.Time.Sub(since).Round(time.Second), who),
+				availPct, units.Bytes(m.Available), units.Bytes(m.Total), s.Time.Sub(since).Round(time.Second), who),
 			Evidence: map[string]any{
 				"available_pct": round1(availPct), "threshold_pct": c.cfg.MemAvailPct,
 				"available": m.Available, "total": m.Total, "swap_used": m.SwapUsed,

@@ -218,20 +218,6 @@ func topBy(ps []hoststat.Process, n int, less func(a, b *hoststat.Process) bool)
 	return out
 }
 
-// formatBytes formats a byte count with binary units for signatures.
-func formatBytes(b uint64) string {
-	const unit = 1024
-	if b < unit {
-		return fmt.Sprintf("%d B", b)
-	}
-	div, exp := uint64(unit), 0
-	for n := b / unit; n >= unit && exp < 5; n /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
-}
-
 // formatSeconds formats a span for a signature: "42s", "1h30m0s", or
 // "3.2e+12 s" past what a Duration holds.
 func formatSeconds(sec float64) string {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/opsdeck/opsdeck/internal/detect"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
+	"github.com/opsdeck/opsdeck/internal/units"
 )
 
 // RulePressure reads Linux pressure stall information: tasks waiting for
@@ -169,7 +170,7 @@ func (c *pressureCheck) memory(s *hoststat.Snapshot, r *hoststat.PressureResourc
 	m := s.Memory
 	out.raise("host.pressure/memory", s.Time, c.severity(full), st.some, worseBy(10), func() *detect.Alert {
 		a := st.alert(s, full, "grew most", "no process grew (page cache or kernel memory)", "grew_processes", top,
-			func(p *hoststat.Process) string { return "+" + formatBytes(grew[p.PID]) },
+			func(p *hoststat.Process) string { return "+" + units.Bytes(grew[p.PID]) },
 			func(p *hoststat.Process, f map[string]any) { f["grew_bytes"] = grew[p.PID] })
 		a.Evidence["available"], a.Evidence["total"], a.Evidence["swap_used"] = m.Available, m.Total, m.SwapUsed
 		a.Evidence["swap_in_per_s"] = round1(finiteRate(m.SwapInPerS))
@@ -199,7 +200,7 @@ func (c *pressureCheck) io(s *hoststat.Snapshot, r *hoststat.PressureResource, o
 	top := topBy(busy, c.cfg.TopN, func(a, b *hoststat.Process) bool { return ioRate(a) > ioRate(b) })
 	out.raise("host.pressure/io", s.Time, c.severity(full), st.some, worseBy(10), func() *detect.Alert {
 		a := st.alert(s, full, "top I/O", "no readable process did I/O", "top_io_processes", top,
-			func(p *hoststat.Process) string { return formatBytes(uint64(ioRate(p))) + "/s" },
+			func(p *hoststat.Process) string { return units.Bytes(uint64(ioRate(p))) + "/s" },
 			func(p *hoststat.Process, f map[string]any) {
 				f["read_bytes_per_s"] = math.Round(finiteRate(p.ReadBytesPerS))
 				f["write_bytes_per_s"] = math.Round(finiteRate(p.WriteBytesPerS))
