@@ -7,6 +7,7 @@ package tui
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -80,6 +81,18 @@ type Model struct {
 	statusN int // refreshes left before the status line clears
 	view    string
 	dirty   bool
+	// Each pane's last View and its lines fitted to its rectangle: a pane
+	// that draws the same as last time (at rest, most of them, most
+	// seconds) is not measured and fitted again.
+	fitted [numPanes]fittedPane
+	// The footer's key help as last drawn, and what it was drawn from.
+	footKey, foot string
+}
+
+type fittedPane struct {
+	view  string
+	w, h  int
+	lines []string
 }
 
 type rect struct{ x, y, w, h int }
@@ -453,7 +466,9 @@ func (m *Model) render() string {
 	case m.detail != nil:
 		body = strings.Split(m.detail.View(), "\n")
 	default:
-		body = m.composeBody()
+		// composeBody's rows are exactly w wide: its panes tile the width.
+		copy(screen[1:h-1], m.composeBody())
+		return strings.Join(screen, "\n")
 	}
 	for i, l := range block(body, w, h-2) {
 		screen[1+i] = l
@@ -472,8 +487,11 @@ func (m *Model) composeBody() []string {
 			if !m.shown[i] || (x == 0) != (r.x == 0) {
 				continue
 			}
-			lines := block(strings.Split(m.panes[i].View(), "\n"), r.w, r.h)
-			for j, l := range lines {
+			v, f := m.panes[i].View(), &m.fitted[i]
+			if f.lines == nil || f.view != v || f.w != r.w || f.h != r.h {
+				*f = fittedPane{view: v, w: r.w, h: r.h, lines: block(strings.Split(v, "\n"), r.w, r.h)}
+			}
+			for j, l := range f.lines {
 				if y := r.y - 1 + j; y >= 0 && y < len(rows) {
 					rows[y] = append(rows[y], l)
 				}
@@ -587,8 +605,19 @@ func (m *Model) footerView() string {
 	default:
 		b = append(m.panes[m.c.focus].ShortHelp(), m.c.keys.ShortHelp()...)
 	}
-	m.helpM.Width = m.w
-	return fit(m.helpM.ShortHelpView(b), m.w)
+	// Drawing the key help measures and styles every binding: draw it
+	// again only when the bindings or the width change.
+	var k strings.Builder
+	k.WriteString(strconv.Itoa(m.w))
+	for _, kb := range b {
+		h := kb.Help()
+		k.WriteString("\x00" + h.Key + "\x01" + h.Desc + "\x01" + strconv.FormatBool(kb.Enabled()))
+	}
+	if k.String() != m.footKey {
+		m.helpM.Width = m.w
+		m.footKey, m.foot = k.String(), fit(m.helpM.ShortHelpView(b), m.w)
+	}
+	return m.foot
 }
 
 // helpView lists every binding, generated from the key map: global groups
