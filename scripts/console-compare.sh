@@ -7,15 +7,23 @@
 # evidence ring bounded to 1 MiB (the difference in RSS is the ring's
 # share), and live on loopback.
 #   scripts/console-compare.sh [CAPTURE]    # default testdata/gen/attack-1.5m.pcap (make perf makes it)
+#   PROCS=300 ONLY=live scripts/console-compare.sh   # a busier host: 300 more sleeping processes; live, htop, btop only
 # Needs tmux, htop and btop (apt install tmux htop btop); live capture needs root.
 set -euo pipefail
 cap=${1:-testdata/gen/attack-1.5m.pcap}
 rounds=${ROUNDS:-2}
 secs=${SECS:-30}
 bin=${OPSDECK:-./opsdeck}
-[ -f "$cap" ] || { echo "console-compare: no capture $cap (make perf builds it)" >&2; exit 2; }
+[ "${ONLY:-}" = live ] || [ -f "$cap" ] || { echo "console-compare: no capture $cap (make perf builds it)" >&2; exit 2; }
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+sleepers=()
+trap 'rm -rf "$tmp"; [ ${#sleepers[@]} -eq 0 ] || kill "${sleepers[@]}" 2>/dev/null || true' EXIT
+# PROCS=N: N more processes for every program to list (sleeping, as most
+# of a busy host's are); killed by their pids at the end.
+for _ in $(seq "${PROCS:-0}"); do
+  sleep 3600 &
+  sleepers+=($!)
+done
 printf '[evidence]\nmax_bytes = "1MiB"\n' >"$tmp/small-ring.toml"
 here=$(dirname "$0")
 rows=(
@@ -25,6 +33,9 @@ rows=(
   "8|htop"
   "8|btop"
 )
+if [ "${ONLY:-}" = live ]; then # no replay: the rows a process count changes
+  rows=("${rows[@]:2}")
+fi
 for r in $(seq "$rounds"); do
   for row in "${rows[@]}"; do
     warm=${row%%|*} cmd=${row#*|}
