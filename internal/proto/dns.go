@@ -495,31 +495,12 @@ func dnsRDataValid(b []byte, off, n int, typ uint16) bool {
 // per character-string), so the records can be allocated at once. A
 // malformed message counts what it could read.
 func dnsScan(b []byte, qd, an, ns, ar int) (ca, cn, cr int) {
-	off := 12
-	for i := 0; i < qd; i++ {
-		if off = skipDNSName(b, off); off < 0 || off+4 > len(b) {
-			return
-		}
-		off += 4
-	}
-	for i := 0; i < an+ns+ar; i++ {
-		if off = skipDNSName(b, off); off < 0 || off+10 > len(b) {
-			return
-		}
-		typ := binary.BigEndian.Uint16(b[off:])
-		rdlen := int(binary.BigEndian.Uint16(b[off+8:]))
-		off += 10
-		if off+rdlen > len(b) {
-			return
-		}
+	eachDNSRecord(b, qd, an+ns+ar, func(i int, typ uint16, rd []byte) {
 		n := 1
-		if typ == 41 && rdlen == 0 {
+		if typ == 41 && len(rd) == 0 {
 			n = 0 // an OPT record without options: no entry
 		} else if typ == 16 {
-			n = 0
-			for p := off; p < off+rdlen; p += 1 + int(b[p]) {
-				n++
-			}
+			n = txtStrings(rd)
 		}
 		switch {
 		case i < an:
@@ -529,9 +510,43 @@ func dnsScan(b []byte, qd, an, ns, ar int) (ca, cn, cr int) {
 		default:
 			cr += n
 		}
+	})
+	return
+}
+
+// eachDNSRecord walks the questions of b (qd of them) and calls fn with
+// the index, type and data of each of the records after them; it stops at
+// the first that does not fit.
+func eachDNSRecord(b []byte, qd, records int, fn func(i int, typ uint16, rd []byte)) {
+	off := 12
+	for i := 0; i < qd; i++ {
+		if off = skipDNSName(b, off); off < 0 || off+4 > len(b) {
+			return
+		}
+		off += 4
+	}
+	for i := 0; i < records; i++ {
+		if off = skipDNSName(b, off); off < 0 || off+10 > len(b) {
+			return
+		}
+		typ := binary.BigEndian.Uint16(b[off:])
+		rdlen := int(binary.BigEndian.Uint16(b[off+8:]))
+		off += 10
+		if off+rdlen > len(b) {
+			return
+		}
+		fn(i, typ, b[off:off+rdlen])
 		off += rdlen
 	}
-	return
+}
+
+// txtStrings is the number of character-strings in a TXT record's data.
+func txtStrings(rd []byte) int {
+	n := 0
+	for p := 0; p < len(rd); p += 1 + int(rd[p]) {
+		n++
+	}
+	return n
 }
 
 // skipDNSName returns the offset just past the name at off, or -1.

@@ -152,41 +152,20 @@ func mdnsRecords(entries []DNSAnswer, counts []int, withData bool) []MDNSRecord 
 // mdnsTXTCounts returns, per section (answers, authorities, additionals),
 // the number of strings of each TXT record that has any, in order.
 func mdnsTXTCounts(b []byte) (c [3][]int) {
-	qd := int(binary.BigEndian.Uint16(b[4:]))
 	an := int(binary.BigEndian.Uint16(b[6:]))
 	ns := int(binary.BigEndian.Uint16(b[8:]))
 	ar := int(binary.BigEndian.Uint16(b[10:]))
-	off := 12
-	for i := 0; i < qd; i++ {
-		if off = skipDNSName(b, off); off < 0 || off+4 > len(b) {
+	eachDNSRecord(b, int(binary.BigEndian.Uint16(b[4:])), an+ns+ar, func(i int, typ uint16, rd []byte) {
+		if typ != 16 || len(rd) == 0 {
 			return
 		}
-		off += 4
-	}
-	for i := 0; i < an+ns+ar; i++ {
-		if off = skipDNSName(b, off); off < 0 || off+10 > len(b) {
-			return
+		sec := 2
+		if i < an {
+			sec = 0
+		} else if i < an+ns {
+			sec = 1
 		}
-		typ := binary.BigEndian.Uint16(b[off:])
-		rdlen := int(binary.BigEndian.Uint16(b[off+8:]))
-		off += 10
-		if off+rdlen > len(b) {
-			return
-		}
-		if typ == 16 && rdlen > 0 {
-			n := 0
-			for p := off; p < off+rdlen; p += 1 + int(b[p]) {
-				n++
-			}
-			sec := 2
-			if i < an {
-				sec = 0
-			} else if i < an+ns {
-				sec = 1
-			}
-			c[sec] = append(c[sec], n)
-		}
-		off += rdlen
-	}
+		c[sec] = append(c[sec], txtStrings(rd))
+	})
 	return
 }
