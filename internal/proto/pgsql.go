@@ -69,14 +69,11 @@ func (p *pgsqlParser) client(c *ctx, b []byte) (int, bool) {
 			n += l
 			continue
 		}
-		if len(rest) < 5 {
-			return n, false
-		}
-		l := int(binary.BigEndian.Uint32(rest[1:]))
-		if l < 4 || l > maxPGMsg {
+		l := pgMessage(rest)
+		if l < 0 {
 			return len(b), true
 		}
-		if len(rest) < 1+l {
+		if l == 0 {
 			return n, false
 		}
 		if rest[0] == 'p' && p.cleartext && !p.waiting {
@@ -89,6 +86,23 @@ func (p *pgsqlParser) client(c *ctx, b []byte) (int, bool) {
 		}
 	}
 	return n, false
+}
+
+// pgMessage returns the length field of the typed message at the start of
+// b (a type byte, then a 4-byte length that counts itself), 0 when more
+// bytes are needed, or -1 when the length is impossible.
+func pgMessage(b []byte) int {
+	if len(b) < 5 {
+		return 0
+	}
+	l := int(binary.BigEndian.Uint32(b[1:]))
+	if l < 4 || l > maxPGMsg {
+		return -1
+	}
+	if len(b) < 1+l {
+		return 0
+	}
+	return l
 }
 
 func (p *pgsqlParser) server(c *ctx, b []byte) (int, bool) {
@@ -112,14 +126,11 @@ func (p *pgsqlParser) server(c *ctx, b []byte) (int, bool) {
 			}
 			return len(b), true
 		}
-		if len(rest) < 5 {
-			return n, false
-		}
-		l := int(binary.BigEndian.Uint32(rest[1:]))
-		if l < 4 || l > maxPGMsg {
+		l := pgMessage(rest)
+		if l < 0 {
 			return len(b), true
 		}
-		if len(rest) < 1+l {
+		if l == 0 {
 			return n, false
 		}
 		msg := rest[5 : 1+l]
