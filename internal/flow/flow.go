@@ -247,6 +247,21 @@ func (f *Flow) Pkts() uint64 { return f.PktsToServer + f.PktsToClient }
 func (f *Flow) Bytes() uint64 { return f.BytesToServer + f.BytesToClient }
 
 // updateTCP advances the TCP state machine with one segment.
+// count adds packet s to the flow's counters in its direction and moves
+// the flow's last-seen time.
+func (f *Flow) count(s *packet.Summary, toServer bool) {
+	if toServer {
+		f.PktsToServer++
+		f.BytesToServer += uint64(s.CapLen)
+	} else {
+		f.PktsToClient++
+		f.BytesToClient += uint64(s.CapLen)
+	}
+	if s.TS.After(f.Last) {
+		f.Last = s.TS
+	}
+}
+
 func (f *Flow) updateTCP(toServer bool, flags uint8) {
 	if flags&packet.TCPRst != 0 {
 		f.TCPState = TCPClosed

@@ -37,16 +37,7 @@ func (t *Table) updateICMPError(s *packet.Summary) (f *Flow, toServer, created b
 		return nil, false, false
 	}
 	toServer = s.Src == f.Client
-	if toServer {
-		f.PktsToServer++
-		f.BytesToServer += uint64(s.CapLen)
-	} else {
-		f.PktsToClient++
-		f.BytesToClient += uint64(s.CapLen)
-	}
-	if s.TS.After(f.Last) {
-		f.Last = s.TS
-	}
+	f.count(s, toServer)
 	if f.Proto != packet.ProtoTCP && f.State == StateNew && f.PktsToServer > 0 && f.PktsToClient > 0 {
 		f.State = StateEstablished
 	}

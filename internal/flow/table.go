@@ -250,18 +250,9 @@ func (t *Table) Update(s *packet.Summary) (f *Flow, toServer, created bool) {
 		created = true
 	}
 	toServer = srcIsA == f.clientIsA
-	if toServer {
-		f.PktsToServer++
-		f.BytesToServer += uint64(s.CapLen)
-	} else {
-		f.PktsToClient++
-		f.BytesToClient += uint64(s.CapLen)
-		if s.Proto == packet.ProtoICMP || s.Proto == packet.ProtoICMPv6 {
-			f.RespICMPType, f.RespICMPCode = s.ICMPType, s.ICMPCode
-		}
-	}
-	if s.TS.After(f.Last) {
-		f.Last = s.TS
+	f.count(s, toServer)
+	if !toServer && (s.Proto == packet.ProtoICMP || s.Proto == packet.ProtoICMPv6) {
+		f.RespICMPType, f.RespICMPCode = s.ICMPType, s.ICMPCode
 	}
 	if s.Proto == packet.ProtoTCP && s.HasL4 {
 		d := 1
