@@ -3,58 +3,31 @@ package main
 import (
 	"context"
 	"net"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/engine"
+	"github.com/opsdeck/opsdeck/internal/lab"
 	"github.com/opsdeck/opsdeck/internal/pump"
 	"github.com/opsdeck/opsdeck/sources/capture"
 )
 
-// vethPair creates hd8a (this namespace, 169.254.77.1) and its peer hd8b
-// inside namespace ns (169.254.77.2). Traffic stays on the pair.
-func vethPair(t *testing.T, ns string) {
-	t.Helper()
-	for _, args := range [][]string{
-		{"link", "add", "hd8a", "type", "veth", "peer", "name", "hd8b", "netns", ns},
-		{"addr", "add", "169.254.77.1/30", "dev", "hd8a"},
-		{"link", "set", "hd8a", "up"},
-		{"-n", ns, "addr", "add", "169.254.77.2/30", "dev", "hd8b"},
-		{"-n", ns, "link", "set", "hd8b", "up"},
-	} {
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %v: %v: %s", args, err, out)
-		}
-	}
-}
+// lossVeth is the interface-loss tests' rig: namespace opsdeck-hd8 and the
+// veth pair hd8a (here, 169.254.77.1) / hd8b (inside, 169.254.77.2).
+var lossVeth = lab.Veth{NS: "opsdeck-hd8", Host: "hd8a", Peer: "hd8b", Prefix: "169.254.77"}
 
-// lossNamespace makes namespace opsdeck-hd8 and the veth pair hd8a/hd8b
-// for the interface-loss tests (removed at the end), skipping without
+// vethPair creates the pair again after a test deleted it.
+func vethPair(t *testing.T, _ string) { lossVeth.Pair(t) }
+
+// lossNamespace makes lossVeth (removed at the end), skipping without
 // capture privilege, root or iproute2; it returns the namespace.
 func lossNamespace(t *testing.T) string {
 	t.Helper()
 	needCapture(t)
-	if os.Geteuid() != 0 {
-		t.Skip("creating a network namespace needs root: skipped")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("ip (iproute2) not installed: skipped")
-	}
-	const ns = "opsdeck-hd8"
-	exec.Command("ip", "link", "del", "hd8a").Run()
-	exec.Command("ip", "netns", "del", ns).Run()
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Skipf("ip netns add: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		exec.Command("ip", "link", "del", "hd8a").Run()
-		exec.Command("ip", "netns", "del", ns).Run()
-	})
-	vethPair(t, ns)
-	return ns
+	lossVeth.Setup(t)
+	return lossVeth.NS
 }
 
 // TestConsoleCaptureSurvivesInterfaceLoss drives the capture loop of the

@@ -3,13 +3,13 @@ package pump
 import (
 	"context"
 	"net"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/engine"
+	"github.com/opsdeck/opsdeck/internal/lab"
 	"github.com/opsdeck/opsdeck/sources/capture"
 )
 
@@ -18,33 +18,7 @@ import (
 // root or iproute2 the test is skipped.
 func vethNamespace(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("a network namespace and a veth need root: skipped")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("ip (iproute2) not installed: skipped")
-	}
-	const ns = "opsdeck-pmp"
-	exec.Command("ip", "link", "del", "pmpa").Run()
-	exec.Command("ip", "netns", "del", ns).Run()
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Skipf("ip netns add: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		exec.Command("ip", "link", "del", "pmpa").Run()
-		exec.Command("ip", "netns", "del", ns).Run()
-	})
-	for _, args := range [][]string{
-		{"link", "add", "pmpa", "type", "veth", "peer", "name", "pmpb", "netns", ns},
-		{"addr", "add", "169.254.78.1/30", "dev", "pmpa"},
-		{"link", "set", "pmpa", "up"},
-		{"-n", ns, "addr", "add", "169.254.78.2/30", "dev", "pmpb"},
-		{"-n", ns, "link", "set", "pmpb", "up"},
-	} {
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %v: %v: %s", args, err, out)
-		}
-	}
+	lab.Veth{NS: "opsdeck-pmp", Host: "pmpa", Peer: "pmpb", Prefix: "169.254.78"}.Setup(t)
 }
 
 // send writes n datagrams to the peer: they leave through pmpa (after
