@@ -168,6 +168,14 @@ func TestDNSCaptureDnsmasq(t *testing.T) {
 // (root, dnsmasq, dig, tcpdump) and checks it the same way: the committed
 // capture is not the only one that passes.
 func TestDNSCaptureLive(t *testing.T) {
+	checkDNSLab(t, dnsFramesOf(t, recordDnsmasq(t, "mkdnscap.sh")))
+}
+
+// recordDnsmasq runs scripts/<script> (dig against dnsmasq in a network
+// namespace, recorded with tcpdump) and returns the capture it wrote; it
+// skips without root or the tools.
+func recordDnsmasq(t *testing.T, script string) string {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for a network namespace")
 	}
@@ -177,11 +185,10 @@ func TestDNSCaptureLive(t *testing.T) {
 		}
 	}
 	out := filepath.Join(t.TempDir(), "dns.pcap")
-	cmd := exec.Command("../../scripts/mkdnscap.sh", out)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("mkdnscap.sh: %v\n%s", err, b)
+	if b, err := exec.Command("../../scripts/"+script, out).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", script, err, b)
 	}
-	checkDNSLab(t, dnsFramesOf(t, out))
+	return out
 }
 
 // TestDNSCaptureTshark compares each message of the recording with

@@ -2,7 +2,6 @@ package proto
 
 import (
 	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -88,19 +87,7 @@ func TestMDNSCapture(t *testing.T) {
 // TestMDNSCaptureLive records a fresh exchange with scripts/mkmdnscap.sh
 // (root, dnsmasq, dig, tcpdump) and checks it the same way.
 func TestMDNSCaptureLive(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for a network namespace")
-	}
-	for _, tool := range []string{"dnsmasq", "dig", "tcpdump", "ip"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (.ci/run installs it)", tool)
-		}
-	}
-	out := filepath.Join(t.TempDir(), "mdns.pcap")
-	if b, err := exec.Command("../../scripts/mkmdnscap.sh", out).CombinedOutput(); err != nil {
-		t.Fatalf("mkmdnscap.sh: %v\n%s", err, b)
-	}
-	recs, _ := mdnsEventsOf(t, out)
+	recs, _ := mdnsEventsOf(t, recordDnsmasq(t, "mkmdnscap.sh"))
 	checkMDNSLab(t, recs)
 }
 
