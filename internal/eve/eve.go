@@ -382,9 +382,11 @@ func (w *Writer) Proto(ev *proto.Event, f *flow.Flow) error {
 	ep := endpoints{}
 	if f != nil {
 		ep = flowEndpoints(f)
-		// DNS, mDNS, QUIC and RDP records follow the packet, as Suricata's
-		// do (LOG_DIR_PACKET): a response goes from the server to the client.
-		if (ev.Type == "dns" && w.DNSVersion != 2 || ev.Type == "mdns" || ev.Type == "quic" || ev.Type == "rdp") && !ev.ToServer {
+		// Records of the protocols that say so (DNS, mDNS, QUIC, RDP)
+		// follow the packet, as Suricata's do: a response goes from the
+		// server to the client. Suricata 7's DNS format (v2) kept the
+		// flow's direction.
+		if !ev.ToServer && proto.FollowsPacket(ev.Type) && !(ev.DNS != nil && w.DNSVersion == 2) {
 			ep.src, ep.dst, ep.sport, ep.dport = ep.dst, ep.src, ep.dport, ep.sport
 		}
 	}

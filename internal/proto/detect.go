@@ -44,7 +44,7 @@ var (
 			}
 			return &httpParser{}
 		}})
-	_ = registerProtocol(protocol{name: "rdp",
+	_ = registerProtocol(protocol{name: "rdp", packetDir: true,
 		tcp: []probe{{order: tierSignature + 30, first: "\x03", match: func(b []byte, toServer bool, _, _ uint16) bool {
 			// TPKT carrying an X.224 Connection Request.
 			return len(b) >= 11 && b[0] == 3 && b[1] == 0 && b[5]&0xf0 == 0xe0 && toServer
@@ -92,13 +92,13 @@ var (
 			return banner220(b, toServer)
 		}}},
 		newTCP: func(*State) parser { return &ftpParser{} }})
-	_ = registerProtocol(protocol{name: "dns",
+	_ = registerProtocol(protocol{name: "dns", packetDir: true,
 		tcp:    []probe{{order: tierMessage, match: func(b []byte, _ bool, sport, cport uint16) bool { return looksDNS(b, true, sport, cport) }}},
 		newTCP: func(*State) parser { return &dnsParser{tcp: true} },
 		udp:    []probe{{order: tierMessage, match: func(b []byte, _ bool, sport, cport uint16) bool { return looksDNS(b, false, sport, cport) }}},
 		// Kept inline in the State: no allocation per flow.
 		newUDP: func(st *State) parser { return (*dnsDatagrams)(&st.dns) }})
-	_ = registerProtocol(protocol{name: "quic",
+	_ = registerProtocol(protocol{name: "quic", packetDir: true,
 		udp: []probe{{order: tierSignature, match: looksQUIC}},
 		newUDP: func(st *State) parser {
 			st.quic = newQUICParser()

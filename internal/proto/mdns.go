@@ -11,7 +11,7 @@ import (
 // The message is DNS's and is parsed as DNS (parseDNS); what differs is the
 // record (see MDNS).
 func init() {
-	registerProtocol(protocol{name: "mdns",
+	registerProtocol(protocol{name: "mdns", packetDir: true,
 		// Before DNS's probe, which would take port 5353 too.
 		udp: []probe{{order: tierMessage - 5, match: func(b []byte, _ bool, sport, cport uint16) bool {
 			return (sport == mdnsPort || cport == mdnsPort) && dnsShaped(b, false, sport == mdnsPort)

@@ -46,7 +46,16 @@ type protocol struct {
 	// flow's parser (newUDP) gets each datagram whole through feed.
 	udp    []probe
 	newUDP func(st *State) parser
+	// packetDir says Suricata writes this protocol's records in the
+	// direction of the packet that made them (its LOG_DIR_PACKET): a
+	// response goes from the server to the client (see FollowsPacket).
+	packetDir bool
 }
+
+// FollowsPacket reports whether records of the given event type are
+// written in the direction of the packet that made them, as Suricata
+// writes them, rather than the flow's (client to server).
+func FollowsPacket(eventType string) bool { return packetDirTypes[eventType] }
 
 // probe is one content test of a protocol. order places it among all
 // registered probes (lower first); match gets the bytes seen so far (at
@@ -86,6 +95,8 @@ var (
 	// that starts with byte c: detection calls a handful of probes, not
 	// all of them.
 	tcpFirst [256]uint64
+	// packetDirTypes are the names of the protocols with packetDir.
+	packetDirTypes = map[string]bool{}
 )
 
 type portApp struct {
@@ -104,6 +115,9 @@ func registerProtocol(p protocol) appID {
 	id := appID(len(protocols))
 	protocols = append(protocols, p)
 	appNames = append(appNames, p.name)
+	if p.packetDir {
+		packetDirTypes[p.name] = true
+	}
 	tcpProbes = addProbes(tcpProbes, id, p.tcp)
 	udpProbes = addProbes(udpProbes, id, p.udp)
 	for _, port := range p.ports {
