@@ -1,7 +1,6 @@
 package eve
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/opsdeck/opsdeck/internal/proto"
@@ -29,27 +28,8 @@ func FuzzAppendDNS(f *testing.F) {
 		if err != nil {
 			return
 		}
-		got := appendDNS(nil, d)
-		want, err := json.Marshal(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var g any
-		var w map[string]any
-		if err := json.Unmarshal(got, &g); err != nil {
-			t.Fatalf("invalid JSON %s: %v", got, err)
-		}
-		json.Unmarshal(want, &w)
-		if gr := d.Grouped(); gr != nil {
-			j, _ := json.Marshal(gr)
-			var v any
-			json.Unmarshal(j, &v)
-			w["grouped"] = v
-		}
-		gb, _ := json.Marshal(g)
-		wb, _ := json.Marshal(w)
-		if string(gb) != string(wb) {
-			t.Fatalf("\n got %s\nwant %s", gb, wb)
+		if diff := appendDNSDiff(t, d); diff != "" {
+			t.Fatal(diff)
 		}
 	})
 }

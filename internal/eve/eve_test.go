@@ -111,29 +111,8 @@ func TestAppendDNSMatchesJSON(t *testing.T) {
 		{Version: 3, Type: "response", TC: true, AA: true, Opcode: 5, RCode: "NXDOMAIN", Queries: []proto.DNSQuery{{RRName: "\u202eevil\x1b[2J<>&", RRType: "TXT"}}},
 	}
 	for i, d := range cases {
-		got := appendDNS(nil, d)
-		want, err := json.Marshal(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var g any
-		var w map[string]any
-		if err := json.Unmarshal(got, &g); err != nil {
-			t.Fatalf("case %d: invalid JSON %s: %v", i, got, err)
-		}
-		json.Unmarshal(want, &w)
-		// grouped is not a field: the writer derives it from the answers.
-		if gr := d.Grouped(); gr != nil {
-			// Through JSON, so its objects compare as maps.
-			j, _ := json.Marshal(gr)
-			var v any
-			json.Unmarshal(j, &v)
-			w["grouped"] = v
-		}
-		gb, _ := json.Marshal(g)
-		wb, _ := json.Marshal(w)
-		if string(gb) != string(wb) {
-			t.Errorf("case %d:\n got %s\nwant %s", i, gb, wb)
+		if diff := appendDNSDiff(t, d); diff != "" {
+			t.Errorf("case %d:%s", i, diff)
 		}
 	}
 }
@@ -303,4 +282,36 @@ func TestHeadOptions(t *testing.T) {
 	if m["stats"].(map[string]any)["uptime"] != float64(1) || m["opsdeck"].(map[string]any)["stats"].(map[string]any)["faults"] != float64(0) {
 		t.Errorf("body = %v", m)
 	}
+}
+
+// appendDNSDiff compares appendDNS(d) with encoding/json's encoding of d
+// (plus dns.grouped, which the writer derives from the answers), as
+// JSON values; it returns "" or the two encodings.
+func appendDNSDiff(t testing.TB, d *proto.DNS) string {
+	t.Helper()
+	got := appendDNS(nil, d)
+	want, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g any
+	var w map[string]any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("invalid JSON %s: %v", got, err)
+	}
+	json.Unmarshal(want, &w)
+	// grouped is not a field: the writer derives it from the answers.
+	if gr := d.Grouped(); gr != nil {
+		// Through JSON, so its objects compare as maps.
+		j, _ := json.Marshal(gr)
+		var v any
+		json.Unmarshal(j, &v)
+		w["grouped"] = v
+	}
+	gb, _ := json.Marshal(g)
+	wb, _ := json.Marshal(w)
+	if string(gb) != string(wb) {
+		return "\n got " + string(gb) + "\nwant " + string(wb)
+	}
+	return ""
 }
