@@ -367,6 +367,9 @@ func (wt *watch) onHost(s *hoststat.Snapshot) {
 	}
 }
 
+// bundleSettle is how long after its trigger a bundle is written.
+const bundleSettle = time.Second
+
 // bundler writes incident bundles, at most one per --bundle-interval.
 func (wt *watch) bundler(ctx context.Context, outPath string) {
 	dir := wt.opts.bundleDir
@@ -386,6 +389,13 @@ func (wt *watch) bundler(ctx context.Context, outPath string) {
 				continue
 			}
 			last = time.Now()
+			// The alert fires inside its burst (a scan is raised at its
+			// Nth port): a moment later the ring holds the rest of it,
+			// which the evidence should show. Shutdown does not wait.
+			select {
+			case <-ctx.Done():
+			case <-time.After(bundleSettle):
+			}
 			wt.hostMu.Lock()
 			host := wt.host
 			wt.hostMu.Unlock()
