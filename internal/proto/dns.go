@@ -10,6 +10,74 @@ import (
 	"unicode/utf8"
 )
 
+func init() {
+	registerProtocol(protocol{name: "dns", packetDir: true,
+		tcp:    []probe{{order: tierMessage, match: func(b []byte, _ bool, sport, cport uint16) bool { return looksDNS(b, true, sport, cport) }}},
+		newTCP: func(*State) parser { return &dnsParser{tcp: true} },
+		udp:    []probe{{order: tierMessage, match: func(b []byte, _ bool, sport, cport uint16) bool { return looksDNS(b, false, sport, cport) }}},
+		// Kept inline in the State: no allocation per flow.
+		newUDP: func(st *State) parser { return (*dnsDatagrams)(&st.dns) }})
+}
+
+// dnsDatagrams is a UDP DNS flow's parser: the State's inline dnsParser
+// given each datagram as one message.
+type dnsDatagrams dnsParser
+
+func (p *dnsDatagrams) feed(c *ctx, toServer bool, b []byte) (int, bool) {
+	(*dnsParser)(p).message(c, toServer, b)
+	return len(b), false
+}
+func (p *dnsDatagrams) close(*ctx) {}
+func (p *dnsDatagrams) done() bool { return false }
+
+// looksDNS reports whether b is a DNS message (with its two-byte length
+// prefix over TCP) on port 53. Suricata probes for DNS only on its
+// detection ports (53 by default): LLMNR (5355), NetBIOS names (137) and
+// DNS-shaped traffic elsewhere are not DNS to it, and opsdeck logs no dns
+// records (nor app_proto dns) for them either. mDNS (5353) is its own
+// protocol (mdns.go).
+func looksDNS(b []byte, tcp bool, sport, cport uint16) bool {
+	if sport != 53 && cport != 53 {
+		return false
+	}
+	return dnsShaped(b, tcp, sport == 53)
+}
+
+// dnsShaped reports whether b can be a DNS message: a plausible header
+// (Suricata's check), over TCP behind a length prefix that a client's
+// first segment must fill (fromServerPort: the server's may be cut).
+func dnsShaped(b []byte, tcp, fromServerPort bool) bool {
+	if tcp {
+		if len(b) < 2+12 {
+			return false
+		}
+		n := int(b[0])<<8 | int(b[1])
+		if n < 12 {
+			return false
+		}
+		b = b[2:]
+		if len(b) > n {
+			b = b[:n]
+		}
+		if len(b) < n && !fromServerPort {
+			return false
+		}
+	}
+	return len(b) >= 12 && qdPlausible(b)
+}
+
+// qdPlausible is Suricata's header validity check for DNS probing: the
+// records the header announces must fit, at two bytes each, in the message.
+// The opcode is not checked: Suricata logs any (DSO, opcode 6, and
+// unassigned ones such as 9 alike).
+func qdPlausible(b []byte) bool {
+	n := 0
+	for i := 4; i < 12; i += 2 {
+		n += int(b[i])<<8 | int(b[i+1])
+	}
+	return 2*n <= len(b)-12 || (n == 0 && len(b) >= 12)
+}
+
 var (
 	errDNSShort  = errors.New("truncated message")
 	errDNSHeader = errors.New("header counts do not fit the message")

@@ -10,6 +10,32 @@ import (
 	"strings"
 )
 
+func init() {
+	registerProtocol(protocol{name: "http",
+		tcp: []probe{
+			{order: tierSignature + 20, first: "H", match: func(b []byte, _ bool, _, _ uint16) bool { return bytes.HasPrefix(b, []byte("HTTP/1.")) }},
+			{order: tierText, first: "GPHDOCT", match: func(b []byte, toServer bool, _, _ uint16) bool {
+				if !toServer {
+					return false
+				}
+				for _, m := range httpMethods {
+					if bytes.HasPrefix(b, []byte(m)) {
+						return true
+					}
+				}
+				return false
+			}},
+		},
+		newTCP: func(st *State) parser {
+			if p := st.pool.httpParser(); p != nil {
+				return p
+			}
+			return &httpParser{}
+		}})
+}
+
+var httpMethods = [...]string{"GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTIONS ", "CONNECT ", "PATCH ", "TRACE ", "PROPFIND "}
+
 // maxPendingHTTP bounds pipelined requests waiting for their responses;
 // past it the oldest is logged without one.
 const maxPendingHTTP = 64

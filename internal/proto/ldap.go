@@ -6,6 +6,12 @@ import (
 	"strings"
 )
 
+func init() {
+	registerProtocol(protocol{name: "ldap",
+		tcp:    []probe{{order: tierStructured, first: "0", match: func(b []byte, toServer bool, _, _ uint16) bool { return looksLDAP(b, toServer) }}},
+		newTCP: func(*State) parser { return &ldapParser{} }})
+}
+
 // LDAP (RFC 4511): a simple bind carries the DN and password in clear, a
 // SASL PLAIN bind the same in its credentials; the BindResponse's result
 // code says whether they were accepted. A StartTLS extended request that

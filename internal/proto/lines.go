@@ -6,6 +6,59 @@ import (
 	"strings"
 )
 
+// POP3, IMAP and SMTP share one parser (mailParser), which tells them apart
+// by these ids (st.app); FTP has its own.
+var (
+	appPOP3 = registerProtocol(protocol{name: "pop3", ports: []uint16{110},
+		tcp: []probe{{order: tierText + 20, first: "+", match: func(b []byte, toServer bool, _, _ uint16) bool {
+			return !toServer && bytes.HasPrefix(b, []byte("+OK"))
+		}}},
+		newTCP: newMailParser})
+
+	appIMAP = registerProtocol(protocol{name: "imap", ports: []uint16{143},
+		tcp: []probe{{order: tierText + 30, first: "*", match: func(b []byte, toServer bool, _, _ uint16) bool {
+			return !toServer && (bytes.HasPrefix(b, []byte("* OK")) || bytes.HasPrefix(b, []byte("* PREAUTH")))
+		}}},
+		newTCP: newMailParser})
+
+	// A "220" banner is SMTP's when it says so, FTP's when it says so,
+	// and otherwise SMTP's on the mail ports and FTP's elsewhere.
+	appSMTP = registerProtocol(protocol{name: "smtp", ports: []uint16{25, 587},
+		tcp: []probe{{order: tierText + 40, first: "2", match: func(b []byte, toServer bool, sport, _ uint16) bool {
+			if !banner220(b, toServer) {
+				return false
+			}
+			line := b
+			if i := bytes.IndexByte(line, '\n'); i >= 0 {
+				line = line[:i]
+			}
+			line = bytes.ToUpper(line)
+			switch {
+			case bytes.Contains(line, []byte("SMTP")) || bytes.Contains(line, []byte("MAIL")):
+				return true
+			case bytes.Contains(line, []byte("FTP")):
+				return false
+			}
+			return sport == 25 || sport == 587 || sport == 465 || sport == 2525
+		}}},
+		newTCP: newMailParser})
+)
+
+func init() {
+	registerProtocol(protocol{name: "ftp", ports: []uint16{21},
+		tcp: []probe{{order: tierText + 50, first: "2", match: func(b []byte, toServer bool, _, _ uint16) bool {
+			return banner220(b, toServer)
+		}}},
+		newTCP: func(*State) parser { return &ftpParser{} }})
+}
+
+func newMailParser(st *State) parser { return &mailParser{kind: st.app} }
+
+// banner220 reports whether b is a server's "220 " or "220-" banner.
+func banner220(b []byte, toServer bool) bool {
+	return !toServer && len(b) >= 4 && string(b[:3]) == "220" && (b[3] == ' ' || b[3] == '-')
+}
+
 // maxLine bounds a command or reply line; a longer one ends parsing of that
 // direction (it is not a line protocol, or it is abuse).
 const maxLine = 1024

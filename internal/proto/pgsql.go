@@ -5,6 +5,12 @@ import (
 	"encoding/binary"
 )
 
+func init() {
+	registerProtocol(protocol{name: "pgsql",
+		tcp:    []probe{{order: tierStructured + 10, first: "\x00", match: func(b []byte, toServer bool, _, _ uint16) bool { return toServer && looksPgsql(b) }}},
+		newTCP: func(*State) parser { return &pgsqlParser{} }})
+}
+
 // PostgreSQL's start of a connection (frontend/backend protocol 3.0):
 // an SSLRequest that the server answers 'S' hands the connection to TLS,
 // as Suricata's pgsql parser requests the upgrade; in clear, the

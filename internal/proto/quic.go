@@ -10,6 +10,26 @@ import (
 	"strconv"
 )
 
+func init() {
+	registerProtocol(protocol{name: "quic", packetDir: true,
+		udp: []probe{{order: tierSignature, match: looksQUIC}},
+		newUDP: func(st *State) parser {
+			st.quic = newQUICParser()
+			return (*quicDatagrams)(st.quic)
+		}})
+}
+
+// quicDatagrams is a QUIC flow's parser (st.quic): the State's
+// quicDatagram, which ends the flow when both sides are done.
+type quicDatagrams quicParser
+
+func (q *quicDatagrams) feed(c *ctx, toServer bool, b []byte) (int, bool) {
+	c.st.quicDatagram(c, toServer, b)
+	return len(b), false
+}
+func (q *quicDatagrams) close(*ctx) {}
+func (q *quicDatagrams) done() bool { return false }
+
 // QUIC Initial packets are protected with keys anyone can derive from the
 // client's first Destination Connection ID and a salt the version publishes
 // (RFC 9001 section 5.2, RFC 9369 section 3.3.1), so a passive observer can

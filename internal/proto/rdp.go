@@ -10,6 +10,15 @@ import (
 	"unicode/utf8"
 )
 
+func init() {
+	registerProtocol(protocol{name: "rdp", packetDir: true,
+		tcp: []probe{{order: tierSignature + 30, first: "\x03", match: func(b []byte, toServer bool, _, _ uint16) bool {
+			// TPKT carrying an X.224 Connection Request.
+			return len(b) >= 11 && b[0] == 3 && b[1] == 0 && b[5]&0xf0 == 0xe0 && toServer
+		}}},
+		newTCP: func(*State) parser { return &rdpParser{} }})
+}
+
 // RDP connection set-up, logged the way Suricata's rdp parser logs it: one
 // transaction per message of the negotiation (MS-RDPBCGR 1.3.1.1), numbered
 // from 1 in the flow as Suricata 7 and later number them:

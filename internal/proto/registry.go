@@ -16,8 +16,13 @@ import (
 // detection and dispatch, the EVE writer (internal/eve) and the console
 // (internal/engine eventLine) go through the registry and name no
 // protocol, so adding one is one file plus its test, fuzz target and doc
-// entry. ssh.go, telnet.go, redis.go and socks.go are written this way;
-// detect.go registers the parsers whose files predate the registry.
+// entry. Every parser registers itself this way, from its own file (the
+// mail protocols and FTP from lines.go, which holds their shared parsing);
+// TestDetectionOrder lists the resulting probe order.
+
+// detectMinBytes is how much of a direction's first data detection waits for
+// before it decides; every probe's signature fits in it.
+const detectMinBytes = 8
 
 // appID is a registered protocol's index in protocols; appNone (0) is no
 // protocol.

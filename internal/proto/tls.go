@@ -16,6 +16,18 @@ import (
 	"strings"
 )
 
+// appTLS is where a STARTTLS-style upgrade hands the connection (c.upgrade).
+var appTLS = registerProtocol(protocol{name: "tls",
+	tcp: []probe{{order: tierSignature, first: "\x16", match: func(b []byte, _ bool, _, _ uint16) bool {
+		return len(b) >= 6 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4 && (b[5] == 1 || b[5] == 2)
+	}}},
+	newTCP: func(st *State) parser {
+		if p := st.pool.tlsParser(); p != nil {
+			return p
+		}
+		return &tlsParser{}
+	}})
+
 var errTLSShort = errors.New("truncated")
 
 // maxTLSRecord is the largest record the parser waits for (RFC 8446: 2^14
