@@ -18,6 +18,11 @@ type alertsPane struct {
 	rows []*detect.Alert
 }
 
+// paneAlerts is the alerts pane's place: fourth in Tab order, key 4.
+const paneAlerts = 3
+
+func init() { registerPane(paneAlerts, func(c *common, _ Options) Pane { return newAlertsPane(c) }) }
+
 func newAlertsPane(c *common) *alertsPane { return &alertsPane{c: c} }
 
 func (p *alertsPane) SetSize(w, h int) {

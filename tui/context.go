@@ -74,16 +74,6 @@ func (c *common) endpointLabel(ap netip.AddrPort) string {
 	return ap.String()
 }
 
-// Pane indexes, in Tab order and as numbered on screen.
-const (
-	paneSystem = iota
-	paneProcs
-	paneNet
-	paneAlerts
-	paneLog
-	numPanes
-)
-
 func newCommon(st *Styles, keys *KeyMap) *common {
 	return &common{st: st, keys: keys, snap: &engine.Snapshot{}, acked: map[*detect.Alert]bool{}}
 }

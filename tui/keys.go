@@ -2,108 +2,136 @@ package tui
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/opsdeck/opsdeck/internal/config"
 )
 
-// KeyMap holds every binding of the console. Help is generated from it, and
-// users may rebind any action by name (see Rebind).
+// KeyMap holds every binding of the console. Its actions, default keys and
+// help come from config.Actions, the one table of them; a field names its
+// action in its tag. Help is generated from it, and users may rebind any
+// action by name (see Rebind).
 type KeyMap struct {
 	// Global.
-	Quit, Help, NextPane, PrevPane, Zoom, Pause, Faster, Slower key.Binding
-	Pane1, Pane2, Pane3, Pane4, Pane5                           key.Binding
+	Quit     key.Binding `action:"quit"`
+	Help     key.Binding `action:"help"`
+	NextPane key.Binding `action:"next_pane"`
+	PrevPane key.Binding `action:"prev_pane"`
+	Zoom     key.Binding `action:"zoom"`
+	Pause    key.Binding `action:"pause"`
+	Faster   key.Binding `action:"faster"`
+	Slower   key.Binding `action:"slower"`
+	// Panes[i] focuses the pane registered at i (actions pane1, pane2, ...).
+	Panes []key.Binding
 	// Evidence.
-	Bundle, Export key.Binding
+	Bundle key.Binding `action:"bundle"`
+	Export key.Binding `action:"export_alert"`
 	// Lists.
-	Up, Down, PageUp, PageDown, Home, End, Open, Back key.Binding
+	Up       key.Binding `action:"up"`
+	Down     key.Binding `action:"down"`
+	PageUp   key.Binding `action:"page_up"`
+	PageDown key.Binding `action:"page_down"`
+	Home     key.Binding `action:"home"`
+	End      key.Binding `action:"end"`
+	Open     key.Binding `action:"open"`
+	Back     key.Binding `action:"back"`
 	// Details: the process and the remote host behind an alert or flow.
-	OpenProcess, OpenHost key.Binding
+	OpenProcess key.Binding `action:"open_process"`
+	OpenHost    key.Binding `action:"open_host"`
 	// Panes.
-	Ack, AckAll, View, Sort, Filter, Tree, Signal key.Binding
+	Ack    key.Binding `action:"ack"`
+	AckAll key.Binding `action:"ack_all"`
+	View   key.Binding `action:"view"`
+	Sort   key.Binding `action:"sort"`
+	Filter key.Binding `action:"filter"`
+	Tree   key.Binding `action:"tree"`
+	Signal key.Binding `action:"signal"`
 	// Processes (htop's: < > pick the sort column, I inverts it, K shows
 	// kernel threads).
-	SortPrev, SortNext, SortInvert, Search, Kernel, Renice, Unit key.Binding
+	SortPrev   key.Binding `action:"sort_prev"`
+	SortNext   key.Binding `action:"sort_next"`
+	SortInvert key.Binding `action:"sort_invert"`
+	Search     key.Binding `action:"search"`
+	Kernel     key.Binding `action:"kernel_threads"`
+	Renice     key.Binding `action:"renice"`
+	Unit       key.Binding `action:"unit_filter"`
 	// Confirmation.
-	Yes, Kill, No key.Binding
+	Yes  key.Binding `action:"yes"`
+	Kill key.Binding `action:"kill"`
+	No   key.Binding `action:"no"`
+
+	// byName is every action's binding: the fields above, Panes, and
+	// those of config.Actions that have no field (see Action).
+	byName map[string]*key.Binding
 }
 
-// DefaultKeyMap returns the standard bindings: arrows and vim keys, digits
-// for panes, tmux-friendly (no Ctrl-B, no Alt).
+// DefaultKeyMap returns the standard bindings (config.Actions): arrows and
+// vim keys, digits for panes, tmux-friendly (no Ctrl-B, no Alt).
 func DefaultKeyMap() *KeyMap {
-	b := func(help, desc string, keys ...string) key.Binding {
-		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
+	k := &KeyMap{Panes: make([]key.Binding, len(paneDefs)), byName: map[string]*key.Binding{}}
+	v := reflect.ValueOf(k).Elem()
+	for i := range v.NumField() {
+		if name := v.Type().Field(i).Tag.Get("action"); name != "" {
+			k.byName[name] = v.Field(i).Addr().Interface().(*key.Binding)
+		}
 	}
-	return &KeyMap{
-		Quit:     b("q", "quit", "q", "ctrl+c"),
-		Help:     b("?", "help", "?"),
-		NextPane: b("tab", "next pane", "tab"),
-		PrevPane: b("shift+tab", "prev pane", "shift+tab"),
-		Zoom:     b("z", "zoom pane", "z"),
-		Pause:    b("p", "pause", "p", " "),
-		Faster:   b("+", "refresh faster", "+", "="),
-		Slower:   b("-", "refresh slower", "-"),
-		Pane1:    b("1", "system", "1"),
-		Pane2:    b("2", "processes", "2"),
-		Pane3:    b("3", "network", "3"),
-		Pane4:    b("4", "alerts", "4"),
-		Pane5:    b("5", "protocol log", "5"),
-		Bundle:   b("b", "save incident bundle", "b"),
-		Export:   b("e", "save alert pcap", "e"),
-		Up:       b("↑/k", "up", "up", "k"),
-		Down:     b("↓/j", "down", "down", "j"),
-		PageUp:   b("pgup", "page up", "pgup", "ctrl+u"),
-		PageDown: b("pgdn", "page down", "pgdown", "ctrl+d"),
-		Home:     b("home/g", "first", "home", "g"),
-		End:      b("end/G", "last", "end", "G"),
-		Open:     b("enter", "details", "enter"),
-		Back:     b("esc", "back", "esc"),
-		// In a detail view (in the process pane r is renice).
-		OpenProcess: b("o", "open process", "o"),
-		OpenHost:    b("r", "open remote host", "r"),
-		Ack:         b("a", "acknowledge", "a"),
-		AckAll:      b("A", "acknowledge all", "A"),
-		View:        b("v", "next view", "v"),
-		Sort:        b("s", "sort", "s"),
-		Filter:      b("/", "filter", "/"),
-		Tree:        b("t", "tree", "t"),
-		Signal:      b("x", "signal", "x"),
-		SortPrev:    b("<", "sort column left", "<", ","),
-		SortNext:    b(">", "sort column right", ">", "."),
-		SortInvert:  b("I", "invert sort", "I"),
-		Search:      b("ctrl+f/f3", "search", "ctrl+f", "f3"),
-		Kernel:      b("K", "kernel threads", "K"),
-		Renice:      b("r", "renice", "r"),
-		Unit:        b("u", "only this unit", "u"),
-		Yes:         b("y", "SIGTERM", "y"),
-		Kill:        b("K", "SIGKILL", "K"),
-		No:          b("n", "cancel", "n", "esc"),
+	for i := range k.Panes {
+		k.byName[paneAction(i)] = &k.Panes[i]
 	}
+	for _, a := range config.Actions {
+		b := k.byName[a.Name]
+		if b == nil {
+			b = new(key.Binding)
+			k.byName[a.Name] = b
+		}
+		*b = key.NewBinding(key.WithKeys(fromConfig(a.Keys)...), key.WithHelp(a.HelpKeys(), a.Desc))
+	}
+	return k
 }
 
-// bindings names every binding for Rebind and the configuration file.
-func (k *KeyMap) bindings() map[string]*key.Binding {
-	return map[string]*key.Binding{
-		"quit": &k.Quit, "help": &k.Help, "next_pane": &k.NextPane, "prev_pane": &k.PrevPane,
-		"zoom": &k.Zoom, "pause": &k.Pause, "faster": &k.Faster, "slower": &k.Slower,
-		"pane1": &k.Pane1, "pane2": &k.Pane2, "pane3": &k.Pane3, "pane4": &k.Pane4, "pane5": &k.Pane5,
-		"up": &k.Up, "down": &k.Down, "page_up": &k.PageUp, "page_down": &k.PageDown,
-		"home": &k.Home, "end": &k.End, "open": &k.Open, "back": &k.Back,
-		"open_process": &k.OpenProcess, "open_host": &k.OpenHost,
-		"ack": &k.Ack, "ack_all": &k.AckAll, "view": &k.View, "sort": &k.Sort,
-		"filter": &k.Filter, "tree": &k.Tree, "signal": &k.Signal,
-		"sort_prev": &k.SortPrev, "sort_next": &k.SortNext, "sort_invert": &k.SortInvert,
-		"search": &k.Search, "kernel_threads": &k.Kernel, "renice": &k.Renice, "unit_filter": &k.Unit,
-		"yes": &k.Yes, "kill": &k.Kill, "no": &k.No,
-		"bundle": &k.Bundle, "export_alert": &k.Export,
+// paneAction names the action that focuses pane i.
+func paneAction(i int) string { return "pane" + strconv.Itoa(i+1) }
+
+// paneFor is the pane whose focus action msg is, or -1.
+func (k *KeyMap) paneFor(msg tea.KeyMsg) int {
+	for i, b := range k.Panes {
+		if key.Matches(msg, b) {
+			return i
+		}
 	}
+	return -1
+}
+
+// Action is the binding of the named action: for a pane's own action that
+// has no field here.
+func (k *KeyMap) Action(name string) key.Binding {
+	if b := k.byName[name]; b != nil {
+		return *b
+	}
+	return key.NewBinding(key.WithDisabled())
+}
+
+// fromConfig turns configuration key names into Bubble Tea's: the space bar
+// is " " to Bubble Tea and "space" in files.
+func fromConfig(keys []string) []string {
+	keys = slices.Clone(keys)
+	for i, k := range keys {
+		if k == "space" {
+			keys[i] = " "
+		}
+	}
+	return keys
 }
 
 // Rebind replaces the keys of the named actions (e.g. {"quit": {"q", "ctrl+q"}}).
 // Unknown action names are an error that lists the valid ones.
 func (k *KeyMap) Rebind(m map[string][]string) error {
-	all := k.bindings()
+	all := k.byName
 	for name, keys := range m {
 		b, ok := all[name]
 		if !ok {
@@ -117,13 +145,7 @@ func (k *KeyMap) Rebind(m map[string][]string) error {
 		if len(keys) == 0 {
 			return fmt.Errorf("rebind key %q: no keys given", name)
 		}
-		// Bubble Tea names the space bar " "; files say "space".
-		keys = slices.Clone(keys)
-		for i, k := range keys {
-			if k == "space" {
-				keys[i] = " "
-			}
-		}
+		keys = fromConfig(keys)
 		if slices.Equal(keys, b.Keys()) {
 			continue // the default: keep its short help label ("↑/k")
 		}
@@ -137,7 +159,7 @@ func (k *KeyMap) Rebind(m map[string][]string) error {
 // file's [keys] section names them.
 func (k *KeyMap) Actions() map[string][]string {
 	out := map[string][]string{}
-	for name, b := range k.bindings() {
+	for name, b := range k.byName {
 		keys := slices.Clone(b.Keys())
 		for i, key := range keys {
 			if key == " " {
@@ -157,7 +179,7 @@ func (k *KeyMap) ShortHelp() []key.Binding {
 // FullHelp groups the global bindings for the help screen.
 func (k *KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.NextPane, k.PrevPane, k.Pane1, k.Pane2, k.Pane3, k.Pane4, k.Pane5},
+		append([]key.Binding{k.NextPane, k.PrevPane}, k.Panes...),
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Open, k.Back},
 		{k.Zoom, k.Pause, k.Faster, k.Slower, k.Bundle, k.Help, k.Quit},
 	}

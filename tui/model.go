@@ -62,9 +62,9 @@ const (
 type Model struct {
 	c       *common
 	opts    Options
-	panes   [numPanes]Pane
-	rects   [numPanes]rect
-	shown   [numPanes]bool
+	panes   []Pane // the registered panes, by id (registerPane)
+	rects   []rect
+	shown   []bool
 	second  int // pane shown under the system pane in the one-column layout
 	zoom    bool
 	detail  Pane
@@ -84,7 +84,7 @@ type Model struct {
 	// Each pane's last View and its lines fitted to its rectangle: a pane
 	// that draws the same as last time (at rest, most of them, most
 	// seconds) is not measured and fitted again.
-	fitted [numPanes]fittedPane
+	fitted []fittedPane
 	// The footer's key help as last drawn, and what it was drawn from.
 	footKey, foot string
 }
@@ -114,7 +114,9 @@ func New(o Options) (*Model, error) {
 	c.focus = paneAlerts
 	c.save = saver{bundle: o.Bundle, export: o.ExportAlert}
 	m := &Model{c: c, opts: o, refresh: o.Refresh, second: paneNet, dirty: true}
-	m.panes = [numPanes]Pane{newSystemPane(c), newProcsPane(c, o.Signal), newNetworkPane(c), newAlertsPane(c), newLogPane(c)}
+	m.panes = newPanes(c, o)
+	n := len(m.panes)
+	m.rects, m.shown, m.fitted = make([]rect, n), make([]bool, n), make([]fittedPane, n)
 	m.helpM = help.New()
 	hs := &m.helpM.Styles
 	hs.ShortKey, hs.FullKey = st.Bold, st.Bold
@@ -234,11 +236,11 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		}
 		return m.route(msg)
 	case key.Matches(msg, k.NextPane):
-		m.focusPane((m.c.focus + 1) % numPanes)
+		m.focusPane((m.c.focus + 1) % len(m.panes))
 	case key.Matches(msg, k.PrevPane):
-		m.focusPane((m.c.focus + numPanes - 1) % numPanes)
-	case key.Matches(msg, k.Pane1, k.Pane2, k.Pane3, k.Pane4, k.Pane5):
-		m.focusPane(int(msg.Runes[0] - '1'))
+		m.focusPane((m.c.focus + len(m.panes) - 1) % len(m.panes))
+	case key.Matches(msg, k.Panes...):
+		m.focusPane(k.paneFor(msg))
 	case key.Matches(msg, k.Zoom):
 		m.zoom = !m.zoom
 		m.layout()
@@ -290,7 +292,7 @@ func (m *Model) route(msg tea.Msg) tea.Cmd {
 }
 
 func (m *Model) focusPane(i int) {
-	if i < 0 || i >= numPanes {
+	if i < 0 || i >= len(m.panes) {
 		return
 	}
 	m.c.focus = i
@@ -360,7 +362,7 @@ func sigName(s syscall.Signal) string {
 // layout computes every pane's rectangle once per resize, zoom or focus
 // change; View only draws into them.
 func (m *Model) layout() {
-	m.shown = [numPanes]bool{}
+	clear(m.shown)
 	if m.w < minWidth || m.h < minHeight {
 		return
 	}
@@ -480,9 +482,8 @@ func (m *Model) render() string {
 func (m *Model) composeBody() []string {
 	rows := make([][]string, m.h-2)
 	// Panes are placed left to right; layout guarantees rectangles tile.
-	order := []int{paneSystem, paneProcs, paneNet, paneAlerts, paneLog}
 	for _, x := range []int{0, 1} {
-		for _, i := range order {
+		for i := range m.panes {
 			r := m.rects[i]
 			if !m.shown[i] || (x == 0) != (r.x == 0) {
 				continue

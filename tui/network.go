@@ -86,6 +86,11 @@ func (r *rates) update(s *engine.Snapshot) {
 // a row new in the last one).
 func (r *rates) of(key string) float64 { return r.rate[key] }
 
+// paneNet is the network pane's place: third in Tab order, key 3.
+const paneNet = 2
+
+func init() { registerPane(paneNet, func(c *common, _ Options) Pane { return newNetworkPane(c) }) }
+
 func newNetworkPane(c *common) *networkPane { return &networkPane{c: c} }
 
 func (p *networkPane) SetSize(w, h int) {

@@ -138,6 +138,13 @@ type procsPane struct {
 // (sort, filter, tree) rebuild it at once.
 const procEvery = 3
 
+// paneProcs is the process pane's place: second in Tab order, key 2.
+const paneProcs = 1
+
+func init() {
+	registerPane(paneProcs, func(c *common, o Options) Pane { return newProcsPane(c, o.Signal) })
+}
+
 func newProcsPane(c *common, signal func(int32, syscall.Signal) error) *procsPane {
 	p := &procsPane{c: c, signal: signal, sortCol: colIndex("CPU%")}
 	// A console that may signal processes may renice them: the Options

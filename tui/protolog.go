@@ -19,6 +19,11 @@ type logPane struct {
 	rows []engine.EventLine
 }
 
+// paneLog is the protocol log's place: fifth in Tab order, key 5.
+const paneLog = 4
+
+func init() { registerPane(paneLog, func(c *common, _ Options) Pane { return newLogPane(c) }) }
+
 func newLogPane(c *common) *logPane { return &logPane{c: c} }
 
 func (p *logPane) SetSize(w, h int) {

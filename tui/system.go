@@ -26,6 +26,11 @@ type systemPane struct {
 	off  int // scroll offset when the pane is shorter than its content
 }
 
+// paneSystem is the system pane's place: first in Tab order, key 1.
+const paneSystem = 0
+
+func init() { registerPane(paneSystem, func(c *common, _ Options) Pane { return newSystemPane(c) }) }
+
 func newSystemPane(c *common) *systemPane { return &systemPane{c: c} }
 
 func (p *systemPane) SetSize(w, h int) { p.w, p.h = w, h }

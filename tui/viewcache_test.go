@@ -21,7 +21,7 @@ func TestViewCachesNeverStale(t *testing.T) {
 			m.Update(windowSize(100, 30))
 		}
 		got := m.View()
-		m.fitted, m.footKey, m.dirty = [numPanes]fittedPane{}, "", true
+		m.fitted, m.footKey, m.dirty = make([]fittedPane, len(m.panes)), "", true
 		if want := m.View(); got != want {
 			t.Fatalf("after %q (step %d) the cached screen differs from a fresh draw", k, i)
 		}

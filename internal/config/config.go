@@ -84,55 +84,6 @@ type AllowRule struct {
 // Themes the console knows.
 var Themes = []string{"auto", "dark", "light", "mono"}
 
-// DefaultKeys are the console's default key bindings (bubbles/key names).
-// The console owns the meaning of each action; the names are stable because
-// users put them in their files.
-var DefaultKeys = map[string][]string{
-	"quit":         {"q", "ctrl+c"},
-	"help":         {"?"},
-	"next_pane":    {"tab"},
-	"prev_pane":    {"shift+tab"},
-	"zoom":         {"z"},
-	"pause":        {"p", "space"},
-	"faster":       {"+", "="},
-	"slower":       {"-"},
-	"pane1":        {"1"},
-	"pane2":        {"2"},
-	"pane3":        {"3"},
-	"pane4":        {"4"},
-	"pane5":        {"5"},
-	"up":           {"up", "k"},
-	"down":         {"down", "j"},
-	"page_up":      {"pgup", "ctrl+u"},
-	"page_down":    {"pgdown", "ctrl+d"},
-	"home":         {"home", "g"},
-	"end":          {"end", "G"},
-	"open":         {"enter"},
-	"open_process": {"o"},
-	"open_host":    {"r"},
-	// The process table (issue 19).
-	"sort_prev":      {"<", ","},
-	"sort_next":      {">", "."},
-	"sort_invert":    {"I"},
-	"search":         {"ctrl+f", "f3"},
-	"kernel_threads": {"K"},
-	"renice":         {"r"},
-	"unit_filter":    {"u"},
-	"back":           {"esc"},
-	"ack":            {"a"},
-	"ack_all":        {"A"},
-	"view":           {"v"},
-	"sort":           {"s"},
-	"filter":         {"/"},
-	"tree":           {"t"},
-	"signal":         {"x"},
-	"yes":            {"y"},
-	"kill":           {"K"},
-	"no":             {"n", "esc"},
-	"bundle":         {"b"},
-	"export_alert":   {"e"},
-}
-
 // Default returns the configuration used when no file exists.
 func Default() *Config {
 	d := detect.DefaultConfig()
