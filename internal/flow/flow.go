@@ -214,9 +214,8 @@ type Flow struct {
 	// Accounted are the byte counts already charged to the owning process.
 	AccountedToServer, AccountedToClient uint64
 	Key                                  Key
-	hash                                 uint64   // keyHash(Key), for the table's chains
-	hnext                                *Flow    // the table's chain
-	_                                    [16]byte // to 384 bytes
+	hash                                 uint64   // keyHash(Key), for the table's index
+	_                                    [24]byte // to 384 bytes
 }
 
 // CommunityID returns the flow's Community ID v1 (seed 0), computed once.

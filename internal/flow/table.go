@@ -118,15 +118,17 @@ type Stats struct {
 // packet pipeline owns it; the UI sees copies in snapshots.
 type Table struct {
 	cfg Config
-	// buckets is a chained hash table of the flows (through Flow.hnext),
-	// keyed by keyHash: a lookup compares the stored hashes of one short
-	// chain and touches one line of each flow. Go's map, with the 64-byte
-	// Key inline, cost a third of a flood's time in probing, hashing and
-	// comparing. It doubles up to MaxFlows buckets (1 MB at the default)
-	// and never shrinks.
-	buckets []*Flow
-	n       int
-	seed    uint64 // random: chains cannot be lengthened by chosen addresses
+	// slots index the flows by keyHash with open addressing (linear
+	// probing, backward-shift deletion: no tombstones). A slot holds the
+	// flow's full hash beside its pointer, so a probe reads one line of
+	// the slot array and touches a flow only when the hashes match: a new
+	// flow's lookup, an insert and a removal touch no other (cold) flow,
+	// where a chain through the flows cost one cache miss per link. The
+	// array doubles while more than half full, up to twice MaxFlows
+	// rounded to a power of two (2 MB at the default), and never shrinks.
+	slots []slot
+	n     int
+	seed  uint64 // random: chains cannot be lengthened by chosen addresses
 	// free holds ended flows for reuse (through Flow.next), at most
 	// maxFree: under a flood every new flow replaces one that ends, and
 	// reusing it allocates nothing, so the collector runs far less often.
@@ -149,7 +151,7 @@ type Table struct {
 // the flow still intact (it must not keep the pointer).
 func NewTable(cfg Config, onEnd func(*Flow, EndReason)) *Table {
 	cfg.fill()
-	t := &Table{cfg: cfg, buckets: make([]*Flow, min(bucketsFor(cfg.MaxFlows), 4096)), onEnd: onEnd,
+	t := &Table{cfg: cfg, slots: make([]slot, min(slotsFor(cfg.MaxFlows), 8192)), onEnd: onEnd,
 		seed: new(maphash.Hash).Sum64() | 1, recoverAt: cfg.MaxFlows * (100 - cfg.EmergencyRecovery) / 100}
 	return t
 }
@@ -157,8 +159,15 @@ func NewTable(cfg Config, onEnd func(*Flow, EndReason)) *Table {
 // maxFree bounds the reusable flows kept after they end (1.5 MB).
 const maxFree = 4096
 
-// bucketsFor is the most buckets a table of n flows uses: a power of two.
-func bucketsFor(n int) int { return 1 << bits.Len(uint(max(n, 2)-1)) }
+// slot is one entry of the table's index; f is nil when it is empty.
+type slot struct {
+	hash uint64
+	f    *Flow
+}
+
+// slotsFor is the most slots a table of n flows uses: a power of two at
+// least twice n, so a full table's index is at most half full.
+func slotsFor(n int) int { return 1 << bits.Len(uint(2*max(n, 2)-1)) }
 
 // keyHash mixes a key and the table's seed into 64 bits.
 func (t *Table) keyHash(k *Key) uint64 {
@@ -177,44 +186,66 @@ func hmix(x uint64) uint64 {
 }
 
 func (t *Table) lookup(k *Key, h uint64) *Flow {
-	for f := t.buckets[h&uint64(len(t.buckets)-1)]; f != nil; f = f.hnext {
-		if f.hash == h && f.Key == *k {
-			return f
+	m := uint64(len(t.slots) - 1)
+	for i := h & m; ; i = (i + 1) & m {
+		e := &t.slots[i]
+		if e.f == nil {
+			return nil
+		}
+		if e.hash == h && e.f.Key == *k {
+			return e.f
 		}
 	}
-	return nil
 }
 
 func (t *Table) insert(f *Flow) {
-	if t.n >= len(t.buckets) && len(t.buckets) < bucketsFor(t.cfg.MaxFlows) {
-		old := t.buckets
-		t.buckets = make([]*Flow, 2*len(old))
-		m := uint64(len(t.buckets) - 1)
-		for _, g := range old {
-			for g != nil {
-				nx := g.hnext
-				g.hnext = t.buckets[g.hash&m]
-				t.buckets[g.hash&m] = g
-				g = nx
+	if 2*(t.n+1) > len(t.slots) && len(t.slots) < slotsFor(t.cfg.MaxFlows) {
+		old := t.slots
+		t.slots = make([]slot, 2*len(old))
+		for _, e := range old {
+			if e.f != nil {
+				t.put(e)
 			}
 		}
 	}
-	b := &t.buckets[f.hash&uint64(len(t.buckets)-1)]
-	f.hnext = *b
-	*b = f
+	t.put(slot{f.hash, f})
 	t.n++
 }
 
+// put stores e in the first empty slot from its hash's.
+func (t *Table) put(e slot) {
+	m := uint64(len(t.slots) - 1)
+	i := e.hash & m
+	for t.slots[i].f != nil {
+		i = (i + 1) & m
+	}
+	t.slots[i] = e
+}
+
+// remove takes f out of the index. The entries after it in its run that
+// may move back (their home slot is not between the hole and them) do,
+// so every entry stays reachable from its home without tombstones.
 func (t *Table) remove(f *Flow) {
-	p := &t.buckets[f.hash&uint64(len(t.buckets)-1)]
-	for *p != nil && *p != f {
-		p = &(*p).hnext
+	m := uint64(len(t.slots) - 1)
+	i := f.hash & m
+	for t.slots[i].f != f {
+		if t.slots[i].f == nil {
+			return
+		}
+		i = (i + 1) & m
 	}
-	if *p == f {
-		*p = f.hnext
-		t.n--
+	t.n--
+	for j := (i + 1) & m; ; j = (j + 1) & m {
+		e := t.slots[j]
+		if e.f == nil {
+			break
+		}
+		if (j-e.hash)&m >= (j-i)&m {
+			t.slots[i] = e
+			i = j
+		}
 	}
-	f.hnext = nil
+	t.slots[i] = slot{}
 }
 
 // Config returns the effective configuration.

@@ -10,13 +10,20 @@ import (
 	"github.com/opsdeck/opsdeck/internal/packet"
 )
 
-// TestTableAgainstMap drives the table's own hash chains with random
+// TestTableAgainstMap drives the table's own index with random
 // conversations (reused, ended by timeout, evicted when full) and checks
 // every step against a plain map of the live keys: same flows found, same
-// count, and an ended flow is never found again.
+// count, and an ended flow is never found again. The small bounds make
+// the index's runs wrap around its end and removals shift entries back.
 func TestTableAgainstMap(t *testing.T) {
+	for _, max := range []int{3, 37, 3000} {
+		t.Run(fmt.Sprint(max), func(t *testing.T) { testTableAgainstMap(t, max) })
+	}
+}
+
+func testTableAgainstMap(t *testing.T, max int) {
 	live := map[Key]bool{}
-	tb := NewTable(Config{MaxFlows: 3000, NewTimeout: 2 * time.Second}, func(f *Flow, _ EndReason) {
+	tb := NewTable(Config{MaxFlows: max, NewTimeout: 2 * time.Second}, func(f *Flow, _ EndReason) {
 		if !live[f.Key] {
 			t.Fatalf("ended a flow that is not live: %+v", f.Key)
 		}
