@@ -46,8 +46,6 @@ func (o *options) engineConfig(cfg engine.Config) engine.Config {
 	}
 	cfg.Detection = !o.noDetect
 	cfg.Extraction = !o.noExtract
-	cfg.EmitFlows = !o.noFlows
-	cfg.AlertsOnly = o.alertsOnly
 	cfg.Proto.ShowSecrets = o.showSecrets
 	cfg.CommunityIDSeed = uint16(o.seed)
 	return cfg

@@ -17,6 +17,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/detect"
 	"github.com/opsdeck/opsdeck/internal/engine"
 	"github.com/opsdeck/opsdeck/internal/evidence"
+	"github.com/opsdeck/opsdeck/internal/evidence/bundle"
 	"github.com/opsdeck/opsdeck/internal/pump"
 	"github.com/opsdeck/opsdeck/internal/textsafe"
 	"github.com/opsdeck/opsdeck/sources/system"
@@ -293,8 +294,8 @@ func (c *consoleEvidence) bundle(trigger *detect.Alert) (tui.Saved, error) {
 	if trigger != nil && trigger.Rule != nil {
 		reason = fmt.Sprintf("%s alert %s, saved from the console", trigger.Severity, trigger.Rule.Name)
 	}
-	path, err := evidence.WriteBundle(c.dir, evidence.BundleInput{
-		Reason: reason, Trigger: trigger, Snapshot: c.eng.Snapshot(evidence.BundleSnapshotOptions),
+	path, err := bundle.Write(c.dir, bundle.Input{
+		Reason: reason, Trigger: trigger, Snapshot: c.eng.Snapshot(bundle.SnapshotOptions),
 		Ring: c.ring, CommunityIDSeed: c.seed,
 	})
 	if abs, aerr := filepath.Abs(path); aerr == nil && path != "" {

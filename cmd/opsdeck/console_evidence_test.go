@@ -10,6 +10,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/config"
 	"github.com/opsdeck/opsdeck/internal/engine"
 	"github.com/opsdeck/opsdeck/internal/evidence"
+	"github.com/opsdeck/opsdeck/internal/evidence/bundle"
 	"github.com/opsdeck/opsdeck/internal/pump"
 	"github.com/opsdeck/opsdeck/sources/capture"
 	"github.com/opsdeck/opsdeck/tui"
@@ -69,7 +70,7 @@ func TestConsoleEvidence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{evidence.BundleAlerts, evidence.BundlePcap, evidence.BundleSummary} {
+	for _, f := range []string{bundle.AlertsFile, bundle.PcapFile, bundle.SummaryFile} {
 		assertMode(t, filepath.Join(sv.Path, f), 0o600)
 	}
 }

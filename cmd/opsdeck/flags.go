@@ -122,6 +122,8 @@ func (o *options) setupWriter(w *eve.Writer, c config.EVE) {
 	w.CommunityIDSeed = uint16(o.seed)
 	w.SensorName = c.SensorName
 	w.DNSVersion = c.DNSVersion
+	w.NoFlows = o.noFlows || o.alertsOnly
+	w.NoProto = o.alertsOnly
 }
 
 // parseInterleaved parses flags that may come before, between or after

@@ -20,11 +20,13 @@ import (
 	"github.com/opsdeck/opsdeck/internal/engine"
 	"github.com/opsdeck/opsdeck/internal/eve"
 	"github.com/opsdeck/opsdeck/internal/evidence"
+	"github.com/opsdeck/opsdeck/internal/evidence/bundle"
 	"github.com/opsdeck/opsdeck/internal/filter"
-	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
 	"github.com/opsdeck/opsdeck/internal/metrics"
 	"github.com/opsdeck/opsdeck/internal/pump"
+	// Aliased: the package's tests have a type named record.
+	records "github.com/opsdeck/opsdeck/internal/record"
 	"github.com/opsdeck/opsdeck/sources/capture"
 	"github.com/opsdeck/opsdeck/sources/system"
 )
@@ -217,7 +219,7 @@ func cmdWatch(args []string) error {
 	wt.w = eve.NewWriter(out)
 	o.setupWriter(wt.w, ecf)
 	wt.w.InIface = wt.iface
-	wt.eng.SetOutput(wt.w)
+	wt.eng.Subscribe(wt.w)
 
 	sampler := system.New()
 	wt.eng.EnableAttribution(sampler.RequestRefresh)
@@ -229,7 +231,6 @@ func cmdWatch(args []string) error {
 		Frame:  wt.frame,
 		Idle:   func() { wt.w.InIface = wt.iface },
 		Tick:   wt.tick,
-		Host:   wt.onHost,
 		Logf:   func(format string, args ...any) { fmt.Fprintf(os.Stderr, "opsdeck: watch: "+format+"\n", args...) },
 	})
 
@@ -249,7 +250,10 @@ func cmdWatch(args []string) error {
 		msrv.Start(wt.col)
 		fmt.Fprintf(os.Stderr, "opsdeck: metrics on http://%s/metrics\n", msrv.Addr())
 	}
-	hooks := engine.Hooks{Alert: wt.onAlert, Fault: logFault}
+	// After the EVE writer and metrics (metrics.New subscribed it): an
+	// alert is written before onAlert flushes it.
+	wt.eng.Subscribe(records.Func(wt.onRecord))
+	hooks := engine.Hooks{Fault: logFault}
 	if sev != 0 {
 		wt.ring = evidence.NewRing(cfg.Evidence)
 		hooks.Frame = wt.ring.Hook
@@ -333,13 +337,22 @@ func (wt *watch) tick(now time.Time) {
 	}
 }
 
-// onAlert runs inside the engine (the pump's lock held): every alert
-// reaches the file at once, is counted for metrics and may trigger a bundle.
-func (wt *watch) onAlert(a *detect.Alert, _ *flow.Flow) {
+// onRecord is watch's subscriber to the engine's records; it runs inside
+// the engine (the pump's lock held), after the EVE writer and metrics.
+func (wt *watch) onRecord(r records.Record) {
+	switch r.Kind {
+	case records.Alert, records.AlertUpdate:
+		wt.onAlert(r.Alert)
+	case records.HostSample:
+		wt.onHost(r.Host)
+	}
+}
+
+// onAlert: every alert reaches the file at once and may trigger a bundle.
+func (wt *watch) onAlert(a *detect.Alert) {
 	if err := wt.w.Flush(); err != nil {
 		fmt.Fprintln(os.Stderr, "opsdeck: watch: write alert:", err)
 	}
-	wt.col.ObserveAlert(a)
 	if wt.bundleS != 0 && !a.Update && a.Severity != 0 && a.Severity <= wt.bundleS {
 		select {
 		case wt.bundleC <- a:
@@ -348,8 +361,8 @@ func (wt *watch) onAlert(a *detect.Alert, _ *flow.Flow) {
 	}
 }
 
-// onHost runs after the engine took a host sample: metrics, the latest
-// sample for bundles, and a host event every --host-interval.
+// onHost keeps the latest full sample for bundles and writes a host event
+// every --host-interval.
 func (wt *watch) onHost(s *hoststat.Snapshot) {
 	if s.Partial {
 		return
@@ -357,7 +370,6 @@ func (wt *watch) onHost(s *hoststat.Snapshot) {
 	wt.hostMu.Lock()
 	wt.host = s
 	wt.hostMu.Unlock()
-	wt.col.ObserveHost(s)
 	if wt.opts.hostInterval <= 0 || s.Time.Sub(wt.lastHost) < wt.opts.hostInterval-100*time.Millisecond {
 		return
 	}
@@ -399,8 +411,8 @@ func (wt *watch) bundler(ctx context.Context, outPath string) {
 			wt.hostMu.Lock()
 			host := wt.host
 			wt.hostMu.Unlock()
-			snap := wt.eng.Snapshot(evidence.BundleSnapshotOptions)
-			p, err := evidence.WriteBundle(dir, evidence.BundleInput{
+			snap := wt.eng.Snapshot(bundle.SnapshotOptions)
+			p, err := bundle.Write(dir, bundle.Input{
 				Reason:  fmt.Sprintf("%s alert %s (opsdeck watch --bundle-on %s)", a.Severity, a.Rule.Name, wt.opts.bundleOn),
 				Trigger: a, Snapshot: snap, Host: host, Ring: wt.ring, CommunityIDSeed: wt.w.CommunityIDSeed,
 			})

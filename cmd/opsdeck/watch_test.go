@@ -23,7 +23,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/opsdeck/opsdeck/internal/evidence"
+	"github.com/opsdeck/opsdeck/internal/evidence/bundle"
 	"github.com/opsdeck/opsdeck/internal/pump"
 	"github.com/opsdeck/opsdeck/sources/capture"
 )
@@ -307,7 +307,7 @@ func checkBundle(t *testing.T, dir string) {
 	if st, err := os.Stat(b); err != nil || st.Mode().Perm() != 0o700 {
 		t.Errorf("bundle directory mode: %v %v", st.Mode(), err)
 	}
-	for _, name := range []string{evidence.BundleAlerts, evidence.BundleFlows, evidence.BundleSystem, evidence.BundlePcap, evidence.BundleSummary} {
+	for _, name := range []string{bundle.AlertsFile, bundle.FlowsFile, bundle.SystemFile, bundle.PcapFile, bundle.SummaryFile} {
 		st, err := os.Stat(filepath.Join(b, name))
 		if err != nil {
 			t.Errorf("bundle lacks %s: %v", name, err)
@@ -317,11 +317,11 @@ func checkBundle(t *testing.T, dir string) {
 			t.Errorf("%s mode %v, want 0600", name, st.Mode().Perm())
 		}
 	}
-	recs := eveFiles(t, []string{filepath.Join(b, evidence.BundleAlerts)})
+	recs := eveFiles(t, []string{filepath.Join(b, bundle.AlertsFile)})
 	if len(ofType(recs, "alert")) == 0 {
 		t.Error("alerts.json holds no alert")
 	}
-	src, err := capture.OpenFile(filepath.Join(b, evidence.BundlePcap))
+	src, err := capture.OpenFile(filepath.Join(b, bundle.PcapFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,17 +340,17 @@ func checkBundle(t *testing.T, dir string) {
 		t.Errorf("evidence.pcap holds %d packets, want the first scan's (at least 40)", n)
 	}
 	if tcpdump, err := exec.LookPath("tcpdump"); err == nil {
-		out, err := exec.Command(tcpdump, "-nn", "-r", filepath.Join(b, evidence.BundlePcap)).CombinedOutput()
+		out, err := exec.Command(tcpdump, "-nn", "-r", filepath.Join(b, bundle.PcapFile)).CombinedOutput()
 		if err != nil || strings.Count(string(out), "127.0.0.1") < 40 {
 			t.Errorf("tcpdump -r evidence.pcap: %v\n%.500s", err, out)
 		}
 	}
-	summary, _ := os.ReadFile(filepath.Join(b, evidence.BundleSummary))
+	summary, _ := os.ReadFile(filepath.Join(b, bundle.SummaryFile))
 	if !bytes.Contains(summary, []byte("scan.port")) || !bytes.Contains(summary, []byte("## Alerts")) {
 		t.Errorf("summary.md lacks the alert:\n%s", summary)
 	}
 	var sys map[string]any
-	if data, _ := os.ReadFile(filepath.Join(b, evidence.BundleSystem)); json.Unmarshal(data, &sys) != nil {
+	if data, _ := os.ReadFile(filepath.Join(b, bundle.SystemFile)); json.Unmarshal(data, &sys) != nil {
 		t.Error("system.json is not JSON")
 	}
 }

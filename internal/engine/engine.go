@@ -1,7 +1,10 @@
 // Package engine wires the packet pipeline: decode -> flow -> protocol
-// extractors -> detectors, keeps the bounded state the console shows, and
-// writes EVE records. It uses packet timestamps, never the wall clock, so a
-// replayed capture behaves like the live traffic it recorded.
+// extractors -> detectors, and publishes what it learns as one record
+// stream (internal/record: alerts and their updates, protocol events, flow
+// ends, host samples) to its subscribers: the EVE writer, metrics, watch's
+// bundles, and its own bounded state the console's snapshots copy. It uses
+// packet timestamps, never the wall clock, so a replayed capture behaves
+// like the live traffic it recorded.
 package engine
 
 import (
@@ -12,10 +15,10 @@ import (
 	"github.com/opsdeck/opsdeck/internal/attrib"
 	"github.com/opsdeck/opsdeck/internal/detect"
 	"github.com/opsdeck/opsdeck/internal/detect/ops"
-	"github.com/opsdeck/opsdeck/internal/eve"
 	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/packet"
 	"github.com/opsdeck/opsdeck/internal/proto"
+	"github.com/opsdeck/opsdeck/internal/record"
 )
 
 // Config gathers the engine's parts' settings.
@@ -27,10 +30,6 @@ type Config struct {
 	Detection bool
 	// Extraction turns protocol extraction on.
 	Extraction bool
-	// EVE output choices.
-	EmitFlows  bool // flow records
-	EmitProto  bool // dns, tls, http, ... records
-	AlertsOnly bool // only alert records (overrides the two above)
 	// RecentAlerts, RecentEvents bound what the console can scroll back to.
 	RecentAlerts int
 	RecentEvents int
@@ -51,7 +50,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Flow: flow.DefaultConfig(), Proto: proto.Config{MaxBytes: 4096}, Detect: detect.DefaultConfig(),
-		Detection: true, Extraction: true, EmitFlows: true, EmitProto: true,
+		Detection: true, Extraction: true,
 		RecentAlerts: 2000, RecentEvents: 1000, SeriesLen: 300,
 	}
 }
@@ -81,15 +80,16 @@ type Engine struct {
 	sum   packet.Summary
 	flows *flow.Table
 	det   *detect.Detector
-	out   *eve.Writer
+	// recent is the engine's own subscriber (the console's state); subs
+	// are the others, in the order they subscribed.
+	recent *recent
+	subs   []record.Subscriber
 
 	counters Counters
 	first    time.Time
 	now      time.Time // packet time of the newest packet
 	nextTick time.Time
 
-	alerts *ring[*detect.Alert]
-	events *ring[EventLine]
 	series series
 	hooks  Hooks
 	emitFn func(*proto.Event)
@@ -99,11 +99,8 @@ type Engine struct {
 	alertF    *flow.Flow // the flow the current detector callback concerns
 	alertFn   func(*detect.Alert)
 	source    SourceStatus
-	bySev     [4]uint64
-	host      *HostState
 	attr      *attrib.Table
 	hostRules *ops.Rules
-	names     names // console only: addresses named by DNS answers seen
 	budget    proto.Budget
 	owners    pendingOwners // flows whose owner is to be looked up again
 	owned     ownedFlows    // flows with an owning process, for accounting
@@ -116,20 +113,20 @@ type Engine struct {
 	lastFault *Fault
 }
 
-// Hooks let other parts see what passes through the engine. They run on the
-// packet goroutine and must be quick.
+// Hooks let other parts see what passes through the engine besides its
+// records (Subscribe): frames and faults. They run on the packet goroutine
+// and must be quick.
 type Hooks struct {
 	// Frame sees every frame after decoding (evidence ring buffer).
 	Frame func(link uint16, data []byte, s *packet.Summary)
-	// Alert sees every alert after it is recorded.
-	Alert func(a *detect.Alert, f *flow.Flow)
 	// Fault sees the first contained panic of each stage (the rest are
 	// only counted): the place to log it.
 	Fault func(Fault)
 }
 
-// New builds an engine. out may be nil (console only).
-func New(cfg Config, out *eve.Writer) *Engine {
+// New builds an engine publishing its records to subs (nil ones are
+// skipped), after its own state; more may Subscribe later.
+func New(cfg Config, subs ...record.Subscriber) *Engine {
 	if cfg.RecentAlerts <= 0 {
 		cfg.RecentAlerts = 2000
 	}
@@ -139,8 +136,10 @@ func New(cfg Config, out *eve.Writer) *Engine {
 	if cfg.SeriesLen <= 0 {
 		cfg.SeriesLen = 300
 	}
-	e := &Engine{cfg: cfg, dec: packet.NewDecoder(), out: out,
-		alerts: newRing[*detect.Alert](cfg.RecentAlerts), events: newRing[EventLine](cfg.RecentEvents)}
+	e := &Engine{cfg: cfg, dec: packet.NewDecoder(), recent: newRecent(cfg)}
+	for _, s := range subs {
+		e.Subscribe(s)
+	}
 	e.budget.Limit = cfg.Proto.Memcap
 	e.cfg.Proto.Budget = &e.budget
 	e.series = newSeries(cfg.SeriesLen)
@@ -150,13 +149,31 @@ func New(cfg Config, out *eve.Writer) *Engine {
 	}
 	e.emitFn = e.protoEvent
 	e.alertFn = e.alert
-	e.host = newHostState()
 	return e
 }
 
-// SetOutput sets the EVE writer; call before the first frame (watch opens
-// its output only after capture is open and root is dropped).
-func (e *Engine) SetOutput(w *eve.Writer) { e.out = w }
+// Subscribe adds s to the subscribers of the record stream: from then on
+// it receives every record after those subscribed before it (watch
+// subscribes its EVE writer once its output is open and root dropped).
+// A nil s is ignored.
+func (e *Engine) Subscribe(s record.Subscriber) {
+	if s == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.subs = append(e.subs, s)
+}
+
+// publish hands r to the engine's own state, then to each subscriber in
+// order. r is passed by value and nothing is allocated: this runs for
+// every event, alert and flow end.
+func (e *Engine) publish(r record.Record) {
+	e.recent.Record(r)
+	for _, s := range e.subs {
+		s.Record(r)
+	}
+}
 
 // SetHooks installs hooks; call before the first frame.
 func (e *Engine) SetHooks(h Hooks) { e.hooks = h }
@@ -351,15 +368,11 @@ func (e *Engine) detectTick() {
 func (e *Engine) protoEvent(ev *proto.Event) {
 	f := e.alertF
 	e.counters.Events++
-	if !e.cfg.Headless {
-		e.events.push(eventLine(ev, f))
-		if ev.DNS != nil && f != nil {
-			e.names.observe(f.ID, ev.DNS)
-		}
+	r := record.Record{Kind: record.ProtoEvent, Time: ev.TS, Event: ev, Flow: f}
+	if f != nil {
+		r.FlowID = f.ID
 	}
-	if e.out != nil && e.cfg.EmitProto && !e.cfg.AlertsOnly {
-		e.out.Proto(ev, f)
-	}
+	e.publish(r)
 	if e.det != nil {
 		e.detectEvent(ev, f)
 	}
@@ -375,8 +388,8 @@ func (e *Engine) detectEvent(ev *proto.Event, f *flow.Flow) {
 // alertFlow decides which flow an alert concerns: the flow the detector
 // was called for, when the detector tied the alert to it or when the
 // alert's source is one of its ends. That flow's id and Community ID (with
-// the configured seed) are the alert's, set here once for every consumer:
-// EVE, the console, metrics and bundles.
+// the configured seed) are the alert's, set here once, before the alert is
+// published, for every subscriber: EVE, the console, metrics and bundles.
 func (e *Engine) alertFlow(a *detect.Alert) *flow.Flow {
 	f := e.alertF
 	switch {
@@ -414,20 +427,10 @@ func (e *Engine) alert(a *detect.Alert) {
 		}
 	}
 	e.counters.Alerts++
-	sev := a.Sev()
-	a.Severity = sev
-	// The header counts incidents: an update of an alert already raised
-	// (a count that grew, a process found) is not another one.
-	if sev >= 1 && sev <= 3 && !a.Update {
-		e.bySev[sev]++
-	}
-	e.alerts.push(a)
-	if e.out != nil {
-		e.out.Alert(a, f)
-	}
-	if e.hooks.Alert != nil {
-		e.hooks.Alert(a, f)
-	}
+	a.Severity = a.Sev()
+	// Published once complete, and never changed after: an update is a new
+	// Alert (detect's suppressor, reissueAlerts).
+	e.publish(record.Record{Kind: record.AlertKind(a), Time: a.TS, FlowID: a.FlowID, Alert: a, Flow: f})
 }
 
 func (e *Engine) flowEnded(f *flow.Flow, reason flow.EndReason) {
@@ -442,15 +445,15 @@ func (e *Engine) flowEnded(f *flow.Flow, reason flow.EndReason) {
 		e.alertF = f
 		e.detectFlowEnd(f)
 	}
-	if e.out != nil && e.cfg.EmitFlows && !e.cfg.AlertsOnly {
-		e.writeFlow(f, reason)
-	}
+	e.publishFlowEnd(f, reason)
 	e.alertF = nil
 }
 
-func (e *Engine) writeFlow(f *flow.Flow, reason flow.EndReason) {
+// publishFlowEnd publishes the end of f; a subscriber's panic there costs
+// that record only. f is recycled by the table once this returns.
+func (e *Engine) publishFlowEnd(f *flow.Flow, reason flow.EndReason) {
 	defer e.recoverFault(StageEngine, f)
-	e.out.Flow(f, reason)
+	e.publish(record.Record{Kind: record.FlowEnd, End: reason, Time: f.Last, FlowID: f.ID, Flow: f})
 }
 
 // closeState flushes a flow's parser; false when it panicked (the state

@@ -8,6 +8,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/detect/ops"
 	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
+	"github.com/opsdeck/opsdeck/internal/record"
 )
 
 // EnableAttribution turns on flow-to-process mapping: only meaningful when
@@ -29,8 +30,9 @@ func (e *Engine) EnableHostRules(cfg ops.Config) {
 	e.hostRules = ops.New(cfg)
 }
 
-// HandleHost takes one system sample: it feeds attribution and the ops
-// rules and keeps the history the console draws.
+// HandleHost takes one system sample: it feeds attribution, publishes the
+// sample (the history the console draws is kept from it) and runs the ops
+// rules on it, whose alerts follow it in the stream.
 func (e *Engine) HandleHost(s *hoststat.Snapshot) {
 	if s == nil {
 		return
@@ -40,7 +42,7 @@ func (e *Engine) HandleHost(s *hoststat.Snapshot) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.host.observe(s)
+	e.publish(record.Record{Kind: record.HostSample, Time: s.Time, Host: s})
 	if e.hostRules != nil {
 		e.alertF = nil
 		e.hostRules.Observe(s, e.alertFn)
@@ -158,7 +160,7 @@ func (e *Engine) reattribute() {
 // reissueAlerts re-issues the recent alerts about f, now that its owner is
 // known, as updates carrying the process.
 func (e *Engine) reissueAlerts(f *flow.Flow) {
-	recent := e.alerts.last(256)
+	recent := e.recent.alerts.last(256)
 	for _, a := range recent {
 		if a.FlowID != f.ID || a.PID == f.PID {
 			continue

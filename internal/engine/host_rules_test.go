@@ -9,19 +9,23 @@ import (
 	"github.com/opsdeck/opsdeck/internal/detect"
 	"github.com/opsdeck/opsdeck/internal/detect/ops"
 	"github.com/opsdeck/opsdeck/internal/eve"
-	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
+	"github.com/opsdeck/opsdeck/internal/record"
 )
 
 // TestHostRulesWired: with the ops rules on, a host sample's alert goes
-// through the engine like a network alert (hook, recent ring, EVE), with
+// through the engine like a network alert (subscribers, recent ring, EVE), with
 // its incident, and the ops rules' tables are in DetectorStats.
 func TestHostRulesWired(t *testing.T) {
 	var out bytes.Buffer
 	w := eve.NewWriter(&out)
 	e := New(DefaultConfig(), w)
 	var hooked []*detect.Alert
-	e.SetHooks(Hooks{Alert: func(a *detect.Alert, _ *flow.Flow) { hooked = append(hooked, a) }})
+	e.Subscribe(record.Func(func(r record.Record) {
+		if r.Kind == record.Alert || r.Kind == record.AlertUpdate {
+			hooked = append(hooked, r.Alert)
+		}
+	}))
 	if _, ok := e.DetectorStats()["host.suppress.entries"]; ok {
 		t.Fatal("ops rules' stats before they are enabled")
 	}

@@ -282,11 +282,11 @@ func (e *Engine) Snapshot(o SnapshotOptions) *Snapshot {
 	s := &Snapshot{Now: e.now, Started: e.first, Source: e.source, Counters: e.counters, Flows: e.flows.Stats()}
 	s.PPS = slices.Clone(e.series.pkts)
 	s.BPS = slices.Clone(e.series.bytes)
-	s.Alerts = e.alerts.last(o.Alerts)
-	s.AlertsBySeverity = e.bySev
-	s.Events = e.events.last(o.Events)
+	s.Alerts = e.recent.alerts.last(o.Alerts)
+	s.AlertsBySeverity = e.recent.bySev
+	s.Events = e.recent.events.last(o.Events)
 	e.flowAggregates(s, o)
-	s.Host = e.host.clone()
+	s.Host = e.recent.host.clone()
 	if e.det != nil {
 		s.Detectors = e.det.Stats()
 	}
@@ -307,7 +307,7 @@ func (e *Engine) Snapshot(o SnapshotOptions) *Snapshot {
 func (e *Engine) snapshotOtherNames(named map[netip.Addr]string) map[netip.Addr][]string {
 	var out map[netip.Addr][]string
 	for a := range named {
-		if o := e.names.others(a); len(o) > 0 {
+		if o := e.recent.names.others(a); len(o) > 0 {
 			if out == nil {
 				out = map[netip.Addr][]string{}
 			}
@@ -319,12 +319,12 @@ func (e *Engine) snapshotOtherNames(named map[netip.Addr]string) map[netip.Addr]
 
 // snapshotNames copies the names of the addresses s shows.
 func (e *Engine) snapshotNames(s *Snapshot) map[netip.Addr]string {
-	if len(e.names.m) == 0 {
+	if len(e.recent.names.m) == 0 {
 		return nil
 	}
 	out := map[netip.Addr]string{}
 	add := func(a netip.Addr) {
-		if n := e.names.of(a); n != "" {
+		if n := e.recent.names.of(a); n != "" {
 			out[a] = n
 		}
 	}

@@ -33,6 +33,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/packet"
 	"github.com/opsdeck/opsdeck/internal/proto"
+	"github.com/opsdeck/opsdeck/internal/record"
 )
 
 // TimeFormat is Suricata's: RFC 3339 with microseconds and the zone as
@@ -60,9 +61,13 @@ type Writer struct {
 	// DNSVersion is the DNS record format: 3 (default, Suricata 8) or 2
 	// (Suricata 7's "version: 2", which Filebeat's module reads).
 	DNSVersion int
-	err        error
-	ts         tsCache
-	ext        []byte // members of the record's "opsdeck" object
+	// NoFlows and NoProto leave out the flow records (--no-flows) and the
+	// protocol records (dns, tls, http, ...) of the record stream;
+	// --alerts-only sets both.
+	NoFlows, NoProto bool
+	err              error
+	ts               tsCache
+	ext              []byte // members of the record's "opsdeck" object
 }
 
 // GID is the generator id of opsdeck's alerts: not 1, so that opsdeck's
@@ -316,6 +321,26 @@ func appendDigits(b []byte, v, width int) []byte {
 func appendHex2(b []byte, v uint8) []byte {
 	const hexd = "0123456789abcdef"
 	return append(b, hexd[v>>4], hexd[v&0xf])
+}
+
+// Record writes the EVE record of one record of the engine's stream (the
+// Writer is a record.Subscriber): every alert and update, and the protocol
+// events and flow ends NoProto and NoFlows do not turn off. Host samples
+// have no record here: watch writes a host event at its own interval. A
+// write error is kept for Flush and Err.
+func (w *Writer) Record(r record.Record) {
+	switch r.Kind {
+	case record.Alert, record.AlertUpdate:
+		w.Alert(r.Alert, r.Flow)
+	case record.ProtoEvent:
+		if !w.NoProto {
+			w.Proto(r.Event, r.Flow)
+		}
+	case record.FlowEnd:
+		if !w.NoFlows {
+			w.Flow(r.Flow, r.End)
+		}
+	}
 }
 
 // Flow writes the record of a flow that ended.

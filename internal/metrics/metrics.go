@@ -37,6 +37,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/detect"
 	"github.com/opsdeck/opsdeck/internal/engine"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
+	"github.com/opsdeck/opsdeck/internal/record"
 	"github.com/opsdeck/opsdeck/internal/textsafe"
 )
 
@@ -101,12 +102,28 @@ type alertKey struct {
 }
 
 // New returns a collector reading eng and, when capture is not nil, the
-// capture counters it returns. Problems are logged to standard error.
+// capture counters it returns; it subscribes to eng's records (alerts,
+// host samples). Problems are logged to standard error.
 func New(eng *engine.Engine, capture func() CaptureStats) *Collector {
-	return &Collector{
+	c := &Collector{
 		eng: eng, capture: capture, caps: defaultCaps,
 		log:    newOnceLog(log.New(os.Stderr, "opsdeck: metrics: ", 0)),
 		alerts: map[alertKey]uint64{},
+	}
+	if eng != nil {
+		eng.Subscribe(c)
+	}
+	return c
+}
+
+// Record takes what the metrics export from the engine's record stream:
+// alerts (ObserveAlert) and full host samples (ObserveHost).
+func (c *Collector) Record(r record.Record) {
+	switch r.Kind {
+	case record.Alert:
+		c.ObserveAlert(r.Alert)
+	case record.HostSample:
+		c.ObserveHost(r.Host)
 	}
 }
 
@@ -123,8 +140,8 @@ func (c *Collector) SetSources(f func() []engine.SourceStatus) { c.sources = f }
 // collector is served.
 func (c *Collector) SetBuildInfo(b BuildInfo) { c.build = b }
 
-// ObserveAlert counts an alert (call it from engine.Hooks.Alert). Update
-// records of an alert already raised are not counted again.
+// ObserveAlert counts an alert (Record calls it for each). Update records
+// of an alert already raised are not counted again.
 func (c *Collector) ObserveAlert(a *detect.Alert) {
 	if a.Update {
 		return

@@ -1,23 +1,68 @@
-package evidence
+package bundle
 
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+	"github.com/google/gopacket/pcapgo"
+
 	"github.com/opsdeck/opsdeck/internal/engine"
 	"github.com/opsdeck/opsdeck/internal/eve"
+	"github.com/opsdeck/opsdeck/internal/evidence"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
+	"github.com/opsdeck/opsdeck/internal/testpkt"
 )
 
-// TestWriteBundle runs a synthesized port scan through the real engine with
+var t0 = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+
+// tcpFrame serializes an Ethernet/IPv4/TCP SYN with payload bytes.
+func tcpFrame(t testing.TB, src, dst string, sport, dport uint16, payload int) []byte {
+	t.Helper()
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: net.ParseIP(src).To4(), DstIP: net.ParseIP(dst).To4()}
+	tcp := &layers.TCP{SrcPort: layers.TCPPort(sport), DstPort: layers.TCPPort(dport), SYN: true, Window: 1024}
+	tcp.SetNetworkLayerForChecksum(ip)
+	return testpkt.Frame(t, eth, ip, tcp, gopacket.Payload(make([]byte, payload)))
+}
+
+// pcapPackets counts the packets of a pcap file.
+func pcapPackets(t *testing.T, path string) int {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	n := 0
+	for {
+		if _, _, err := r.ReadPacketData(); err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatalf("%s: %v", path, err)
+			}
+			return n
+		}
+		n++
+	}
+}
+
+// TestWrite runs a synthesized port scan through the real engine with
 // the ring hooked in, then checks every file of the bundle.
-func TestWriteBundle(t *testing.T) {
-	ring := NewRing(Options{})
+func TestWrite(t *testing.T) {
+	ring := evidence.NewRing(evidence.Options{})
 	eng := engine.New(engine.DefaultConfig(), eve.NewWriter(&strings.Builder{}))
 	eng.SetHooks(engine.Hooks{Frame: ring.Hook})
 	for i := 0; i < 60; i++ {
@@ -30,7 +75,7 @@ func TestWriteBundle(t *testing.T) {
 		eng.HandleFrame(1, d, t0.Add(time.Duration(i)*5*time.Millisecond), len(d), uint64(100+i))
 	}
 	eng.Expire(t0.Add(2 * time.Second))
-	snap := eng.Snapshot(BundleSnapshotOptions)
+	snap := eng.Snapshot(SnapshotOptions)
 	if len(snap.Alerts) == 0 {
 		t.Fatal("the synthesized scan raised no alert")
 	}
@@ -41,7 +86,7 @@ func TestWriteBundle(t *testing.T) {
 	// The trigger names a process (as after attribution).
 	trigger := *snap.Alerts[0]
 	trigger.PID, trigger.Process = 7, "nc"
-	path, err := WriteBundle(dir, BundleInput{Time: t0, Reason: "test", Trigger: &trigger, Snapshot: snap, Host: host, Ring: ring})
+	path, err := Write(dir, Input{Time: t0, Reason: "test", Trigger: &trigger, Snapshot: snap, Host: host, Ring: ring})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +94,7 @@ func TestWriteBundle(t *testing.T) {
 		t.Errorf("bundle name %q", path)
 	}
 	// A second bundle at the same time gets its own directory.
-	if p2, err := WriteBundle(dir, BundleInput{Time: t0, Snapshot: snap}); err != nil || p2 == path {
+	if p2, err := Write(dir, Input{Time: t0, Snapshot: snap}); err != nil || p2 == path {
 		t.Errorf("second bundle: %q %v", p2, err)
 	}
 	read := func(name string) []byte {
@@ -59,7 +104,7 @@ func TestWriteBundle(t *testing.T) {
 		}
 		return b
 	}
-	sc := bufio.NewScanner(strings.NewReader(string(read(BundleAlerts))))
+	sc := bufio.NewScanner(strings.NewReader(string(read(AlertsFile))))
 	n := 0
 	for sc.Scan() {
 		var r map[string]any
@@ -74,7 +119,7 @@ func TestWriteBundle(t *testing.T) {
 	var flows struct {
 		Flows []map[string]any `json:"flows"`
 	}
-	if err := json.Unmarshal(read(BundleFlows), &flows); err != nil || len(flows.Flows) != 61 {
+	if err := json.Unmarshal(read(FlowsFile), &flows); err != nil || len(flows.Flows) != 61 {
 		t.Errorf("flows.json: %d flows, %v; want 61", len(flows.Flows), err)
 	}
 	var sys struct {
@@ -82,17 +127,17 @@ func TestWriteBundle(t *testing.T) {
 		Chain   []hoststat.Process `json:"incident_process_chain"`
 		Sockets []hoststat.Socket  `json:"incident_process_sockets"`
 	}
-	if err := json.Unmarshal(read(BundleSystem), &sys); err != nil || len(sys.TopCPU) != 2 || sys.TopCPU[0].PID != 7 {
+	if err := json.Unmarshal(read(SystemFile), &sys); err != nil || len(sys.TopCPU) != 2 || sys.TopCPU[0].PID != 7 {
 		t.Errorf("system.json top_cpu: %+v %v", sys.TopCPU, err)
 	}
 	if len(sys.Chain) != 2 || sys.Chain[1].PID != 1 || len(sys.Sockets) != 1 {
 		t.Errorf("system.json: the process chain %+v and sockets %+v of the trigger's process", sys.Chain, sys.Sockets)
 	}
 	// Only the incident's packets: the scan's 60, not the 100 unrelated.
-	if _, ts, _ := readPcap(t, filepath.Join(path, BundlePcap)); len(ts) != 60 {
-		t.Errorf("evidence.pcap: %d packets, want the incident's 60", len(ts))
+	if n := pcapPackets(t, filepath.Join(path, PcapFile)); n != 60 {
+		t.Errorf("evidence.pcap: %d packets, want the incident's 60", n)
 	}
-	sum := string(read(BundleSummary))
+	sum := string(read(SummaryFile))
 	for _, want := range []string{"scan.port", "10.0.0.66", "## Top talkers", "nc -l 4444", "evidence.pcap`: 60 packets",
 		"## Incident", "first seen", "**pid 7** nc", "parents: init (1)", "### The incident's flows", "between 10.0.0.66 and 10.0.0.5"} {
 		if !strings.Contains(sum, want) {
@@ -102,8 +147,8 @@ func TestWriteBundle(t *testing.T) {
 	if strings.Contains(sum, "\x1b") {
 		t.Error("summary.md carries a raw escape from a host name")
 	}
-	for _, name := range []string{BundleAlerts, BundleFlows, BundleSystem, BundlePcap, BundleSummary} {
-		if st, _ := os.Stat(filepath.Join(path, name)); st.Mode().Perm() != FileMode {
+	for _, name := range []string{AlertsFile, FlowsFile, SystemFile, PcapFile, SummaryFile} {
+		if st, _ := os.Stat(filepath.Join(path, name)); st.Mode().Perm() != evidence.FileMode {
 			t.Errorf("%s mode %v", name, st.Mode().Perm())
 		}
 	}

@@ -1,4 +1,9 @@
-package evidence
+// Package bundle writes incident bundles: a directory with the incident's
+// alerts (EVE), its flows, the host's state, the packets from the evidence
+// ring (internal/evidence) and a summary for the person handed the
+// incident. It reads an engine snapshot, so it lives apart from the ring,
+// which the engine's frame hook feeds and which imports no engine.
+package bundle
 
 import (
 	"bufio"
@@ -17,35 +22,36 @@ import (
 	"github.com/opsdeck/opsdeck/internal/detect"
 	"github.com/opsdeck/opsdeck/internal/engine"
 	"github.com/opsdeck/opsdeck/internal/eve"
+	"github.com/opsdeck/opsdeck/internal/evidence"
 	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
 	"github.com/opsdeck/opsdeck/internal/textsafe"
 	"github.com/opsdeck/opsdeck/internal/units"
 )
 
-// BundleSnapshotOptions are the bounds of the engine snapshot a bundle
+// SnapshotOptions are the bounds of the engine snapshot a bundle
 // wants: every flow of the table (it is bounded anyway), the recent alerts
 // the engine keeps, and enough talkers for the summary.
-var BundleSnapshotOptions = engine.SnapshotOptions{Flows: 1 << 20, Talkers: 50, Alerts: 1 << 16, Events: 0}
+var SnapshotOptions = engine.SnapshotOptions{Flows: 1 << 20, Talkers: 50, Alerts: 1 << 16, Events: 0}
 
-// BundleInput is what an incident bundle is made of.
-type BundleInput struct {
+// Input is what an incident bundle is made of.
+type Input struct {
 	// Time is when the bundle is made (names the directory); default now.
 	Time time.Time
 	// Reason says why, for the summary ("alert dos.synflood", "manual").
 	Reason string
 	// Trigger is the alert that caused the bundle, if any.
 	Trigger *detect.Alert
-	// Snapshot is the engine's state; take it with BundleSnapshotOptions.
+	// Snapshot is the engine's state; take it with SnapshotOptions.
 	Snapshot *engine.Snapshot
 	// Host is the latest full host sample; default Snapshot.Host.Latest.
 	Host *hoststat.Snapshot
 	// Ring holds the packets; nil writes an empty evidence.pcap.
-	Ring *Ring
+	Ring *evidence.Ring
 	// Packets chooses the packets written. The zero Selection takes the
 	// incident's packets when there is a Trigger (IncidentSelection), the
 	// whole ring otherwise.
-	Packets Selection
+	Packets evidence.Selection
 	// TopN bounds the summary's tables. Default 10.
 	TopN int
 	// CommunityIDSeed is the Community ID seed of alerts.json.
@@ -54,20 +60,20 @@ type BundleInput struct {
 
 // Files of a bundle.
 const (
-	BundleAlerts   = "alerts.json"
-	BundleFlows    = "flows.json"
-	BundleSystem   = "system.json"
-	BundlePcap     = "evidence.pcap"
-	BundleSummary  = "summary.md"
+	AlertsFile     = "alerts.json"
+	FlowsFile      = "flows.json"
+	SystemFile     = "system.json"
+	PcapFile       = "evidence.pcap"
+	SummaryFile    = "summary.md"
 	bundleDirMode  = 0o700
 	bundleNameTime = "20060102T150405Z"
 )
 
-// WriteBundle writes an incident bundle in a new directory under dir
+// Write writes an incident bundle in a new directory under dir
 // (created 0700, files 0600) and returns its path. The directory is named
 // opsdeck-incident-TIME, with a suffix when that exists already. On error
 // the partial bundle is left for inspection and its path returned.
-func WriteBundle(dir string, in BundleInput) (string, error) {
+func Write(dir string, in Input) (string, error) {
 	if in.Time.IsZero() {
 		in.Time = time.Now()
 	}
@@ -95,14 +101,14 @@ func WriteBundle(dir string, in BundleInput) (string, error) {
 		}
 		path = fmt.Sprintf("%s-%d", base, i)
 	}
-	if in.Packets == (Selection{}) && in.Trigger != nil {
+	if in.Packets == (evidence.Selection{}) && in.Trigger != nil {
 		in.Packets = IncidentSelection(in.Trigger)
 	}
-	var pkts []Packet
+	var pkts []evidence.Packet
 	if in.Ring != nil {
 		pkts = in.Ring.Select(in.Packets)
 	}
-	ex, err := WritePcap(filepath.Join(path, BundlePcap), pkts)
+	ex, err := evidence.WritePcap(filepath.Join(path, PcapFile), pkts)
 	if err != nil {
 		return path, err
 	}
@@ -110,10 +116,10 @@ func WriteBundle(dir string, in BundleInput) (string, error) {
 		name  string
 		write func(io.Writer) error
 	}{
-		{BundleAlerts, func(w io.Writer) error { return writeAlerts(w, &in) }},
-		{BundleFlows, func(w io.Writer) error { return writeFlows(w, &in) }},
-		{BundleSystem, func(w io.Writer) error { return writeSystem(w, &in) }},
-		{BundleSummary, func(w io.Writer) error { return writeSummary(w, &in, ex) }},
+		{AlertsFile, func(w io.Writer) error { return writeAlerts(w, &in) }},
+		{FlowsFile, func(w io.Writer) error { return writeFlows(w, &in) }},
+		{SystemFile, func(w io.Writer) error { return writeSystem(w, &in) }},
+		{SummaryFile, func(w io.Writer) error { return writeSummary(w, &in, ex) }},
 	}
 	for _, s := range steps {
 		if err := writeFile(filepath.Join(path, s.name), s.write); err != nil {
@@ -124,7 +130,7 @@ func WriteBundle(dir string, in BundleInput) (string, error) {
 }
 
 func writeFile(name string, fn func(io.Writer) error) (err error) {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, FileMode)
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, evidence.FileMode)
 	if err != nil {
 		return fmt.Errorf("create %q: %w", name, err)
 	}
@@ -145,7 +151,7 @@ func writeFile(name string, fn func(io.Writer) error) (err error) {
 
 // writeAlerts writes the snapshot's alerts as EVE lines (passwords masked,
 // as in every EVE output without --show-secrets).
-func writeAlerts(w io.Writer, in *BundleInput) error {
+func writeAlerts(w io.Writer, in *Input) error {
 	ew := eve.NewWriter(w)
 	ew.CommunityIDSeed = in.CommunityIDSeed
 	alerts := in.Snapshot.Alerts
@@ -164,11 +170,11 @@ func writeAlerts(w io.Writer, in *BundleInput) error {
 // its actor and target in the alert's window. A denial of service comes
 // from addresses that are likely forged, so its selection is every packet
 // to or from the target in the window instead.
-func IncidentSelection(a *detect.Alert) Selection {
+func IncidentSelection(a *detect.Alert) evidence.Selection {
 	if a.Rule != nil && strings.HasPrefix(a.Rule.Name, "dos.") && a.Dst.IsValid() {
-		return PairSelection(a.Dst, netip.Addr{}, a.TS)
+		return evidence.PairSelection(a.Dst, netip.Addr{}, a.TS)
 	}
-	return AlertSelection(a)
+	return evidence.AlertSelection(a)
 }
 
 // sameIncident reports whether b is a record of a's incident: the same rule
@@ -247,7 +253,7 @@ type flowJSON struct {
 	Process       string    `json:"process,omitempty"`
 }
 
-func writeFlows(w io.Writer, in *BundleInput) error {
+func writeFlows(w io.Writer, in *Input) error {
 	s := in.Snapshot
 	doc := struct {
 		Time    time.Time   `json:"time"`
@@ -283,7 +289,7 @@ func encodeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func writeSystem(w io.Writer, in *BundleInput) error {
+func writeSystem(w io.Writer, in *Input) error {
 	doc := struct {
 		Snapshot  *hoststat.Snapshot `json:"snapshot"`
 		TopCPU    []hoststat.Process `json:"top_cpu"`
@@ -322,7 +328,7 @@ func md(s string) string {
 	return strings.ReplaceAll(textsafe.Clean(s), "|", `\|`)
 }
 
-func writeSummary(w io.Writer, in *BundleInput, ex Export) error {
+func writeSummary(w io.Writer, in *Input, ex evidence.Export) error {
 	s := in.Snapshot
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	host := "unknown host"
@@ -356,7 +362,7 @@ func writeSummary(w io.Writer, in *BundleInput, ex Export) error {
 	p("\n## Alerts\n\n")
 	bySev := s.AlertsBySeverity
 	p("%d alerts raised: %d high, %d medium, %d low. ", s.Counters.Alerts, bySev[1], bySev[2], bySev[3])
-	p("`%s` holds the %d most recent as EVE JSON lines.\n\n", BundleAlerts, len(s.Alerts))
+	p("`%s` holds the %d most recent as EVE JSON lines.\n\n", AlertsFile, len(s.Alerts))
 	if len(s.Alerts) > 0 {
 		type ruleRow struct {
 			rule            string
@@ -441,9 +447,9 @@ func writeSummary(w io.Writer, in *BundleInput, ex Export) error {
 	}
 
 	p("\n## Files\n\n")
-	p("- `%s`: alerts as EVE JSON lines\n", BundleAlerts)
-	p("- `%s`: the flow table (%d flows) and top talkers\n", BundleFlows, len(s.TopFlows))
-	p("- `%s`: host sample: processes, sockets, top consumers\n", BundleSystem)
+	p("- `%s`: alerts as EVE JSON lines\n", AlertsFile)
+	p("- `%s`: the flow table (%d flows) and top talkers\n", FlowsFile, len(s.TopFlows))
+	p("- `%s`: host sample: processes, sockets, top consumers\n", SystemFile)
 	for i, f := range ex.Files {
 		p("- `%s`: %d packets, link type %d (read with `tcpdump -r` or Wireshark)\n", filepath.Base(f), ex.Counts[i], ex.Links[i])
 	}
@@ -451,7 +457,7 @@ func writeSummary(w io.Writer, in *BundleInput, ex Export) error {
 		st := in.Ring.Stats()
 		if st.EvictedAge+st.EvictedMem > 0 {
 			p("\nThe packet ring dropped %d older packets (bounds: %s, %s); the capture starts at %s.\n",
-				st.EvictedAge+st.EvictedMem, units.Bytes(uint64(in.Ring.opts.MaxBytes)), in.Ring.opts.MaxAge, st.Oldest.UTC().Format(time.RFC3339))
+				st.EvictedAge+st.EvictedMem, units.Bytes(uint64(in.Ring.Options().MaxBytes)), in.Ring.Options().MaxAge, st.Oldest.UTC().Format(time.RFC3339))
 		}
 	}
 	return nil
@@ -460,7 +466,7 @@ func writeSummary(w io.Writer, in *BundleInput, ex Export) error {
 // writeIncident tells the trigger's incident as a colleague needs it: a
 // timeline of its records, the local process with its parents and
 // sockets, the remote host and the flows between them, and the evidence.
-func writeIncident(w io.Writer, in *BundleInput, ex Export) {
+func writeIncident(w io.Writer, in *Input, ex evidence.Export) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	a, s := in.Trigger, in.Snapshot
 	p("\n## Incident\n\n")
@@ -489,7 +495,7 @@ func writeIncident(w io.Writer, in *BundleInput, ex Export) {
 		}
 		p("\n")
 		if i == in.TopN*2 {
-			p("- ... %d more records in `%s`\n", len(recs)-i-1, BundleAlerts)
+			p("- ... %d more records in `%s`\n", len(recs)-i-1, AlertsFile)
 			break
 		}
 	}
@@ -531,7 +537,7 @@ func writeIncident(w io.Writer, in *BundleInput, ex Export) {
 		p("\n### The incident's flows\n\n| client | server | proto | bytes | process |\n|---|---|---|---:|---|\n")
 		for i, f := range flows {
 			if i == in.TopN*2 {
-				p("\n%d more in `%s`.\n", len(flows)-i, BundleFlows)
+				p("\n%d more in `%s`.\n", len(flows)-i, FlowsFile)
 				break
 			}
 			proc := ""
@@ -551,7 +557,7 @@ func writeIncident(w io.Writer, in *BundleInput, ex Export) {
 	for _, n := range ex.Counts {
 		total += n
 	}
-	p("`%s`: %d packets %s from %s to %s.\n", BundlePcap, total, who, sel.From.UTC().Format(time.RFC3339), sel.To.UTC().Format(time.RFC3339))
+	p("`%s`: %d packets %s from %s to %s.\n", PcapFile, total, who, sel.From.UTC().Format(time.RFC3339), sel.To.UTC().Format(time.RFC3339))
 }
 
 func endpointOf(a netip.Addr, port uint16) string {
