@@ -17,8 +17,10 @@ import (
 // since the previous full sample; they are zero in the first sample.
 type Snapshot struct {
 	Time time.Time `json:"time"`
-	// Partial is true for a socket-only refresh: only Time, Sockets and
-	// Errors are filled. Consumers that need the rest must skip it.
+	// Partial is true for a socket-only refresh: only Time, Sockets,
+	// LocalAddrs, SocketOwnersComplete and Errors are new (the rest is
+	// empty from the sampler, or the last full sample's after
+	// MergeSockets). Consumers that need a new full sample skip it.
 	Partial bool `json:"partial,omitempty"`
 	// ProcessesRepeated and SocketsRepeated say that Processes or Sockets
 	// are the last sample's, repeated (the sampler reads them less often

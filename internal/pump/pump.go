@@ -388,24 +388,20 @@ func (s *sink) Frame(fr *capture.Frame) bool {
 	return true
 }
 
-// Host passes full samples to the engine and merges a socket-only refresh
-// into the last full one, so the engine always sees a whole host.
+// Host passes full samples to the engine and a socket-only refresh laid
+// over the last full one (hoststat.MergeSockets), so the engine always sees
+// a whole host; the refresh stays Partial, so it adds nothing to histories.
 func (s *sink) Host(h *hoststat.Snapshot) {
 	p := s.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.idle()
-	merged := h
-	if h.Partial {
-		if p.host == nil {
-			return
-		}
-		m := *p.host
-		m.Time, m.Sockets = h.Time, h.Sockets
-		m.SocketOwnersComplete = h.SocketOwnersComplete
-		merged = &m
-	} else {
+	if !h.Partial {
 		p.host = h
+	}
+	merged := hoststat.MergeSockets(p.host, h)
+	if merged == nil {
+		return
 	}
 	p.eng.HandleHost(merged)
 	if p.o.Host != nil {
