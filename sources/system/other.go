@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"time"
 
 	"github.com/opsdeck/opsdeck/internal/hoststat"
 	"github.com/shirou/gopsutil/v3/cpu"
@@ -20,22 +19,9 @@ import (
 // Processes and sockets are not sampled there yet.
 func (s *Sampler) sampleOther(ctx context.Context, snap *hoststat.Snapshot) {
 	dt := snap.IntervalS
-	part(snap, PartHost, func() error {
-		if !s.hostDone {
-			s.hostDone = true
-			info, err := host.InfoWithContext(ctx)
-			if err != nil {
-				return fmt.Errorf("host info: %w", err)
-			}
-			s.host = hoststat.Host{Hostname: info.Hostname, OS: info.OS, Platform: info.Platform,
-				PlatformVersion: info.PlatformVersion, Kernel: info.KernelVersion, Arch: info.KernelArch,
-				BootTime: time.Unix(int64(info.BootTime), 0), Virtualization: info.VirtualizationSystem,
-				VirtRole: info.VirtualizationRole, VM: info.VirtualizationRole == "guest"}
-		}
-		snap.Host = s.host
-		snap.Host.UptimeS = snap.Time.Sub(s.host.BootTime).Seconds()
-		return nil
-	})
+	// The host identity as on Linux (sampleHost): gopsutil's info is kept
+	// when it comes back with an error, with the error reported.
+	part(snap, PartHost, func() error { return s.sampleHost(ctx, snap) })
 	part(snap, PartCPU, func() error {
 		tot, err := cpu.TimesWithContext(ctx, false)
 		if err != nil || len(tot) == 0 {
@@ -84,10 +70,9 @@ func (s *Sampler) sampleOther(ctx context.Context, snap *hoststat.Snapshot) {
 		return nil
 	})
 	part(snap, PartFilesystems, func() error {
+		// gopsutil returns the partitions it could read with the error of
+		// those it could not: keep them, and report the error.
 		parts, err := disk.PartitionsWithContext(ctx, false)
-		if err != nil {
-			return fmt.Errorf("partitions: %w", err)
-		}
 		for _, p := range parts {
 			u, err := disk.UsageWithContext(ctx, p.Mountpoint)
 			if err != nil || u.Total == 0 {
@@ -96,6 +81,9 @@ func (s *Sampler) sampleOther(ctx context.Context, snap *hoststat.Snapshot) {
 			snap.Filesystems = append(snap.Filesystems, hoststat.Filesystem{Mount: p.Mountpoint, Device: p.Device,
 				FSType: p.Fstype, Total: u.Total, Used: u.Used, Free: u.Free, UsedPct: u.UsedPercent,
 				InodesTotal: u.InodesTotal, InodesUsed: u.InodesUsed, InodesFree: u.InodesFree, InodesUsedPct: u.InodesUsedPercent})
+		}
+		if err != nil {
+			return fmt.Errorf("partitions: %w", err)
 		}
 		return nil
 	})
