@@ -61,7 +61,7 @@ func loadReplayFrom(tb testing.TB, g gen.Source, n int) *replay {
 			if !ok {
 				id = int32(len(r.flows))
 				ids[f] = id
-				r.flows = append(r.flows, flow.Flow{ID: f.ID, Key: f.Key, Client: f.Client, Server: f.Server,
+				r.flows = append(r.flows, flow.Flow{ID: f.ID, Client: f.Client, Server: f.Server,
 					CPort: f.CPort, SPort: f.SPort, Proto: f.Proto, First: f.First})
 			}
 			p.flow, p.toServer, p.created = id, toServer, created

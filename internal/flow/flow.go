@@ -145,12 +145,15 @@ func (r EndReason) String() string {
 // Flow is one bidirectional conversation. The client is the side that sent the
 // first packet (or the SYN, when the capture starts at a SYN-ACK).
 type Flow struct {
-	// The fields are ordered by cache line (64 bytes; a Flow is 384 bytes,
+	// The fields are ordered by cache line (64 bytes; a Flow is 256 bytes,
 	// a size class of whole lines, so it starts on one): line 0 and 1 hold
 	// what every packet updates, line 2 what every packet reads and every
-	// record writes, line 3 the rest of a record's header. A flow is often
-	// cold when its next packet or record comes, and each line touched is
-	// then a cache miss. TestFlowLayout holds this.
+	// record writes (with the key, which the table's lookup compares), line
+	// 3 the rest of a record's header. A flow is often cold when its next
+	// packet or record comes, and each line touched is then a cache miss.
+	// Nothing is stored twice: the key is the endpoints' (Key), the
+	// Community ID is computed when a record asks for it, and the table's
+	// index keeps the hash. TestFlowLayout holds this.
 
 	// Line 0.
 	First, Last                time.Time
@@ -166,7 +169,7 @@ type Flow struct {
 	SynSeen          uint8
 	TCPState         TCPState
 	State            State
-	clientIsA        bool
+	clientIsA        bool  // the client is the key's A side
 	class            uint8 // which list (timeout class) holds the flow
 	Proto            uint8
 	// App holds the engine's per-flow application state (protocol parsers).
@@ -180,7 +183,11 @@ type Flow struct {
 	Client   netip.Addr
 	CPort    uint16
 	SPort    uint16
-	VLAN     [2]uint16
+	// VLAN are the outer two tags; vlan3 is the third and depth the tunnel
+	// depth, the rest of the key.
+	VLAN  [2]uint16
+	vlan3 uint16
+	depth uint8
 	// ICMP type and code of the first packet, for Community ID.
 	ICMPType, ICMPCode uint8
 	// AppDone is set once App had nothing more to extract and was released,
@@ -188,50 +195,62 @@ type Flow struct {
 	AppDone bool
 	// Alerted is set once any alert names this flow.
 	Alerted bool
-	// OwnerState is attrib's verdict on the local owner (0 unknown) and
-	// OwnerTries how many lookups were made, so a miss is retried a few
-	// times, not per packet.
-	OwnerState uint8
-	OwnerTries uint8
 	// LocalIsClient is set when attribution found the client side local.
 	LocalIsClient bool
 
 	// Line 3.
 	Server netip.Addr
-	// cid is the Community ID (seed 0), kept in the flow rather than as a
-	// string elsewhere: every record of the flow writes it. cid[0] is 0
-	// until it is computed.
-	cid [30]byte
 	// RespICMPType and RespICMPCode are those of the last ICMP message
 	// towards the client (Suricata's response_icmp_type and _code); they
 	// mean something only when PktsToClient > 0.
 	RespICMPType, RespICMPCode uint8
+	// OwnerState is attrib's verdict on the local owner (0 unknown) and
+	// OwnerTries how many lookups were made, so a miss is retried a few
+	// times, not per packet.
+	OwnerState uint8
+	OwnerTries uint8
 	// PID and Process name the local owner, when attribution found one.
-	PID int32
-
-	// Lines 4 and 5.
+	PID     int32
 	Process string
 	// Accounted are the byte counts already charged to the owning process.
 	AccountedToServer, AccountedToClient uint64
-	Key                                  Key
-	hash                                 uint64   // keyHash(Key), for the table's index
-	_                                    [24]byte // to 384 bytes
 }
 
-// CommunityID returns the flow's Community ID v1 (seed 0), computed once.
+// Key is the flow's key in the table: its endpoints in canonical order,
+// with the ports KeyOf gives them (for ICMPv4 the first message's type and
+// its counterpart, for ICMPv6 none), its VLAN tags and tunnel depth. It is
+// what KeyOf returns for the flow's packets when the flow came from a
+// Table.
+func (f *Flow) Key() Key {
+	cp, sp := f.CPort, f.SPort
+	switch f.Proto {
+	case packet.ProtoICMP:
+		cp, sp = uint16(f.ICMPType), uint16(icmp4Counterpart(f.ICMPType))
+	case packet.ProtoICMPv6:
+		cp, sp = 0, 0
+	}
+	k := Key{Proto: f.Proto, VLAN: f.VLAN[0], VLANInner: [2]uint16{f.VLAN[1], f.vlan3}, Depth: f.depth}
+	if f.clientIsA {
+		k.A, k.B, k.APort, k.BPort = f.Client, f.Server, cp, sp
+	} else {
+		k.A, k.B, k.APort, k.BPort = f.Server, f.Client, sp, cp
+	}
+	return k
+}
+
+// CommunityID returns the flow's Community ID v1 (seed 0).
 func (f *Flow) CommunityID() string { return string(f.AppendCommunityID(nil)) }
 
-// AppendCommunityID appends the flow's Community ID v1 (seed 0), computed
-// once, to b.
+// AppendCommunityID appends the flow's Community ID v1 (seed 0) to b. It is
+// computed each time (a SHA-1 of 40 bytes at most, allocating nothing):
+// most flows write one record, and keeping it cost 30 bytes in every flow.
 func (f *Flow) AppendCommunityID(b []byte) []byte {
-	if f.cid[0] == 0 {
-		sp, dp := f.CPort, f.SPort
-		if f.Proto == packet.ProtoICMP || f.Proto == packet.ProtoICMPv6 {
-			sp, dp = uint16(f.ICMPType), uint16(f.ICMPCode)
-		}
-		f.cid = communityID(0, f.Proto, f.Client, f.Server, sp, dp)
+	sp, dp := f.CPort, f.SPort
+	if f.Proto == packet.ProtoICMP || f.Proto == packet.ProtoICMPv6 {
+		sp, dp = uint16(f.ICMPType), uint16(f.ICMPCode)
 	}
-	return append(b, f.cid[:]...)
+	cid := communityID(0, f.Proto, f.Client, f.Server, sp, dp)
+	return append(b, cid[:]...)
 }
 
 // Age is the flow's age as Suricata computes it (EVE flow.age): the

@@ -11,8 +11,8 @@ var flowSink [100]*Flow // heap-allocated flows
 // sit on the lines the comment on Flow gives them.
 func TestFlowLayout(t *testing.T) {
 	var f Flow
-	if n := unsafe.Sizeof(f); n != 384 {
-		t.Errorf("Flow is %d bytes, want 384 (a size class of whole cache lines)", n)
+	if n := unsafe.Sizeof(f); n != 256 {
+		t.Errorf("Flow is %d bytes, want 256 (a size class of whole cache lines)", n)
 	}
 	for i := range flowSink {
 		flowSink[i] = new(Flow)
@@ -34,11 +34,15 @@ func TestFlowLayout(t *testing.T) {
 		"AppProto":      {unsafe.Offsetof(f.AppProto), 16, 2},
 		"ID":            {unsafe.Offsetof(f.ID), 8, 2},
 		"Client":        {unsafe.Offsetof(f.Client), unsafe.Sizeof(f.Client), 2},
+		"VLAN":          {unsafe.Offsetof(f.VLAN), 4, 2},
+		"vlan3":         {unsafe.Offsetof(f.vlan3), 2, 2},
+		"depth":         {unsafe.Offsetof(f.depth), 1, 2},
+		"ICMPType":      {unsafe.Offsetof(f.ICMPType), 1, 2},
 		"AppDone":       {unsafe.Offsetof(f.AppDone), 1, 2},
 		"LocalIsClient": {unsafe.Offsetof(f.LocalIsClient), 1, 2},
 		"Server":        {unsafe.Offsetof(f.Server), unsafe.Sizeof(f.Server), 3},
-		"cid":           {unsafe.Offsetof(f.cid), unsafe.Sizeof(f.cid), 3},
 		"PID":           {unsafe.Offsetof(f.PID), 4, 3},
+		"Process":       {unsafe.Offsetof(f.Process), 16, 3},
 	} {
 		if a, b := line(tc.off), line(tc.off+tc.size-1); a != tc.want || b != tc.want {
 			t.Errorf("Flow.%s spans cache lines %d-%d, want %d", name, a, b, tc.want)

@@ -192,13 +192,13 @@ func (t *Table) lookup(k *Key, h uint64) *Flow {
 		if e.f == nil {
 			return nil
 		}
-		if e.hash == h && e.f.Key == *k {
+		if e.hash == h && e.f.Key() == *k {
 			return e.f
 		}
 	}
 }
 
-func (t *Table) insert(f *Flow) {
+func (t *Table) insert(f *Flow, h uint64) {
 	if 2*(t.n+1) > len(t.slots) && len(t.slots) < slotsFor(t.cfg.MaxFlows) {
 		old := t.slots
 		t.slots = make([]slot, 2*len(old))
@@ -208,7 +208,7 @@ func (t *Table) insert(f *Flow) {
 			}
 		}
 	}
-	t.put(slot{f.hash, f})
+	t.put(slot{h, f})
 	t.n++
 }
 
@@ -226,8 +226,9 @@ func (t *Table) put(e slot) {
 // may move back (their home slot is not between the hole and them) do,
 // so every entry stays reachable from its home without tombstones.
 func (t *Table) remove(f *Flow) {
+	k := f.Key()
 	m := uint64(len(t.slots) - 1)
-	i := f.hash & m
+	i := t.keyHash(&k) & m
 	for t.slots[i].f != f {
 		if t.slots[i].f == nil {
 			return
@@ -314,7 +315,7 @@ func (t *Table) create(k Key, h uint64, s *packet.Summary, srcIsA bool) *Flow {
 	} else {
 		f = new(Flow)
 	}
-	*f = Flow{ID: FlowID(k, s.TS), Key: k, Proto: s.Proto, VLAN: s.VLAN, First: s.TS, Last: s.TS, hash: h}
+	*f = Flow{ID: FlowID(k, s.TS), Proto: s.Proto, VLAN: s.VLAN, vlan3: s.VLAN3, depth: s.TunnelDepth, First: s.TS, Last: s.TS}
 	f.Client, f.Server, f.CPort, f.SPort = s.Src, s.Dst, s.SrcPort, s.DstPort
 	f.clientIsA = srcIsA
 	// A capture that starts at the SYN-ACK: the sender is the server.
@@ -333,7 +334,7 @@ func (t *Table) create(k Key, h uint64, s *packet.Summary, srcIsA bool) *Flow {
 		f.ICMPType, f.ICMPCode = s.ICMPType, s.ICMPCode
 		f.CPort, f.SPort = 0, 0
 	}
-	t.insert(f)
+	t.insert(f, h)
 	f.class = noClass
 	t.stats.Created++
 	if t.n > t.stats.MaxActive {

@@ -24,10 +24,10 @@ func TestTableAgainstMap(t *testing.T) {
 func testTableAgainstMap(t *testing.T, max int) {
 	live := map[Key]bool{}
 	tb := NewTable(Config{MaxFlows: max, NewTimeout: 2 * time.Second}, func(f *Flow, _ EndReason) {
-		if !live[f.Key] {
-			t.Fatalf("ended a flow that is not live: %+v", f.Key)
+		if !live[f.Key()] {
+			t.Fatalf("ended a flow that is not live: %+v", f.Key())
 		}
-		delete(live, f.Key)
+		delete(live, f.Key())
 	})
 	rng := rand.New(rand.NewPCG(1, 2))
 	t0 := time.Unix(1000, 0)
@@ -42,8 +42,8 @@ func testTableAgainstMap(t *testing.T, max int) {
 		if created == had {
 			t.Fatalf("packet %d: created %v but the key was live %v", i, created, had)
 		}
-		if f.Key != k {
-			t.Fatalf("packet %d: found the flow of %+v for %+v", i, f.Key, k)
+		if f.Key() != k {
+			t.Fatalf("packet %d: found the flow of %+v for %+v", i, f.Key(), k)
 		}
 		live[k] = true
 		if tb.Len() != len(live) {
@@ -114,7 +114,7 @@ func TestFloodEvictsHalfOpenFirst(t *testing.T) {
 	var evicted []Key
 	tb := NewTable(Config{MaxFlows: 100}, func(f *Flow, r EndReason) {
 		if r == EndEvicted {
-			evicted = append(evicted, f.Key)
+			evicted = append(evicted, f.Key())
 		}
 	})
 	t0 := time.Unix(1000, 0)
@@ -124,7 +124,7 @@ func TestFloodEvictsHalfOpenFirst(t *testing.T) {
 		tb.Update(seg(t0, c, "10.0.1.1", 5000, 22, packet.TCPSyn, 0))
 		tb.Update(seg(t0, "10.0.1.1", c, 22, 5000, packet.TCPSyn|packet.TCPAck, 0))
 		f, _, _ := tb.Update(seg(t0, c, "10.0.1.1", 5000, 22, packet.TCPAck, 0))
-		convs = append(convs, f.Key)
+		convs = append(convs, f.Key())
 	}
 	for i := range 1000 {
 		tb.Update(spoofedSYN(t0.Add(time.Second+time.Duration(i)*time.Millisecond), i))
@@ -269,6 +269,62 @@ func BenchmarkTableSpoofedNewFlows(b *testing.B) {
 				}
 			}
 			_ = sink
+		})
+	}
+}
+
+// TestKeyFromEndpoints: a flow keeps its key only as its endpoints, so
+// Flow.Key must give back what KeyOf gave its first packet, and a packet
+// either way must find it again, for every way the client is chosen and
+// every kind of port: a SYN, a capture starting at the SYN-ACK or at a DNS
+// response, ICMPv4 echo (type and counterpart as ports) and ICMPv6 (none),
+// a protocol without ports, three VLAN tags, a tunnel depth, IPv6 and a
+// host talking to itself.
+func TestKeyFromEndpoints(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	dnsResp := []byte{0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0}
+	pkt := func(proto uint8, src, dst string, sp, dp uint16, edit func(*packet.Summary)) *packet.Summary {
+		s := &packet.Summary{TS: t0, CapLen: 60, IPVersion: 4, Proto: proto, HasL4: true,
+			Src: netip.MustParseAddr(src), Dst: netip.MustParseAddr(dst), SrcPort: sp, DstPort: dp}
+		if s.Src.Is6() {
+			s.IPVersion = 6
+		}
+		if edit != nil {
+			edit(s)
+		}
+		return s
+	}
+	for name, s := range map[string]*packet.Summary{
+		"syn":           pkt(packet.ProtoTCP, "10.0.0.9", "10.0.0.1", 40000, 80, func(s *packet.Summary) { s.TCPFlags = packet.TCPSyn }),
+		"syn-ack first": pkt(packet.ProtoTCP, "10.0.0.1", "10.0.0.9", 80, 40000, func(s *packet.Summary) { s.TCPFlags = packet.TCPSyn | packet.TCPAck }),
+		"dns response":  pkt(packet.ProtoUDP, "10.0.0.53", "10.0.0.9", 53, 40000, func(s *packet.Summary) { s.Payload = dnsResp }),
+		"echo request":  pkt(packet.ProtoICMP, "10.0.0.9", "10.0.0.1", 0, 0, func(s *packet.Summary) { s.ICMPType = 8 }),
+		"echo reply":    pkt(packet.ProtoICMP, "10.0.0.1", "10.0.0.9", 0, 0, func(s *packet.Summary) { s.ICMPType = 0 }),
+		"icmpv6":        pkt(packet.ProtoICMPv6, "2001:db8::9", "2001:db8::1", 0, 0, func(s *packet.Summary) { s.ICMPType = 128 }),
+		"gre":           pkt(47, "10.0.0.9", "10.0.0.1", 0, 0, nil),
+		"vlans":         pkt(packet.ProtoUDP, "10.0.0.9", "10.0.0.1", 5000, 6000, func(s *packet.Summary) { s.VLAN, s.VLAN3 = [2]uint16{10, 20}, 30 }),
+		"tunnelled":     pkt(packet.ProtoUDP, "10.0.0.9", "10.0.0.1", 5000, 6000, func(s *packet.Summary) { s.TunnelDepth = 2 }),
+		"ipv6":          pkt(packet.ProtoTCP, "2001:db8::1", "2001:db8::9", 443, 40000, func(s *packet.Summary) { s.TCPFlags = packet.TCPAck }),
+		"self":          pkt(packet.ProtoUDP, "10.0.0.1", "10.0.0.1", 6000, 5000, nil),
+	} {
+		t.Run(name, func(t *testing.T) {
+			tb := NewTable(Config{}, nil)
+			want, _ := KeyOf(s)
+			f, _, created := tb.Update(s)
+			if !created || f.Key() != want {
+				t.Fatalf("flow key %+v, want %+v", f.Key(), want)
+			}
+			r := *s
+			r.Src, r.Dst, r.SrcPort, r.DstPort = s.Dst, s.Src, s.DstPort, s.SrcPort
+			r.Payload = nil
+			if s.Proto == packet.ProtoICMP {
+				r.ICMPType = icmp4Counterpart(s.ICMPType)
+			}
+			for _, p := range []*packet.Summary{s, &r} {
+				if g, _, created := tb.Update(p); created || g != f {
+					t.Errorf("a packet %v -> %v did not find the flow", p.Src, p.Dst)
+				}
+			}
 		})
 	}
 }
