@@ -21,6 +21,12 @@ type Detector struct {
 
 	alerts, folded uint64
 
+	// hs and hd are hashAddr of the current packet's source and
+	// destination, made once in Packet for every table it probes.
+	hs, hd uint32
+	// gate says which sources the per-source tables may hold.
+	gate srcGate
+
 	scan
 	flood
 	reflState
@@ -66,6 +72,7 @@ func (d *Detector) Packet(s *packet.Summary, f *flow.Flow, toServer, created boo
 	if s.IPVersion == 0 {
 		return
 	}
+	d.hs, d.hd = hashAddr(s.Src), hashAddr(s.Dst)
 	d.surgeAccount(s, f, created)
 	if created {
 		d.newHostPacket(s, emit)

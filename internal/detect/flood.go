@@ -70,9 +70,10 @@ type shakeSlot struct {
 	seen uint32 // a SYN: retransmissions credited (at most once)
 }
 
-// shakeKey hashes a connection (client first) and two sequence numbers.
-func shakeKey(c, s netip.Addr, cport, sport uint16, a, b uint32) uint64 {
-	return mix64(hashPair(c, s, uint64(cport)<<16|uint64(sport)) ^ uint64(a)<<32 ^ uint64(b))
+// shakeKey hashes a connection (the hashAddr of client and server, then
+// their ports) and two sequence numbers.
+func shakeKey(c, s uint32, cport, sport uint16, a, b uint32) uint64 {
+	return mix64(hashPairH(c, s, uint64(cport)<<16|uint64(sport)) ^ uint64(a)<<32 ^ uint64(b))
 }
 
 // check records key h and reports whether it was recorded before; the
@@ -89,7 +90,7 @@ func (hs *handshakes) check(h uint64) (*shakeSlot, bool) {
 // synRetransmission reports whether the SYN s repeats one seen before
 // (same ends and ISN), and whether this is its first repetition.
 func (d *Detector) synRetransmission(s *packet.Summary) (again, first bool) {
-	sl, hit := d.shake.check(shakeKey(s.Src, s.Dst, s.SrcPort, s.DstPort, s.Seq, 0))
+	sl, hit := d.shake.check(shakeKey(d.hs, d.hd, s.SrcPort, s.DstPort, s.Seq, 0))
 	if !hit {
 		return false, false
 	}
@@ -100,13 +101,13 @@ func (d *Detector) synRetransmission(s *packet.Summary) (again, first bool) {
 // synAckSeen records the server's SYN-ACK s so the client's ACK of it
 // (seq = its ISN+1, ack = the server's ISN+1) is recognised.
 func (d *Detector) synAckSeen(s *packet.Summary) {
-	d.shake.check(shakeKey(s.Dst, s.Src, s.DstPort, s.SrcPort, s.Ack, s.Seq+1))
+	d.shake.check(shakeKey(d.hd, d.hs, s.DstPort, s.SrcPort, s.Ack, s.Seq+1))
 }
 
 // handshakeACK reports whether s, a bare ACK toward the server, acknowledges
 // a SYN-ACK synAckSeen recorded; it is forgotten then (counted once).
 func (d *Detector) handshakeACK(s *packet.Summary) bool {
-	sl, hit := d.shake.check(shakeKey(s.Src, s.Dst, s.SrcPort, s.DstPort, s.Seq, s.Ack))
+	sl, hit := d.shake.check(shakeKey(d.hs, d.hd, s.SrcPort, s.DstPort, s.Seq, s.Ack))
 	sl.tag = 0
 	return hit
 }
@@ -175,7 +176,7 @@ func (d *Detector) synPacket(s *packet.Summary, f *flow.Flow, emit func(*Alert))
 			return
 		}
 		us := uint32(s.TS.UnixMicro())
-		seen, firstUS := d.synAdm.check(mix64(uint64(hashAddr(k.addr))<<16^uint64(k.port)), us)
+		seen, firstUS := d.synAdm.check(mix64(uint64(d.hd)<<16^uint64(k.port)), us)
 		if !seen {
 			return
 		}

@@ -25,6 +25,18 @@ type replayPkt struct {
 type replay struct {
 	pkts  []replayPkt
 	flows []flow.Flow // each flow's identity as the table created it
+	// side holds, in order, what the engine hands the Detector besides
+	// packets: protocol events and ended flows, each before packet at.
+	side []sideItem
+}
+
+// sideItem is a protocol event of flow (ev set) or the end of a flow
+// (ended: the flow as it ended), delivered before packet at.
+type sideItem struct {
+	at    int
+	flow  int32
+	ev    *proto.Event
+	ended *flow.Flow
 }
 
 // loadReplay generates n packets of the benchmark capture's traffic
@@ -42,7 +54,30 @@ func loadReplayFrom(tb testing.TB, g gen.Source, n int) *replay {
 	dec := packet.NewDecoder()
 	ids := map[*flow.Flow]int32{}
 	r := &replay{pkts: make([]replayPkt, 0, n)}
-	tab := flow.NewTable(flow.DefaultConfig(), func(f *flow.Flow, _ flow.EndReason) { delete(ids, f) })
+	// The parsers run as in the engine (state made at a flow's first
+	// payload), so the Detector gets the events it would get.
+	var pool proto.Pool
+	pcfg := proto.Config{MaxBytes: 4096}
+	states := map[*flow.Flow]*proto.State{}
+	var cur int32 // the flow whose events are being emitted
+	emitEv := func(ev *proto.Event) { r.side = append(r.side, sideItem{at: len(r.pkts), flow: cur, ev: ev}) }
+	tab := flow.NewTable(flow.DefaultConfig(), func(f *flow.Flow, _ flow.EndReason) {
+		id, ok := ids[f]
+		if !ok {
+			return
+		}
+		if st := states[f]; st != nil {
+			cur = id
+			st.Close(&pcfg, emitEv)
+			delete(states, f)
+		}
+		end := &flow.Flow{ID: f.ID, Client: f.Client, Server: f.Server, CPort: f.CPort, SPort: f.SPort,
+			Proto: f.Proto, First: f.First, Last: f.Last, PktsToServer: f.PktsToServer, PktsToClient: f.PktsToClient,
+			BytesToServer: f.BytesToServer, BytesToClient: f.BytesToClient, FlagsTS: f.FlagsTS, FlagsTC: f.FlagsTC,
+			SynSeen: f.SynSeen, TCPState: f.TCPState, AppProto: f.AppProto}
+		r.side = append(r.side, sideItem{at: len(r.pkts), flow: id, ended: end})
+		delete(ids, f)
+	})
 	var tick time.Time
 	for range n {
 		fr := g.Next()
@@ -67,6 +102,26 @@ func loadReplayFrom(tb testing.TB, g gen.Source, n int) *replay {
 			p.flow, p.toServer, p.created = id, toServer, created
 			p.flagsTS, p.flagsTC, p.tcpState = f.FlagsTS, f.FlagsTC, f.TCPState
 			p.pktsTS, p.pktsTC = uint32(f.PktsToServer), uint32(f.PktsToClient)
+			if p.s.HasL4 && (p.s.Proto == packet.ProtoTCP || p.s.Proto == packet.ProtoUDP) {
+				st := states[f]
+				if st == nil && len(p.s.Payload) > 0 {
+					st = pool.Get()
+					states[f] = st
+					for d := 0; d < 2; d++ {
+						if f.SynSeen&(1<<d) != 0 {
+							st.Sync(d == 0, f.NextSeq[d])
+						}
+					}
+				}
+				if st != nil {
+					cur = id
+					st.Packet(&pcfg, toServer, &p.s, emitEv)
+					if p := st.AppProto(); p != "" && p != f.AppProto {
+						f.AppProto = p
+						r.flows[id].AppProto = p
+					}
+				}
+			}
 		}
 		if p.s.Proto != packet.ProtoICMP && p.s.Proto != packet.ProtoICMPv6 {
 			p.s.Payload = nil
@@ -78,11 +133,20 @@ func loadReplayFrom(tb testing.TB, g gen.Source, n int) *replay {
 	return r
 }
 
-// run replays every packet through d, ticking once per second of packet
-// time as the engine does.
+// run replays every packet, event and flow end through d, ticking once
+// per second of packet time as the engine does.
 func (r *replay) run(d *Detector, emit func(*Alert)) {
 	var tick time.Time
+	side := r.side
 	for i := range r.pkts {
+		for len(side) > 0 && side[0].at == i {
+			if it := &side[0]; it.ev != nil {
+				d.Event(it.ev, &r.flows[it.flow], emit)
+			} else {
+				d.FlowEnd(it.ended, emit)
+			}
+			side = side[1:]
+		}
 		p := &r.pkts[i]
 		var f *flow.Flow
 		if p.flow >= 0 {
@@ -104,6 +168,13 @@ func (r *replay) run(d *Detector, emit func(*Alert)) {
 func (r *replay) shift(dt time.Duration) {
 	for i := range r.pkts {
 		r.pkts[i].s.TS = r.pkts[i].s.TS.Add(dt)
+	}
+	for i := range r.side {
+		if it := &r.side[i]; it.ev != nil {
+			it.ev.TS = it.ev.TS.Add(dt)
+		} else {
+			it.ended.First, it.ended.Last = it.ended.First.Add(dt), it.ended.Last.Add(dt)
+		}
 	}
 }
 

@@ -67,22 +67,32 @@ func (d *Detector) initScan() {
 	d.ports = newTable[pairKey, scanEntry]("scan.port", n, func(e *scanEntry) time.Time { return e.w.last })
 	d.sweeps = newTable[sweepKey, sweepEntry]("scan.sweep", n, func(e *sweepEntry) time.Time { return e.w.last })
 	d.stealth = newTable[pairKey, stealthEntry]("scan.stealth", n, func(e *stealthEntry) time.Time { return e.w.last })
+	d.ports.onInsert = func(k pairKey) { d.gate.add(hashAddr(k.src)) }
+	d.ports.onDelete = func(k pairKey, _ *scanEntry) { d.gate.del(hashAddr(k.src)) }
+	d.sweeps.onInsert = func(k sweepKey) { d.gate.add(hashAddr(k.src)) }
+	d.sweeps.onDelete = func(k sweepKey, _ *sweepEntry) { d.gate.del(hashAddr(k.src)) }
 }
 
 // scanAttempt counts a flow opened toward a server (a TCP SYN, the first UDP
 // datagram, an ICMP echo request, a bare TCP ACK). probe is true for the
 // kinds that open no session (echo, bare ACK): no application sends them to
 // many hosts at once, so a fast sweep of them fires whatever the answers.
+// s is the flow's first packet, from its client.
 func (d *Detector) scanAttempt(s *packet.Summary, f *flow.Flow, probe bool, emit func(*Alert)) {
 	if isBroadcastish(f.Server) {
 		return
 	}
 	ts, span := s.TS, d.cfg.ScanWindow
+	hc, hs := d.hs, d.hd
+	known := d.gate.has(hc) // else neither table holds the client
 	if f.Proto != packet.ProtoICMP && f.Proto != packet.ProtoICMPv6 {
 		k := pairKey{f.Client, f.Server, f.Proto}
-		e := d.ports.get(k)
+		var e *scanEntry
+		if known {
+			e = d.ports.get(k)
+		}
 		if e == nil {
-			again, port := d.portAdm.check(hashPair(f.Client, f.Server, uint64(f.Proto)), uint32(f.SPort))
+			again, port := d.portAdm.check(hashPairH(hc, hs, uint64(f.Proto)), uint32(f.SPort))
 			if again {
 				e, _ = d.ports.upsert(k)
 				e.w.roll(ts, span)
@@ -100,9 +110,12 @@ func (d *Detector) scanAttempt(s *packet.Summary, f *flow.Flow, probe bool, emit
 		return // checking addresses before offering them (RFC 2131 4.4.1)
 	}
 	k := sweepKey{f.Client, f.SPort, f.Proto}
-	e := d.sweeps.get(k)
+	var e *sweepEntry
+	if known {
+		e = d.sweeps.get(k)
+	}
 	if e == nil {
-		again, host := d.sweepAdm.check(hashPair(f.Client, netip.Addr{}, uint64(f.SPort)<<8|uint64(f.Proto)), addrBits(f.Server))
+		again, host := d.sweepAdm.check(hashPairH(hc, zeroAddrHash, uint64(f.SPort)<<8|uint64(f.Proto)), addrBits(f.Server))
 		if !again {
 			return
 		}
@@ -203,8 +216,12 @@ func (d *Detector) sweepAttempt(e *sweepEntry, f *flow.Flow, ts time.Time, span 
 	}
 }
 
-// scanAnswered credits the server's acceptance of a probe.
+// scanAnswered credits the server's acceptance of a probe; s is the
+// server's first packet.
 func (d *Detector) scanAnswered(f *flow.Flow) {
+	if !d.gate.has(d.hd) {
+		return // neither table holds the client (s.Dst)
+	}
 	if f.Proto != packet.ProtoICMP && f.Proto != packet.ProtoICMPv6 {
 		if e := d.ports.get(pairKey{f.Client, f.Server, f.Proto}); e != nil {
 			e.answered++

@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"net/netip"
@@ -76,18 +75,11 @@ type hostCache struct {
 // of them share a slot.
 const hostCacheSlots = 1024
 
-func cacheSlot(a netip.Addr) uint16 {
-	// Whole-word reads of the array: byte reads of it stall on the
-	// store of the two halves As16 just made.
-	b := a.As16()
-	lo, hi := binary.LittleEndian.Uint64(b[8:]), binary.LittleEndian.Uint64(b[:8])
-	h := lo ^ lo>>29 ^ hi>>56
-	h *= 0x9e3779b97f4a7c15
-	return uint16(h >> (64 - 10))
-}
+// cacheSlot picks a host's slot from its hashAddr.
+func cacheSlot(h uint32) uint16 { return uint16(h>>16) & (hostCacheSlots - 1) }
 
 func (c *hostCache) drop(a netip.Addr) {
-	if i := cacheSlot(a); c.k[i] == a {
+	if i := cacheSlot(hashAddr(a)); c.k[i] == a {
 		c.k[i], c.v[i] = netip.Addr{}, nil
 	}
 }
@@ -96,8 +88,10 @@ func (d *Detector) initSurge() {
 	d.hosts = newTable[netip.Addr, rate]("traffic.surge", d.cfg.MaxEntries, func(r *rate) time.Time { return r.last })
 	d.hosts.onDelete = func(a netip.Addr, r *rate) {
 		d.cache.drop(a)
+		d.gate.del(hashAddr(a))
 		r.gen = 0
 	}
+	d.hosts.onInsert = func(a netip.Addr) { d.gate.add(hashAddr(a)) }
 }
 
 // surgeAccount charges a packet's bytes to both its hosts. f is its flow
@@ -109,8 +103,8 @@ func (d *Detector) surgeAccount(s *packet.Summary, f *flow.Flow, created bool) {
 		d.total.since = s.TS
 	}
 	if f == nil {
-		d.account(s.Src, s.Dst, n, s.TS)
-		d.account(s.Dst, s.Src, n, s.TS)
+		d.account(s.Src, d.hs, d.hd, n, s.TS)
+		d.account(s.Dst, d.hd, d.hs, n, s.TS)
 		return
 	}
 	fr := &d.flows[uint8(f.ID>>1)] // the low bit of a flow id is always set
@@ -125,8 +119,8 @@ func (d *Detector) surgeAccount(s *packet.Summary, f *flow.Flow, created bool) {
 		}
 		return
 	}
-	r1 := d.account(s.Src, s.Dst, n, s.TS)
-	r2 := d.account(s.Dst, s.Src, n, s.TS)
+	r1 := d.account(s.Src, d.hs, d.hd, n, s.TS)
+	r2 := d.account(s.Dst, d.hd, d.hs, n, s.TS)
 	if r1 != nil && r2 != nil {
 		*fr = flowRates{f: f, g1: r1.gen, g2: r2.gen, r1: r1, r2: r2}
 	} else if fr.f == f {
@@ -134,18 +128,23 @@ func (d *Detector) surgeAccount(s *packet.Summary, f *flow.Flow, created bool) {
 	}
 }
 
-// account charges n bytes to host a (talking with peer) and returns its
-// rate, or nil when the host is not tracked (yet).
-func (d *Detector) account(a, peer netip.Addr, n float64, ts time.Time) *rate {
-	i := cacheSlot(a)
+// account charges n bytes to host a (hashAddr ha, talking with a peer of
+// hashAddr hpeer) and returns its rate, or nil when the host is not tracked
+// (yet).
+func (d *Detector) account(a netip.Addr, ha, hpeer uint32, n float64, ts time.Time) *rate {
+	i := cacheSlot(ha)
 	r := d.cache.v[i]
 	if r == nil || d.cache.k[i] != a {
-		if r = d.hosts.get(a); r == nil {
+		r = nil
+		if d.gate.has(ha) {
+			r = d.hosts.get(a)
+		}
+		if r == nil {
 			// A host seen once (a spoofed source) gets no baseline, nor
 			// does one seen twice with one peer: a spoofed source and the
 			// victim's answer to it (a SYN-ACK, an ICMP error). A host
 			// is tracked from its second peer or its third packet.
-			if !d.hostAdm.checkPeer(mix64(uint64(hashAddr(a))), hashAddr(peer)) {
+			if !d.hostAdm.checkPeer(mix64(uint64(ha)), hpeer) {
 				return nil
 			}
 			r, _ = d.hosts.upsert(a)

@@ -20,8 +20,9 @@ type table[K comparable, V any] struct {
 	spare   *V
 	seen    func(*V) time.Time
 	// onDelete, when set, hears every entry removed (caches keyed by it),
-	// before the entry is recycled.
+	// before the entry is recycled; onInsert every entry created.
 	onDelete func(K, *V)
+	onInsert func(K)
 }
 
 func newTable[K comparable, V any](name string, max int, seen func(*V) time.Time) *table[K, V] {
@@ -48,6 +49,9 @@ func (t *table[K, V]) upsert(k K) (v *V, fresh bool) {
 		v = new(V)
 	}
 	t.m[k] = v
+	if t.onInsert != nil {
+		t.onInsert(k)
+	}
 	return v, true
 }
 
@@ -360,6 +364,34 @@ func (a *admitter) checkPeer(h uint64, peer uint32) bool {
 	return false
 }
 
-func hashPair(a, b netip.Addr, x uint64) uint64 {
-	return mix64(uint64(hashAddr(a))<<32 ^ uint64(hashAddr(b)) ^ x<<17)
+func hashPair(a, b netip.Addr, x uint64) uint64 { return hashPairH(hashAddr(a), hashAddr(b), x) }
+
+// hashPairH is hashPair of two addresses already hashed by hashAddr.
+func hashPairH(a, b uint32, x uint64) uint64 { return mix64(uint64(a)<<32 ^ uint64(b) ^ x<<17) }
+
+// zeroAddrHash is hashAddr(netip.Addr{}), the second address of a key
+// with one.
+var zeroAddrHash = hashAddr(netip.Addr{})
+
+// srcGate counts, per address hash, the entries the per-source tables
+// (scan.port, scan.sweep, traffic.surge) hold for addresses with that hash.
+// A zero count proves that no table holds the address, so a source seen
+// for the first time (every packet of a spoofed flood) skips those map
+// lookups, each a cache miss in a table of thousands, and goes straight to
+// its admitter. A count that reaches the maximum stays there (it can no
+// longer prove absence; the lookups are then made as before).
+type srcGate struct{ n [1 << 16]uint16 }
+
+func (g *srcGate) has(h uint32) bool { return g.n[h&0xffff] != 0 }
+
+func (g *srcGate) add(h uint32) {
+	if c := &g.n[h&0xffff]; *c != math.MaxUint16 {
+		*c++
+	}
+}
+
+func (g *srcGate) del(h uint32) {
+	if c := &g.n[h&0xffff]; *c != 0 && *c != math.MaxUint16 {
+		*c--
+	}
 }
