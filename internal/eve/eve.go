@@ -327,8 +327,12 @@ func appendHex2(b []byte, v uint8) []byte {
 // Writer is a record.Subscriber): every alert and update, and the protocol
 // events and flow ends NoProto and NoFlows do not turn off. Host samples
 // have no record here: watch writes a host event at its own interval. A
-// write error is kept for Flush and Err.
+// write error is kept for Flush and Err. A nil Writer writes nothing (an
+// engine handed a nil *Writer, as engine.New(cfg, nil) once meant).
 func (w *Writer) Record(r record.Record) {
+	if w == nil {
+		return
+	}
 	switch r.Kind {
 	case record.Alert, record.AlertUpdate:
 		w.Alert(r.Alert, r.Flow)
