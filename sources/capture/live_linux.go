@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -23,6 +24,14 @@ import (
 // per packet, no wake-up on Close, no ring). The ring hands frames out
 // without a copy or a system call per packet; Next only polls when a whole
 // block has been consumed.
+//
+// Next waits for a block in the Go runtime's network poller (the socket is
+// an os.File), not in a blocking poll(2): a goroutine parked there costs no
+// thread and no wake-up until the kernel retires a block, the socket
+// reports an error, or Close closes the file. A blocking poll with a
+// timeout woke the process twice a second on an idle link, and each return
+// from it set the runtime's monitor thread polling every 20 µs for a while:
+// most of the wake-ups of the console at rest.
 
 const permissionHint = "CAP_NET_RAW: run with sudo, or `sudo setcap cap_net_raw,cap_net_admin=eip $(which opsdeck)`"
 
@@ -35,8 +44,17 @@ const (
 	sllHeaderLen       = 16
 	tpacket3HdrLen     = 48 // TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
 	sockaddrLLLen      = 20
-	pollTimeoutMs      = 500
 	maxBPFInstructions = 4096 // BPF_MAXINSNS
+)
+
+// How long Next waits before it checks the interface itself. The kernel
+// reports a link going down or being deleted on the socket, but only while
+// the socket is running: a link deleted (or renamed, or moved to another
+// namespace) while it is down says nothing more, so while down the link is
+// checked every downCheck. Up, the check is a backstop only.
+const (
+	downCheck = 500 * time.Millisecond
+	upCheck   = 30 * time.Second
 )
 
 // Interfaces lists the names OpenLive accepts: "any" and every interface
@@ -75,7 +93,7 @@ func OpenLive(iface string, opts LiveOptions) (Source, error) {
 		}
 		return nil, fmt.Errorf("open capture on %s: socket: %w", iface, err)
 	}
-	s := &afPacket{rm: &ringMap{}, name: iface, iface: iface, ifindex: ifindex, fd: fd, efd: -1, link: link, cooked: sockType == unix.SOCK_DGRAM}
+	s := &afPacket{rm: &ringMap{}, name: iface, iface: iface, ifindex: ifindex, fd: fd, link: link, cooked: sockType == unix.SOCK_DGRAM}
 	if opts.SnapLen > 0 {
 		s.snaplen = min(opts.SnapLen, MaxRecordLen)
 	}
@@ -115,8 +133,10 @@ type afPacket struct {
 	snaplen int
 
 	mu     sync.Mutex // held by Next; Close takes it to wait for Next to leave
-	fd     int
-	efd    int // eventfd Close writes to wake a Next blocked in poll
+	fd     int        // -1 once closed; under statsFdMu after setup
+	file   *os.File   // owns fd once setup is done; closing it wakes Next
+	rc     syscall.RawConn
+	down   bool // the link went down: check it every downCheck (Next's)
 	closed atomic.Bool
 
 	ring      []byte // rm.b while mapped, nil after
@@ -138,10 +158,6 @@ type afPacket struct {
 }
 
 func (s *afPacket) setup(opts LiveOptions) error {
-	var err error
-	if s.efd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
-		return fmt.Errorf("eventfd: %w", err)
-	}
 	prog, err := opts.program(s.link)
 	if err != nil {
 		return fmt.Errorf("capture filter: %w", err)
@@ -198,6 +214,15 @@ func (s *afPacket) setup(opts LiveOptions) error {
 	s.names = map[int]string{}
 	if s.ifindex != 0 {
 		s.names[s.ifindex] = s.iface
+	}
+	// A non-blocking descriptor makes the os.File pollable: Next then
+	// waits in the runtime's network poller.
+	if err := unix.SetNonblock(s.fd, true); err != nil {
+		return fmt.Errorf("set non-blocking: %w", err)
+	}
+	s.file = os.NewFile(uintptr(s.fd), "packet socket on "+s.iface)
+	if s.rc, err = s.file.SyscallConn(); err != nil {
+		return fmt.Errorf("packet socket: %w", err)
 	}
 	return nil
 }
@@ -334,64 +359,109 @@ func (s *afPacket) Next() (Frame, error) {
 }
 
 // wait blocks until the ring may have a block, Close is called, or the
-// interface goes away.
+// link changes (down, gone).
 func (s *afPacket) wait() error {
-	fds := []unix.PollFd{
-		{Fd: int32(s.fd), Events: unix.POLLIN | unix.POLLERR},
-		{Fd: int32(s.efd), Events: unix.POLLIN},
+	check := upCheck
+	if s.down {
+		check = downCheck
 	}
-	n, err := unix.Poll(fds, pollTimeoutMs)
+	if err := s.file.SetReadDeadline(time.Now().Add(check)); err != nil {
+		return s.closedOr(fmt.Errorf("capture on %s: %w", s.iface, err))
+	}
+	woke := false
+	err := s.rc.Read(func(uintptr) bool {
+		if woke {
+			return true // any readiness: the caller looks at the ring
+		}
+		woke = true
+		return s.blockReady()
+	})
+	if s.closed.Load() {
+		return nil
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		up, err := s.linkState()
+		if err == nil && up {
+			s.down = false
+		}
+		return err
+	}
 	if err != nil {
-		if err == unix.EINTR {
-			return nil
-		}
-		return fmt.Errorf("capture on %s: poll: %w", s.iface, err)
+		return fmt.Errorf("capture on %s: wait: %w", s.iface, err)
 	}
-	if fds[1].Revents != 0 || s.closed.Load() {
+	if s.blockReady() {
+		s.down = false
 		return nil
 	}
-	if fds[0].Revents&(unix.POLLERR|unix.POLLHUP|unix.POLLNVAL) != 0 {
-		// The kernel sets ENETDOWN when the interface goes down or is
-		// unregistered; reading SO_ERROR clears it. Down is not gone: the
-		// socket works again when the interface comes back up.
-		soErr, err := unix.GetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_ERROR)
-		if err != nil {
-			return fmt.Errorf("capture on %s: %w", s.iface, err)
-		}
-		if gone := s.gone(); gone != nil {
-			return gone
-		}
-		if soErr != 0 && soErr != int(unix.ENETDOWN) {
-			return fmt.Errorf("capture on %s: %w", s.iface, unix.Errno(soErr))
-		}
-		if fds[0].Revents&unix.POLLIN == 0 {
-			// Only the error was pending; avoid spinning on a down link.
-			time.Sleep(50 * time.Millisecond)
-		}
-		return nil
+	// Woken without a block: the socket has an error. The kernel sets
+	// ENETDOWN when the interface goes down or is unregistered; reading
+	// SO_ERROR clears it. Down is not gone: the socket works again when the
+	// interface comes back up.
+	var soErr int
+	cerr := s.rc.Control(func(fd uintptr) {
+		soErr, err = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
+	})
+	if cerr != nil {
+		return s.closedOr(fmt.Errorf("capture on %s: %w", s.iface, cerr))
 	}
-	if n == 0 {
-		return s.gone()
+	if err != nil {
+		return fmt.Errorf("capture on %s: %w", s.iface, err)
+	}
+	if _, gone := s.linkState(); gone != nil {
+		return gone
+	}
+	switch {
+	case soErr == int(unix.ENETDOWN):
+		s.down = true
+	case soErr != 0:
+		return fmt.Errorf("capture on %s: %w", s.iface, unix.Errno(soErr))
 	}
 	return nil
 }
 
-// gone returns an error wrapping ErrInterfaceGone when the interface this
-// socket is bound to no longer exists (or now has another name).
-func (s *afPacket) gone() error {
+// closedOr returns nil once Close was called (Next then returns io.EOF),
+// else err.
+func (s *afPacket) closedOr(err error) error {
+	if s.closed.Load() {
+		return nil
+	}
+	return err
+}
+
+// blockReady says whether the current block is the reader's.
+func (s *afPacket) blockReady() bool {
+	return atomic.LoadUint32(s.blockStatus(s.blockDesc(s.block)))&unix.TP_STATUS_USER != 0
+}
+
+// linkState returns an error wrapping ErrInterfaceGone when the interface this
+// socket is bound to no longer exists (or now has another name), and
+// whether it is up.
+func (s *afPacket) linkState() (up bool, err error) {
 	if s.ifindex == 0 {
-		return nil
+		return true, nil
 	}
-	ifr, err := unix.NewIfreq("")
-	if err != nil {
-		return nil
+	cerr := s.rc.Control(func(fd uintptr) {
+		ifr, e := unix.NewIfreq("")
+		if e != nil {
+			return
+		}
+		ifr.SetUint32(uint32(s.ifindex))
+		e = unix.IoctlIfreq(int(fd), unix.SIOCGIFNAME, ifr)
+		if e == unix.ENODEV || (e == nil && ifr.Name() != s.iface) {
+			err = fmt.Errorf("capture on %s: %w", s.iface, ErrInterfaceGone)
+			return
+		}
+		if e != nil {
+			return
+		}
+		if e = unix.IoctlIfreq(int(fd), unix.SIOCGIFFLAGS, ifr); e == nil {
+			up = ifr.Uint16()&unix.IFF_UP != 0
+		}
+	})
+	if cerr != nil {
+		return false, s.closedOr(fmt.Errorf("capture on %s: %w", s.iface, cerr))
 	}
-	ifr.SetUint32(uint32(s.ifindex))
-	err = unix.IoctlIfreq(s.fd, unix.SIOCGIFNAME, ifr)
-	if err == unix.ENODEV || (err == nil && ifr.Name() != s.iface) {
-		return fmt.Errorf("capture on %s: %w", s.iface, ErrInterfaceGone)
-	}
-	return nil
+	return up, err
 }
 
 // packet returns the frame at s.pktOff of the current block and advances.
@@ -537,17 +607,16 @@ func (s *afPacket) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
-	if s.efd >= 0 {
-		unix.Write(s.efd, []byte{1, 0, 0, 0, 0, 0, 0, 0})
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.statsFdMu.Lock()
 	if s.fd >= 0 {
 		s.readKernelStats()
 	}
+	// Closing the file wakes a Next waiting in the poller; it returns once
+	// that Next has let go of the descriptor.
 	err := s.closeFDs()
 	s.statsFdMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if !s.frameOut {
 		s.unmap()
 	}
@@ -556,14 +625,13 @@ func (s *afPacket) Close() error {
 
 func (s *afPacket) closeFDs() error {
 	var err error
-	if s.fd >= 0 {
+	switch {
+	case s.file != nil:
+		err = s.file.Close()
+	case s.fd >= 0:
 		err = unix.Close(s.fd)
-		s.fd = -1
 	}
-	if s.efd >= 0 {
-		unix.Close(s.efd)
-		s.efd = -1
-	}
+	s.fd = -1
 	return err
 }
 

@@ -282,6 +282,83 @@ func TestLiveInterfaceGone(t *testing.T) {
 	}
 }
 
+// TestLiveGoneWhileDown: a link deleted while it is down reports nothing
+// more on the socket (it stopped running when the link went down), so
+// Next must find out by itself that it is gone.
+func TestLiveGoneWhileDown(t *testing.T) {
+	v := newVeth(t)
+	src, err := OpenLive(v.host, LiveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	errc := make(chan error, 1)
+	go func() {
+		for {
+			if _, err := src.Next(); err != nil {
+				errc <- err
+				return
+			}
+		}
+	}()
+	v.run(t, "ip", "link", "set", v.host, "down")
+	// Wait until Next has seen the link go down: a deletion racing the
+	// down notification would be reported by the socket itself.
+	for range 100 {
+		if out, _ := exec.Command("ip", "-o", "link", "show", v.host).Output(); !strings.Contains(string(out), ",UP") {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case err := <-errc:
+		t.Fatalf("Next returned %v for a link that is only down", err)
+	default:
+	}
+	v.run(t, "ip", "link", "del", v.host)
+	select {
+	case err := <-errc:
+		if !errors.Is(err, ErrInterfaceGone) {
+			t.Fatalf("Next: %v, want ErrInterfaceGone", err)
+		}
+	case <-time.After(15 * time.Second): // hang guard
+		t.Fatal("Next did not return after the downed interface was deleted")
+	}
+}
+
+// TestLiveDownAndUp: a link that goes down and comes back is captured
+// again, on the same socket.
+func TestLiveDownAndUp(t *testing.T) {
+	v := newVeth(t)
+	src, err := OpenLive(v.host, LiveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	v.sendUDP(t, 9999, 1, "opsdeck-before")
+	collect(t, src, "opsdeck-before")
+	v.run(t, "ip", "link", "set", v.host, "down")
+	time.Sleep(300 * time.Millisecond) // let Next see the link down
+	v.run(t, "ip", "link", "set", v.host, "up")
+	v.run(t, "ip", "-n", v.ns, "link", "set", v.peer, "up")
+	// The veth carrier comes back asynchronously: send until one arrives.
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+				exec.Command("ip", "netns", "exec", v.ns, "bash", "-c",
+					fmt.Sprintf("printf opsdeck-after > /dev/udp/%s/9999", v.hostIP)).Run()
+			}
+		}
+	}()
+	collect(t, src, "opsdeck-after")
+}
+
 func TestLiveCloseWakesNext(t *testing.T) {
 	v := newVeth(t)
 	src, err := OpenLive(v.host, LiveOptions{})
