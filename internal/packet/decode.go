@@ -112,6 +112,15 @@ func (d *Decoder) Decode(link uint16, data []byte, ts time.Time, wireLen int, s 
 	if wireLen < len(data) {
 		s.WireLen = len(data)
 	}
+	if link == LinkEthernet && d.fast(data, s) {
+		return nil
+	}
+	return d.decodeLayers(link, data, s)
+}
+
+// decodeLayers is Decode through the layer parser, for every frame fast
+// does not take.
+func (d *Decoder) decodeLayers(link uint16, data []byte, s *Summary) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("decode: panic in layer decoder: %v", r)
@@ -160,6 +169,85 @@ func (d *Decoder) Decode(link uint16, data []byte, ts time.Time, wireLen int, s 
 		return fmt.Errorf("decode: %w", err)
 	}
 	return nil
+}
+
+// fast decodes the commonest frame by hand, with no layer parser: Ethernet
+// II, IPv4 without options or fragmentation, whole in the frame, and TCP
+// (with well-formed options) or UDP that is no tunnel. It returns false,
+// having written nothing, for anything else, which then goes through the
+// parser: a flood is mostly such frames, and the parser's generic pass
+// (an interface call and a type lookup per layer, a deferred recover, the
+// ports' next-layer tables) cost more than reading the headers. The
+// Summary is the parser's to the field (TestFastDecodeAsParser,
+// FuzzFastDecodeAsParser).
+func (d *Decoder) fast(data []byte, s *Summary) bool {
+	if len(data) < 14+20 || data[12] != 0x08 || data[13] != 0x00 || data[14] != 0x45 {
+		return false
+	}
+	ip := data[14:]
+	n := int(binary.BigEndian.Uint16(ip[2:4]))
+	if n < 20 || n > len(ip) || binary.BigEndian.Uint16(ip[6:8])&0x3fff != 0 {
+		return false // truncated, TSO's zero length, or a fragment
+	}
+	ip = ip[:n]
+	l4 := ip[20:]
+	switch ip[9] {
+	case ProtoTCP:
+		if len(l4) < 20 {
+			return false
+		}
+		off := int(l4[12]>>4) * 4
+		if off < 20 || off > len(l4) || !tcpOptionsOK(l4[20:off]) {
+			return false
+		}
+		s.Seq, s.Ack = binary.BigEndian.Uint32(l4[4:8]), binary.BigEndian.Uint32(l4[8:12])
+		s.Window = binary.BigEndian.Uint16(l4[14:16])
+		s.TCPFlags = l4[13] // the package's flag bits are the header's
+		s.Payload = l4[off:]
+	case ProtoUDP:
+		if len(l4) < 8 {
+			return false
+		}
+		ul := int(binary.BigEndian.Uint16(l4[4:6]))
+		sp, dp := binary.BigEndian.Uint16(l4[0:2]), binary.BigEndian.Uint16(l4[2:4])
+		if ul < 8 || ul > len(l4) || dp == portVXLAN || dp == portGeneve || sp == portGeneve {
+			return false
+		}
+		s.Payload = l4[8:ul]
+	default:
+		return false
+	}
+	s.SrcPort, s.DstPort = binary.BigEndian.Uint16(l4[0:2]), binary.BigEndian.Uint16(l4[2:4])
+	s.HasL4 = true
+	copy(s.DstMAC[:], data[0:6])
+	copy(s.SrcMAC[:], data[6:12])
+	s.EtherType = uint16(layers.EthernetTypeIPv4)
+	s.IPVersion = 4
+	s.Src, s.Dst = netip.AddrFrom4([4]byte(ip[12:16])), netip.AddrFrom4([4]byte(ip[16:20]))
+	s.Proto = ip[9]
+	s.TTL = ip[8]
+	s.IPLen = n
+	return true
+}
+
+// tcpOptionsOK says whether gopacket's TCP layer would read options b
+// without an error: every option but end-of-list and no-op has a length
+// of at least 2 that fits.
+func tcpOptionsOK(b []byte) bool {
+	for len(b) > 0 {
+		switch b[0] {
+		case 0:
+			return true
+		case 1:
+			b = b[1:]
+		default:
+			if len(b) < 2 || b[1] < 2 || int(b[1]) > len(b) {
+				return false
+			}
+			b = b[b[1]:]
+		}
+	}
+	return true
 }
 
 // decodeSLL2 handles Linux cooked v2, which gopacket lacks: a 20-byte header

@@ -1,0 +1,121 @@
+package packet_test
+
+import (
+	"encoding/binary"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/hostile"
+	"github.com/opsdeck/opsdeck/internal/packet"
+)
+
+// sameAsParser decodes data with Decode (which may take the fast path)
+// and through the layer parser alone, and fails unless the two Summaries
+// and errors are the same. It says whether the fast path took the frame.
+func sameAsParser(t *testing.T, d *packet.Decoder, link uint16, data []byte) bool {
+	t.Helper()
+	ts := time.Unix(1700000000, 5)
+	var got, want packet.Summary
+	errGot := d.Decode(link, data, ts, len(data)+4, &got)
+	want = packet.Summary{TS: ts, CapLen: len(data), WireLen: len(data) + 4}
+	errWant := d.DecodeLayers(link, data, &want)
+	if (errGot == nil) != (errWant == nil) {
+		t.Fatalf("frame % x: error %v, the parser's %v", data, errGot, errWant)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("frame % x:\nDecode %+v\nparser %+v", data, got, want)
+	}
+	var s packet.Summary
+	return link == packet.LinkEthernet && d.Fast(data, &s)
+}
+
+// TestFastDecodeAsParser: on every frame of the corpus and the hostile
+// generators, and on each fast-path frame cut short at every length and
+// with its length fields, header lengths, fragment bits, ports and TCP
+// options bent, Decode gives what the layer parser gives, and the fast
+// path takes most of the TCP and UDP frames (else this test proves
+// nothing).
+func TestFastDecodeAsParser(t *testing.T) {
+	frames, err := hostile.CorpusFrames(filepath.Join("..", "..", "testdata", "corpus"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range hostile.Kinds() {
+		k.Write(hostile.SinkFunc(func(_ time.Time, data []byte, _ int) error {
+			frames = append(frames, hostile.CorpusFrame{Link: packet.LinkEthernet, Data: append([]byte(nil), data...)})
+			return nil
+		}), 200, 1)
+	}
+	d := packet.NewDecoder()
+	fast, mutated := 0, 0
+	for i, fr := range frames {
+		if !sameAsParser(t, d, fr.Link, fr.Data) {
+			continue
+		}
+		fast++
+		if i%7 != 0 {
+			continue
+		}
+		// Bend the frame where the fast path decides.
+		for n := range len(fr.Data) {
+			sameAsParser(t, d, fr.Link, fr.Data[:n])
+		}
+		l4 := 14 + 20
+		for _, m := range []func(b []byte){
+			func(b []byte) { binary.BigEndian.PutUint16(b[16:], 0) },                               // TSO's zero IP length
+			func(b []byte) { binary.BigEndian.PutUint16(b[16:], 19) },                              // IP length below the header
+			func(b []byte) { binary.BigEndian.PutUint16(b[16:], uint16(len(b)-14+1)) },             // longer than the frame
+			func(b []byte) { binary.BigEndian.PutUint16(b[16:], uint16(len(b)-14-3)) },             // shorter: trailing bytes
+			func(b []byte) { b[14] = 0x46 },                                                        // options
+			func(b []byte) { b[14] = 0x65 },                                                        // version 6 in an IPv4 frame
+			func(b []byte) { b[20] |= 0x20 },                                                       // more fragments
+			func(b []byte) { b[21] = 1 },                                                           // a later fragment
+			func(b []byte) { b[20] |= 0x40 },                                                       // don't fragment: still fast
+			func(b []byte) { b[23] = 1 },                                                           // ICMP
+			func(b []byte) { b[12], b[13] = 0x81, 0x00 },                                           // a VLAN tag
+			func(b []byte) { binary.BigEndian.PutUint16(b[l4+2:], 4789) },                          // VXLAN
+			func(b []byte) { binary.BigEndian.PutUint16(b[l4:], 6081) },                            // GENEVE from
+			func(b []byte) { binary.BigEndian.PutUint16(b[l4+4:], 7) },                             // UDP length < 8; TCP ack
+			func(b []byte) { binary.BigEndian.PutUint16(b[l4+4:], 0) },                             // UDP jumbogram
+			func(b []byte) { binary.BigEndian.PutUint16(b[l4+4:], uint16(len(b)-l4+1)) },           // UDP past the end
+			func(b []byte) { b[l4+12] = 0x40 },                                                     // TCP offset < 5
+			func(b []byte) { b[l4+12] = 0xf0 },                                                     // TCP offset 60
+			func(b []byte) { b[l4+12] = 0x60; b[l4+20], b[l4+21] = 2, 1 },                          // option length 1
+			func(b []byte) { b[l4+12] = 0x60; b[l4+20], b[l4+21] = 2, 9 },                          // option past the header
+			func(b []byte) { b[l4+12] = 0x60; b[l4+20], b[l4+21], b[l4+22] = 1, 0, 0x55 },          // nop, end of list
+			func(b []byte) { b[l4+12] = 0x70; copy(b[l4+20:], []byte{2, 4, 5, 0xb4, 1, 3, 3, 7}) }, // mss, nop, wscale
+		} {
+			if len(fr.Data) < l4+24 {
+				break
+			}
+			b := append([]byte(nil), fr.Data...)
+			m(b)
+			sameAsParser(t, d, fr.Link, b)
+			mutated++
+		}
+	}
+	if fast < len(frames)/4 {
+		t.Errorf("the fast path took %d of %d frames", fast, len(frames))
+	}
+	t.Logf("%d frames, %d through the fast path, %d bent", len(frames), fast, mutated)
+}
+
+// FuzzFastDecodeAsParser: on any frame, Decode gives what the layer
+// parser gives.
+func FuzzFastDecodeAsParser(f *testing.F) {
+	frames, err := hostile.CorpusFrames(filepath.Join("..", "..", "testdata", "corpus"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for i, fr := range frames {
+		if fr.Link == packet.LinkEthernet && i%8 == 0 {
+			f.Add(fr.Data)
+		}
+	}
+	d := packet.NewDecoder()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sameAsParser(t, d, packet.LinkEthernet, data)
+	})
+}
