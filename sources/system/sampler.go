@@ -258,6 +258,11 @@ func (s *Sampler) SampleSockets(ctx context.Context) (*hoststat.Snapshot, error)
 		return snap, nil
 	}
 	part(snap, PartSockets, func() error { return s.sampleSockets(snap, now) })
+	// The refresh is as fresh as a periodic read: the next one is due
+	// SocketEvery samples from now. Each read walks the kernel's whole
+	// connection hash (about 2 ms here), and a busy link asks for
+	// refreshes often.
+	s.sockTurn = 1
 	return snap, nil
 }
 

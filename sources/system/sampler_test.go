@@ -61,7 +61,7 @@ func TestProcessEvery(t *testing.T) {
 
 // TestSocketEvery: sockets are read every N-th sample and repeated in
 // between, and a socket-only refresh (what attribution asks for on a miss)
-// updates what the next samples repeat.
+// updates what the next samples repeat and counts as the periodic read.
 func TestSocketEvery(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("socket sampling is Linux-only")
@@ -109,8 +109,12 @@ func TestSocketEvery(t *testing.T) {
 		t.Errorf("sample 2 repeats the sockets from before the socket-only refresh")
 	}
 	ln.Close()
-	// Sample 3 reads again (every third): the closed listener is gone.
-	if third := sample(); has(third, port) {
-		t.Errorf("sample 3 did not read sockets again (turn %d)", s.sockTurn)
+	// The refresh counts as the periodic read: sample 3 still repeats its
+	// list, and the third sample after it reads again.
+	if third := sample(); !has(third, port) || !third.SocketsRepeated {
+		t.Errorf("sample 3 read sockets again one sample after a refresh")
+	}
+	if fourth := sample(); has(fourth, port) || fourth.SocketsRepeated {
+		t.Errorf("sample 4 did not read sockets again (turn %d)", s.sockTurn)
 	}
 }
