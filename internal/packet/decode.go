@@ -173,7 +173,7 @@ func (d *Decoder) decodeLayers(link uint16, data []byte, s *Summary) (err error)
 
 // fast decodes the commonest frame by hand, with no layer parser: Ethernet
 // II, IPv4 without options or fragmentation, whole in the frame, and TCP
-// (with well-formed options) or UDP that is no tunnel. It returns false,
+// (with well-formed options), UDP that is no tunnel, or ICMP. It returns false,
 // having written nothing, for anything else, which then goes through the
 // parser: a flood is mostly such frames, and the parser's generic pass
 // (an interface call and a type lookup per layer, a deferred recover, the
@@ -214,17 +214,27 @@ func (d *Decoder) fast(data []byte, s *Summary) bool {
 			return false
 		}
 		s.Payload = l4[8:ul]
+		s.SrcPort, s.DstPort = sp, dp
+	case ProtoICMP:
+		if len(l4) < 8 {
+			return false
+		}
+		s.ICMPType, s.ICMPCode = l4[0], l4[1]
+		s.ICMPID, s.ICMPSeq = binary.BigEndian.Uint16(l4[4:6]), binary.BigEndian.Uint16(l4[6:8])
+		s.Payload = l4[8:]
+		s.Quoted = quotedIn(s.ICMPType, s.ICMPCode, s.Payload)
 	default:
 		return false
 	}
-	s.SrcPort, s.DstPort = binary.BigEndian.Uint16(l4[0:2]), binary.BigEndian.Uint16(l4[2:4])
+	if s.Proto = ip[9]; s.Proto == ProtoTCP {
+		s.SrcPort, s.DstPort = binary.BigEndian.Uint16(l4[0:2]), binary.BigEndian.Uint16(l4[2:4])
+	}
 	s.HasL4 = true
 	copy(s.DstMAC[:], data[0:6])
 	copy(s.SrcMAC[:], data[6:12])
 	s.EtherType = uint16(layers.EthernetTypeIPv4)
 	s.IPVersion = 4
 	s.Src, s.Dst = netip.AddrFrom4([4]byte(ip[12:16])), netip.AddrFrom4([4]byte(ip[16:20]))
-	s.Proto = ip[9]
 	s.TTL = ip[8]
 	s.IPLen = n
 	return true

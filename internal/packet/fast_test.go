@@ -64,16 +64,22 @@ func TestFastDecodeAsParser(t *testing.T) {
 		}
 		l4 := 14 + 20
 		for _, m := range []func(b []byte){
-			func(b []byte) { binary.BigEndian.PutUint16(b[16:], 0) },                               // TSO's zero IP length
-			func(b []byte) { binary.BigEndian.PutUint16(b[16:], 19) },                              // IP length below the header
-			func(b []byte) { binary.BigEndian.PutUint16(b[16:], uint16(len(b)-14+1)) },             // longer than the frame
-			func(b []byte) { binary.BigEndian.PutUint16(b[16:], uint16(len(b)-14-3)) },             // shorter: trailing bytes
-			func(b []byte) { b[14] = 0x46 },                                                        // options
-			func(b []byte) { b[14] = 0x65 },                                                        // version 6 in an IPv4 frame
-			func(b []byte) { b[20] |= 0x20 },                                                       // more fragments
-			func(b []byte) { b[21] = 1 },                                                           // a later fragment
-			func(b []byte) { b[20] |= 0x40 },                                                       // don't fragment: still fast
-			func(b []byte) { b[23] = 1 },                                                           // ICMP
+			func(b []byte) { binary.BigEndian.PutUint16(b[16:], 0) },                   // TSO's zero IP length
+			func(b []byte) { binary.BigEndian.PutUint16(b[16:], 19) },                  // IP length below the header
+			func(b []byte) { binary.BigEndian.PutUint16(b[16:], uint16(len(b)-14+1)) }, // longer than the frame
+			func(b []byte) { binary.BigEndian.PutUint16(b[16:], uint16(len(b)-14-3)) }, // shorter: trailing bytes
+			func(b []byte) { b[14] = 0x46 },                                            // options
+			func(b []byte) { b[14] = 0x65 },                                            // version 6 in an IPv4 frame
+			func(b []byte) { b[20] |= 0x20 },                                           // more fragments
+			func(b []byte) { b[21] = 1 },                                               // a later fragment
+			func(b []byte) { b[20] |= 0x40 },                                           // don't fragment: still fast
+			func(b []byte) { b[23] = 1 },                                               // ICMP
+			func(b []byte) { // a port unreachable quoting the frame's own IP header
+				ip := append([]byte(nil), b[14:l4+8]...)
+				b[23], b[l4], b[l4+1] = 1, 3, 3
+				copy(b[l4+8:], ip)
+			},
+			func(b []byte) { b[23] = 47 },                                                          // GRE
 			func(b []byte) { b[12], b[13] = 0x81, 0x00 },                                           // a VLAN tag
 			func(b []byte) { binary.BigEndian.PutUint16(b[l4+2:], 4789) },                          // VXLAN
 			func(b []byte) { binary.BigEndian.PutUint16(b[l4:], 6081) },                            // GENEVE from
