@@ -46,7 +46,6 @@ func (o *options) engineConfig(cfg engine.Config) engine.Config {
 	}
 	cfg.Detection = !o.noDetect
 	cfg.Extraction = !o.noExtract
-	cfg.Proto.ShowSecrets = o.showSecrets
 	cfg.CommunityIDSeed = uint16(o.seed)
 	return cfg
 }

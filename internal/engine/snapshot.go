@@ -145,17 +145,14 @@ func eventLine(ev *proto.Event, f *flow.Flow) EventLine {
 			l.Detail += " " + h.UserAgent
 		}
 	case ev.FTP != nil:
-		l.Summary = ev.FTP.Command + " " + ev.FTP.CommandData
-		if ev.FTP.Command == "PASS" {
-			l.Summary = "PASS " + proto.MaskSecret(ev.FTP.CommandData)
-		}
+		l.Summary = ev.FTP.Command + " " + ev.FTP.ShownData(false)
 		if len(ev.FTP.CompletionCode) > 0 {
 			l.Detail = ev.FTP.CompletionCode[0]
 		}
 	case ev.RDP != nil:
 		l.Summary = ev.RDP.Summary()
 	case ev.Cred != nil:
-		l.Summary = ev.Cred.Protocol + " user " + ev.Cred.User + " password " + proto.MaskSecret(ev.Cred.Password)
+		l.Summary = ev.Cred.Protocol + " user " + ev.Cred.User + " password " + proto.ShowSecret(ev.Cred.Password, false)
 		l.Detail = ev.Cred.Outcome
 		l.Severity = 2
 	case ev.Body != nil:

@@ -44,7 +44,10 @@ const TimeFormat = "2006-01-02T15:04:05.000000-0700"
 type Writer struct {
 	bw  *bufio.Writer
 	buf []byte
-	// ShowSecrets writes credentials' passwords in clear (--show-secrets).
+	// ShowSecrets writes the secrets events carry in clear (--show-secrets):
+	// credentials' passwords, FTP's PASS argument, what a registered
+	// Record shows with EVEOptions.ShowSecrets. The writer is the one owner
+	// of the switch for EVE: the events carry secrets as sent.
 	ShowSecrets bool
 	// FileInput adds pcap_cnt to records, as Suricata does for files.
 	FileInput bool
@@ -439,7 +442,9 @@ func (w *Writer) Proto(ev *proto.Event, f *flow.Flow) error {
 		w.buf = append(w.buf, `,"http":`...)
 		w.buf = appendHTTP(w.buf, ev.HTTP)
 	case ev.FTP != nil:
-		body = ev.FTP
+		ftp := *ev.FTP
+		ftp.CommandData = ftp.ShownData(w.ShowSecrets)
+		body = &ftp
 	case ev.RDP != nil:
 		body = ev.RDP
 	case ev.Body != nil:
@@ -480,11 +485,7 @@ type credentialJSON struct {
 }
 
 func (w *Writer) credential(c *proto.Credential) credentialJSON {
-	pw := c.Password
-	if !w.ShowSecrets {
-		pw = proto.MaskSecret(pw)
-	}
-	return credentialJSON{Protocol: c.Protocol, User: c.User, Password: pw, Outcome: c.Outcome, Reply: c.Reply}
+	return credentialJSON{Protocol: c.Protocol, User: c.User, Password: proto.ShowSecret(c.Password, w.ShowSecrets), Outcome: c.Outcome, Reply: c.Reply}
 }
 
 type alertJSON struct {

@@ -70,17 +70,30 @@ func TestAlertRecord(t *testing.T) {
 	}
 }
 
+// TestCredentialMasked: the writer is where secrets are masked: events
+// carry them as sent (a credential's password, FTP's PASS argument) and
+// ShowSecrets alone decides whether the EVE line shows them.
 func TestCredentialMasked(t *testing.T) {
-	for _, show := range []bool{false, true} {
-		var buf bytes.Buffer
-		w := NewWriter(&buf)
-		w.ShowSecrets = show
-		w.Proto(&proto.Event{Type: "credential", Cred: &proto.Credential{Protocol: "ftp", User: "bob", Password: "hunter2", Outcome: "failure"}}, nil)
-		w.Flush()
-		has := strings.Contains(buf.String(), "hunter2")
-		if has != show {
-			t.Errorf("show=%v: password in output = %v: %s", show, has, buf.String())
+	pass := &proto.FTP{Command: "PASS", CommandData: "hunter2", Reply: []string{"Login incorrect."}, CompletionCode: []string{"530"}}
+	for _, ev := range []*proto.Event{
+		{Type: "credential", Cred: &proto.Credential{Protocol: "ftp", User: "bob", Password: "hunter2", Outcome: "failure"}},
+		{Type: "ftp", FTP: pass},
+	} {
+		for _, show := range []bool{false, true} {
+			var buf bytes.Buffer
+			w := NewWriter(&buf)
+			w.ShowSecrets = show
+			w.Proto(ev, nil)
+			w.Flush()
+			has := strings.Contains(buf.String(), "hunter2")
+			masked := strings.Contains(buf.String(), `"`+proto.Masked+`"`)
+			if has != show || masked == show {
+				t.Errorf("%s show=%v: password in output = %v, masked = %v: %s", ev.Type, show, has, masked, buf.String())
+			}
 		}
+	}
+	if pass.CommandData != "hunter2" {
+		t.Errorf("the writer changed the event: %q", pass.CommandData)
 	}
 }
 

@@ -211,11 +211,9 @@ func (p *ftpParser) flush(c *ctx, toServer bool) {
 	if len(p.pending) == 0 {
 		p.pending = nil
 	}
-	data := cmd.arg
-	if cmd.cmd == "PASS" && !c.cfg.showSecrets() {
-		data = MaskSecret(data)
-	}
-	c.send(&Event{Type: "ftp", FTP: &FTP{Command: cmd.cmd, CommandData: data, Reply: cmd.replies, CompletionCode: cmd.codes}}, toServer)
+	// PASS's argument is sent as it came, as a Credential's password is:
+	// the outputs mask it (FTP.ShownData).
+	c.send(&Event{Type: "ftp", FTP: &FTP{Command: cmd.cmd, CommandData: cmd.arg, Reply: cmd.replies, CompletionCode: cmd.codes}}, toServer)
 	code := ""
 	if n := len(cmd.codes); n > 0 {
 		code = cmd.codes[n-1]
@@ -229,6 +227,15 @@ func (p *ftpParser) flush(c *ctx, toServer bool) {
 		c.send(&Event{Type: "credential", Cred: &Credential{Protocol: "ftp", User: p.user,
 			Outcome: replyOutcome(code), Reply: code}}, toServer)
 	}
+}
+
+// ShownData is the command's argument as an output writes it: PASS's is
+// a secret, shown or masked by ShowSecret.
+func (f *FTP) ShownData(show bool) string {
+	if f.Command == "PASS" {
+		return ShowSecret(f.CommandData, show)
+	}
+	return f.CommandData
 }
 
 // replyOutcome maps a three-digit reply to a login outcome.

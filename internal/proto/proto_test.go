@@ -248,7 +248,7 @@ func TestCredentialsCorpus(t *testing.T) {
 }
 
 func TestFTPEvents(t *testing.T) {
-	evs := ofType(runPcap(t, "suricata-verify/ftp-anonymous-login-bug-3519.pcap", &Config{ShowSecrets: true}), "ftp")
+	evs := ofType(runPcap(t, "suricata-verify/ftp-anonymous-login-bug-3519.pcap", &Config{}), "ftp")
 	count := map[string]int{}
 	for _, e := range evs {
 		count[e.FTP.Command]++
@@ -264,11 +264,14 @@ func TestFTPEvents(t *testing.T) {
 	if len(evs) != 8 || !reflect.DeepEqual(count, want) {
 		t.Errorf("ftp commands %v (%d events), want %v", count, len(evs), want)
 	}
-	// Without ShowSecrets the PASS argument is masked in the ftp event but
-	// kept in the credential for the encoder to decide.
+	// The PASS argument is kept in the ftp event as in the credential, for
+	// the outputs to decide: ShownData masks it unless told to show it.
 	for _, e := range runPcap(t, "suricata-verify/ftp-anonymous-login-bug-3519.pcap", &Config{}) {
-		if e.FTP != nil && e.FTP.Command == "PASS" && e.FTP.CommandData != "********" {
-			t.Errorf("PASS data not masked: %q", e.FTP.CommandData)
+		if e.FTP != nil && e.FTP.Command == "PASS" && (e.FTP.ShownData(false) != Masked || e.FTP.ShownData(true) != "anonymous") {
+			t.Errorf("PASS data shown %q masked, %q in clear", e.FTP.ShownData(false), e.FTP.ShownData(true))
+		}
+		if e.FTP != nil && e.FTP.Command == "USER" && e.FTP.ShownData(false) != "anonymous" {
+			t.Errorf("USER data %q: only PASS's argument is a secret", e.FTP.ShownData(false))
 		}
 		if e.Cred != nil && e.Cred.Password != "anonymous" {
 			t.Errorf("credential password %q", e.Cred.Password)

@@ -18,8 +18,7 @@ const maxOOOSegs = 8
 
 // Config tunes extraction.
 type Config struct {
-	MaxBytes    int  // stream bytes inspected per direction; 0 = DefaultMaxBytes
-	ShowSecrets bool // keep cleartext secrets in protocol events (FTP PASS argument)
+	MaxBytes int // stream bytes inspected per direction; 0 = DefaultMaxBytes
 	// Memcap bounds the stream bytes all of an engine's flows hold for
 	// reassembly (0 = DefaultMemcap); the engine makes Budget from it.
 	Memcap int64
@@ -42,8 +41,6 @@ func (c *Config) budget() *Budget {
 	return c.Budget
 }
 
-func (c *Config) showSecrets() bool { return c != nil && c.ShowSecrets }
-
 // Masked is what every masked secret reads: the same eight stars whatever
 // the secret's length.
 const Masked = "********"
@@ -56,6 +53,20 @@ func MaskSecret(s string) string {
 		return ""
 	}
 	return Masked
+}
+
+// ShowSecret is secret s as an output writes it: in clear when show is set
+// (--show-secrets), masked (MaskSecret) otherwise. Events carry secrets as
+// sent (Credential.Password, FTP.CommandData of a PASS); the outputs decide,
+// each through this function with the one switch: the EVE writer
+// (credentials, ftp records, a registered Record's EVEOptions) and the
+// console's protocol log. Alerts never carry the secret (detect masks it
+// in their evidence), so incident bundles and metrics have none to show.
+func ShowSecret(s string, show bool) string {
+	if show {
+		return s
+	}
+	return MaskSecret(s)
 }
 
 // parser is one application protocol's state for a flow. On TCP feed sees
