@@ -112,8 +112,11 @@ func (d *Decoder) Decode(link uint16, data []byte, ts time.Time, wireLen int, s 
 	if wireLen < len(data) {
 		s.WireLen = len(data)
 	}
-	if link == LinkEthernet && d.fast(data, s) {
-		return nil
+	if link == LinkEthernet {
+		if d.fast(data, s) {
+			return nil
+		}
+		*s = Summary{TS: ts, CapLen: len(data), WireLen: s.WireLen}
 	}
 	return d.decodeLayers(link, data, s)
 }
@@ -172,26 +175,48 @@ func (d *Decoder) decodeLayers(link uint16, data []byte, s *Summary) (err error)
 }
 
 // fast decodes the commonest frame by hand, with no layer parser: Ethernet
-// II, IPv4 without options or fragmentation, whole in the frame, and TCP
-// (with well-formed options), UDP that is no tunnel, or ICMP. It returns false,
-// having written nothing, for anything else, which then goes through the
-// parser: a flood is mostly such frames, and the parser's generic pass
+// II, IPv4 without options or fragmentation or IPv6 without extension
+// headers, whole in the frame, and TCP (with well-formed options), UDP
+// that is no tunnel, ICMP or ICMPv6. It returns false for anything else,
+// perhaps with some fields of s written (Decode clears them), and the
+// frame then goes through the parser: a flood is mostly such frames, and the parser's generic pass
 // (an interface call and a type lookup per layer, a deferred recover, the
 // ports' next-layer tables) cost more than reading the headers. The
 // Summary is the parser's to the field (TestFastDecodeAsParser,
 // FuzzFastDecodeAsParser).
 func (d *Decoder) fast(data []byte, s *Summary) bool {
-	if len(data) < 14+20 || data[12] != 0x08 || data[13] != 0x00 || data[14] != 0x45 {
+	if len(data) < 14+20 {
 		return false
 	}
-	ip := data[14:]
-	n := int(binary.BigEndian.Uint16(ip[2:4]))
-	if n < 20 || n > len(ip) || binary.BigEndian.Uint16(ip[6:8])&0x3fff != 0 {
-		return false // truncated, TSO's zero length, or a fragment
+	var l4 []byte
+	var proto uint8
+	switch ip := data[14:]; {
+	case data[12] == 0x08 && data[13] == 0x00 && ip[0] == 0x45:
+		n := int(binary.BigEndian.Uint16(ip[2:4]))
+		if n < 20 || n > len(ip) || binary.BigEndian.Uint16(ip[6:8])&0x3fff != 0 {
+			return false // truncated, TSO's zero length, or a fragment
+		}
+		if proto = ip[9]; proto != ProtoTCP && proto != ProtoUDP && proto != ProtoICMP {
+			return false
+		}
+		s.IPVersion, s.IPLen, s.TTL = 4, n, ip[8]
+		s.Src, s.Dst = netip.AddrFrom4([4]byte(ip[12:16])), netip.AddrFrom4([4]byte(ip[16:20]))
+		l4 = ip[20:n]
+	case data[12] == 0x86 && data[13] == 0xdd && len(ip) >= 40 && ip[0]>>4 == 6:
+		n := int(binary.BigEndian.Uint16(ip[4:6]))
+		if n == 0 || 40+n > len(ip) {
+			return false // a jumbogram or truncated
+		}
+		if proto = ip[6]; proto != ProtoTCP && proto != ProtoUDP && proto != ProtoICMPv6 {
+			return false // extension headers go to the parser
+		}
+		s.IPVersion, s.IPLen, s.TTL = 6, n+40, ip[7]
+		s.Src, s.Dst = netip.AddrFrom16([16]byte(ip[8:24])), netip.AddrFrom16([16]byte(ip[24:40]))
+		l4 = ip[40 : 40+n]
+	default:
+		return false
 	}
-	ip = ip[:n]
-	l4 := ip[20:]
-	switch ip[9] {
+	switch proto {
 	case ProtoTCP:
 		if len(l4) < 20 {
 			return false
@@ -200,6 +225,7 @@ func (d *Decoder) fast(data []byte, s *Summary) bool {
 		if off < 20 || off > len(l4) || !tcpOptionsOK(l4[20:off]) {
 			return false
 		}
+		s.SrcPort, s.DstPort = binary.BigEndian.Uint16(l4[0:2]), binary.BigEndian.Uint16(l4[2:4])
 		s.Seq, s.Ack = binary.BigEndian.Uint32(l4[4:8]), binary.BigEndian.Uint32(l4[8:12])
 		s.Window = binary.BigEndian.Uint16(l4[14:16])
 		s.TCPFlags = l4[13] // the package's flag bits are the header's
@@ -213,8 +239,8 @@ func (d *Decoder) fast(data []byte, s *Summary) bool {
 		if ul < 8 || ul > len(l4) || dp == portVXLAN || dp == portGeneve || sp == portGeneve {
 			return false
 		}
-		s.Payload = l4[8:ul]
 		s.SrcPort, s.DstPort = sp, dp
+		s.Payload = l4[8:ul]
 	case ProtoICMP:
 		if len(l4) < 8 {
 			return false
@@ -223,20 +249,23 @@ func (d *Decoder) fast(data []byte, s *Summary) bool {
 		s.ICMPID, s.ICMPSeq = binary.BigEndian.Uint16(l4[4:6]), binary.BigEndian.Uint16(l4[6:8])
 		s.Payload = l4[8:]
 		s.Quoted = quotedIn(s.ICMPType, s.ICMPCode, s.Payload)
-	default:
-		return false
+	case ProtoICMPv6:
+		if len(l4) < 4 {
+			return false
+		}
+		s.ICMPType, s.ICMPCode = l4[0], l4[1]
+		p := l4[4:]
+		if (s.ICMPType == 128 || s.ICMPType == 129) && len(p) >= 4 {
+			s.ICMPID, s.ICMPSeq = binary.BigEndian.Uint16(p[0:2]), binary.BigEndian.Uint16(p[2:4])
+			p = p[4:]
+		}
+		s.Payload = p
 	}
-	if s.Proto = ip[9]; s.Proto == ProtoTCP {
-		s.SrcPort, s.DstPort = binary.BigEndian.Uint16(l4[0:2]), binary.BigEndian.Uint16(l4[2:4])
-	}
+	s.Proto = proto
 	s.HasL4 = true
 	copy(s.DstMAC[:], data[0:6])
 	copy(s.SrcMAC[:], data[6:12])
-	s.EtherType = uint16(layers.EthernetTypeIPv4)
-	s.IPVersion = 4
-	s.Src, s.Dst = netip.AddrFrom4([4]byte(ip[12:16])), netip.AddrFrom4([4]byte(ip[16:20]))
-	s.TTL = ip[8]
-	s.IPLen = n
+	s.EtherType = binary.BigEndian.Uint16(data[12:14])
 	return true
 }
 
