@@ -265,11 +265,20 @@ type Snapshot struct {
 	// OtherNames are the earlier names of those addresses, newest first
 	// (one address answers for several names: a CDN, a shared host).
 	OtherNames map[netip.Addr][]string
+	// FlowRecords, when SnapshotOptions.FlowRecords asks for them, are
+	// every flow of the table, largest first, copied as values for an
+	// incident bundle, whose flows.json the EVE writer's flow encoder
+	// writes from them: the bundle keeps no flow shape of its own. App (the
+	// parsers' state, recycled) is cleared; the table's own links a copy
+	// holds are never followed outside internal/flow.
+	FlowRecords []flow.Flow
 }
 
 // SnapshotOptions bounds what a snapshot copies.
 type SnapshotOptions struct {
 	Flows, Talkers, Alerts, Events int
+	// FlowRecords copies every flow of the table (Snapshot.FlowRecords).
+	FlowRecords bool
 }
 
 // Snapshot copies the state the console shows.
@@ -293,6 +302,9 @@ func (e *Engine) Snapshot(o SnapshotOptions) *Snapshot {
 	s.Names = e.snapshotNames(s)
 	s.OtherNames = e.snapshotOtherNames(s.Names)
 	s.Reassembly = e.budget.Stats()
+	if o.FlowRecords {
+		s.FlowRecords = e.flowRecords()
+	}
 	if e.lastFault != nil {
 		lf := *e.lastFault
 		s.LastFault = &lf
@@ -397,4 +409,17 @@ func (e *Engine) walkAggregates(s *Snapshot, o SnapshotOptions) {
 		s.Protos = append(s.Protos, *p)
 	}
 	slices.SortFunc(s.Protos, func(a, b ProtoShare) int { return cmp.Or(cmp.Compare(b.Bytes, a.Bytes), cmp.Compare(a.Name, b.Name)) })
+}
+
+// flowRecords copies every flow of the table, largest first (then by id,
+// so that a bundle's flows.json is in a stable order).
+func (e *Engine) flowRecords() []flow.Flow {
+	out := make([]flow.Flow, 0, e.flows.Len())
+	e.flows.Each(func(f *flow.Flow) bool {
+		out = append(out, *f)
+		out[len(out)-1].App = nil // the parsers' state: the engine's, recycled
+		return true
+	})
+	slices.SortFunc(out, func(a, b flow.Flow) int { return cmp.Or(cmp.Compare(b.Bytes(), a.Bytes()), cmp.Compare(a.ID, b.ID)) })
+	return out
 }

@@ -350,7 +350,10 @@ func (w *Writer) Record(r record.Record) {
 	}
 }
 
-// Flow writes the record of a flow that ended.
+// Flow writes the record of a flow that ended (and an incident bundle's
+// flows.json, from the flows still in the table). It is written by hand,
+// as head and the DNS, TLS and HTTP encoders are, not by encoding/json: a
+// flow record is written for every flow analyze and watch see, a hot path.
 func (w *Writer) Flow(f *flow.Flow, reason flow.EndReason) error {
 	w.head(f.Last, "flow", f, flowEndpoints(f), 0)
 	b := w.buf

@@ -25,14 +25,15 @@ import (
 	"github.com/opsdeck/opsdeck/internal/evidence"
 	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
+	"github.com/opsdeck/opsdeck/internal/packet"
 	"github.com/opsdeck/opsdeck/internal/textsafe"
 	"github.com/opsdeck/opsdeck/internal/units"
 )
 
 // SnapshotOptions are the bounds of the engine snapshot a bundle
-// wants: every flow of the table (it is bounded anyway), the recent alerts
+// wants: every flow of the table as a record (it is bounded anyway), the recent alerts
 // the engine keeps, and enough talkers for the summary.
-var SnapshotOptions = engine.SnapshotOptions{Flows: 1 << 20, Talkers: 50, Alerts: 1 << 16, Events: 0}
+var SnapshotOptions = engine.SnapshotOptions{FlowRecords: true, Talkers: 50, Alerts: 1 << 16, Events: 0}
 
 // Input is what an incident bundle is made of.
 type Input struct {
@@ -62,6 +63,7 @@ type Input struct {
 const (
 	AlertsFile     = "alerts.json"
 	FlowsFile      = "flows.json"
+	TalkersFile    = "talkers.json"
 	SystemFile     = "system.json"
 	PcapFile       = "evidence.pcap"
 	SummaryFile    = "summary.md"
@@ -118,6 +120,7 @@ func Write(dir string, in Input) (string, error) {
 	}{
 		{AlertsFile, func(w io.Writer) error { return writeAlerts(w, &in) }},
 		{FlowsFile, func(w io.Writer) error { return writeFlows(w, &in) }},
+		{TalkersFile, func(w io.Writer) error { return writeTalkers(w, &in) }},
 		{SystemFile, func(w io.Writer) error { return writeSystem(w, &in) }},
 		{SummaryFile, func(w io.Writer) error { return writeSummary(w, &in, ex) }},
 	}
@@ -185,10 +188,11 @@ func sameIncident(a, b *detect.Alert) bool {
 
 // incidentFlows are the snapshot's flows between a's actor and target, or
 // a's own flow.
-func incidentFlows(s *engine.Snapshot, a *detect.Alert) []engine.FlowView {
-	var out []engine.FlowView
-	for _, f := range s.TopFlows {
-		c, sv := f.Client.Addr(), f.Server.Addr()
+func incidentFlows(s *engine.Snapshot, a *detect.Alert) []*flow.Flow {
+	var out []*flow.Flow
+	for i := range s.FlowRecords {
+		f := &s.FlowRecords[i]
+		c, sv := f.Client, f.Server
 		pair := (c == a.Src && sv == a.Dst) || (c == a.Dst && sv == a.Src)
 		if (a.FlowID != 0 && f.ID == a.FlowID) || pair || (!a.Src.IsValid() && (c == a.Dst || sv == a.Dst)) {
 			out = append(out, f)
@@ -231,43 +235,31 @@ func processSockets(h *hoststat.Snapshot, pid int32) []hoststat.Socket {
 	return out
 }
 
-// flowJSON is one flow of flows.json, named as EVE's flow records.
-type flowJSON struct {
-	FlowID        uint64    `json:"flow_id"`
-	CommunityID   string    `json:"community_id,omitempty"`
-	SrcIP         string    `json:"src_ip"`
-	SrcPort       uint16    `json:"src_port"`
-	DestIP        string    `json:"dest_ip"`
-	DestPort      uint16    `json:"dest_port"`
-	Proto         string    `json:"proto"`
-	AppProto      string    `json:"app_proto,omitempty"`
-	PktsToServer  uint64    `json:"pkts_toserver"`
-	PktsToClient  uint64    `json:"pkts_toclient"`
-	BytesToServer uint64    `json:"bytes_toserver"`
-	BytesToClient uint64    `json:"bytes_toclient"`
-	Start         time.Time `json:"start"`
-	End           time.Time `json:"end"`
-	State         string    `json:"state"`
-	Alerted       bool      `json:"alerted"`
-	PID           int32     `json:"pid,omitempty"`
-	Process       string    `json:"process,omitempty"`
+// writeFlows writes the flow table as EVE flow records, one a line, with
+// the EVE writer's flow encoder and the alerts' Community ID seed: the
+// lines are those analyze and watch write when a flow ends (they join
+// alerts.json on flow_id and community_id, and validate against Suricata's
+// schema), but for flow.reason, "forced": the flow was still in the table
+// when the bundle was written.
+func writeFlows(w io.Writer, in *Input) error {
+	ew := eve.NewWriter(w)
+	ew.CommunityIDSeed = in.CommunityIDSeed
+	for i := range in.Snapshot.FlowRecords {
+		if err := ew.Flow(&in.Snapshot.FlowRecords[i], flow.EndForced); err != nil {
+			return err
+		}
+	}
+	return ew.Flush()
 }
 
-func writeFlows(w io.Writer, in *Input) error {
+// writeTalkers writes the flow table's counters and its top talkers.
+func writeTalkers(w io.Writer, in *Input) error {
 	s := in.Snapshot
 	doc := struct {
 		Time    time.Time   `json:"time"`
 		Stats   flow.Stats  `json:"stats"`
-		Flows   []flowJSON  `json:"flows"`
 		Talkers []talkerRow `json:"top_talkers"`
-	}{Time: s.Now, Stats: s.Flows, Flows: []flowJSON{}}
-	for _, f := range s.TopFlows {
-		doc.Flows = append(doc.Flows, flowJSON{FlowID: f.ID, CommunityID: f.CommunityID,
-			SrcIP: f.Client.Addr().String(), SrcPort: f.Client.Port(), DestIP: f.Server.Addr().String(), DestPort: f.Server.Port(),
-			Proto: f.Proto, AppProto: f.AppProto, PktsToServer: f.PktsToServer, PktsToClient: f.PktsToClient,
-			BytesToServer: f.BytesToServer, BytesToClient: f.BytesToClient, Start: f.First, End: f.Last,
-			State: f.State, Alerted: f.Alerted, PID: f.PID, Process: f.Process})
-	}
+	}{Time: s.Now, Stats: s.Flows, Talkers: []talkerRow{}}
 	for _, t := range s.Talkers {
 		doc.Talkers = append(doc.Talkers, talkerRow{Addr: t.Addr, BytesOut: t.BytesOut, BytesIn: t.BytesIn, PktsOut: t.PktsOut, PktsIn: t.PktsIn, Flows: t.Flows})
 	}
@@ -426,17 +418,13 @@ func writeSummary(w io.Writer, in *Input, ex evidence.Export) error {
 			p("| %s | %s | %s | %d |\n", t.Addr, units.Bytes(t.BytesOut), units.Bytes(t.BytesIn), t.Flows)
 		}
 	}
-	if len(s.TopFlows) > 0 && in.Trigger == nil {
+	if len(s.FlowRecords) > 0 && in.Trigger == nil {
 		p("\n## Largest flows\n\n| client | server | proto | bytes | process |\n|---|---|---|---:|---|\n")
-		for i, f := range s.TopFlows {
+		for i := range s.FlowRecords {
 			if i == in.TopN {
 				break
 			}
-			proc := ""
-			if f.PID > 0 {
-				proc = fmt.Sprintf("%s (%d)", md(f.Process), f.PID)
-			}
-			p("| %s | %s | %s | %s | %s |\n", f.Client, f.Server, md(cmp.Or(f.AppProto, f.Proto)), units.Bytes(f.BytesToServer+f.BytesToClient), proc)
+			p("%s", flowRow(&s.FlowRecords[i]))
 		}
 	}
 	if in.Host != nil && len(in.Host.Processes) > 0 {
@@ -448,7 +436,8 @@ func writeSummary(w io.Writer, in *Input, ex evidence.Export) error {
 
 	p("\n## Files\n\n")
 	p("- `%s`: alerts as EVE JSON lines\n", AlertsFile)
-	p("- `%s`: the flow table (%d flows) and top talkers\n", FlowsFile, len(s.TopFlows))
+	p("- `%s`: the flow table (%d flows) as EVE flow records\n", FlowsFile, len(s.FlowRecords))
+	p("- `%s`: the flow table's counters and the top talkers\n", TalkersFile)
 	p("- `%s`: host sample: processes, sockets, top consumers\n", SystemFile)
 	for i, f := range ex.Files {
 		p("- `%s`: %d packets, link type %d (read with `tcpdump -r` or Wireshark)\n", filepath.Base(f), ex.Counts[i], ex.Links[i])
@@ -540,11 +529,7 @@ func writeIncident(w io.Writer, in *Input, ex evidence.Export) {
 				p("\n%d more in `%s`.\n", len(flows)-i, FlowsFile)
 				break
 			}
-			proc := ""
-			if f.PID > 0 {
-				proc = fmt.Sprintf("%s (%d)", md(f.Process), f.PID)
-			}
-			p("| %s | %s | %s | %s | %s |\n", f.Client, f.Server, md(cmp.Or(f.AppProto, f.Proto)), units.Bytes(f.BytesToServer+f.BytesToClient), proc)
+			p("%s", flowRow(f))
 		}
 	}
 	p("\n### Evidence\n\n")
@@ -558,6 +543,16 @@ func writeIncident(w io.Writer, in *Input, ex evidence.Export) {
 		total += n
 	}
 	p("`%s`: %d packets %s from %s to %s.\n", PcapFile, total, who, sel.From.UTC().Format(time.RFC3339), sel.To.UTC().Format(time.RFC3339))
+}
+
+// flowRow is f's row in the summary's flow tables.
+func flowRow(f *flow.Flow) string {
+	proc := ""
+	if f.PID > 0 {
+		proc = fmt.Sprintf("%s (%d)", md(f.Process), f.PID)
+	}
+	return fmt.Sprintf("| %s | %s | %s | %s | %s |\n", endpointOf(f.Client, f.CPort), endpointOf(f.Server, f.SPort),
+		md(cmp.Or(f.AppProto, packet.ProtoName(f.Proto))), units.Bytes(f.Bytes()), proc)
 }
 
 func endpointOf(a netip.Addr, port uint16) string {

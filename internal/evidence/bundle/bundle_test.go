@@ -63,7 +63,9 @@ func pcapPackets(t *testing.T, path string) int {
 // the ring hooked in, then checks every file of the bundle.
 func TestWrite(t *testing.T) {
 	ring := evidence.NewRing(evidence.Options{})
-	eng := engine.New(engine.DefaultConfig(), eve.NewWriter(&strings.Builder{}))
+	cfg := engine.DefaultConfig()
+	cfg.CommunityIDSeed = 7 // as --community-id-seed 7 sets it, and Input's
+	eng := engine.New(cfg, eve.NewWriter(&strings.Builder{}))
 	eng.SetHooks(engine.Hooks{Frame: ring.Hook})
 	for i := 0; i < 60; i++ {
 		d := tcpFrame(t, "10.0.0.66", "10.0.0.5", 40000, uint16(1000+i), 0)
@@ -86,7 +88,7 @@ func TestWrite(t *testing.T) {
 	// The trigger names a process (as after attribution).
 	trigger := *snap.Alerts[0]
 	trigger.PID, trigger.Process = 7, "nc"
-	path, err := Write(dir, Input{Time: t0, Reason: "test", Trigger: &trigger, Snapshot: snap, Host: host, Ring: ring})
+	path, err := Write(dir, Input{Time: t0, Reason: "test", Trigger: &trigger, Snapshot: snap, Host: host, Ring: ring, CommunityIDSeed: 7})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,23 +106,57 @@ func TestWrite(t *testing.T) {
 		}
 		return b
 	}
-	sc := bufio.NewScanner(strings.NewReader(string(read(AlertsFile))))
-	n := 0
-	for sc.Scan() {
-		var r map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil || r["event_type"] != "alert" {
-			t.Errorf("alerts.json line %q: %v", sc.Text(), err)
+	lines := func(name, eventType string) []map[string]any {
+		var out []map[string]any
+		sc := bufio.NewScanner(strings.NewReader(string(read(name))))
+		for sc.Scan() {
+			var r map[string]any
+			if err := json.Unmarshal(sc.Bytes(), &r); err != nil || r["event_type"] != eventType {
+				t.Errorf("%s line %q: %v", name, sc.Text(), err)
+			}
+			out = append(out, r)
 		}
-		n++
+		return out
 	}
-	if n != len(snap.Alerts)+1 {
-		t.Errorf("alerts.json: %d lines, want %d", n, len(snap.Alerts))
+	alerts := lines(AlertsFile, "alert")
+	if len(alerts) != len(snap.Alerts)+1 {
+		t.Errorf("alerts.json: %d lines, want %d", len(alerts), len(snap.Alerts))
 	}
-	var flows struct {
-		Flows []map[string]any `json:"flows"`
+	// flows.json is the flow table as EVE flow records, written by the EVE
+	// writer with the alerts' seed: an alert's flow_id finds its flow, and
+	// their community_id agree.
+	flows := lines(FlowsFile, "flow")
+	if len(flows) != 61 {
+		t.Errorf("flows.json: %d flows; want 61", len(flows))
 	}
-	if err := json.Unmarshal(read(FlowsFile), &flows); err != nil || len(flows.Flows) != 61 {
-		t.Errorf("flows.json: %d flows, %v; want 61", len(flows.Flows), err)
+	byID := map[float64]map[string]any{}
+	for _, f := range flows {
+		byID[f["flow_id"].(float64)] = f
+		if fl, _ := f["flow"].(map[string]any); fl == nil || fl["reason"] != "forced" || f["src_ip"] == nil || f["community_id"] == nil {
+			t.Errorf("flows.json record %v", f)
+		}
+	}
+	joined := 0
+	for _, a := range alerts {
+		id, ok := a["flow_id"].(float64)
+		if !ok {
+			continue
+		}
+		f := byID[id]
+		if f == nil || f["community_id"] != a["community_id"] {
+			t.Errorf("alert flow_id %v community_id %v: flow %v", id, a["community_id"], f)
+		}
+		joined++
+	}
+	if joined == 0 {
+		t.Error("no alert names a flow: the join is not tested")
+	}
+	var talkers struct {
+		Stats   map[string]any   `json:"stats"`
+		Talkers []map[string]any `json:"top_talkers"`
+	}
+	if err := json.Unmarshal(read(TalkersFile), &talkers); err != nil || len(talkers.Talkers) == 0 || talkers.Stats == nil {
+		t.Errorf("talkers.json: %+v %v", talkers, err)
 	}
 	var sys struct {
 		TopCPU  []hoststat.Process `json:"top_cpu"`
@@ -147,7 +183,7 @@ func TestWrite(t *testing.T) {
 	if strings.Contains(sum, "\x1b") {
 		t.Error("summary.md carries a raw escape from a host name")
 	}
-	for _, name := range []string{AlertsFile, FlowsFile, SystemFile, PcapFile, SummaryFile} {
+	for _, name := range []string{AlertsFile, FlowsFile, TalkersFile, SystemFile, PcapFile, SummaryFile} {
 		if st, _ := os.Stat(filepath.Join(path, name)); st.Mode().Perm() != evidence.FileMode {
 			t.Errorf("%s mode %v", name, st.Mode().Perm())
 		}
