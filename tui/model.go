@@ -171,7 +171,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // fetch takes a snapshot in a command and schedules the next tick.
 func (m *Model) fetch() tea.Cmd {
 	gen, every := m.gen, m.refresh
-	next := tea.Tick(every, func(t time.Time) tea.Msg { return tickMsg{t: t, gen: gen} })
+	// On the wall clock's whole intervals (tea.Every): just after the
+	// system sample and the engine's clock tick (system.UntilBeat), so the
+	// screen shows this second's sample; drawing no longer drifts through
+	// the second, waking the process at a moment of its own.
+	next := tea.Every(every, func(t time.Time) tea.Msg { return tickMsg{t: t, gen: gen} })
 	if m.opts.Snapshot == nil || m.pending {
 		return next
 	}

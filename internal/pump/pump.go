@@ -28,6 +28,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/engine"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
 	"github.com/opsdeck/opsdeck/sources/capture"
+	"github.com/opsdeck/opsdeck/sources/system"
 )
 
 // Source is one input. Run produces into sink until ctx ends (it then
@@ -223,15 +224,18 @@ func (p *Pump) runSource(ctx context.Context, s Source, sk *sink) (err error) {
 }
 
 // clock runs once a second: kernel counters into the status, the engine's
-// clock moved (wall-clock inputs), then the Tick hook.
+// clock moved (wall-clock inputs), then the Tick hook. It ticks on the
+// system sampler's beat (system.UntilBeat), so the process wakes once for
+// both.
 func (p *Pump) clock(ctx context.Context, clocked bool) {
-	t := time.NewTicker(time.Second)
+	t := time.NewTimer(system.UntilBeat(time.Now(), time.Second))
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
+			t.Reset(system.UntilBeat(time.Now(), time.Second))
 			p.publishCounters()
 			p.mu.Lock()
 			p.idle()

@@ -278,7 +278,8 @@ func (s *Sampler) RequestRefresh() {
 	}
 }
 
-// Run samples every interval and hands each snapshot to emit until ctx is
+// Run samples every interval (after the first sample, on the wall clock's
+// beats: UntilBeat) and hands each snapshot to emit until ctx is
 // done, and also emits socket-only snapshots when RequestRefresh asks. A
 // panic in a sample is recovered, reported as an error snapshot, and
 // sampling goes on. It returns ctx's error.
@@ -308,7 +309,9 @@ func (s *Sampler) Run(ctx context.Context, interval time.Duration, emit func(*ho
 	}
 
 	safe(s.Sample)
-	t := time.NewTicker(interval)
+	// On the beat (UntilBeat), so the sample falls with the other periodic
+	// work of the run and just before the console draws.
+	t := time.NewTimer(UntilBeat(time.Now(), interval))
 	defer t.Stop()
 	var last time.Time
 	for {
@@ -317,6 +320,7 @@ func (s *Sampler) Run(ctx context.Context, interval time.Duration, emit func(*ho
 			return ctx.Err()
 		case <-t.C:
 			safe(s.Sample)
+			t.Reset(UntilBeat(time.Now(), interval))
 		case <-refresh:
 			if wait := minSocketRefresh - time.Since(last); wait > 0 {
 				select {
