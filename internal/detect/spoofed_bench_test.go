@@ -9,25 +9,32 @@ import (
 )
 
 // detectorFamilies groups the lab's real-tool captures by the detector
-// family they exercise.
+// family they exercise: every family of the registry (family.go) and the
+// rules outside it (dhcp, port.suspicious, cred.cleartext,
+// bruteforce.success).
 var detectorFamilies = []struct{ name, prefixes string }{
 	{"scan", "nmap-"},
 	{"flood", "hping3-syn-flood hping3-icmp-flood"},
 	{"reflection", "hping3-synack-reflection hping3-dns-amplification"},
 	{"bruteforce", "hydra- medusa- sshpass-"},
+	{"breakin", "medusa-ftp sshpass- benign-anonymous-ftp"},
 	{"dns-tunnel", "iodine- dnscat-"},
 	{"icmp-tunnel", "icmp-text-message"},
-	{"arp", "arpspoof- nmap-arp-sweep"},
+	{"arp", "arpspoof- nmap-arp-sweep benign-aliases"},
 	{"dhcp", "dhcpstarv benign-dhcp"},
+	{"host.new", "benign-dhcp benign-aliases benign-mdns"},
+	{"traffic.surge", "hping3-icmp-flood hping3-dns-amplification benign-burst-500"},
+	{"port+cred", "benign-irc hydra-ftp benign-anonymous-ftp"},
 	{"benign", "benign-"},
 }
 
 // BenchmarkDetectorSpoofed replays, for each detector family, its lab
 // captures (real tools, cmd/opsdeck-gen -lab's rewriting: fresh addresses
 // each replay) together with the spoofed-source SYN flood and generated
-// browsing, through one Detector, and reports the cost per packet. The
-// flood keeps every per-source table under churn while the family's own
-// trackers work.
+// browsing, through one Detector, with the protocol events and flow ends
+// the engine would deliver, and reports the cost per packet. The flood
+// keeps every per-source table under churn while the family's own trackers
+// work.
 func BenchmarkDetectorSpoofed(b *testing.B) {
 	caps, err := gen.LoadCaptures("../../testdata/lab")
 	if err != nil {

@@ -52,7 +52,9 @@ type Suppressor[K comparable] struct {
 // NewSuppressor returns a suppressor with window win and at most max
 // streams; name prefixes its Stats.
 func NewSuppressor[K comparable](name string, win time.Duration, max int) *Suppressor[K] {
-	return &Suppressor[K]{win: win, t: newTable[K, supEntry](name, max, func(e *supEntry) time.Time { return e.last })}
+	t := newTable[K, supEntry](name, max, func(e *supEntry) time.Time { return e.last })
+	t.age = func(e *supEntry) time.Time { return e.start } // a window ends win after it opened
+	return &Suppressor[K]{win: win, t: t}
 }
 
 // Check decides whether an occurrence of stream k at now is reported.
@@ -100,7 +102,8 @@ func (s *Suppressor[K]) Open(k K, now time.Time) bool {
 
 // Expire drops the streams whose window has ended.
 func (s *Suppressor[K]) Expire(now time.Time) {
-	s.t.expireFunc(func(e *supEntry) bool { return now.Sub(e.start) >= s.win })
+	// now-start >= win: a start before the cutoff, or at it (hence +1ns).
+	s.t.expire(now.Add(-s.win + 1))
 }
 
 // Stats adds the table's size and evictions to out.

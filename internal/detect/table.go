@@ -12,6 +12,16 @@ import (
 // recently seen of a sample of entries (Go's map iteration starts at a random
 // place, so this approximates LRU as Redis does) and recycles the evicted
 // entry, so a flood of new keys costs no allocation once the table is full.
+//
+// Expiry goes through a lazy timing wheel, so it costs the entries that come
+// due, not the table: every key sits in the bucket of the second its entry
+// was last known to be seen (age), a key in its bucket only once the expiry
+// after its creation has placed it. An expiry visits the buckets before its
+// cutoff only: an entry seen since is moved to the bucket of its age then,
+// one still idle is dropped. So an entry is looked at about once per time it
+// could expire, and a table of a million idle sources costs nothing until
+// they are due; the entries dropped are exactly those a walk of the whole
+// table would drop.
 type table[K comparable, V any] struct {
 	name    string
 	m       map[K]*V
@@ -19,14 +29,22 @@ type table[K comparable, V any] struct {
 	evicted uint64
 	spare   *V
 	seen    func(*V) time.Time
+	// age is the time expire compares with its cutoff (seen unless set).
+	age func(*V) time.Time
 	// onDelete, when set, hears every entry removed (caches keyed by it),
 	// before the entry is recycled; onInsert every entry created.
 	onDelete func(K, *V)
 	onInsert func(K)
+
+	fresh   []K           // keys created since the last expire
+	buckets map[int64][]K // keys by the second of their age (stale ones too)
+	queued  int           // keys in fresh and buckets
+	due     []int64       // scratch: the buckets an expire visits
 }
 
 func newTable[K comparable, V any](name string, max int, seen func(*V) time.Time) *table[K, V] {
-	return &table[K, V]{name: name, m: make(map[K]*V, min(max, 1024)), max: max, seen: seen}
+	return &table[K, V]{name: name, m: make(map[K]*V, min(max, 1024)), max: max, seen: seen, age: seen,
+		buckets: map[int64][]K{}}
 }
 
 // get returns the entry for k or nil.
@@ -51,6 +69,10 @@ func (t *table[K, V]) upsert(k K) (v *V, fresh bool) {
 	t.m[k] = v
 	if t.onInsert != nil {
 		t.onInsert(k)
+	}
+	t.fresh = append(t.fresh, k)
+	if t.queued++; t.queued > 4*max(t.max, 1024) {
+		t.rebuild()
 	}
 	return v, true
 }
@@ -81,15 +103,64 @@ func (t *table[K, V]) evictOne() {
 	t.evicted++
 }
 
-// expire drops entries last seen before the cutoff.
+// expire drops the entries whose age is before the cutoff.
 func (t *table[K, V]) expire(cutoff time.Time) {
-	for k, v := range t.m {
-		if t.seen(v).Before(cutoff) {
-			delete(t.m, k)
-			if t.onDelete != nil {
-				t.onDelete(k, v)
+	for _, k := range t.fresh {
+		if v := t.m[k]; v != nil {
+			t.place(k, t.age(v))
+		} else {
+			t.queued--
+		}
+	}
+	clear(t.fresh)
+	t.fresh = t.fresh[:0]
+	last := cutoff.Unix() // the bucket that holds the cutoff; later ones are not due
+	t.due = t.due[:0]
+	for b := range t.buckets {
+		if b <= last {
+			t.due = append(t.due, b)
+		}
+	}
+	for _, b := range t.due {
+		keys := t.buckets[b]
+		delete(t.buckets, b)
+		t.queued -= len(keys)
+		for _, k := range keys {
+			v := t.m[k]
+			if v == nil {
+				continue // evicted or expired since it was placed
+			}
+			if a := t.age(v); a.Before(cutoff) {
+				delete(t.m, k)
+				if t.onDelete != nil {
+					t.onDelete(k, v)
+				}
+			} else {
+				t.place(k, a)
 			}
 		}
+	}
+}
+
+// place puts key k, of age a, in its bucket: the second before a's, so an
+// age that went back by up to a second since (a reordered packet's time)
+// is still due in time.
+func (t *table[K, V]) place(k K, a time.Time) {
+	b := a.Unix() - 1
+	t.buckets[b] = append(t.buckets[b], k)
+}
+
+// rebuild places every live key afresh, dropping the stale ones that
+// evictions left in the wheel: called when the wheel holds four times the
+// table's bound, so after at least three bounds' worth of inserts, which
+// pay for it.
+func (t *table[K, V]) rebuild() {
+	clear(t.buckets)
+	clear(t.fresh)
+	t.fresh = t.fresh[:0]
+	t.queued = len(t.m)
+	for k, v := range t.m {
+		t.place(k, t.age(v))
 	}
 }
 
@@ -311,15 +382,6 @@ func (p *stringSamples) add(x string) {
 }
 
 func (p *stringSamples) list() []string { return append([]string(nil), p.v...) }
-
-// expireFunc drops the entries for which done reports true.
-func (t *table[K, V]) expireFunc(done func(*V) bool) {
-	for k, v := range t.m {
-		if done(v) {
-			delete(t.m, k)
-		}
-	}
-}
 
 // admitter keeps keys seen only once out of a table: a key gets a tracker
 // on its second sighting. A flood of spoofed sources, each seen once, then
