@@ -81,31 +81,36 @@ type Sampler struct {
 	lastSockets  []hoststat.Socket
 	lastLocal    []netip.Addr
 	lastComplete bool
-	init         bool
-	buf          []byte // read buffer reused for every /proc file
-	prevMono     time.Time
-	prevBoot     float64 // CLOCK_BOOTTIME at prevMono, seconds (-1: none)
-	host         hoststat.Host
-	hostDone     bool
-	btime        int64
-	prevCPU      procStat
-	havePrev     bool
-	prevVM       vmstat
-	haveVM       bool
-	kmsgSeq      uint64 // last kernel log record already reported
-	prevDisk     map[string]diskCounters
-	prevNet      map[string]ifCounters
-	prevPSI      hoststat.Pressure
-	sensors      sensorPaths
-	havePSI      bool
-	procs        map[int32]*procState
-	users        map[uint32]string
-	usersRead    time.Time
-	owners       socketOwners
-	hungFS       map[string]bool // network mounts whose statfs never returned
-	refresh      chan struct{}
-	statfs       func(path string) (fsUsage, error) // tests replace statfs(2)
-	pageSize     uint64
+	// The last TCP list read from the kernel, and its counters then (tcpSig).
+	lastTCP   []hoststat.Socket
+	tcpSig    tcpSig
+	tcpSigOK  bool
+	tcpRead   time.Time
+	init      bool
+	buf       []byte // read buffer reused for every /proc file
+	prevMono  time.Time
+	prevBoot  float64 // CLOCK_BOOTTIME at prevMono, seconds (-1: none)
+	host      hoststat.Host
+	hostDone  bool
+	btime     int64
+	prevCPU   procStat
+	havePrev  bool
+	prevVM    vmstat
+	haveVM    bool
+	kmsgSeq   uint64 // last kernel log record already reported
+	prevDisk  map[string]diskCounters
+	prevNet   map[string]ifCounters
+	prevPSI   hoststat.Pressure
+	sensors   sensorPaths
+	havePSI   bool
+	procs     map[int32]*procState
+	users     map[uint32]string
+	usersRead time.Time
+	owners    socketOwners
+	hungFS    map[string]bool // network mounts whose statfs never returned
+	refresh   chan struct{}
+	statfs    func(path string) (fsUsage, error) // tests replace statfs(2)
+	pageSize  uint64
 }
 
 // New returns a Sampler of the real system.
@@ -224,7 +229,7 @@ func (s *Sampler) Sample(ctx context.Context) (*hoststat.Snapshot, error) {
 	}
 	s.procTurn++
 	if s.sockTurn%max(s.SocketEvery, 1) == 0 || s.lastSockets == nil {
-		part(snap, PartSockets, func() error { return s.sampleSockets(snap, now) })
+		part(snap, PartSockets, func() error { return s.sampleSockets(snap, now, true) })
 		s.sockTurn = 0
 	} else {
 		s.repeatSockets(snap)
@@ -257,7 +262,7 @@ func (s *Sampler) SampleSockets(ctx context.Context) (*hoststat.Snapshot, error)
 		setErr(snap, PartSockets, fmt.Errorf("socket sampling not supported on %s", runtime.GOOS))
 		return snap, nil
 	}
-	part(snap, PartSockets, func() error { return s.sampleSockets(snap, now) })
+	part(snap, PartSockets, func() error { return s.sampleSockets(snap, now, false) })
 	// The refresh is as fresh as a periodic read: the next one is due
 	// SocketEvery samples from now. Each read walks the kernel's whole
 	// connection hash (about 2 ms here), and a busy link asks for

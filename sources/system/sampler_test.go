@@ -118,3 +118,57 @@ func TestSocketEvery(t *testing.T) {
 		t.Errorf("sample 4 did not read sockets again (turn %d)", s.sockTurn)
 	}
 }
+
+// TestSocketsFollowTCPCounters: the periodic socket sample repeats its TCP
+// list while the kernel's TCP counters are unchanged, so every change those
+// counters see must show: a listener opened and closed, a connection made
+// and ended.
+func TestSocketsFollowTCPCounters(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("socket sampling is Linux-only")
+	}
+	s := New()
+	ctx := context.Background()
+	find := func(state string, port uint16, remote bool) bool {
+		t.Helper()
+		snap, err := s.Sample(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sk := range snap.Sockets {
+			p := sk.Local.Port()
+			if remote {
+				p = sk.Remote.Port()
+			}
+			if sk.Proto == "TCP" && p == port && sk.State == state {
+				return true
+			}
+		}
+		return false
+	}
+	s.Sample(ctx)
+	s.Sample(ctx) // the counters are known now
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	if !find(hoststat.StateListen, port, false) {
+		t.Fatal("a new listener is missing")
+	}
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !find(hoststat.StateEstablished, port, true) {
+		t.Error("a new connection is missing")
+	}
+	c.Close()
+	ln.Close()
+	if find(hoststat.StateListen, port, false) {
+		t.Error("a closed listener is still listed")
+	}
+	if find(hoststat.StateEstablished, port, true) {
+		t.Error("a closed connection is still listed as established")
+	}
+}

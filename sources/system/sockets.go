@@ -31,7 +31,14 @@ var socketFiles = []struct {
 	{"net/udp", "UDP", false}, {"net/udp6", "UDP", true},
 }
 
-func (s *Sampler) sampleSockets(snap *hoststat.Snapshot, now time.Time) error {
+// tcpRecheck is how long the periodic socket sample may repeat its TCP
+// list while the kernel's TCP counters stay the same (see tcpSig).
+const tcpRecheck = 15 * time.Second
+
+// sampleSockets reads the socket list. A periodic sample (not a refresh
+// attribution asked for) repeats the last TCP list while the kernel's TCP
+// counters say no socket came or went (tcpSig).
+func (s *Sampler) sampleSockets(snap *hoststat.Snapshot, now time.Time, periodic bool) error {
 	var errs []error
 	_, local, err := ifaceAddrs()
 	if err != nil {
@@ -42,13 +49,18 @@ func (s *Sampler) sampleSockets(snap *hoststat.Snapshot, now time.Time) error {
 	// the /proc tables otherwise, or when sock_diag is unavailable.
 	tcpDone := false
 	if s.ProcRoot == "/proc" {
-		all, err := diagTCPAll()
-		if all != nil || err == nil {
+		sig, sigErr := s.readTCPSig()
+		if periodic && sigErr == nil && s.tcpSigOK && sig == s.tcpSig && now.Sub(s.tcpRead) < tcpRecheck {
+			snap.Sockets = append(snap.Sockets, s.lastTCP...)
+			tcpDone = true
+		} else if all, err := diagTCPAll(); all != nil || err == nil {
 			snap.Sockets = append(snap.Sockets, all...)
 			tcpDone = true
 			if err != nil {
 				errs = append(errs, err)
 			}
+			s.lastTCP = all
+			s.tcpSig, s.tcpSigOK, s.tcpRead = sig, sigErr == nil && err == nil, now
 		}
 	}
 	for _, f := range socketFiles {
@@ -220,4 +232,18 @@ func (s *Sampler) scanFDs(socks []hoststat.Socket) error {
 	}
 	o.complete = complete
 	return nil
+}
+
+// readTCPSig reads the kernel's TCP counters (tcpSig).
+func (s *Sampler) readTCPSig() (tcpSig, error) {
+	b, err := s.read(s.path("net/snmp"))
+	if err != nil {
+		return tcpSig{}, err
+	}
+	snmp := bytes.Clone(b) // s.read reuses its buffer
+	b, err = s.read(s.path("net/sockstat"))
+	if err != nil {
+		return tcpSig{}, err
+	}
+	return parseTCPSig(snmp, b)
 }
