@@ -238,6 +238,25 @@ func (f *Flow) Key() Key {
 	return k
 }
 
+// hasKey is f.Key() == *k, without building the key: the table's lookup
+// asks it of every flow whose hash matches.
+func (f *Flow) hasKey(k *Key) bool {
+	if f.Proto != k.Proto || f.VLAN[0] != k.VLAN || f.VLAN[1] != k.VLANInner[0] || f.vlan3 != k.VLANInner[1] || f.depth != k.Depth {
+		return false
+	}
+	cp, sp := f.CPort, f.SPort
+	switch f.Proto {
+	case packet.ProtoICMP:
+		cp, sp = uint16(f.ICMPType), uint16(icmp4Counterpart(f.ICMPType))
+	case packet.ProtoICMPv6:
+		cp, sp = 0, 0
+	}
+	if f.clientIsA {
+		return cp == k.APort && sp == k.BPort && f.Client == k.A && f.Server == k.B
+	}
+	return sp == k.APort && cp == k.BPort && f.Server == k.A && f.Client == k.B
+}
+
 // CommunityID returns the flow's Community ID v1 (seed 0).
 func (f *Flow) CommunityID() string { return string(f.AppendCommunityID(nil)) }
 

@@ -17,9 +17,10 @@ type Config struct {
 	// MaxFlows caps the table; when full, a flow is evicted (and counted)
 	// to make room, preferably a torn-down or never-answered one (see
 	// full). Default 65536, Suricata's default flow hash size: a Flow is
-	// 384 bytes, so the flows alone hold at most 24 MB (131072 held 48 MB,
-	// most of analyze's 175 MB under a spoofed-source flood), three times
-	// the ~21,000 flows the busiest generated capture keeps open at once.
+	// 256 bytes, so the flows and the table's index hold at most 18 MB
+	// (at 384 bytes and 131072 flows they held 48 MB, most of analyze's
+	// 175 MB under a spoofed-source flood), three times the ~21,000 flows
+	// the busiest generated capture keeps open at once.
 	MaxFlows int
 	// NewTimeout ends a flow that never saw both directions (Suricata: 30 s).
 	NewTimeout time.Duration
@@ -192,7 +193,7 @@ func (t *Table) lookup(k *Key, h uint64) *Flow {
 		if e.f == nil {
 			return nil
 		}
-		if e.hash == h && e.f.Key() == *k {
+		if e.hash == h && e.f.hasKey(k) {
 			return e.f
 		}
 	}

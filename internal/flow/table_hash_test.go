@@ -325,6 +325,37 @@ func TestKeyFromEndpoints(t *testing.T) {
 					t.Errorf("a packet %v -> %v did not find the flow", p.Src, p.Dst)
 				}
 			}
+			// The lookup's comparison (after a hash match) sees every part.
+			k := f.Key()
+			if !f.hasKey(&k) {
+				t.Errorf("hasKey(Key()) is false")
+			}
+			for i, edit := range []func(k *Key){
+				func(k *Key) { k.A = k.A.Next() }, func(k *Key) { k.B = k.B.Next() }, func(k *Key) { k.APort++ },
+				func(k *Key) { k.BPort++ }, func(k *Key) { k.Proto++ }, func(k *Key) { k.VLAN++ },
+				func(k *Key) { k.VLANInner[0]++ }, func(k *Key) { k.VLANInner[1]++ }, func(k *Key) { k.Depth++ },
+			} {
+				o := k
+				edit(&o)
+				if f.hasKey(&o) {
+					t.Errorf("hasKey is true for a key with part %d changed", i)
+				}
+			}
+			// A packet that differs in any part of the key is another flow.
+			for what, edit := range map[string]func(p *packet.Summary){
+				"third tag": func(p *packet.Summary) { p.VLAN3++ }, "second tag": func(p *packet.Summary) { p.VLAN[1]++ },
+				"depth": func(p *packet.Summary) { p.TunnelDepth++ }, "protocol": func(p *packet.Summary) { p.Proto ^= 0x80 },
+				"source port": func(p *packet.Summary) { p.SrcPort++ }, "destination": func(p *packet.Summary) { p.Dst = p.Dst.Next() },
+			} {
+				if what == "source port" && (s.Proto == packet.ProtoICMP || s.Proto == packet.ProtoICMPv6 || s.Proto == 47) {
+					continue // no ports
+				}
+				o := r
+				edit(&o)
+				if g, _, created := tb.Update(&o); !created || g == f {
+					t.Errorf("a packet with another %s found the flow", what)
+				}
+			}
 		})
 	}
 }
