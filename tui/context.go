@@ -43,6 +43,9 @@ type common struct {
 	focus   int // index of the focused pane
 	save    saver
 	noNames bool // -n: addresses only
+	// showSecrets shows the secrets of the protocol log in clear
+	// (--show-secrets), as the EVE writer does.
+	showSecrets bool
 }
 
 // name is what a DNS answer seen on the wire named a, cleaned for the

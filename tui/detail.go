@@ -22,7 +22,7 @@ type detailTarget struct {
 	host     netip.Addr
 	pid      int32
 	procName string
-	event    *engine.EventLine
+	event    *engine.Event
 }
 
 // detailPane shows what is known about one alert, flow, host, process or
@@ -244,8 +244,9 @@ func (d *detailPane) build() {
 		field("time", e.TS.Format("2006-01-02 15:04:05.000000"))
 		field("client", e.Client.String())
 		field("server", e.Server.String())
-		field("summary", e.Summary)
-		field("detail", e.Detail)
+		summary, detail := EventLine(e, d.c.showSecrets)
+		field("summary", summary)
+		field("detail", detail)
 		addrs, flowID = []netip.Addr{e.Client.Addr(), e.Server.Addr()}, e.FlowID
 	}
 	if pid > 0 && d.c.host != nil {

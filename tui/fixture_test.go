@@ -14,6 +14,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/engine"
 	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/hoststat"
+	"github.com/opsdeck/opsdeck/internal/proto"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -85,11 +86,16 @@ func fixtureSnapshot(evil string) *engine.Snapshot {
 		{Addr: a("192.168.1.66"), BytesOut: 60_000, BytesIn: 2_000, Flows: 1000},
 		{Addr: a("10.0.0.7"), BytesOut: 20_000, BytesIn: 30_000, Flows: 1},
 	}
-	events := []engine.EventLine{
-		{TS: t0.Add(-20 * time.Second), Kind: "dns", Client: ap("10.0.0.7:40000"), Server: ap("10.0.0.53:53"), Summary: "aGVsbG8.t.example" + evil, Detail: "TXT", FlowID: 9},
-		{TS: t0.Add(-15 * time.Second), Kind: "tls", Client: ap("10.0.0.5:41234"), Server: ap("93.184.216.34:443"), Summary: "www.example.com" + evil, Detail: "TLS 1.3", FlowID: 11},
-		{TS: t0.Add(-12 * time.Second), Kind: "http", Client: ap("10.0.0.9:5555"), Server: ap("10.0.0.5:80"), Summary: "GET example.org/index.html" + evil, Detail: "200 curl/8.5" + evil},
-		{TS: t0.Add(-8 * time.Second), Kind: "credential", Client: ap("10.0.0.9:5556"), Server: ap("10.0.0.5:21"), Summary: "ftp user admin" + evil + " password ****", Detail: "failed", Severity: 2},
+	events := []engine.Event{
+		{TS: t0.Add(-20 * time.Second), Kind: "dns", Client: ap("10.0.0.7:40000"), Server: ap("10.0.0.53:53"), FlowID: 9,
+			DNS: &proto.DNS{Type: "request", Queries: []proto.DNSQuery{{RRName: "aGVsbG8.t.example" + evil, RRType: "TXT"}}}},
+		{TS: t0.Add(-15 * time.Second), Kind: "tls", Client: ap("10.0.0.5:41234"), Server: ap("93.184.216.34:443"), FlowID: 11,
+			TLS: &proto.TLS{SNI: "www.example.com" + evil, Version: "TLS 1.3"}},
+		{TS: t0.Add(-12 * time.Second), Kind: "http", Client: ap("10.0.0.9:5555"), Server: ap("10.0.0.5:80"),
+			HTTP: &proto.HTTP{Method: "GET", Hostname: "example.org", URL: "/index.html" + evil, Status: 200, UserAgent: "curl/8.5" + evil}},
+		// newTestModel shows secrets: this password is drawn as it is.
+		{TS: t0.Add(-8 * time.Second), Kind: "credential", Client: ap("10.0.0.9:5556"), Server: ap("10.0.0.5:21"),
+			Cred: &proto.Credential{Protocol: "ftp", User: "admin" + evil, Password: "****", Outcome: "failed"}},
 	}
 	pps := make([]float64, 60)
 	bps := make([]float64, 60)
@@ -135,7 +141,9 @@ func trueColorRenderer() *lipgloss.Renderer {
 
 // newTestModel builds a model of size w x h showing snap.
 func newTestModel(snap *engine.Snapshot, w, h int, r *lipgloss.Renderer) *Model {
-	m, err := New(Options{Renderer: r})
+	// ShowSecrets: the fixture's credential has the password "****", which
+	// the goldens show; masking is TestEventLine's.
+	m, err := New(Options{Renderer: r, ShowSecrets: true})
 	if err != nil {
 		panic(fmt.Sprint("new model: ", err))
 	}

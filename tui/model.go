@@ -46,6 +46,9 @@ type Options struct {
 	// NoNames shows addresses only (-n), not the names DNS answers on the
 	// wire gave them (engine.Snapshot.Names).
 	NoNames bool
+	// ShowSecrets shows the passwords the protocol log holds in clear
+	// (--show-secrets); they are masked otherwise (proto.ShowSecret).
+	ShowSecrets bool
 	// Present, when set, is handed every newly drawn screen
 	// (TerminalWriter.Present paints it at once, so the renderer's frame
 	// ticks can be rare).
@@ -111,6 +114,7 @@ func New(o Options) (*Model, error) {
 	st := ThemeStyles(o.Renderer, o.ASCII, o.Theme)
 	c := newCommon(st, keys)
 	c.noNames = o.NoNames
+	c.showSecrets = o.ShowSecrets
 	c.focus = paneAlerts
 	c.save = saver{bundle: o.Bundle, export: o.ExportAlert}
 	m := &Model{c: c, opts: o, refresh: o.Refresh, second: paneNet, dirty: true}

@@ -158,6 +158,7 @@ func cmdConsole(args []string) error {
 		Bundle:      save.bundle,
 		ExportAlert: save.exportAlert,
 		NoNames:     o.noResolve,
+		ShowSecrets: o.showSecrets,
 		Present:     term.Present,
 	})
 	if err != nil {

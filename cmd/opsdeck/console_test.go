@@ -136,7 +136,8 @@ func TestReplayHostileStrings(t *testing.T) {
 	raw := false
 	for _, e := range snap.Events {
 		kinds[e.Kind] = true
-		raw = raw || strings.Contains(e.Summary+e.Detail, "\x1b")
+		summary, detail := tui.EventLine(&e, false)
+		raw = raw || strings.Contains(summary+detail, "\x1b")
 	}
 	if !raw {
 		t.Fatalf("no event carries the escape sequence, the test would prove nothing: %+v", snap.Events)

@@ -182,7 +182,7 @@ func TestReorderedFirstSegments(t *testing.T) {
 	s := e.Snapshot(SnapshotOptions{Events: 10})
 	found := false
 	for _, ev := range s.Events {
-		if ev.Kind == "tls" && ev.Summary == "reordered.example" {
+		if ev.Kind == "tls" && ev.TLS != nil && ev.TLS.SNI == "reordered.example" {
 			found = true
 		}
 	}

@@ -16,7 +16,7 @@ type recent struct {
 	// the console shows them).
 	headless bool
 	alerts   *ring[*detect.Alert] // the records themselves: never changed once published
-	events   *ring[EventLine]
+	events   *ring[Event]
 	// bySev counts incidents by severity: an update of one already raised
 	// (a count that grew, a process found) is not another.
 	bySev [4]uint64
@@ -26,7 +26,7 @@ type recent struct {
 
 func newRecent(cfg Config) *recent {
 	return &recent{headless: cfg.Headless, alerts: newRing[*detect.Alert](cfg.RecentAlerts),
-		events: newRing[EventLine](cfg.RecentEvents), host: newHostState()}
+		events: newRing[Event](cfg.RecentEvents), host: newHostState()}
 }
 
 // Record keeps what the console shows of r.
@@ -43,7 +43,7 @@ func (c *recent) Record(r record.Record) {
 		if c.headless {
 			return
 		}
-		c.events.push(eventLine(r.Event, r.Flow))
+		c.events.push(newEvent(r.Event, r.Flow))
 		if r.Event.DNS != nil && r.Flow != nil {
 			c.names.observe(r.FlowID, r.Event.DNS)
 		}

@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"net/netip"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/attrib"
@@ -78,102 +76,105 @@ func (s *series) roll() {
 	s.curP, s.curB = 0, 0
 }
 
-// EventLine is one line of the protocol log: a DNS name, a TLS SNI, an HTTP
-// request, a credential (masked). Text fields are raw: the console cleans them.
-type EventLine struct {
-	TS       time.Time
-	Kind     string // "dns", "tls", "quic", "http", "ssh", "ftp", "rdp", "credential"
-	Client   netip.AddrPort
-	Server   netip.AddrPort
-	Summary  string // the headline fact (name, SNI, "GET host/uri", user)
-	Detail   string // secondary fact (answers, version, status, outcome)
-	FlowID   uint64
-	Severity int // 0 plain, 2 for credentials
+// Event is one entry of the protocol log: what the console shows of a
+// protocol event (a DNS name, a TLS SNI, an HTTP request, a login), copied
+// as values when the event is published, since the event and what it
+// points to may be recycled (proto.Pool) once the record stream moves on.
+// The engine keeps typed facts; the console makes the line (tui.EventLine).
+// Text is raw, as the packet had it (the console cleans it), and a secret
+// is as sent: the console masks it unless told to show it.
+type Event struct {
+	TS     time.Time
+	Kind   string // the event type: "dns", "tls", "quic", "http", "ftp", "rdp", "credential", a registered parser's
+	Client netip.AddrPort
+	Server netip.AddrPort
+	FlowID uint64
+	// One of these is set, as in proto.Event, holding only what the line
+	// needs: the DNS message's type, rcode, first question and first
+	// EventAnswers answers' rdata; TLS's SNI, version and subject; QUIC's
+	// version, SNI, the client's ALPN and, for a server hello, JA3S;
+	// HTTP's method, host, URL, status and user agent; FTP's command, its
+	// argument (PASS's is a secret: proto.FTP.ShownData) and the first
+	// completion code; the RDP transaction for its Summary; the credential.
+	DNS  *proto.DNS
+	TLS  *proto.TLS
+	QUIC *proto.QUIC
+	HTTP *proto.HTTP
+	FTP  *proto.FTP
+	RDP  *proto.RDP
+	Cred *proto.Credential
+	// Line is a registered parser's event's summary and detail
+	// (proto.Record.Line), taken when it is published: the record is the
+	// parser's, and those two strings are what it gives the console.
+	Line *RecordLine
 }
 
-func eventLine(ev *proto.Event, f *flow.Flow) EventLine {
-	l := EventLine{TS: ev.TS, Kind: ev.Type}
+// RecordLine is a registered parser's summary and detail of an event.
+type RecordLine struct{ Summary, Detail string }
+
+// EventAnswers is how many answers of a DNS response the protocol log
+// keeps: the console shows three and marks that there were more.
+const EventAnswers = 4
+
+// newEvent copies what the protocol log shows of ev, of flow f (or nil).
+func newEvent(ev *proto.Event, f *flow.Flow) Event {
+	e := Event{TS: ev.TS, Kind: ev.Type}
 	if f != nil {
-		l.Client = netip.AddrPortFrom(f.Client, f.CPort)
-		l.Server = netip.AddrPortFrom(f.Server, f.SPort)
-		l.FlowID = f.ID
+		e.Client = netip.AddrPortFrom(f.Client, f.CPort)
+		e.Server = netip.AddrPortFrom(f.Server, f.SPort)
+		e.FlowID = f.ID
 	}
 	switch {
 	case ev.DNS != nil:
 		d := ev.DNS
+		c := &proto.DNS{Type: d.Type, RCode: d.RCode}
 		if len(d.Queries) > 0 {
-			l.Summary = d.Queries[0].RRName
-			l.Detail = d.Queries[0].RRType
+			c.Queries = []proto.DNSQuery{{RRName: d.Queries[0].RRName, RRType: d.Queries[0].RRType}}
 		}
-		if d.Type == "response" {
-			l.Detail += " " + d.RCode
-			for i, a := range d.Answers {
-				if i == 3 {
-					l.Detail += " …"
-					break
-				}
-				l.Detail += " " + a.RData
+		if n := min(len(d.Answers), EventAnswers); n > 0 {
+			c.Answers = make([]proto.DNSAnswer, n)
+			for i := range n {
+				c.Answers[i] = proto.DNSAnswer{RData: d.Answers[i].RData}
 			}
 		}
+		e.DNS = c
 	case ev.TLS != nil:
-		l.Summary = ev.TLS.SNI
-		l.Detail = ev.TLS.Version
-		if ev.TLS.Subject != "" {
-			l.Detail += " " + ev.TLS.Subject
-		}
+		e.TLS = &proto.TLS{SNI: ev.TLS.SNI, Version: ev.TLS.Version, Subject: ev.TLS.Subject}
 	case ev.QUIC != nil:
 		q := ev.QUIC
-		l.Detail = "QUIC " + quicVersionLabel(q.Version)
-		switch {
-		case q.SNI != "":
-			l.Summary = q.SNI
-			if len(q.ALPN) > 0 {
-				l.Detail += " " + strings.Join(q.ALPN, ",")
-			}
-		case q.JA3S != nil:
-			l.Summary = "server hello"
-		default:
-			l.Summary = "handshake packet"
+		c := &proto.QUIC{Version: q.Version, SNI: q.SNI, ALPN: slices.Clone(q.ALPN)}
+		if q.JA3S != nil {
+			ja := *q.JA3S
+			c.JA3S = &ja
 		}
+		e.QUIC = c
 	case ev.HTTP != nil:
 		h := ev.HTTP
-		l.Summary = h.Method + " " + h.Hostname + h.URL
-		if h.Status != 0 {
-			l.Detail = strconv.Itoa(h.Status)
-		}
-		if h.UserAgent != "" {
-			l.Detail += " " + h.UserAgent
-		}
+		e.HTTP = &proto.HTTP{Method: h.Method, Hostname: h.Hostname, URL: h.URL, Status: h.Status, UserAgent: h.UserAgent}
 	case ev.FTP != nil:
-		l.Summary = ev.FTP.Command + " " + ev.FTP.ShownData(false)
+		c := &proto.FTP{Command: ev.FTP.Command, CommandData: ev.FTP.CommandData}
 		if len(ev.FTP.CompletionCode) > 0 {
-			l.Detail = ev.FTP.CompletionCode[0]
+			c.CompletionCode = []string{ev.FTP.CompletionCode[0]}
 		}
+		e.FTP = c
 	case ev.RDP != nil:
-		l.Summary = ev.RDP.Summary()
+		r := *ev.RDP
+		if r.Client != nil {
+			cl := *r.Client
+			r.Client = &cl
+		}
+		r.Channels, r.X509Serials = slices.Clone(r.Channels), slices.Clone(r.X509Serials)
+		r.Flags, r.ServerSupports = nil, nil // not in its summary
+		e.RDP = &r
 	case ev.Cred != nil:
-		l.Summary = ev.Cred.Protocol + " user " + ev.Cred.User + " password " + proto.ShowSecret(ev.Cred.Password, false)
-		l.Detail = ev.Cred.Outcome
-		l.Severity = 2
+		c := *ev.Cred
+		e.Cred = &c
 	case ev.Body != nil:
-		// A parser on the registry makes its own line.
+		l := &RecordLine{}
 		l.Summary, l.Detail = ev.Body.Line()
+		e.Line = l
 	}
-	return l
-}
-
-// quicVersionLabel names the QUIC versions people know by name.
-func quicVersionLabel(v string) string {
-	switch v {
-	case "1":
-		return "v1"
-	case "6b3343cf":
-		return "v2"
-	}
-	if strings.HasPrefix(v, "Q") { // Google's: Q043, Q046
-		return v
-	}
-	return "version " + v
+	return e
 }
 
 // SourceStatus says what feeds the engine and how it is doing.
@@ -248,7 +249,7 @@ type Snapshot struct {
 	Alerts   []*detect.Alert // newest last; the alerts themselves never change
 	// AlertsBySeverity counts every alert raised, index = severity (1..3).
 	AlertsBySeverity [4]uint64
-	Events           []EventLine
+	Events           []Event // the protocol log, newest last
 	Host             HostState
 	Detectors        map[string]uint64
 	// Processes is per-process network use (live capture with attribution).
