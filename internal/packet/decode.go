@@ -175,7 +175,7 @@ func (d *Decoder) decodeLayers(link uint16, data []byte, s *Summary) (err error)
 }
 
 // fast decodes the commonest frame by hand, with no layer parser: Ethernet
-// II, IPv4 without options or fragmentation or IPv6 without extension
+// II with at most one 802.1Q tag, IPv4 without options or fragmentation or IPv6 without extension
 // headers, whole in the frame, and TCP (with well-formed options), UDP
 // that is no tunnel, ICMP or ICMPv6. It returns false for anything else,
 // perhaps with some fields of s written (Decode clears them), and the
@@ -188,10 +188,19 @@ func (d *Decoder) fast(data []byte, s *Summary) bool {
 	if len(data) < 14+20 {
 		return false
 	}
+	et, ip := binary.BigEndian.Uint16(data[12:14]), data[14:]
+	if et == uint16(layers.EthernetTypeDot1Q) {
+		// One 802.1Q tag (two or 802.1ad go to the parser).
+		if et = binary.BigEndian.Uint16(ip[2:4]); et != uint16(layers.EthernetTypeIPv4) && et != uint16(layers.EthernetTypeIPv6) {
+			return false
+		}
+		s.VLANCount, s.VLAN[0] = 1, binary.BigEndian.Uint16(ip[0:2])&0x0fff
+		ip = ip[4:]
+	}
 	var l4 []byte
 	var proto uint8
-	switch ip := data[14:]; {
-	case data[12] == 0x08 && data[13] == 0x00 && ip[0] == 0x45:
+	switch {
+	case et == uint16(layers.EthernetTypeIPv4) && len(ip) >= 20 && ip[0] == 0x45:
 		n := int(binary.BigEndian.Uint16(ip[2:4]))
 		if n < 20 || n > len(ip) || binary.BigEndian.Uint16(ip[6:8])&0x3fff != 0 {
 			return false // truncated, TSO's zero length, or a fragment
@@ -202,7 +211,7 @@ func (d *Decoder) fast(data []byte, s *Summary) bool {
 		s.IPVersion, s.IPLen, s.TTL = 4, n, ip[8]
 		s.Src, s.Dst = netip.AddrFrom4([4]byte(ip[12:16])), netip.AddrFrom4([4]byte(ip[16:20]))
 		l4 = ip[20:n]
-	case data[12] == 0x86 && data[13] == 0xdd && len(ip) >= 40 && ip[0]>>4 == 6:
+	case et == uint16(layers.EthernetTypeIPv6) && len(ip) >= 40 && ip[0]>>4 == 6:
 		n := int(binary.BigEndian.Uint16(ip[4:6]))
 		if n == 0 || 40+n > len(ip) {
 			return false // a jumbogram or truncated
@@ -265,7 +274,7 @@ func (d *Decoder) fast(data []byte, s *Summary) bool {
 	s.HasL4 = true
 	copy(s.DstMAC[:], data[0:6])
 	copy(s.SrcMAC[:], data[6:12])
-	s.EtherType = binary.BigEndian.Uint16(data[12:14])
+	s.EtherType = et
 	return true
 }
 
