@@ -3,7 +3,7 @@
 the PostgreSQL SSLRequest and LDAP StartTLS upgrades, on loopback.
 
 Clients: Python's poplib and imaplib (AUTH XOAUTH2, AUTH PLAIN,
-AUTHENTICATE XOAUTH2), curl -d and --json (HTTP form and JSON logins), curl -x socks5://
+AUTHENTICATE XOAUTH2), smtplib (AUTH PLAIN, AUTH LOGIN), curl -d and --json (HTTP form and JSON logins), curl -x socks5://
 (RFC 1929), redis-cli (AUTH), ldapsearch -x (simple bind) and -ZZ
 (StartTLS), psql (cleartext password; sslmode=require). Servers: small
 ones here that answer as the real ones do (accept one secret, refuse the
@@ -17,7 +17,7 @@ form, Redis, LDAP and SOCKS5 servers.
 usage: [MKCREDS_ONLY="name ..."] scripts/mkcreds.py [OUTDIR]
 """
 import base64, http.server, os, socket, struct, subprocess, sys, threading
-import imaplib, poplib
+import imaplib, poplib, smtplib
 
 from looplab import capture, lines, serve, tls_tail, tmp
 
@@ -125,6 +125,50 @@ def c_imap(p):
     except imaplib.IMAP4.error:
         pass
     c.logout()
+
+
+# --- SMTP: AUTH PLAIN and AUTH LOGIN -------------------------------------
+
+def smtp(s):
+    s.sendall(b"220 mx.lab.test ESMTP ready\r\n")
+    it = lines(s)
+    for l in it:
+        f = l.split(" ")
+        cmd = f[0].upper()
+        if cmd in ("EHLO", "HELO"):
+            s.sendall(b"250-mx.lab.test\r\n250 AUTH PLAIN LOGIN\r\n")
+        elif cmd == "AUTH" and len(f) >= 2 and f[1].upper() == "PLAIN":
+            resp = f[2] if len(f) > 2 else None
+            if resp is None:
+                s.sendall(b"334 \r\n")
+                resp = next(it)
+            ok = base64.b64decode(resp).endswith(b"\0secret")
+            s.sendall(b"235 2.7.0 Authentication successful\r\n" if ok else b"535 5.7.8 Authentication failed\r\n")
+        elif cmd == "AUTH" and len(f) >= 2 and f[1].upper() == "LOGIN":
+            s.sendall(b"334 VXNlcm5hbWU6\r\n")
+            next(it)
+            s.sendall(b"334 UGFzc3dvcmQ6\r\n")
+            ok = base64.b64decode(next(it)) == b"secret"
+            s.sendall(b"235 2.7.0 Authentication successful\r\n" if ok else b"535 5.7.8 Authentication failed\r\n")
+        elif cmd == "QUIT":
+            s.sendall(b"221 2.0.0 Bye\r\n")
+            return
+        else:
+            s.sendall(b"502 5.5.2 ?\r\n")
+
+
+def c_smtp(p):
+    # Python's smtplib, as a mail client or a script sends: AUTH PLAIN
+    # with the wrong password, then AUTH LOGIN with the right one.
+    for mech, user, pw in [("PLAIN", "frank@lab.test", "wrong"), ("LOGIN", "frank@lab.test", "secret")]:
+        c = smtplib.SMTP("127.0.0.1", p)
+        c.ehlo("client.lab.test")
+        c.user, c.password = user, pw
+        try:
+            c.auth(mech, getattr(c, "auth_" + mech.lower()), initial_response_ok=mech == "PLAIN")
+        except smtplib.SMTPAuthenticationError:
+            pass
+        c.quit()
 
 
 # --- HTTP form logins ----------------------------------------------------
@@ -385,6 +429,7 @@ only = os.environ.get("MKCREDS_ONLY", "").split()
 web = http.server.ThreadingHTTPServer(("127.0.0.1", 18081), Web)
 threading.Thread(target=web.serve_forever, daemon=True).start()
 for name, port, srv, cli in [("pop3-xoauth2", 18110, pop3, c_pop3), ("imap-xoauth2", 18143, imap, c_imap),
+                             ("smtp-auth", 18025, smtp, c_smtp),
                              ("http-form", 18081, None, c_http), ("socks5-auth", 18108, socks, c_socks),
                              ("redis-auth", 18379, redis, c_redis), ("ldap-bind", 18389, ldap, c_ldap),
                              ("ldap-starttls", 18390, ldap, c_ldaps), ("pgsql-cleartext", 18432, pgsql, c_pgsql),
