@@ -60,15 +60,13 @@ type flood struct {
 }
 
 // handshakes is a direct-mapped cache of handshake steps, keyed by a hash
-// of the connection's ends and sequence numbers (1 MB). A flood overwrites
+// of the connection's ends and sequence numbers (512 KB: a slot is one
+// word, so more of it stays in cache under a flood). A flood overwrites
 // slots, so under a flood some steps are forgotten: the flow's own record,
-// when it survives, still counts.
-type handshakes struct{ slots [1 << 17]shakeSlot }
-
-type shakeSlot struct {
-	tag  uint32
-	seen uint32 // a SYN: retransmissions credited (at most once)
-}
+// when it survives, still counts. A slot holds the key's tag with bit 1
+// set (never 0, the empty slot), and bit 0 once a SYN's retransmission
+// was credited.
+type handshakes struct{ slots [1 << 17]uint32 }
 
 // shakeKey hashes a connection (the hashAddr of client and server, then
 // their ports) and two sequence numbers.
@@ -78,12 +76,12 @@ func shakeKey(c, s uint32, cport, sport uint16, a, b uint32) uint64 {
 
 // check records key h and reports whether it was recorded before; the
 // slot is returned for its owner's bookkeeping.
-func (hs *handshakes) check(h uint64) (*shakeSlot, bool) {
-	sl, tag := &hs.slots[h&(1<<17-1)], uint32(h>>32)|1
-	if sl.tag == tag {
+func (hs *handshakes) check(h uint64) (*uint32, bool) {
+	sl, tag := &hs.slots[h&(1<<17-1)], uint32(h>>32)&^1|2
+	if *sl&^1 == tag {
 		return sl, true
 	}
-	sl.tag, sl.seen = tag, 0
+	*sl = tag
 	return sl, false
 }
 
@@ -94,8 +92,9 @@ func (d *Detector) synRetransmission(s *packet.Summary) (again, first bool) {
 	if !hit {
 		return false, false
 	}
-	sl.seen++
-	return true, sl.seen == 1
+	first = *sl&1 == 0
+	*sl |= 1
+	return true, first
 }
 
 // synAckSeen records the server's SYN-ACK s so the client's ACK of it
@@ -108,7 +107,7 @@ func (d *Detector) synAckSeen(s *packet.Summary) {
 // a SYN-ACK synAckSeen recorded; it is forgotten then (counted once).
 func (d *Detector) handshakeACK(s *packet.Summary) bool {
 	sl, hit := d.shake.check(shakeKey(d.hs, d.hd, s.SrcPort, s.DstPort, s.Seq, s.Ack))
-	sl.tag = 0
+	*sl = 0
 	return hit
 }
 

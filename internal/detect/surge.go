@@ -206,7 +206,7 @@ func (d *Detector) surgeTick(now time.Time, emit func(*Alert)) {
 	d.lastTick = now
 	d.surgeEval(&d.total, netip.Addr{}, secs, alpha, now, emit)
 	if d.activeAll || d.walkAll {
-		for a, r := range d.hosts.m {
+		for a, r := range d.hosts.all() {
 			d.surgeCatchUp(r, prev)
 			d.surgeEval(r, a, secs, alpha, now, emit)
 		}

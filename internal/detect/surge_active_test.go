@@ -66,7 +66,7 @@ func TestSurgeActiveListSameAsWalk(t *testing.T) {
 			t.Errorf("alert %d: %q, walking every host %q", i, gotLazy[i], gotWalk[i])
 		}
 	}
-	for a, w := range walk.hosts.m {
+	for a, w := range walk.hosts.all() {
 		l := lazy.hosts.get(a)
 		if l == nil {
 			t.Fatalf("%v tracked when walking, not with the active list", a)

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"encoding/binary"
+	"iter"
 	"math"
 	"math/bits"
 	"net/netip"
@@ -14,21 +15,26 @@ import (
 // entry, so a flood of new keys costs no allocation once the table is full.
 //
 // Expiry goes through a lazy timing wheel, so it costs the entries that come
-// due, not the table: every key sits in the bucket of the second its entry
-// was last known to be seen (age), a key in its bucket only once the expiry
-// after its creation has placed it. An expiry visits the buckets before its
-// cutoff only: an entry seen since is moved to the bucket of its age then,
-// one still idle is dropped. So an entry is looked at about once per time it
-// could expire, and a table of a million idle sources costs nothing until
-// they are due; the entries dropped are exactly those a walk of the whole
-// table would drop.
+// due, not the table: every entry sits in the bucket of the second it was
+// last known to be seen (its age), placed there by the first expiry after
+// its creation. An expiry visits the buckets before its cutoff only: an
+// entry seen since moves to the bucket of its age then, one still idle is
+// dropped. So an entry is looked at about once per time it could expire, a
+// table of a million idle sources costs nothing until they are due, and the
+// entries dropped are exactly those a walk of the whole table would drop.
+// The wheel holds the entries themselves (with a generation that tells a
+// deleted or recycled one), so it makes no map lookups but for the deletes.
 type table[K comparable, V any] struct {
 	name    string
-	m       map[K]*V
+	m       map[K]*slot[K, V]
 	max     int
 	evicted uint64
-	spare   *V
-	seen    func(*V) time.Time
+	spare   *slot[K, V]
+	// free keeps slots of expired entries for the next inserts (at most
+	// maxFree): trackers of a few hundred bytes come and go with every
+	// new actor, and each would be an allocation for the collector.
+	free []*slot[K, V]
+	seen func(*V) time.Time
 	// age is the time expire compares with its cutoff (seen unless set).
 	age func(*V) time.Time
 	// onDelete, when set, hears every entry removed (caches keyed by it),
@@ -36,80 +42,126 @@ type table[K comparable, V any] struct {
 	onDelete func(K, *V)
 	onInsert func(K)
 
-	fresh   []K           // keys created since the last expire
-	buckets map[int64][]K // keys by the second of their age (stale ones too)
-	queued  int           // keys in fresh and buckets
-	due     []int64       // scratch: the buckets an expire visits
+	fresh   []wheelItem[K, V]           // entries created since the last expire
+	buckets map[int64][]wheelItem[K, V] // entries by the second of their age (stale ones too)
+	queued  int                         // items in fresh and buckets
+	due     []int64                     // scratch: the buckets an expire visits
+}
+
+// maxFree bounds a table's free list: the inserts of a few seconds of a
+// busy link's new actors.
+const maxFree = 256
+
+// slot is a table entry with its key; gen changes each time the slot is
+// removed, so wheel items of its earlier lives are known stale.
+type slot[K comparable, V any] struct {
+	v   V
+	k   K
+	gen uint32
+}
+
+type wheelItem[K comparable, V any] struct {
+	s   *slot[K, V]
+	gen uint32
 }
 
 func newTable[K comparable, V any](name string, max int, seen func(*V) time.Time) *table[K, V] {
-	return &table[K, V]{name: name, m: make(map[K]*V, min(max, 1024)), max: max, seen: seen, age: seen,
-		buckets: map[int64][]K{}}
+	return &table[K, V]{name: name, m: make(map[K]*slot[K, V], min(max, 1024)), max: max, seen: seen, age: seen,
+		buckets: map[int64][]wheelItem[K, V]{}}
 }
 
 // get returns the entry for k or nil.
-func (t *table[K, V]) get(k K) *V { return t.m[k] }
+func (t *table[K, V]) get(k K) *V {
+	if s := t.m[k]; s != nil {
+		return &s.v
+	}
+	return nil
+}
+
+// len is the number of entries.
+func (t *table[K, V]) len() int { return len(t.m) }
+
+// all yields every entry, in no order.
+func (t *table[K, V]) all() iter.Seq2[K, *V] {
+	return func(yield func(K, *V) bool) {
+		for k, s := range t.m {
+			if !yield(k, &s.v) {
+				return
+			}
+		}
+	}
+}
 
 // upsert returns the entry for k, creating it (zeroed) when missing; fresh
 // reports creation.
 func (t *table[K, V]) upsert(k K) (v *V, fresh bool) {
-	if v = t.m[k]; v != nil {
-		return v, false
+	if s := t.m[k]; s != nil {
+		return &s.v, false
 	}
 	if len(t.m) >= t.max {
 		t.evictOne()
 	}
-	if v = t.spare; v != nil {
+	s := t.spare
+	if s != nil {
 		t.spare = nil
-		var zero V
-		*v = zero
-	} else {
-		v = new(V)
+	} else if n := len(t.free); n > 0 {
+		s, t.free = t.free[n-1], t.free[:n-1]
 	}
-	t.m[k] = v
+	if s != nil {
+		var zero V
+		s.v = zero
+	} else {
+		s = new(slot[K, V])
+	}
+	s.k = k
+	t.m[k] = s
 	if t.onInsert != nil {
 		t.onInsert(k)
 	}
-	t.fresh = append(t.fresh, k)
+	t.fresh = append(t.fresh, wheelItem[K, V]{s, s.gen})
 	if t.queued++; t.queued > 4*max(t.max, 1024) {
 		t.rebuild()
 	}
-	return v, true
+	return &s.v, true
 }
 
 func (t *table[K, V]) evictOne() {
 	var (
-		victim K
-		vv     *V
+		victim *slot[K, V]
 		oldest time.Time
 		n      int
 	)
-	for k, v := range t.m {
-		if ts := t.seen(v); vv == nil || ts.Before(oldest) {
-			victim, vv, oldest = k, v, ts
+	for _, s := range t.m {
+		if ts := t.seen(&s.v); victim == nil || ts.Before(oldest) {
+			victim, oldest = s, ts
 		}
 		if n++; n == 5 {
 			break
 		}
 	}
-	if vv == nil {
+	if victim == nil {
 		return
 	}
-	delete(t.m, victim)
-	if t.onDelete != nil {
-		t.onDelete(victim, vv)
-	}
-	t.spare = vv
+	t.remove(victim)
+	t.spare = victim
 	t.evicted++
+}
+
+// remove deletes s from the map and tells onDelete.
+func (t *table[K, V]) remove(s *slot[K, V]) {
+	delete(t.m, s.k)
+	if t.onDelete != nil {
+		t.onDelete(s.k, &s.v)
+	}
+	s.gen++
 }
 
 // expire drops the entries whose age is before the cutoff.
 func (t *table[K, V]) expire(cutoff time.Time) {
-	for _, k := range t.fresh {
-		if v := t.m[k]; v != nil {
-			t.place(k, t.age(v))
-		} else {
-			t.queued--
+	for _, it := range t.fresh {
+		t.queued--
+		if it.s.gen == it.gen {
+			t.place(it, t.age(&it.s.v))
 		}
 	}
 	clear(t.fresh)
@@ -122,35 +174,35 @@ func (t *table[K, V]) expire(cutoff time.Time) {
 		}
 	}
 	for _, b := range t.due {
-		keys := t.buckets[b]
+		items := t.buckets[b]
 		delete(t.buckets, b)
-		t.queued -= len(keys)
-		for _, k := range keys {
-			v := t.m[k]
-			if v == nil {
+		t.queued -= len(items)
+		for _, it := range items {
+			if it.s.gen != it.gen {
 				continue // evicted or expired since it was placed
 			}
-			if a := t.age(v); a.Before(cutoff) {
-				delete(t.m, k)
-				if t.onDelete != nil {
-					t.onDelete(k, v)
+			if a := t.age(&it.s.v); a.Before(cutoff) {
+				t.remove(it.s)
+				if len(t.free) < maxFree {
+					t.free = append(t.free, it.s)
 				}
 			} else {
-				t.place(k, a)
+				t.place(it, a)
 			}
 		}
 	}
 }
 
-// place puts key k, of age a, in its bucket: the second before a's, so an
-// age that went back by up to a second since (a reordered packet's time)
-// is still due in time.
-func (t *table[K, V]) place(k K, a time.Time) {
+// place puts item it, of age a, in its bucket: the second before a's, so
+// an age that went back by up to a second since (a reordered packet's
+// time) is still due in time.
+func (t *table[K, V]) place(it wheelItem[K, V], a time.Time) {
 	b := a.Unix() - 1
-	t.buckets[b] = append(t.buckets[b], k)
+	t.buckets[b] = append(t.buckets[b], it)
+	t.queued++
 }
 
-// rebuild places every live key afresh, dropping the stale ones that
+// rebuild places every live entry afresh, dropping the stale items that
 // evictions left in the wheel: called when the wheel holds four times the
 // table's bound, so after at least three bounds' worth of inserts, which
 // pay for it.
@@ -158,9 +210,9 @@ func (t *table[K, V]) rebuild() {
 	clear(t.buckets)
 	clear(t.fresh)
 	t.fresh = t.fresh[:0]
-	t.queued = len(t.m)
-	for k, v := range t.m {
-		t.place(k, t.age(v))
+	t.queued = 0
+	for _, s := range t.m {
+		t.place(wheelItem[K, V]{s, s.gen}, t.age(&s.v))
 	}
 }
 

@@ -52,7 +52,7 @@ func TestTableExpiryMatchesWalk(t *testing.T) {
 				next = next.Add(tt.every)
 				cut := now.Add(-tt.ttl)
 				var want []int
-				for k, v := range tab.m {
+				for k, v := range tab.all() {
 					if !v.last.Before(cut) {
 						want = append(want, k)
 					}
