@@ -8,6 +8,7 @@
 # share), and live on loopback.
 #   scripts/console-compare.sh [CAPTURE]    # default testdata/gen/attack-1.5m.pcap (make perf makes it)
 #   PROCS=300 ONLY=live scripts/console-compare.sh   # a busier host: 300 more sleeping processes; live, htop, btop only
+#   BASE=/tmp/opsdeck-base scripts/console-compare.sh # also another build's live and replay rows, in the same rounds
 # Needs tmux, htop and btop (apt install tmux htop btop); live capture needs root.
 set -euo pipefail
 cap=${1:-testdata/gen/attack-1.5m.pcap}
@@ -33,8 +34,12 @@ rows=(
   "8|htop"
   "8|btop"
 )
+if [ -n "${BASE:-}" ]; then # a baseline build, measured in the same rounds
+  rows+=("25|$BASE -r $cap --speed 0" "8|$BASE -i lo")
+fi
 if [ "${ONLY:-}" = live ]; then # no replay: the rows a process count changes
   rows=("${rows[@]:2}")
+  [ -z "${BASE:-}" ] || rows=("${rows[@]:0:3}" "${rows[@]:4}")
 fi
 for r in $(seq "$rounds"); do
   for row in "${rows[@]}"; do
