@@ -264,8 +264,14 @@ func (d *Detector) clock(ts time.Time) {
 // when it is to be shown, builds the alert with build and emits it. It
 // allocates only when it emits.
 func (d *Detector) fire(emit func(*Alert), r *Rule, k supKey, measure float64, ts time.Time, build func(*Alert)) bool {
+	return d.fireRef(emit, r, k, nil, measure, ts, build)
+}
+
+// fireRef is fire for a tracker that keeps its stream's suppressor entry
+// in ref.
+func (d *Detector) fireRef(emit func(*Alert), r *Rule, k supKey, ref *supRef[supKey], measure float64, ts time.Time, build func(*Alert)) bool {
 	k.sid = r.SID
-	v, n, _ := d.sup.Check(k, ts, measure, r.Severity, nil)
+	v, n, _ := d.sup.checkRef(ref, k, ts, measure, r.Severity, nil)
 	if v == VerdictFold {
 		d.folded++
 		return false

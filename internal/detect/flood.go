@@ -29,6 +29,7 @@ type floodEntry struct {
 	votes     int32
 	peers     smallSketch // distinct other ends
 	firstSeen time.Time
+	sup       supRef[supKey]
 }
 
 func (e *floodEntry) vote(a netip.Addr) {
@@ -368,7 +369,7 @@ func (d *Detector) icmpCount(k floodKey, peer netip.Addr, s *packet.Summary, emi
 	if k.dir == 1 {
 		actor, target = k.addr, e.cand
 	}
-	d.fire(emit, RuleICMPFlood, supKey{actor: netip.Addr{}, target: k.addr, extra: uint64(k.dir)}, float64(e.total), s.TS, func(a *Alert) {
+	d.fireRef(emit, RuleICMPFlood, supKey{actor: netip.Addr{}, target: k.addr, extra: uint64(k.dir)}, &e.sup, float64(e.total), s.TS, func(a *Alert) {
 		a.Src, a.Dst, a.Proto = actor, target, packet.ProtoName(s.Proto)
 		if k.dir == 0 {
 			who := actor.String()

@@ -28,6 +28,7 @@ type reflEntry struct {
 	votes     int32
 	kinds     uint8
 	firstSeen time.Time
+	sup       supRef[supKey]
 }
 
 const (
@@ -96,7 +97,7 @@ func (d *Detector) reflection(s *packet.Summary, kind uint8, f *flow.Flow, emit 
 	if peers < d.cfg.ReflectionSources && avg < d.cfg.ReflectionAvgBytes {
 		return
 	}
-	d.fire(emit, RuleReflection, supKey{target: s.Dst}, float64(e.total), s.TS, func(a *Alert) {
+	d.fireRef(emit, RuleReflection, supKey{target: s.Dst}, &e.sup, float64(e.total), s.TS, func(a *Alert) {
 		// The actor is whoever spoofed the target's address, which the
 		// packets do not show; Src is the busiest reflector, as the
 		// packets' source, and the text says it is a reflector.

@@ -36,6 +36,7 @@ type scanEntry struct {
 	sample             portSamples
 	open               portSamples // ports that answered: what the scan found
 	ports              sketch
+	sup                supRef[supKey]
 }
 
 type sweepEntry struct {
@@ -53,6 +54,7 @@ type stealthEntry struct {
 	probes uint32
 	kinds  uint8 // bit set of stealth kinds
 	sample portSamples
+	sup    supRef[supKey]
 }
 
 type scan struct {
@@ -138,7 +140,7 @@ func (d *Detector) portAttempt(e *scanEntry, f *flow.Flow, ts time.Time, span ti
 	e.sample.add(f.SPort)
 	if e.ports.add(uint32(f.SPort)) {
 		if n := e.ports.count(); n >= d.cfg.ScanPorts && e.answered*2 < e.attempts {
-			d.fire(emit, RuleScanPort, supKey{actor: f.Client, target: f.Server, port: uint16(f.Proto)}, float64(n), ts, func(a *Alert) {
+			d.fireRef(emit, RuleScanPort, supKey{actor: f.Client, target: f.Server, port: uint16(f.Proto)}, &e.sup, float64(n), ts, func(a *Alert) {
 				a.Src, a.Dst, a.Proto = f.Client, f.Server, packet.ProtoName(f.Proto)
 				a.Signature = fmt.Sprintf("scan.port: %s probed %d %s ports on %s (%d probes, %d answered)", f.Client, n,
 					packet.ProtoName(f.Proto), f.Server, e.attempts, e.answered)
@@ -291,7 +293,7 @@ func kindList(k uint8) []string {
 func (d *Detector) stealthProbe(s *packet.Summary, fl uint8, emit func(*Alert)) {
 	e, _ := d.stealth.upsert(pairKey{s.Src, s.Dst, packet.ProtoTCP})
 	if e.w.roll(s.TS, d.cfg.ScanWindow) {
-		*e = stealthEntry{w: e.w}
+		*e = stealthEntry{w: e.w, sup: e.sup}
 	}
 	e.probes++
 	e.kinds |= stealthKind(fl)
@@ -302,7 +304,7 @@ func (d *Detector) stealthProbe(s *packet.Summary, fl uint8, emit func(*Alert)) 
 	// A new kind of probe is news even when the count did not double: each
 	// kind doubles the measure, so the suppressor re-reports it.
 	measure := float64(e.probes) * float64(uint(1)<<bits.OnesCount8(e.kinds))
-	d.fire(emit, RuleScanStealth, supKey{actor: s.Src, target: s.Dst}, measure, s.TS, func(a *Alert) {
+	d.fireRef(emit, RuleScanStealth, supKey{actor: s.Src, target: s.Dst}, &e.sup, measure, s.TS, func(a *Alert) {
 		a.Src, a.Dst, a.SrcPort, a.DstPort, a.Proto = s.Src, s.Dst, s.SrcPort, s.DstPort, "TCP"
 		kinds := kindList(e.kinds)
 		a.Signature = fmt.Sprintf("scan.stealth: %s sent %d %s probe(s) to %s", s.Src, e.probes, strings.Join(kinds, "/"), s.Dst)

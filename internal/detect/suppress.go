@@ -66,7 +66,34 @@ func NewSuppressor[K comparable](name string, win time.Duration, max int) *Suppr
 // how many occurrences were folded since the window opened, and the
 // severity to report (an update never lowers it).
 func (s *Suppressor[K]) Check(k K, now time.Time, measure float64, sev Severity, worse func(prev, cur float64) bool) (Verdict, uint64, Severity) {
-	e, fresh := s.t.upsert(k)
+	return s.checkRef(nil, k, now, measure, sev, worse)
+}
+
+// supRef remembers, in a rule's tracker, the suppressor entry of the
+// tracker's alert stream: a stream that fires at every packet past its
+// threshold (a flood, each new port of a scan) then folds without a map
+// lookup. The entry's generation tells when it was evicted or expired
+// since.
+type supRef[K comparable] struct {
+	s   *slot[K, supEntry]
+	gen uint32
+}
+
+// checkRef is Check through ref (nil: none).
+func (s *Suppressor[K]) checkRef(ref *supRef[K], k K, now time.Time, measure float64, sev Severity, worse func(prev, cur float64) bool) (Verdict, uint64, Severity) {
+	var (
+		sl    *slot[K, supEntry]
+		fresh bool
+	)
+	if ref != nil && ref.s != nil && ref.s.gen == ref.gen && ref.s.k == k {
+		sl = ref.s
+	} else {
+		sl, fresh = s.t.upsertSlot(k)
+		if ref != nil {
+			ref.s, ref.gen = sl, sl.gen
+		}
+	}
+	e := &sl.v
 	e.last = now
 	// A clock stepped back (NTP on a live host) starts a new window rather
 	// than suppressing until it catches up.

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -89,5 +90,60 @@ func TestSuppressorPolicies(t *testing.T) {
 	s.Stats(out)
 	if out["ops.entries"] != 0 {
 		t.Errorf("%d entries after every window ended", out["ops.entries"])
+	}
+}
+
+// TestSuppressorRefMatchesCheck holds the trackers' shortcut (checkRef
+// with the entry remembered) to Check: the same verdicts, fold counts and
+// severities for the same occurrences, while windows expire under it and
+// expired entries are recycled for other streams.
+func TestSuppressorRefMatchesCheck(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	plain := NewSuppressor[supKey]("a", time.Minute, 1000)
+	short := NewSuppressor[supKey]("b", time.Minute, 1000)
+	refs := map[supKey]*supRef[supKey]{}
+	now := t0
+	for i := range 100_000 {
+		now = now.Add(time.Duration(rng.IntN(20)) * time.Millisecond)
+		k := supKey{sid: 1, port: uint16(rng.IntN(40)), extra: uint64(rng.IntN(2))}
+		if rng.IntN(10) == 0 {
+			k.port = uint16(100 + i) // a stream seen once
+		}
+		m := float64(rng.IntN(1000))
+		sev := Severity(1 + rng.IntN(3))
+		v1, n1, s1 := plain.Check(k, now, m, sev, nil)
+		ref := refs[k]
+		if ref == nil || rng.IntN(50) == 0 { // sometimes a tracker is new
+			ref = new(supRef[supKey])
+			refs[k] = ref
+		}
+		v2, n2, s2 := short.checkRef(ref, k, now, m, sev, nil)
+		if v1 != v2 || n1 != n2 || s1 != s2 {
+			t.Fatalf("occurrence %d of %v: Check %v %d %v, checkRef %v %d %v", i, k, v1, n1, s1, v2, n2, s2)
+		}
+		if i%3000 == 0 {
+			plain.Expire(now)
+			short.Expire(now)
+		}
+	}
+}
+
+// TestSuppressorRefEvicted: a tracker whose stream was evicted, its entry
+// recycled for another stream, opens a new window, not the other's.
+func TestSuppressorRefEvicted(t *testing.T) {
+	s := NewSuppressor[supKey]("s", 10*time.Minute, 1)
+	a, b := supKey{sid: 1, port: 1}, supKey{sid: 1, port: 2}
+	var ra, rb supRef[supKey]
+	if v, _, _ := s.checkRef(&ra, a, t0, 1, SevLow, nil); v != VerdictNew {
+		t.Fatalf("a: %v", v)
+	}
+	if v, _, _ := s.checkRef(&rb, b, t0.Add(time.Second), 1, SevLow, nil); v != VerdictNew {
+		t.Fatalf("b: %v", v)
+	}
+	if ra.s != rb.s {
+		t.Fatal("b did not reuse a's evicted entry: the test does not exercise a stale reference")
+	}
+	if v, _, _ := s.checkRef(&ra, a, t0.Add(2*time.Second), 1, SevLow, nil); v != VerdictNew {
+		t.Errorf("a after its eviction: %v, want a new window", v)
 	}
 }

@@ -95,8 +95,14 @@ func (t *table[K, V]) all() iter.Seq2[K, *V] {
 // upsert returns the entry for k, creating it (zeroed) when missing; fresh
 // reports creation.
 func (t *table[K, V]) upsert(k K) (v *V, fresh bool) {
+	s, fresh := t.upsertSlot(k)
+	return &s.v, fresh
+}
+
+// upsertSlot is upsert returning the entry's slot.
+func (t *table[K, V]) upsertSlot(k K) (_ *slot[K, V], fresh bool) {
 	if s := t.m[k]; s != nil {
-		return &s.v, false
+		return s, false
 	}
 	if len(t.m) >= t.max {
 		t.evictOne()
@@ -122,7 +128,7 @@ func (t *table[K, V]) upsert(k K) (v *V, fresh bool) {
 	if t.queued++; t.queued > 4*max(t.max, 1024) {
 		t.rebuild()
 	}
-	return &s.v, true
+	return s, true
 }
 
 func (t *table[K, V]) evictOne() {
