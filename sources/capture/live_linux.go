@@ -368,9 +368,10 @@ func (s *afPacket) wait() error {
 	if err := s.file.SetReadDeadline(time.Now().Add(check)); err != nil {
 		return s.closedOr(fmt.Errorf("capture on %s: %w", s.iface, err))
 	}
-	woke := false
+	woke, waited := false, false
 	err := s.rc.Read(func(uintptr) bool {
 		if woke {
+			waited = true
 			return true // any readiness: the caller looks at the ring
 		}
 		woke = true
@@ -389,14 +390,14 @@ func (s *afPacket) wait() error {
 	if err != nil {
 		return fmt.Errorf("capture on %s: wait: %w", s.iface, err)
 	}
-	if s.blockReady() {
-		s.down = false
-		return nil
+	if !waited {
+		return nil // a block was ready without waiting
 	}
-	// Woken without a block: the socket has an error. The kernel sets
-	// ENETDOWN when the interface goes down or is unregistered; reading
-	// SO_ERROR clears it. Down is not gone: the socket works again when the
-	// interface comes back up.
+	// Woken: a block, an error, or both. The poller reports edges, so an
+	// error that came with a block is not reported again: look every time.
+	// The kernel sets ENETDOWN when the interface goes down or is
+	// unregistered; reading SO_ERROR clears it. Down is not gone: the socket
+	// works again when the interface comes back up.
 	var soErr int
 	cerr := s.rc.Control(func(fd uintptr) {
 		soErr, err = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
@@ -407,14 +408,18 @@ func (s *afPacket) wait() error {
 	if err != nil {
 		return fmt.Errorf("capture on %s: %w", s.iface, err)
 	}
-	if _, gone := s.linkState(); gone != nil {
-		return gone
+	if soErr != 0 {
+		if _, gone := s.linkState(); gone != nil {
+			return gone
+		}
 	}
 	switch {
 	case soErr == int(unix.ENETDOWN):
 		s.down = true
 	case soErr != 0:
 		return fmt.Errorf("capture on %s: %w", s.iface, unix.Errno(soErr))
+	case s.blockReady():
+		s.down = false
 	}
 	return nil
 }
