@@ -27,20 +27,7 @@ type Key struct {
 // KeyOf returns the canonical key of a packet and whether the packet's source
 // is the key's A side.
 func KeyOf(s *packet.Summary) (Key, bool) {
-	sp, dp := s.SrcPort, s.DstPort
-	switch s.Proto {
-	case packet.ProtoICMP:
-		// Suricata matches ICMPv4 to a flow by the message type and its
-		// counterpart (flow-hash.c CmpFlowICMPPacket), never by the echo
-		// id: a ping's requests and replies are one flow, whatever their
-		// ids, and B's pings to A are another flow than A's to B. The
-		// oriented pair (type, counterpart) stands in for the ports.
-		sp, dp = uint16(s.ICMPType), uint16(icmp4Counterpart(s.ICMPType))
-	case packet.ProtoICMPv6:
-		// Suricata's ICMPv6 packets have no ports and are compared like
-		// any protocol: all ICMPv6 between two hosts is one flow.
-		sp, dp = 0, 0
-	}
+	sp, dp := keyPorts(s.Proto, s.ICMPType, s.SrcPort, s.DstPort)
 	k := Key{Proto: s.Proto, VLAN: s.VLAN[0], VLANInner: [2]uint16{s.VLAN[1], s.VLAN3}, Depth: s.TunnelDepth}
 	if c := s.Src.Compare(s.Dst); c < 0 || (c == 0 && sp <= dp) {
 		k.A, k.B, k.APort, k.BPort = s.Src, s.Dst, sp, dp
@@ -48,6 +35,25 @@ func KeyOf(s *packet.Summary) (Key, bool) {
 	}
 	k.A, k.B, k.APort, k.BPort = s.Dst, s.Src, dp, sp
 	return k, false
+}
+
+// keyPorts are the ports a key holds for a packet or flow of protocol proto
+// sent from port sp to dp.
+func keyPorts(proto, icmpType uint8, sp, dp uint16) (uint16, uint16) {
+	switch proto {
+	case packet.ProtoICMP:
+		// Suricata matches ICMPv4 to a flow by the message type and its
+		// counterpart (flow-hash.c CmpFlowICMPPacket), never by the echo
+		// id: a ping's requests and replies are one flow, whatever their
+		// ids, and B's pings to A are another flow than A's to B. The
+		// oriented pair (type, counterpart) stands in for the ports.
+		return uint16(icmpType), uint16(icmp4Counterpart(icmpType))
+	case packet.ProtoICMPv6:
+		// Suricata's ICMPv6 packets have no ports and are compared like
+		// any protocol: all ICMPv6 between two hosts is one flow.
+		return 0, 0
+	}
+	return sp, dp
 }
 
 // icmp4Counterpart is the type that answers an ICMPv4 type or is answered
@@ -222,13 +228,7 @@ type Flow struct {
 // what KeyOf returns for the flow's packets when the flow came from a
 // Table.
 func (f *Flow) Key() Key {
-	cp, sp := f.CPort, f.SPort
-	switch f.Proto {
-	case packet.ProtoICMP:
-		cp, sp = uint16(f.ICMPType), uint16(icmp4Counterpart(f.ICMPType))
-	case packet.ProtoICMPv6:
-		cp, sp = 0, 0
-	}
+	cp, sp := keyPorts(f.Proto, f.ICMPType, f.CPort, f.SPort)
 	k := Key{Proto: f.Proto, VLAN: f.VLAN[0], VLANInner: [2]uint16{f.VLAN[1], f.vlan3}, Depth: f.depth}
 	if f.clientIsA {
 		k.A, k.B, k.APort, k.BPort = f.Client, f.Server, cp, sp
