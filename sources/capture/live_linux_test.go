@@ -110,6 +110,33 @@ func collect(t *testing.T, src Source, marker string) []Frame {
 	return collectAll(t, src, marker)
 }
 
+// nextErr reads frames from src until Next fails and sends that error.
+func nextErr(src Source) <-chan error {
+	errc := make(chan error, 1)
+	go func() {
+		for {
+			if _, err := src.Next(); err != nil {
+				errc <- err
+				return
+			}
+		}
+	}()
+	return errc
+}
+
+// waitErr is the error nextErr sends; the test fails if none comes within
+// 15 s (a hang guard, not a timing assertion).
+func waitErr(t *testing.T, errc <-chan error, what string) error {
+	t.Helper()
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(15 * time.Second):
+		t.Fatalf("Next did not return %s", what)
+		return nil
+	}
+}
+
 // collectAll reads frames until every marker has been seen, returning the
 // frames that are not markers.
 func collectAll(t *testing.T, src Source, markers ...string) []Frame {
@@ -259,26 +286,14 @@ func TestLiveInterfaceGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	errc := make(chan error, 1)
-	go func() {
-		for {
-			if _, err := src.Next(); err != nil {
-				errc <- err
-				return
-			}
-		}
-	}()
+	errc := nextErr(src)
 	v.run(t, "ip", "link", "del", v.host)
-	select {
-	case err := <-errc:
-		if !errors.Is(err, ErrInterfaceGone) {
-			t.Fatalf("Next: %v, want ErrInterfaceGone", err)
-		}
-		if want := "capture on " + v.host + ": capture interface went away"; err.Error() != want {
-			t.Errorf("error %q, want %q", err, want)
-		}
-	case <-time.After(15 * time.Second): // hang guard
-		t.Fatal("Next did not return after the interface was deleted")
+	err = waitErr(t, errc, "after the interface was deleted")
+	if !errors.Is(err, ErrInterfaceGone) {
+		t.Fatalf("Next: %v, want ErrInterfaceGone", err)
+	}
+	if want := "capture on " + v.host + ": capture interface went away"; err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
 	}
 }
 
@@ -292,15 +307,7 @@ func TestLiveGoneWhileDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	errc := make(chan error, 1)
-	go func() {
-		for {
-			if _, err := src.Next(); err != nil {
-				errc <- err
-				return
-			}
-		}
-	}()
+	errc := nextErr(src)
 	v.run(t, "ip", "link", "set", v.host, "down")
 	// Wait until Next has seen the link go down: a deletion racing the
 	// down notification would be reported by the socket itself.
@@ -317,13 +324,8 @@ func TestLiveGoneWhileDown(t *testing.T) {
 	default:
 	}
 	v.run(t, "ip", "link", "del", v.host)
-	select {
-	case err := <-errc:
-		if !errors.Is(err, ErrInterfaceGone) {
-			t.Fatalf("Next: %v, want ErrInterfaceGone", err)
-		}
-	case <-time.After(15 * time.Second): // hang guard
-		t.Fatal("Next did not return after the downed interface was deleted")
+	if err := waitErr(t, errc, "after the downed interface was deleted"); !errors.Is(err, ErrInterfaceGone) {
+		t.Fatalf("Next: %v, want ErrInterfaceGone", err)
 	}
 }
 
@@ -365,23 +367,10 @@ func TestLiveCloseWakesNext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	errc := make(chan error, 1)
-	go func() {
-		for {
-			if _, err := src.Next(); err != nil {
-				errc <- err
-				return
-			}
-		}
-	}()
+	errc := nextErr(src)
 	src.Close()
-	select {
-	case err := <-errc:
-		if err != io.EOF {
-			t.Fatalf("Next after Close: %v, want io.EOF", err)
-		}
-	case <-time.After(15 * time.Second): // hang guard
-		t.Fatal("Close did not wake Next")
+	if err := waitErr(t, errc, "after Close"); err != io.EOF {
+		t.Fatalf("Next after Close: %v, want io.EOF", err)
 	}
 }
 
