@@ -21,16 +21,6 @@ import (
 
 var t0 = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 
-// tcpFrame serializes an Ethernet/IPv4/TCP frame with payload.
-func tcpFrame(t testing.TB, src, dst string, sport, dport uint16, payload int) []byte {
-	t.Helper()
-	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
-	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: net.ParseIP(src).To4(), DstIP: net.ParseIP(dst).To4()}
-	tcp := &layers.TCP{SrcPort: layers.TCPPort(sport), DstPort: layers.TCPPort(dport), SYN: true, Window: 1024}
-	tcp.SetNetworkLayerForChecksum(ip)
-	return testpkt.Frame(t, eth, ip, tcp, gopacket.Payload(make([]byte, payload)))
-}
-
 // rawFrame serializes a raw IPv4/UDP packet (LINKTYPE_RAW).
 func rawFrame(t testing.TB, src, dst string) []byte {
 	t.Helper()
@@ -108,7 +98,7 @@ func TestRingBounds(t *testing.T) {
 			r := NewRing(tc.opts)
 			var frames []frame
 			for i := 0; i < tc.n; i++ {
-				frames = append(frames, frame{link: 1, data: tcpFrame(t, "10.0.0.1", "10.0.0.2", 1000, uint16(i), tc.payload), ts: t0.Add(time.Duration(i) * tc.step)})
+				frames = append(frames, frame{link: 1, data: testpkt.TCPSyn(t, "10.0.0.1", "10.0.0.2", 1000, uint16(i), tc.payload), ts: t0.Add(time.Duration(i) * tc.step)})
 			}
 			feed(t, r, frames)
 			st := r.Stats()
@@ -138,13 +128,13 @@ func TestExportAlert(t *testing.T) {
 	var frames []frame
 	// Scanner 10.0.0.66 probes 10.0.0.5; background traffic between others;
 	// one tun (raw IP) packet of the scanner too; one probe long before.
-	frames = append(frames, frame{1, tcpFrame(t, "10.0.0.66", "10.0.0.5", 40000, 1, 0), t0.Add(-time.Hour)})
+	frames = append(frames, frame{1, testpkt.TCPSyn(t, "10.0.0.66", "10.0.0.5", 40000, 1, 0), t0.Add(-time.Hour)})
 	for i := 0; i < 50; i++ {
 		ts := t0.Add(time.Duration(i) * 100 * time.Millisecond)
-		frames = append(frames, frame{1, tcpFrame(t, "10.0.0.66", "10.0.0.5", 40000, uint16(i+1), 0), ts})
-		frames = append(frames, frame{1, tcpFrame(t, "10.0.0.7", "10.0.0.8", 3333, 80, 20), ts})
+		frames = append(frames, frame{1, testpkt.TCPSyn(t, "10.0.0.66", "10.0.0.5", 40000, uint16(i+1), 0), ts})
+		frames = append(frames, frame{1, testpkt.TCPSyn(t, "10.0.0.7", "10.0.0.8", 3333, 80, 20), ts})
 		if i%10 == 0 {
-			frames = append(frames, frame{1, tcpFrame(t, "10.0.0.5", "10.0.0.66", uint16(i+1), 40000, 0), ts})
+			frames = append(frames, frame{1, testpkt.TCPSyn(t, "10.0.0.5", "10.0.0.66", uint16(i+1), 40000, 0), ts})
 		}
 	}
 	frames = append(frames, frame{packet.LinkRaw, rawFrame(t, "10.0.0.5", "10.0.0.66"), t0.Add(time.Second)})
@@ -220,7 +210,7 @@ func TestExportLastAndEmpty(t *testing.T) {
 	}
 	var frames []frame
 	for i := 0; i < 60; i++ {
-		frames = append(frames, frame{1, tcpFrame(t, "192.168.1.1", "192.168.1.2", 1, 2, 10), t0.Add(time.Duration(i) * time.Second)})
+		frames = append(frames, frame{1, testpkt.TCPSyn(t, "192.168.1.1", "192.168.1.2", 1, 2, 10), t0.Add(time.Duration(i) * time.Second)})
 	}
 	feed(t, r, frames)
 	ex, err = r.ExportLast(filepath.Join(dir, "last.pcap"), 10*time.Second)
@@ -266,7 +256,7 @@ func TestSelectionIPv6AndARP(t *testing.T) {
 
 func BenchmarkRingAdd(b *testing.B) {
 	r := NewRing(Options{MaxBytes: 4 << 20})
-	data := tcpFrame(b, "10.0.0.1", "10.0.0.2", 1, 2, 400)
+	data := testpkt.TCPSyn(b, "10.0.0.1", "10.0.0.2", 1, 2, 400)
 	var s packet.Summary
 	_ = packet.NewDecoder().Decode(1, data, t0, len(data), &s)
 	b.ReportAllocs()

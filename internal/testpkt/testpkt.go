@@ -5,11 +5,13 @@ package testpkt
 
 import (
 	"bufio"
+	"net"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
 
 	"github.com/opsdeck/opsdeck/internal/pcapfile"
 )
@@ -23,6 +25,19 @@ func Frame(t testing.TB, ls ...gopacket.SerializableLayer) []byte {
 		t.Fatalf("serialize frame: %v", err)
 	}
 	return append([]byte(nil), buf.Bytes()...)
+}
+
+// TCPSyn is an Ethernet/IPv4/TCP SYN from src:sport to dst:dport (IPv4
+// literals) carrying payload zero bytes.
+func TCPSyn(t testing.TB, src, dst string, sport, dport uint16, payload int) []byte {
+	t.Helper()
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: net.ParseIP(src).To4(), DstIP: net.ParseIP(dst).To4()}
+	tcp := &layers.TCP{SrcPort: layers.TCPPort(sport), DstPort: layers.TCPPort(dport), SYN: true, Window: 1024}
+	if err := tcp.SetNetworkLayerForChecksum(ip); err != nil {
+		t.Fatal(err)
+	}
+	return Frame(t, eth, ip, tcp, gopacket.Payload(make([]byte, payload)))
 }
 
 // Packet is one record of a file WritePcap writes. A zero WireLen means

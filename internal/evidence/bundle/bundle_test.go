@@ -5,15 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
 
 	"github.com/opsdeck/opsdeck/internal/engine"
@@ -24,16 +21,6 @@ import (
 )
 
 var t0 = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
-
-// tcpFrame serializes an Ethernet/IPv4/TCP SYN with payload bytes.
-func tcpFrame(t testing.TB, src, dst string, sport, dport uint16, payload int) []byte {
-	t.Helper()
-	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
-	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: net.ParseIP(src).To4(), DstIP: net.ParseIP(dst).To4()}
-	tcp := &layers.TCP{SrcPort: layers.TCPPort(sport), DstPort: layers.TCPPort(dport), SYN: true, Window: 1024}
-	tcp.SetNetworkLayerForChecksum(ip)
-	return testpkt.Frame(t, eth, ip, tcp, gopacket.Payload(make([]byte, payload)))
-}
 
 // pcapPackets counts the packets of a pcap file.
 func pcapPackets(t *testing.T, path string) int {
@@ -68,12 +55,12 @@ func TestWrite(t *testing.T) {
 	eng := engine.New(cfg, eve.NewWriter(&strings.Builder{}))
 	eng.SetHooks(engine.Hooks{Frame: ring.Hook})
 	for i := 0; i < 60; i++ {
-		d := tcpFrame(t, "10.0.0.66", "10.0.0.5", 40000, uint16(1000+i), 0)
+		d := testpkt.TCPSyn(t, "10.0.0.66", "10.0.0.5", 40000, uint16(1000+i), 0)
 		eng.HandleFrame(1, d, t0.Add(time.Duration(i)*10*time.Millisecond), len(d), uint64(i+1))
 	}
 	// Unrelated traffic in the same window: not this incident's evidence.
 	for i := 0; i < 100; i++ {
-		d := tcpFrame(t, "10.0.0.99", "10.0.0.7", 50000, 443, 100)
+		d := testpkt.TCPSyn(t, "10.0.0.99", "10.0.0.7", 50000, 443, 100)
 		eng.HandleFrame(1, d, t0.Add(time.Duration(i)*5*time.Millisecond), len(d), uint64(100+i))
 	}
 	eng.Expire(t0.Add(2 * time.Second))
