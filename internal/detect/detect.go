@@ -24,8 +24,10 @@ type Detector struct {
 	// hs and hd are hashAddr of the current packet's source and
 	// destination, made once in Packet for every table it probes.
 	hs, hd uint32
-	// gate says which sources the per-source tables may hold.
-	gate srcGate
+	// gate says which hosts traffic.surge may hold; the other gates which
+	// keys scan.port, scan.sweep and dos.synflood may hold, by the hash
+	// their admitters use.
+	gate, portGate, sweepGate, synGate srcGate
 
 	scan
 	flood

@@ -154,7 +154,13 @@ func (d *Detector) initFlood() {
 	d.syn = newTable[floodKey, synEntry]("dos.synflood", d.cfg.MaxEntries, func(e *synEntry) time.Time { return e.last })
 	d.icmp = newTable[floodKey, floodEntry]("dos.icmpflood", d.cfg.MaxEntries, func(e *floodEntry) time.Time { return e.w.last })
 	d.shake = new(handshakes)
+	d.syn.onInsert = func(k floodKey) { d.synGate.add(uint32(synHash(hashAddr(k.addr), k.port))) }
+	d.syn.onDelete = func(k floodKey, _ *synEntry) { d.synGate.del(uint32(synHash(hashAddr(k.addr), k.port))) }
 }
+
+// synHash is a dos.synflood key's hash (server, port), from the server's
+// hashAddr: its admitter's and its gate's.
+func synHash(server uint32, port uint16) uint64 { return mix64(uint64(server)<<16 ^ uint64(port)) }
 
 // synPacket sees a pure SYN toward s.Dst:s.DstPort; f is its flow (nil
 // when the flow table had no room).
@@ -165,7 +171,11 @@ func (d *Detector) synPacket(s *packet.Summary, f *flow.Flow, emit func(*Alert))
 	if !again && f != nil && f.PktsToServer > 1 {
 		again, first = true, f.PktsToServer == 2 && f.FlagsTS&packet.TCPAck == 0
 	}
-	e := d.syn.get(k)
+	h := synHash(d.hd, k.port)
+	var e *synEntry
+	if d.synGate.has(uint32(h)) {
+		e = d.syn.get(k)
+	}
 	pre := time.Duration(-1) // how long before s the uncounted first attempt came
 	if e == nil {
 		// A server port gets a tracker at its second attempt: a port
@@ -176,7 +186,7 @@ func (d *Detector) synPacket(s *packet.Summary, f *flow.Flow, emit func(*Alert))
 			return
 		}
 		us := uint32(s.TS.UnixMicro())
-		seen, firstUS := d.synAdm.check(mix64(uint64(d.hd)<<16^uint64(k.port)), us)
+		seen, firstUS := d.synAdm.check(h, us)
 		if !seen {
 			return
 		}
@@ -315,6 +325,9 @@ func (d *Detector) synFlowEnd(f *flow.Flow, emit func(*Alert)) {
 	if f.Proto != packet.ProtoTCP || f.FlagsTS&packet.TCPSyn == 0 || f.FlagsTS&packet.TCPAck != 0 {
 		return
 	}
+	if !d.synGate.has(uint32(synHash(hashAddr(f.Server), f.SPort))) {
+		return
+	}
 	k := floodKey{addr: f.Server, port: f.SPort, proto: packet.ProtoTCP}
 	if e := d.syn.get(k); e != nil && e.queued {
 		d.synRoll(k, e, d.now, d.now.Sub(e.last) >= d.cfg.SynFloodWindow, emit)
@@ -335,6 +348,9 @@ func (d *Detector) synFinish(emit func(*Alert)) {
 
 // synCompleted credits a completed handshake to the entry of server:port.
 func (d *Detector) synCompleted(server netip.Addr, port uint16) {
+	if !d.synGate.has(uint32(synHash(hashAddr(server), port))) {
+		return
+	}
 	if e := d.syn.get(floodKey{addr: server, port: port, proto: packet.ProtoTCP}); e != nil {
 		e.creditWith(true)
 	}

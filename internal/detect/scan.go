@@ -69,10 +69,23 @@ func (d *Detector) initScan() {
 	d.ports = newTable[pairKey, scanEntry]("scan.port", n, func(e *scanEntry) time.Time { return e.w.last })
 	d.sweeps = newTable[sweepKey, sweepEntry]("scan.sweep", n, func(e *sweepEntry) time.Time { return e.w.last })
 	d.stealth = newTable[pairKey, stealthEntry]("scan.stealth", n, func(e *stealthEntry) time.Time { return e.w.last })
-	d.ports.onInsert = func(k pairKey) { d.gate.add(hashAddr(k.src)) }
-	d.ports.onDelete = func(k pairKey, _ *scanEntry) { d.gate.del(hashAddr(k.src)) }
-	d.sweeps.onInsert = func(k sweepKey) { d.gate.add(hashAddr(k.src)) }
-	d.sweeps.onDelete = func(k sweepKey, _ *sweepEntry) { d.gate.del(hashAddr(k.src)) }
+	d.ports.onInsert = func(k pairKey) { d.portGate.add(uint32(portHash(hashAddr(k.src), hashAddr(k.dst), k.proto))) }
+	d.ports.onDelete = func(k pairKey, _ *scanEntry) {
+		d.portGate.del(uint32(portHash(hashAddr(k.src), hashAddr(k.dst), k.proto)))
+	}
+	d.sweeps.onInsert = func(k sweepKey) { d.sweepGate.add(uint32(sweepHash(hashAddr(k.src), k.port, k.proto))) }
+	d.sweeps.onDelete = func(k sweepKey, _ *sweepEntry) { d.sweepGate.del(uint32(sweepHash(hashAddr(k.src), k.port, k.proto))) }
+}
+
+// portHash is a scan.port key's hash (client, server, protocol), from
+// the addresses' hashAddr: its admitter's and its gate's.
+func portHash(client, server uint32, proto uint8) uint64 {
+	return hashPairH(client, server, uint64(proto))
+}
+
+// sweepHash is a scan.sweep key's hash (client, port, protocol).
+func sweepHash(client uint32, port uint16, proto uint8) uint64 {
+	return hashPairH(client, zeroAddrHash, uint64(port)<<8|uint64(proto))
 }
 
 // scanAttempt counts a flow opened toward a server (a TCP SYN, the first UDP
@@ -86,15 +99,15 @@ func (d *Detector) scanAttempt(s *packet.Summary, f *flow.Flow, probe bool, emit
 	}
 	ts, span := s.TS, d.cfg.ScanWindow
 	hc, hs := d.hs, d.hd
-	known := d.gate.has(hc) // else neither table holds the client
 	if f.Proto != packet.ProtoICMP && f.Proto != packet.ProtoICMPv6 {
 		k := pairKey{f.Client, f.Server, f.Proto}
+		h := portHash(hc, hs, f.Proto)
 		var e *scanEntry
-		if known {
+		if d.portGate.has(uint32(h)) {
 			e = d.ports.get(k)
 		}
 		if e == nil {
-			again, port := d.portAdm.check(hashPairH(hc, hs, uint64(f.Proto)), uint32(f.SPort))
+			again, port := d.portAdm.check(h, uint32(f.SPort))
 			if again {
 				e, _ = d.ports.upsert(k)
 				e.w.roll(ts, span)
@@ -112,12 +125,13 @@ func (d *Detector) scanAttempt(s *packet.Summary, f *flow.Flow, probe bool, emit
 		return // checking addresses before offering them (RFC 2131 4.4.1)
 	}
 	k := sweepKey{f.Client, f.SPort, f.Proto}
+	h := sweepHash(hc, f.SPort, f.Proto)
 	var e *sweepEntry
-	if known {
+	if d.sweepGate.has(uint32(h)) {
 		e = d.sweeps.get(k)
 	}
 	if e == nil {
-		again, host := d.sweepAdm.check(hashPairH(hc, zeroAddrHash, uint64(f.SPort)<<8|uint64(f.Proto)), addrBits(f.Server))
+		again, host := d.sweepAdm.check(h, addrBits(f.Server))
 		if !again {
 			return
 		}
@@ -218,17 +232,18 @@ func (d *Detector) sweepAttempt(e *sweepEntry, f *flow.Flow, ts time.Time, span 
 	}
 }
 
-// scanAnswered credits the server's acceptance of a probe; s is the
-// server's first packet.
+// scanAnswered credits the server's acceptance of a probe; it is called
+// for the server's first packet (from s.Src, the server, to s.Dst, the
+// client).
 func (d *Detector) scanAnswered(f *flow.Flow) {
-	if !d.gate.has(d.hd) {
-		return // neither table holds the client (s.Dst)
-	}
-	if f.Proto != packet.ProtoICMP && f.Proto != packet.ProtoICMPv6 {
+	if f.Proto != packet.ProtoICMP && f.Proto != packet.ProtoICMPv6 && d.portGate.has(uint32(portHash(d.hd, d.hs, f.Proto))) {
 		if e := d.ports.get(pairKey{f.Client, f.Server, f.Proto}); e != nil {
 			e.answered++
 			e.open.add(f.SPort)
 		}
+	}
+	if !d.sweepGate.has(uint32(sweepHash(d.hd, f.SPort, f.Proto))) {
+		return
 	}
 	if e := d.sweeps.get(sweepKey{f.Client, f.SPort, f.Proto}); e != nil {
 		e.answered++

@@ -493,12 +493,11 @@ func hashPairH(a, b uint32, x uint64) uint64 { return mix64(uint64(a)<<32 ^ uint
 // with one.
 var zeroAddrHash = hashAddr(netip.Addr{})
 
-// srcGate counts, per address hash, the entries the per-source tables
-// (scan.port, scan.sweep, traffic.surge) hold for addresses with that hash.
-// A zero count proves that no table holds the address, so a source seen
-// for the first time (every packet of a spoofed flood) skips those map
-// lookups, each a cache miss in a table of thousands, and goes straight to
-// its admitter. A count that reaches the maximum stays there (it can no
+// srcGate counts, per key hash, the entries a table holds with keys of
+// that hash. A zero count proves that the table does not hold the key, so
+// a key seen for the first time (every source of a spoofed flood, every
+// port of a scan) skips the map lookup, a cache miss in a table of
+// thousands, and goes straight to its admitter. A count that reaches the maximum stays there (it can no
 // longer prove absence; the lookups are then made as before).
 type srcGate struct{ n [1 << 16]uint16 }
 
