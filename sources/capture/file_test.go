@@ -541,3 +541,73 @@ func TestPipeDeliversBeforeEOF(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPcapManyFills reads a file several times the read buffer's size, with
+// records of every size up to a maximal one, so that records are read from
+// the buffered window, across its refills and straddling its end: every
+// frame is the record written, in order, cut where the file is cut, and
+// Stats counts them all once the end is reached.
+func TestPcapManyFills(t *testing.T) {
+	var recs []pcapRec
+	ts := time.Unix(1700000000, 0)
+	total, size := 0, 0
+	for i := 0; total < 4*readBufSize; i++ {
+		switch {
+		case i%97 == 0:
+			size = MaxRecordLen
+		default:
+			size = 14 + (i*7919)%1500
+		}
+		d := make([]byte, size)
+		for j := range d {
+			d[j] = byte(i + j)
+		}
+		recs = append(recs, pcapRec{ts: ts.Add(time.Duration(i) * time.Microsecond), data: d})
+		total += 16 + size
+	}
+	file := writePcap(binary.LittleEndian, false, 1, MaxRecordLen, recs)
+	path := filepath.Join(t.TempDir(), "big.pcap")
+	if err := os.WriteFile(path, file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, cut := range []int{len(file), len(file) - 100} {
+		if err := os.WriteFile(path, file[:cut], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		src, err := OpenFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n, sum uint64
+		var last error
+		for {
+			fr, err := src.Next()
+			if err != nil {
+				last = err
+				break
+			}
+			r := recs[n]
+			if !bytes.Equal(fr.Data, r.data) || !fr.TS.Equal(r.ts) || fr.Index != n+1 {
+				t.Fatalf("cut %d: frame %d differs from the record written", cut, n)
+			}
+			n++
+			sum += uint64(len(fr.Data))
+		}
+		want := uint64(len(recs))
+		if cut < len(file) {
+			want--
+			if last == io.EOF || !strings.Contains(last.Error(), "truncated packet record") {
+				t.Errorf("cut file: %v, want a truncated record error", last)
+			}
+		} else if last != io.EOF {
+			t.Errorf("whole file: %v", last)
+		}
+		if n != want {
+			t.Errorf("cut %d: %d frames, want %d", cut, n, want)
+		}
+		if st := src.Stats(); st.Packets != n || st.Bytes != sum {
+			t.Errorf("cut %d: stats %+v, want %d packets %d bytes", cut, st, n, sum)
+		}
+		src.Close()
+	}
+}

@@ -25,9 +25,17 @@ type pcapReader struct {
 	snaplen uint32
 	off     int64 // byte offset of the next record
 	index   uint64
-	pending int // bytes of the last frame still to discard from br
-	err     error
-	stats   counters
+	// win is what br held buffered at the last fill, used the bytes of it
+	// handed out (still to discard from br): the records already in the
+	// buffer are read from win without a call into br each.
+	win  []byte
+	used int
+	// pkts and bytes are counted here and added to stats (atomics, for
+	// Stats from another goroutine) at each fill of the buffer and at the
+	// end: a locked add per packet was a fifth of reading.
+	pkts, bytes uint64
+	err         error
+	stats       counters
 
 	closeOnce closer
 }
@@ -72,12 +80,24 @@ func (r *pcapReader) Next() (Frame, error) {
 		return Frame{}, r.err
 	}
 	if r.closeOnce.closed.Load() {
+		r.flushStats()
 		return Frame{}, io.EOF
 	}
-	if r.pending > 0 {
-		r.br.Discard(r.pending)
-		r.pending = 0
+	// The next record is whole in the buffer: no call into br. Its bytes
+	// stay where they are until a later Next refills the buffer.
+	if rest := r.win[r.used:]; len(rest) >= pcapRecordHeaderLen {
+		capLen := r.order.Uint32(rest[8:])
+		if total := pcapRecordHeaderLen + int(capLen); capLen <= MaxRecordLen && len(rest) >= total {
+			r.used += total
+			return r.frame(rest[:total:total]), nil
+		}
 	}
+	if r.used > 0 {
+		r.br.Discard(r.used)
+		r.used = 0
+	}
+	r.win = nil
+	r.flushStats()
 	h, err := peekFull(r.br, pcapRecordHeaderLen)
 	if err != nil {
 		if err == io.EOF || r.closeOnce.closed.Load() {
@@ -87,10 +107,7 @@ func (r *pcapReader) Next() (Frame, error) {
 		}
 		return Frame{}, r.err
 	}
-	sec := r.order.Uint32(h[0:])
-	frac := r.order.Uint32(h[4:])
 	capLen := r.order.Uint32(h[8:])
-	wireLen := r.order.Uint32(h[12:])
 	if capLen > MaxRecordLen {
 		r.err = fmt.Errorf("read capture %q: packet record at offset %d claims %d bytes (limit %d): corrupt file", r.name, r.off, capLen, MaxRecordLen)
 		return Frame{}, r.err
@@ -109,26 +126,51 @@ func (r *pcapReader) Next() (Frame, error) {
 		r.err = fmt.Errorf("read capture %q: truncated packet record at offset %d (%d of %d bytes): %w", r.name, r.off, len(rec), total, err)
 		return Frame{}, r.err
 	}
+	// Peek filled the buffer as far as the input allowed: the records
+	// after this one are read from it.
+	r.win, _ = r.br.Peek(r.br.Buffered())
+	r.used = total
+	return r.frame(rec[:total:total]), nil
+}
+
+// frame makes the Frame of rec, one whole record whose length was checked.
+func (r *pcapReader) frame(rec []byte) Frame {
+	sec := r.order.Uint32(rec[0:])
+	frac := r.order.Uint32(rec[4:])
+	capLen := r.order.Uint32(rec[8:])
+	wireLen := r.order.Uint32(rec[12:])
 	if !r.nano {
 		frac *= 1000
 	}
-	r.pending = total
-	r.off += int64(total)
+	r.off += int64(len(rec))
 	r.index++
 	if wireLen < capLen {
 		wireLen = capLen
 	}
-	r.stats.add(int(capLen))
+	r.pkts++
+	r.bytes += uint64(capLen)
 	return Frame{
-		Data:    rec[pcapRecordHeaderLen:total:total],
+		Data:    rec[pcapRecordHeaderLen:],
 		TS:      time.Unix(int64(sec), int64(frac)),
 		CapLen:  int(capLen),
 		WireLen: int(wireLen),
 		Link:    r.link,
 		Index:   r.index,
-	}, nil
+	}
 }
 
+// flushStats adds the packets counted since the last call to stats.
+func (r *pcapReader) flushStats() {
+	if r.pkts > 0 {
+		r.stats.packets.Add(r.pkts)
+		r.stats.bytes.Add(r.bytes)
+		r.pkts, r.bytes = 0, 0
+	}
+}
+
+// Stats counts the records read up to the last fill of the read buffer
+// (about 300 KiB of input) while reading, and every record once Next has
+// returned io.EOF or an error.
 func (r *pcapReader) Stats() Stats {
 	return Stats{Packets: r.stats.packets.Load(), Bytes: r.stats.bytes.Load()}
 }
