@@ -20,6 +20,7 @@ type pcapReader struct {
 	br      *bufio.Reader
 	closer  io.Closer
 	order   binary.ByteOrder
+	big     bool // order is big-endian (u32 without a call through order)
 	nano    bool
 	link    LinkType
 	snaplen uint32
@@ -59,6 +60,7 @@ func newPcapReader(name string, br *bufio.Reader, c io.Closer) (*pcapReader, err
 	case magicPcapNanoSwapped:
 		r.order, r.nano = binary.LittleEndian, true
 	}
+	r.big = r.order == binary.BigEndian
 	if major := r.order.Uint16(h[4:]); major != 2 {
 		return nil, fmt.Errorf("open capture %q: unsupported pcap version %d.%d", name, major, r.order.Uint16(h[6:]))
 	}
@@ -86,7 +88,7 @@ func (r *pcapReader) Next() (Frame, error) {
 	// The next record is whole in the buffer: no call into br. Its bytes
 	// stay where they are until a later Next refills the buffer.
 	if rest := r.win[r.used:]; len(rest) >= pcapRecordHeaderLen {
-		capLen := r.order.Uint32(rest[8:])
+		capLen := r.u32(rest[8:])
 		if total := pcapRecordHeaderLen + int(capLen); capLen <= MaxRecordLen && len(rest) >= total {
 			r.used += total
 			return r.frame(rest[:total:total]), nil
@@ -133,12 +135,20 @@ func (r *pcapReader) Next() (Frame, error) {
 	return r.frame(rec[:total:total]), nil
 }
 
+// u32 reads a record header's field in the file's byte order.
+func (r *pcapReader) u32(b []byte) uint32 {
+	if r.big {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
 // frame makes the Frame of rec, one whole record whose length was checked.
 func (r *pcapReader) frame(rec []byte) Frame {
-	sec := r.order.Uint32(rec[0:])
-	frac := r.order.Uint32(rec[4:])
-	capLen := r.order.Uint32(rec[8:])
-	wireLen := r.order.Uint32(rec[12:])
+	sec := r.u32(rec[0:])
+	frac := r.u32(rec[4:])
+	capLen := r.u32(rec[8:])
+	wireLen := r.u32(rec[12:])
 	if !r.nano {
 		frac *= 1000
 	}
