@@ -40,6 +40,10 @@ type TerminalWriter struct {
 	// drawn again unchanged is not parsed again (Present draws every line).
 	texts []string
 	buf   bytes.Buffer
+	// spare is a row's cells no longer shown, parsed into next, and
+	// changed diffRow's scratch: a frame at rest allocates no cells.
+	spare   []cell
+	changed []bool
 
 	// Present's state: the alternate screen as seen in the output (frames
 	// are painted only inside it), the newest view not yet painted, and
@@ -260,18 +264,21 @@ func parseFrame(p []byte) (frame, bool) {
 	return fr, true
 }
 
-// parseLine splits a styled line into cells.
-func parseLine(s string) []cell {
-	out := make([]cell, 0, len(s))
+// parseLine splits a styled line into cells, appended to out. A cell's
+// strings are slices of line: a run of styling sequences written one after
+// another (as Lip Gloss writes them) is one slice, not a concatenation.
+func parseLine(out []cell, line string) []cell {
 	var pen string
+	penEnd := -1 // where pen ends in line, when it is a slice of it
 	var state byte
-	for len(s) > 0 {
-		seq, w, n, st := ansi.DecodeSequence(s, state, nil)
+	for off := 0; off < len(line); {
+		seq, w, n, st := ansi.DecodeSequence(line[off:], state, nil)
 		state = st
 		if n <= 0 {
 			break
 		}
-		s = s[n:]
+		start := off
+		off += n
 		switch {
 		case w > 0:
 			out = append(out, cell{pen: pen, ch: seq, w: w})
@@ -279,9 +286,16 @@ func parseLine(s string) []cell {
 				out = append(out, cell{pen: pen})
 			}
 		case seq == "\x1b[m" || seq == "\x1b[0m":
-			pen = ""
+			pen, penEnd = "", -1
 		case strings.HasPrefix(seq, "\x1b"):
-			pen += seq
+			switch {
+			case pen == "":
+				pen, penEnd = seq, off
+			case penEnd == start:
+				pen, penEnd = line[start-len(pen):off], off
+			default:
+				pen, penEnd = pen+seq, -1
+			}
 		}
 	}
 	return out
@@ -299,7 +313,8 @@ func (t *TerminalWriter) frame(fr frame) {
 		if l.row < len(t.texts) && t.rows[l.row] != nil && t.texts[l.row] == l.text {
 			continue
 		}
-		cells := parseLine(l.text)
+		cells := parseLine(t.spare[:0], l.text)
+		t.spare = nil
 		width := max(t.w, len(cells))
 		for len(cells) < width {
 			cells = append(cells, blank)
@@ -311,6 +326,7 @@ func (t *TerminalWriter) frame(fr frame) {
 		t.texts[l.row] = l.text
 		old := t.rows[l.row]
 		t.rows[l.row] = cells
+		t.spare = old // nothing keeps it: its cells were copied or drawn
 		if len(old) != len(cells) {
 			// Unknown row: write it as the renderer did.
 			t.buf.WriteString(ansi.CursorPosition(1, l.row+1))
@@ -325,12 +341,14 @@ func (t *TerminalWriter) frame(fr frame) {
 // diffRow writes the spans of row y where cells differ from old.
 func (t *TerminalWriter) diffRow(y int, old, cells []cell) {
 	n := len(cells)
-	changed := make([]bool, n)
+	if cap(t.changed) < n {
+		t.changed = make([]bool, n)
+	}
+	changed := t.changed[:n]
 	diff := false
 	for i := range cells {
-		if old[i] != cells[i] {
-			changed[i], diff = true, true
-		}
+		changed[i] = old[i] != cells[i]
+		diff = diff || changed[i]
 	}
 	if !diff {
 		return

@@ -126,7 +126,7 @@ func want(view string, w, h int) []cell {
 	for y := 0; y < h; y++ {
 		var row []cell
 		if y < len(lines) {
-			row = parseLine(lines[y])
+			row = parseLine(nil, lines[y])
 		}
 		for len(row) < w {
 			row = append(row, blank)
@@ -588,5 +588,31 @@ func TestTerminalWriterPresentWithBubbleTea(t *testing.T) {
 	p.Quit()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestParseLinePens: a cell's pen is every styling sequence since the last
+// reset, whether the sequences were written one after another (a slice of
+// the line) or apart (a concatenation), and parsing into a used row gives
+// the same cells.
+func TestParseLinePens(t *testing.T) {
+	bold, red, ul := "\x1b[1m", "\x1b[31m", "\x1b[4m"
+	line := bold + red + "a" + ul + "b\x1b[mc" + red + "d"
+	want := []cell{
+		{pen: bold + red, ch: "a", w: 1},
+		{pen: bold + red + ul, ch: "b", w: 1},
+		{ch: "c", w: 1},
+		{pen: red, ch: "d", w: 1},
+	}
+	used := parseLine(nil, strings.Repeat("xyz", 40))
+	for _, out := range [][]cell{parseLine(nil, line), parseLine(used[:0], line)} {
+		if len(out) != len(want) {
+			t.Fatalf("parseLine(%q) = %+v, want %+v", line, out, want)
+		}
+		for i := range want {
+			if out[i] != want[i] {
+				t.Errorf("cell %d = %+v, want %+v", i, out[i], want[i])
+			}
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
@@ -66,6 +67,9 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
+	if os.Getenv("OPSDECK_MEMPROFILE") != "" {
+		runtime.MemProfileRate = 4096 // a console at rest allocates little: sample finely
+	}
 	// OPSDECK_CPUPROFILE=FILE profiles a whole run (go tool pprof FILE),
 	// for measuring the console or analyze as users run them.
 	if path := os.Getenv("OPSDECK_CPUPROFILE"); path != "" {
@@ -74,10 +78,22 @@ func main() {
 			code := run(os.Args[1:])
 			pprof.StopCPUProfile()
 			f.Close()
-			os.Exit(code)
+			exitProfiled(code)
 		}
 	}
-	os.Exit(run(os.Args[1:]))
+	exitProfiled(run(os.Args[1:]))
+}
+
+// exitProfiled exits with code, first writing $OPSDECK_MEMPROFILE for the
+// console and watch (analyze writes it at the end of its input): the
+// profile's alloc_space is what the run allocated, for the console at rest
+// (go tool pprof -sample_index=alloc_space FILE; quit with q, a killed
+// console writes nothing).
+func exitProfiled(code int) {
+	if len(os.Args) < 2 || os.Args[1] != "analyze" {
+		writeHeapProfile()
+	}
+	os.Exit(code)
 }
 
 func run(args []string) int {
