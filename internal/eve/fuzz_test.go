@@ -3,6 +3,7 @@ package eve
 import (
 	"encoding/json"
 	"testing"
+	"time"
 )
 
 // FuzzAppendString: every string that came off the wire (DNS names, SNI,
@@ -32,6 +33,26 @@ func FuzzAppendString(f *testing.F) {
 		for _, c := range got {
 			if c < 0x20 || c == 0x7f {
 				t.Fatalf("appendString(%q) = %q holds raw control byte %#x", s, got, c)
+			}
+		}
+	})
+}
+
+// FuzzTimestampCache: the writer's two-second cache formats any sequence of
+// times (any order, any zone, before 1970, past 9999) exactly as
+// time.Format with Suricata's layout does.
+func FuzzTimestampCache(f *testing.F) {
+	f.Add(int64(1767258000), int64(19000), int64(1), int64(-1), int32(0))
+	f.Add(int64(-1), int64(999999999), int64(86400), int64(-86401), int32(3600))
+	f.Add(int64(253402300799), int64(0), int64(1), int64(0), int32(-7*3600))
+	f.Fuzz(func(t *testing.T, sec, nsec, d1, d2 int64, zone int32) {
+		var c tsCache
+		loc := time.FixedZone("z", int(zone%(18*3600)))
+		base := time.Unix(sec%(12000*365*86400), nsec%1e9).In(loc)
+		for _, d := range []int64{0, d1, d2, d1, 0, d2, d1 + d2, 0} {
+			ts := base.Add(time.Duration(d%(1e6*86400)) * time.Microsecond)
+			if got, want := string(c.append(nil, ts)), ts.UTC().Format(TimeFormat); got != want {
+				t.Fatalf("%v: %s, want %s", ts, got, want)
 			}
 		}
 	})
