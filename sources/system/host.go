@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/hoststat"
@@ -89,6 +90,36 @@ func (s *Sampler) readHost(ctx context.Context) error {
 		return errs[0]
 	}
 	return nil
+}
+
+// addrRecheck is how long listed addresses are reused while no change
+// notification arrives: a backstop, as the notifications are reliable (a
+// lost one shows as an overflow, which re-lists).
+const addrRecheck = 30 * time.Second
+
+// ifaceAddrs is the package's ifaceAddrs, listed again only when the kernel
+// says a link or an address changed (addrEvents) or addrRecheck passed; without
+// notifications, at every call. The map and its slices are shared by every
+// snapshot until the next change (read them only); the local addresses are
+// a copy.
+func (s *Sampler) ifaceAddrs(now time.Time) (map[string][]string, []netip.Addr, error) {
+	if !s.addrTried {
+		s.addrTried = true
+		// Subscribed before the first listing, so no change falls between.
+		if ev, err := openAddrEvents(); err == nil {
+			s.addrEv = ev
+			runtime.AddCleanup(s, func(ev *addrEvents) { ev.close() }, ev)
+		}
+	}
+	if s.addrEv == nil || s.addrEv.changed() || !s.addrOK || now.Sub(s.addrRead) >= addrRecheck {
+		byName, all, err := ifaceAddrs()
+		if err != nil {
+			s.addrOK = false
+			return byName, all, err
+		}
+		s.addrByName, s.addrAll, s.addrRead, s.addrOK = byName, all, now, true
+	}
+	return s.addrByName, slices.Clone(s.addrAll), nil
 }
 
 // ifaceAddrs lists each interface's addresses (CIDR) and all local addresses

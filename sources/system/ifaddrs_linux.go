@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/netip"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // addrsByIndex lists every address of the namespace, by interface index, in
@@ -85,3 +87,47 @@ func parseAddrDump(b []byte) (map[int][]netip.Prefix, error) {
 	}
 	return out, nil
 }
+
+// addrEvents is a netlink socket subscribed to the namespace's link and
+// address changes: the sampler re-lists addresses when one arrives instead
+// of making two netlink dumps (links, addresses) every second for lists that
+// change a few times a day.
+type addrEvents struct {
+	fd  int
+	buf []byte
+}
+
+func openAddrEvents() (*addrEvents, error) {
+	fd, err := syscall.Socket(syscall.AF_NETLINK, syscall.SOCK_RAW|syscall.SOCK_CLOEXEC|syscall.SOCK_NONBLOCK, syscall.NETLINK_ROUTE)
+	if err != nil {
+		return nil, fmt.Errorf("netlink socket: %w", err)
+	}
+	sa := &syscall.SockaddrNetlink{Family: syscall.AF_NETLINK,
+		Groups: unix.RTMGRP_LINK | unix.RTMGRP_IPV4_IFADDR | unix.RTMGRP_IPV6_IFADDR}
+	if err := syscall.Bind(fd, sa); err != nil {
+		syscall.Close(fd)
+		return nil, fmt.Errorf("netlink bind to link and address changes: %w", err)
+	}
+	return &addrEvents{fd: fd, buf: make([]byte, 4096)}, nil
+}
+
+// changed drains the notifications that arrived since the last call and
+// says whether there were any. A full receive queue (ENOBUFS: some were
+// lost) or any other error counts as a change.
+func (e *addrEvents) changed() bool {
+	changed := false
+	for {
+		_, _, err := syscall.Recvfrom(e.fd, e.buf, syscall.MSG_DONTWAIT)
+		switch err {
+		case nil:
+			changed = true
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return changed
+		default:
+			return true
+		}
+	}
+}
+
+func (e *addrEvents) close() { syscall.Close(e.fd) }

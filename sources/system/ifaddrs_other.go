@@ -3,6 +3,7 @@
 package system
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 )
@@ -30,3 +31,13 @@ func addrsByIndex(ifs []net.Interface) (map[int][]netip.Prefix, error) {
 	}
 	return out, nil
 }
+
+// addrEvents: change notifications are Linux's; elsewhere the addresses are
+// listed at every sample.
+type addrEvents struct{}
+
+func openAddrEvents() (*addrEvents, error) { return nil, errors.New("no address change notifications") }
+
+func (e *addrEvents) changed() bool { return true }
+
+func (e *addrEvents) close() {}

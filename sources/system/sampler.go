@@ -108,9 +108,16 @@ type Sampler struct {
 	usersRead time.Time
 	owners    socketOwners
 	hungFS    map[string]bool // network mounts whose statfs never returned
-	refresh   chan struct{}
-	statfs    func(path string) (fsUsage, error) // tests replace statfs(2)
-	pageSize  uint64
+	// Interface addresses, listed again on a change notification (ifaceAddrs).
+	addrEv     *addrEvents
+	addrTried  bool
+	addrOK     bool
+	addrRead   time.Time
+	addrByName map[string][]string
+	addrAll    []netip.Addr
+	refresh    chan struct{}
+	statfs     func(path string) (fsUsage, error) // tests replace statfs(2)
+	pageSize   uint64
 }
 
 // New returns a Sampler of the real system.
@@ -501,7 +508,7 @@ func (s *Sampler) sampleInterfaces(snap *hoststat.Snapshot, dt float64) error {
 	if err != nil {
 		return fmt.Errorf("parse %s: %w", s.path("net/dev"), err)
 	}
-	addrs, _, aerr := ifaceAddrs()
+	addrs, _, aerr := s.ifaceAddrs(snap.Time)
 	seen := make(map[string]ifCounters, len(ifs))
 	for _, c := range ifs {
 		seen[c.name] = c

@@ -40,7 +40,7 @@ const tcpRecheck = 15 * time.Second
 // counters say no socket came or went (tcpSig).
 func (s *Sampler) sampleSockets(snap *hoststat.Snapshot, now time.Time, periodic bool) error {
 	var errs []error
-	_, local, err := ifaceAddrs()
+	_, local, err := s.ifaceAddrs(now)
 	if err != nil {
 		errs = append(errs, err)
 	}
