@@ -42,7 +42,31 @@ type procStat struct {
 }
 
 // fields splits on spaces and tabs without allocating a string per field.
-func fields(line []byte) [][]byte { return bytes.Fields(line) }
+// fields appends the fields of line separated by ASCII white space to dst:
+// bytes.Fields without its allocation, as callers pass a slice of an array
+// on their stack (a process's stat has 50 fields, read for every process).
+// The kernel's files are ASCII where they are split; a name that is not
+// is escaped or outside the split part (stat's comm).
+func fields(dst [][]byte, line []byte) [][]byte {
+	for i := 0; i < len(line); {
+		for i < len(line) && asciiSpace(line[i]) {
+			i++
+		}
+		j := i
+		for j < len(line) && !asciiSpace(line[j]) {
+			j++
+		}
+		if j > i {
+			dst = append(dst, line[i:j])
+		}
+		i = j
+	}
+	return dst
+}
+
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
 
 func parseUint(b []byte) (uint64, error) {
 	// strconv on a byte slice converted in place does not allocate.
@@ -71,7 +95,8 @@ func parseProcStat(b []byte) (procStat, error) {
 		line, b = nextLine(b)
 		switch {
 		case bytes.HasPrefix(line, []byte("cpu")):
-			f := fields(line)
+			var fa [64][]byte
+			f := fields(fa[:0], line)
 			if len(f) < 5 {
 				return ps, fmt.Errorf("cpu line %q: %w", line, errShort)
 			}
@@ -135,7 +160,8 @@ func cpuPercent(prev, cur cpuTicks) hoststat.CPUTimes {
 
 // parseLoadavg parses /proc/loadavg.
 func parseLoadavg(b []byte) (hoststat.Load, error) {
-	f := fields(b)
+	var fa [64][]byte
+	f := fields(fa[:0], b)
 	if len(f) < 3 {
 		return hoststat.Load{}, fmt.Errorf("loadavg: %w", errShort)
 	}
@@ -165,7 +191,8 @@ func parseMeminfo(b []byte) (hoststat.Memory, error) {
 			continue
 		}
 		key := line[:colon]
-		f := fields(line[colon+1:])
+		var fa [64][]byte
+		f := fields(fa[:0], line[colon+1:])
 		if len(f) == 0 {
 			continue
 		}
@@ -269,7 +296,8 @@ func parseDiskstats(b []byte) ([]diskCounters, error) {
 	for len(b) > 0 {
 		var line []byte
 		line, b = nextLine(b)
-		f := fields(line)
+		var fa [64][]byte
+		f := fields(fa[:0], line)
 		if len(f) == 0 {
 			continue
 		}
@@ -312,7 +340,8 @@ func parseNetDev(b []byte) ([]ifCounters, error) {
 			continue // header
 		}
 		name := string(bytes.TrimSpace(line[:colon]))
-		f := fields(line[colon+1:])
+		var fa [64][]byte
+		f := fields(fa[:0], line[colon+1:])
 		if len(f) < 16 {
 			return out, fmt.Errorf("net/dev %q: %w", name, errShort)
 		}
@@ -368,7 +397,8 @@ func parseMountinfo(b []byte) ([]mount, error) {
 	for len(b) > 0 {
 		var line []byte
 		line, b = nextLine(b)
-		f := fields(line)
+		var fa [64][]byte
+		f := fields(fa[:0], line)
 		if len(f) == 0 {
 			continue
 		}
@@ -419,7 +449,8 @@ func parseStat(b []byte) (pidStat, error) {
 	}
 	s.comm = string(b[open+1 : closing])
 	// Fields after comm, numbered from 3 (state) as in proc(5).
-	f := fields(b[closing+1:])
+	var fa [64][]byte
+	f := fields(fa[:0], b[closing+1:])
 	if len(f) < 22 {
 		return s, fmt.Errorf("stat: %w", errShort)
 	}
@@ -486,7 +517,8 @@ func parseStatus(b []byte) (pidStatus, error) {
 		case "Name":
 			s.name = string(bytes.TrimLeft(val, " \t"))
 		case "Uid":
-			f := fields(val)
+			var fa [64][]byte
+			f := fields(fa[:0], val)
 			if len(f) < 2 {
 				return s, fmt.Errorf("status Uid: %w", errShort)
 			}
@@ -506,7 +538,8 @@ func parseStatus(b []byte) (pidStatus, error) {
 			}
 			s.threads = int32(n)
 		case "NSpid":
-			f := fields(val)
+			var fa [64][]byte
+			f := fields(fa[:0], val)
 			if len(f) > 0 {
 				n, err := strconv.ParseInt(string(f[len(f)-1]), 10, 32)
 				if err != nil {
@@ -671,7 +704,8 @@ func parseNetTCP(b []byte, proto string, v6 bool) ([]hoststat.Socket, error) {
 			first = false
 			continue
 		}
-		f := fields(line)
+		var fa [64][]byte
+		f := fields(fa[:0], line)
 		if len(f) == 0 {
 			continue
 		}
@@ -800,7 +834,8 @@ func cpuinfoHypervisor(cpuinfo []byte) bool {
 		if !bytes.HasPrefix(line, []byte("flags")) {
 			continue
 		}
-		for _, f := range fields(line) {
+		var fa [64][]byte
+		for _, f := range fields(fa[:0], line) {
 			if string(f) == "hypervisor" {
 				return true
 			}

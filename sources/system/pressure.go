@@ -29,7 +29,8 @@ func parsePressure(b []byte) (hoststat.PressureResource, error) {
 	for len(b) > 0 {
 		var line []byte
 		line, b = nextLine(b)
-		f := fields(line)
+		var fa [64][]byte
+		f := fields(fa[:0], line)
 		if len(f) == 0 {
 			continue
 		}
