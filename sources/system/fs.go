@@ -2,6 +2,7 @@ package system
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -60,21 +61,16 @@ func realMounts(ms []mount) []mount {
 }
 
 func (s *Sampler) sampleFilesystems(snap *hoststat.Snapshot) error {
-	p := s.path("self", "mountinfo")
-	b, err := s.read(p)
+	ms, err := s.mounts()
 	if err != nil {
 		return err
-	}
-	ms, err := parseMountinfo(b)
-	if err != nil {
-		return fmt.Errorf("parse %s: %w", p, err)
 	}
 	statfs := s.statfs
 	if statfs == nil {
 		statfs = statfsPath
 	}
 	var errs []string
-	for _, m := range realMounts(ms) {
+	for _, m := range ms {
 		var u fsUsage
 		if networkFS[m.fstype] {
 			if s.hungFS[m.point] {
@@ -116,6 +112,36 @@ func (s *Sampler) sampleFilesystems(snap *hoststat.Snapshot) error {
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// mounts returns the real mounts (realMounts) of the mount table, parsed
+// again only when the kernel says the table changed (mountWatch): the
+// filesystems' usage is read every sample, the table rarely changes. Fixture
+// roots are parsed every time.
+func (s *Sampler) mounts() ([]mount, error) {
+	p := s.path("self", "mountinfo")
+	if !s.mountTried && s.ProcRoot == "/proc" {
+		s.mountTried = true
+		// Opened before the first read, so no change falls between.
+		if w, err := openMountWatch(p); err == nil {
+			s.mountW = w
+			runtime.AddCleanup(s, func(w *mountWatch) { w.close() }, w)
+		}
+	}
+	if s.mountW != nil && s.mountsOK && !s.mountW.changed() {
+		return s.lastMounts, nil
+	}
+	s.mountsOK = false
+	b, err := s.read(p)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := parseMountinfo(b)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", p, err)
+	}
+	s.lastMounts, s.mountsOK = realMounts(ms), true
+	return s.lastMounts, nil
 }
 
 // statfsTimeout runs statfs in a goroutine; when it does not return in time

@@ -115,6 +115,14 @@ type Sampler struct {
 	addrRead   time.Time
 	addrByName map[string][]string
 	addrAll    []netip.Addr
+	// The real mounts, parsed again when the table changes (mounts).
+	mountW     *mountWatch
+	mountTried bool
+	mountsOK   bool
+	lastMounts []mount
+	// /sys/block's disks, listed again when /proc/diskstats's devices change.
+	wholeDisks map[string]bool
+	diskNames  []string
 	refresh    chan struct{}
 	statfs     func(path string) (fsUsage, error) // tests replace statfs(2)
 	pageSize   uint64
@@ -465,12 +473,15 @@ func (s *Sampler) sampleDisks(snap *hoststat.Snapshot, dt float64) error {
 	}
 	// Whole disks are the directories of /sys/block; partitions would count
 	// the same I/O twice. Without /sys, keep devices that saw any I/O.
-	whole := map[string]bool{}
-	if ents, err := os.ReadDir(s.SysRoot + "/block"); err == nil {
-		for _, e := range ents {
-			whole[e.Name()] = true
+	if !s.sameDisks(ds) {
+		s.wholeDisks = map[string]bool{}
+		if ents, err := os.ReadDir(s.SysRoot + "/block"); err == nil {
+			for _, e := range ents {
+				s.wholeDisks[e.Name()] = true
+			}
 		}
 	}
+	whole := s.wholeDisks
 	seen := make(map[string]diskCounters, len(ds))
 	for _, d := range ds {
 		if len(whole) > 0 && !whole[d.name] {
@@ -497,6 +508,23 @@ func (s *Sampler) sampleDisks(snap *hoststat.Snapshot, dt float64) error {
 	s.prevDisk = seen
 	sort.Slice(snap.Disks, func(i, j int) bool { return snap.Disks[i].Name < snap.Disks[j].Name })
 	return nil
+}
+
+// sameDisks says whether ds lists the devices of the last call, in the same
+// order, and remembers them: a disk that comes or goes shows in
+// /proc/diskstats, so /sys/block is listed again only then.
+func (s *Sampler) sameDisks(ds []diskCounters) bool {
+	same := len(ds) == len(s.diskNames) && s.wholeDisks != nil
+	for i := 0; same && i < len(ds); i++ {
+		same = ds[i].name == s.diskNames[i]
+	}
+	if !same {
+		s.diskNames = s.diskNames[:0]
+		for _, d := range ds {
+			s.diskNames = append(s.diskNames, d.name)
+		}
+	}
+	return same
 }
 
 func (s *Sampler) sampleInterfaces(snap *hoststat.Snapshot, dt float64) error {
