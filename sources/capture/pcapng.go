@@ -88,17 +88,26 @@ func pow10(n uint8) uint64 {
 // interfaces with their own link types and timestamp resolutions, EPB, SPB and
 // OPB packets; other blocks are skipped.
 type ngReader struct {
-	name      string
-	br        *bufio.Reader
-	closer    io.Closer
-	order     binary.ByteOrder
-	ifaces    []ngIface
-	off       int64 // offset of the next block
-	index     uint64
-	pending   int // bytes of the current block still to discard
-	err       error
-	stats     counters
-	prevDrops uint64 // drops of earlier sections
+	name    string
+	br      *bufio.Reader
+	closer  io.Closer
+	order   binary.ByteOrder
+	ifaces  []ngIface
+	off     int64 // offset of the next block
+	index   uint64
+	pending int // bytes of the current block still to discard
+	// win is what br held buffered at the last fill and used the bytes of
+	// it consumed (still to discard from br): the blocks already in the
+	// buffer are read from win without a call into br each (peek).
+	win  []byte
+	used int
+	big  bool // order is big-endian (u32 without a call through order)
+	// pkts and bytes are counted here and added to stats (atomics, for
+	// Stats from another goroutine) at each fill and at the end.
+	pkts, bytes uint64
+	err         error
+	stats       counters
+	prevDrops   uint64 // drops of earlier sections
 	// secDrops is the sum of ifaces[i].drops, kept up to date as each ISB
 	// replaces one interface's counters, so an ISB costs the same whatever
 	// the number of interfaces (summing them per ISB was quadratic).
@@ -124,7 +133,7 @@ func (r *ngReader) Name() string { return r.name }
 
 // readSHB parses the section header block at r.off and starts a new section.
 func (r *ngReader) readSHB() error {
-	h, err := peekFull(r.br, 12)
+	h, err := r.peek(12)
 	if err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
@@ -133,9 +142,9 @@ func (r *ngReader) readSHB() error {
 	}
 	switch binary.BigEndian.Uint32(h[8:]) {
 	case ngBOM:
-		r.order = binary.BigEndian
+		r.order, r.big = binary.BigEndian, true
 	case bits.ReverseBytes32(ngBOM):
-		r.order = binary.LittleEndian
+		r.order, r.big = binary.LittleEndian, false
 	default:
 		return fmt.Errorf("section header block at offset %d: bad byte-order magic 0x%08x", r.off, binary.BigEndian.Uint32(h[8:]))
 	}
@@ -149,7 +158,7 @@ func (r *ngReader) readSHB() error {
 		if h, err = r.block(what, length); err != nil {
 			return err
 		}
-	} else if h, err = peekFull(r.br, 16); err != nil {
+	} else if h, err = r.peek(16); err != nil {
 		return fmt.Errorf("truncated %s at offset %d: %w", what, r.off, io.ErrUnexpectedEOF)
 	}
 	if major := r.order.Uint16(h[12:]); major != 1 {
@@ -168,6 +177,13 @@ func (r *ngReader) skipPending() error {
 	if r.pending == 0 {
 		return nil
 	}
+	if r.pending <= len(r.win)-r.used {
+		r.used += r.pending
+		r.off += int64(r.pending)
+		r.pending = 0
+		return nil
+	}
+	r.dropWindow()
 	n, err := r.br.Discard(r.pending)
 	start := r.off
 	r.off += int64(n)
@@ -183,6 +199,7 @@ func (r *ngReader) skipPending() error {
 }
 
 func (r *ngReader) fail(err error) (Frame, error) {
+	r.flushStats()
 	if r.closeOnce.closed.Load() {
 		err = io.EOF
 	} else if err != io.EOF {
@@ -197,27 +214,28 @@ func (r *ngReader) Next() (Frame, error) {
 		return Frame{}, r.err
 	}
 	if r.closeOnce.closed.Load() {
+		r.flushStats()
 		return Frame{}, io.EOF
 	}
 	for {
 		if err := r.skipPending(); err != nil {
 			return r.fail(err)
 		}
-		h, err := peekFull(r.br, 8)
+		h, err := r.peek(8)
 		if err != nil {
 			if err == io.EOF {
 				return r.fail(io.EOF)
 			}
 			return r.fail(fmt.Errorf("truncated block header at offset %d: %w", r.off, err))
 		}
-		typ := r.order.Uint32(h)
+		typ := r.u32(h)
 		if typ == blockSHB {
 			if err := r.readSHB(); err != nil {
 				return r.fail(err)
 			}
 			continue
 		}
-		length := r.order.Uint32(h[4:])
+		length := r.u32(h[4:])
 		if length < 12 || length%4 != 0 {
 			return r.fail(fmt.Errorf("block type 0x%x at offset %d: invalid length %d", typ, r.off, length))
 		}
@@ -248,7 +266,7 @@ func (r *ngReader) block(what string, length uint32) ([]byte, error) {
 	if length > readBufSize {
 		return nil, fmt.Errorf("%s at offset %d: length %d too large (limit %d)", what, r.off, length, readBufSize)
 	}
-	b, err := peekFull(r.br, int(length))
+	b, err := r.peek(int(length))
 	if err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
@@ -388,7 +406,7 @@ func (r *ngReader) packet(typ, length uint32) (Frame, error) {
 	if length < uint32(hdrLen)+4 {
 		return Frame{}, fmt.Errorf("packet block at offset %d: invalid length %d", r.off, length)
 	}
-	h, err := peekFull(r.br, hdrLen)
+	h, err := r.peek(hdrLen)
 	if err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
@@ -399,10 +417,10 @@ func (r *ngReader) packet(typ, length uint32) (Frame, error) {
 	var raw uint64
 	switch typ {
 	case blockEPB:
-		id = r.order.Uint32(h[8:])
-		raw = uint64(r.order.Uint32(h[12:]))<<32 | uint64(r.order.Uint32(h[16:]))
-		capLen = r.order.Uint32(h[20:])
-		wireLen = r.order.Uint32(h[24:])
+		id = r.u32(h[8:])
+		raw = uint64(r.u32(h[12:]))<<32 | uint64(r.u32(h[16:]))
+		capLen = r.u32(h[20:])
+		wireLen = r.u32(h[24:])
 	case blockOPB:
 		id = uint32(r.order.Uint16(h[8:]))
 		raw = uint64(r.order.Uint32(h[12:]))<<32 | uint64(r.order.Uint32(h[16:]))
@@ -431,7 +449,7 @@ func (r *ngReader) packet(typ, length uint32) (Frame, error) {
 	if want > readBufSize {
 		want = hdrLen + int(capLen)
 	}
-	b, err := peekFull(r.br, want)
+	b, err := r.peek(want)
 	if err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
@@ -439,7 +457,7 @@ func (r *ngReader) packet(typ, length uint32) (Frame, error) {
 		return Frame{}, fmt.Errorf("truncated packet record at offset %d (%d of %d bytes): %w", r.off, len(b), length, err)
 	}
 	if want == int(length) {
-		if tail := r.order.Uint32(b[length-4:]); tail != length {
+		if tail := r.u32(b[length-4:]); tail != length {
 			return Frame{}, fmt.Errorf("packet block at offset %d: trailing length %d does not match %d", r.off, tail, length)
 		}
 	}
@@ -448,7 +466,8 @@ func (r *ngReader) packet(typ, length uint32) (Frame, error) {
 	if wireLen < capLen {
 		wireLen = capLen
 	}
-	r.stats.add(int(capLen))
+	r.pkts++
+	r.bytes += uint64(capLen)
 	var ts time.Time
 	if typ != blockSPB { // SPBs carry no timestamp
 		ts = ifc.ts(raw)
@@ -466,6 +485,52 @@ func (r *ngReader) packet(typ, length uint32) (Frame, error) {
 	}, nil
 }
 
+// peek returns the next n bytes of the file (at r.off): from the buffered
+// window when it holds them, else from br, after which the window is what
+// br holds. Errors are peekFull's.
+func (r *ngReader) peek(n int) ([]byte, error) {
+	if n <= len(r.win)-r.used {
+		return r.win[r.used : r.used+n], nil
+	}
+	r.dropWindow()
+	b, err := peekFull(r.br, n)
+	if err != nil {
+		return b, err
+	}
+	r.win, _ = r.br.Peek(r.br.Buffered())
+	return r.win[:n], nil
+}
+
+// dropWindow discards from br what was consumed of the window and forgets
+// it, before a call into br.
+func (r *ngReader) dropWindow() {
+	if r.used > 0 {
+		r.br.Discard(r.used)
+	}
+	r.win, r.used = nil, 0
+	r.flushStats()
+}
+
+// flushStats adds the packets counted since the last call to stats.
+func (r *ngReader) flushStats() {
+	if r.pkts > 0 {
+		r.stats.packets.Add(r.pkts)
+		r.stats.bytes.Add(r.bytes)
+		r.pkts, r.bytes = 0, 0
+	}
+}
+
+// u32 reads a field in the section's byte order.
+func (r *ngReader) u32(b []byte) uint32 {
+	if r.big {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
+// Stats counts the packets read up to the last fill of the read buffer
+// while reading, and every packet once Next has returned io.EOF or an
+// error.
 func (r *ngReader) Stats() Stats {
 	return Stats{
 		Packets: r.stats.packets.Load(),

@@ -200,3 +200,82 @@ func BenchmarkReadPcapngStatsBomb(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(maxInterfaces+isbs+2), "ns/block")
 }
+
+// TestPcapngManyFills reads a pcapng file several times the read buffer's
+// size whose packets (up to a maximal one) and control blocks (a second
+// section, statistics blocks, an unknown block) straddle the buffer's
+// refills: every frame is the packet written, in order, and Stats counts
+// them all and the last drops once the end is reached; cut, it ends in a
+// truncation error after the last whole packet.
+func TestPcapngManyFills(t *testing.T) {
+	w := &ngWriter{order: binary.LittleEndian}
+	w.shb()
+	w.idb(uint16(LinkEthernet), 0)
+	var want [][]byte
+	total := 0
+	for i := 0; total < 4*readBufSize; i++ {
+		size := 14 + (i*7919)%1500
+		if i%97 == 0 {
+			size = MaxRecordLen
+		}
+		d := make([]byte, size)
+		for j := range d {
+			d[j] = byte(i + j)
+		}
+		w.epb(0, uint64(1700000000+i)*1e6, d, size)
+		want = append(want, d)
+		total += size
+		switch i % 50 {
+		case 10:
+			w.isb(0, uint64(i), 1)
+		case 20:
+			w.block(0x0badcafe, make([]byte, 4*(i%300)))
+		case 30:
+			if i%200 == 30 {
+				w.shb()
+				w.idb(uint16(LinkEthernet), 0)
+			}
+		}
+	}
+	w.isb(0, 7, 3)
+	file := w.b.Bytes()
+	for _, cut := range []int{len(file), len(file) - 100} {
+		src, err := OpenReader("many", bytes.NewReader(file[:cut]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n, sum uint64
+		var last error
+		for {
+			fr, err := src.Next()
+			if err != nil {
+				last = err
+				break
+			}
+			if n >= uint64(len(want)) || !bytes.Equal(fr.Data, want[n]) || fr.Index != n+1 || fr.TS.Unix() != int64(1700000000+n) {
+				t.Fatalf("cut %d: frame %d differs from the packet written", cut, n)
+			}
+			n++
+			sum += uint64(len(fr.Data))
+		}
+		wantN := uint64(len(want))
+		if cut < len(file) {
+			wantN-- // the statistics block and the last packet's end are cut
+			if last == io.EOF {
+				t.Errorf("cut file ended cleanly, want a truncation error")
+			}
+		} else if last != io.EOF {
+			t.Errorf("whole file: %v", last)
+		}
+		if n != wantN {
+			t.Errorf("cut %d: %d frames, want %d", cut, n, wantN)
+		}
+		st := src.Stats()
+		if st.Packets != n || st.Bytes != sum {
+			t.Errorf("cut %d: stats %+v, want %d packets %d bytes", cut, st, n, sum)
+		}
+		if cut == len(file) && st.IfDrops == 0 {
+			t.Errorf("whole file: drops of the last statistics block not counted: %+v", st)
+		}
+	}
+}
