@@ -88,6 +88,8 @@ type Model struct {
 	// that draws the same as last time (at rest, most of them, most
 	// seconds) is not measured and fitted again.
 	fitted []fittedPane
+	// rowParts is composeBody's scratch: each body row's pane pieces.
+	rowParts [][]string
 	// The footer's key help as last drawn, and what it was drawn from.
 	footKey, foot string
 }
@@ -476,9 +478,7 @@ func (m *Model) render() string {
 	case m.detail != nil:
 		body = strings.Split(m.detail.View(), "\n")
 	default:
-		// composeBody's rows are exactly w wide: its panes tile the width.
-		copy(screen[1:h-1], m.composeBody())
-		return strings.Join(screen, "\n")
+		return m.composeScreen(screen[0], screen[h-1])
 	}
 	for i, l := range block(body, w, h-2) {
 		screen[1+i] = l
@@ -486,9 +486,43 @@ func (m *Model) render() string {
 	return strings.Join(screen, "\n")
 }
 
-// composeBody places each shown pane's lines into its rectangle.
-func (m *Model) composeBody() []string {
-	rows := make([][]string, m.h-2)
+// composeScreen draws the header, the panes and the footer as one string,
+// written once into a buffer of its size: the body's rows are exactly w
+// wide, as its panes tile the width.
+func (m *Model) composeScreen(header, footer string) string {
+	rows := m.composeBody()
+	size := len(header) + 1 + len(footer)
+	for _, r := range rows {
+		for _, p := range r {
+			size += len(p)
+		}
+		size++
+	}
+	var b strings.Builder
+	b.Grow(size)
+	b.WriteString(header)
+	for _, r := range rows {
+		b.WriteByte('\n')
+		for _, p := range r {
+			b.WriteString(p)
+		}
+	}
+	b.WriteByte('\n')
+	b.WriteString(footer)
+	return b.String()
+}
+
+// composeBody places each shown pane's lines into its rectangle: each row's
+// pieces, left to right. The rows are the model's, reused by the next call.
+func (m *Model) composeBody() [][]string {
+	n := m.h - 2
+	if cap(m.rowParts) < n {
+		m.rowParts = make([][]string, n)
+	}
+	rows := m.rowParts[:n]
+	for i := range rows {
+		rows[i] = rows[i][:0]
+	}
 	// Panes are placed left to right; layout guarantees rectangles tile.
 	for _, x := range []int{0, 1} {
 		for i := range m.panes {
@@ -507,11 +541,7 @@ func (m *Model) composeBody() []string {
 			}
 		}
 	}
-	out := make([]string, len(rows))
-	for i, r := range rows {
-		out[i] = strings.Join(r, "")
-	}
-	return out
+	return rows
 }
 
 func (m *Model) headerView() string {
