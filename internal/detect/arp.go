@@ -49,7 +49,7 @@ type arpState struct {
 }
 
 func (d *Detector) initARP() {
-	d.binds = newTable[netip.Addr, binding]("arp.bindings", d.cfg.MaxEntries, func(b *binding) time.Time { return b.last })
+	d.binds = newTable[netip.Addr, binding]("arp.bindings", d.cfg.MaxEntries, func(b *binding) time.Time { return b.last }).withHash(addrKey)
 }
 
 func (d *Detector) isGateway(ip netip.Addr, boundMAC packet.MAC, known bool) bool {
@@ -191,6 +191,9 @@ func (d *Detector) arpLearn(s *packet.Summary, ip netip.Addr, mac packet.MAC, ho
 	})
 }
 
+// macHash is the table hash of a MAC address.
+func macHash(m packet.MAC) uint64 { return mix64(macKey(m)) }
+
 func macKey(m packet.MAC) uint64 {
 	var k uint64
 	for _, b := range m {
@@ -228,7 +231,7 @@ type arpSweep struct {
 }
 
 func (d *Detector) initARPSweep() {
-	d.arpSweeps = newTable[packet.MAC, arpSweepEntry]("scan.sweep.arp", d.cfg.MaxEntries, func(e *arpSweepEntry) time.Time { return e.w.last })
+	d.arpSweeps = newTable[packet.MAC, arpSweepEntry]("scan.sweep.arp", d.cfg.MaxEntries, func(e *arpSweepEntry) time.Time { return e.w.last }).withHash(macHash)
 }
 
 func (d *Detector) arpSweepPacket(s *packet.Summary, emit func(*Alert)) {

@@ -48,7 +48,8 @@ type brute struct {
 }
 
 func (d *Detector) initBrute() {
-	d.bf = newTable[bruteKey, bruteEntry]("bruteforce", d.cfg.MaxEntries, func(e *bruteEntry) time.Time { return e.w.last })
+	d.bf = newTable[bruteKey, bruteEntry]("bruteforce", d.cfg.MaxEntries, func(e *bruteEntry) time.Time { return e.w.last }).
+		withHash(func(k bruteKey) uint64 { return hashPair(k.client, k.server, uint64(k.svc)) })
 }
 
 func (d *Detector) bruteThreshold(s service) int {

@@ -46,7 +46,7 @@ type Detector struct {
 // New builds a Detector; zero Config fields take their defaults.
 func New(cfg Config) *Detector {
 	cfg.fill()
-	d := &Detector{cfg: cfg, sup: NewSuppressor[supKey]("suppress", cfg.Suppress, cfg.MaxEntries)}
+	d := &Detector{cfg: cfg, sup: newSupKeySuppressor("suppress", cfg.Suppress, cfg.MaxEntries)}
 	for _, p := range cfg.SuspiciousPorts {
 		d.suspicious[p>>6] |= 1 << (p & 63)
 	}

@@ -77,8 +77,9 @@ type dnsState struct {
 }
 
 func (d *Detector) initDNS() {
-	d.dns = newTable[dnsKey, dnsEntry]("dns.tunnel", d.cfg.MaxEntries, func(e *dnsEntry) time.Time { return e.w.last })
-	d.dga = newTable[netip.Addr, dgaEntry]("dns.dga", d.cfg.MaxEntries, func(e *dgaEntry) time.Time { return e.w.last })
+	d.dns = newTable[dnsKey, dnsEntry]("dns.tunnel", d.cfg.MaxEntries, func(e *dnsEntry) time.Time { return e.w.last }).
+		withHash(func(k dnsKey) uint64 { return mix64(uint64(hashAddr(k.client)) ^ k.parent) })
+	d.dga = newTable[netip.Addr, dgaEntry]("dns.dga", d.cfg.MaxEntries, func(e *dgaEntry) time.Time { return e.w.last }).withHash(addrKey)
 }
 
 func (d *Detector) dnsEvent(ev *proto.Event, f *flow.Flow, emit func(*Alert)) {

@@ -151,11 +151,16 @@ func (e *synEntry) vote(a netip.Addr) {
 const maxSynQueue = 256
 
 func (d *Detector) initFlood() {
-	d.syn = newTable[floodKey, synEntry]("dos.synflood", d.cfg.MaxEntries, func(e *synEntry) time.Time { return e.last })
-	d.icmp = newTable[floodKey, floodEntry]("dos.icmpflood", d.cfg.MaxEntries, func(e *floodEntry) time.Time { return e.w.last })
+	d.syn = newTable[floodKey, synEntry]("dos.synflood", d.cfg.MaxEntries, func(e *synEntry) time.Time { return e.last }).withHash(floodHash)
+	d.icmp = newTable[floodKey, floodEntry]("dos.icmpflood", d.cfg.MaxEntries, func(e *floodEntry) time.Time { return e.w.last }).withHash(floodHash)
 	d.shake = new(handshakes)
 	d.syn.onInsert = func(k floodKey) { d.synGate.add(uint32(synHash(hashAddr(k.addr), k.port))) }
 	d.syn.onDelete = func(k floodKey, _ *synEntry) { d.synGate.del(uint32(synHash(hashAddr(k.addr), k.port))) }
+}
+
+// floodHash is a flood table's key hash: synHash for dos.synflood's keys.
+func floodHash(k floodKey) uint64 {
+	return synHash(hashAddr(k.addr), k.port) ^ uint64(k.proto)<<8 ^ uint64(k.dir)
 }
 
 // synHash is a dos.synflood key's hash (server, port), from the server's

@@ -87,7 +87,7 @@ type icmpTun struct {
 }
 
 func (d *Detector) initICMPTunnel() {
-	d.tun = newTable[pairKey, tunnelEntry]("icmp.tunnel", d.cfg.MaxEntries, func(e *tunnelEntry) time.Time { return e.w.last })
+	d.tun = newTable[pairKey, tunnelEntry]("icmp.tunnel", d.cfg.MaxEntries, func(e *tunnelEntry) time.Time { return e.w.last }).withHash(pairHash)
 }
 
 func (d *Detector) tunnelPayload(s *packet.Summary, client, server netip.Addr, emit func(*Alert)) {

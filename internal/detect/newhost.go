@@ -36,7 +36,8 @@ type newHost struct {
 }
 
 func (d *Detector) initNewHost() {
-	d.known = newTable[hostKey, hostSeen]("host.new", d.cfg.MaxEntries, func(h *hostSeen) time.Time { return h.last })
+	d.known = newTable[hostKey, hostSeen]("host.new", d.cfg.MaxEntries, func(h *hostSeen) time.Time { return h.last }).
+		withHash(func(k hostKey) uint64 { return macHash(k.mac) ^ addrKey(k.ip) })
 }
 
 func (d *Detector) newHostPacket(s *packet.Summary, emit func(*Alert)) {

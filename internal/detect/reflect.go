@@ -44,7 +44,7 @@ type reflState struct {
 }
 
 func (d *Detector) initReflection() {
-	d.refl = newTable[netip.Addr, reflEntry]("dos.reflection", d.cfg.MaxEntries, func(e *reflEntry) time.Time { return e.w.last })
+	d.refl = newTable[netip.Addr, reflEntry]("dos.reflection", d.cfg.MaxEntries, func(e *reflEntry) time.Time { return e.w.last }).withHash(addrKey)
 }
 
 // amplifierPort marks UDP services abused as reflectors: their answers are

@@ -653,8 +653,8 @@ func TestTableBound(t *testing.T) {
 			continue
 		}
 	}
-	if len(tb.m) != 100 || tb.evicted != 9900 {
-		t.Fatalf("len %d evicted %d", len(tb.m), tb.evicted)
+	if tb.len() != 100 || tb.evicted != 9900 {
+		t.Fatalf("len %d evicted %d", tb.len(), tb.evicted)
 	}
 	// The newest entries survive sampling eviction far more than the oldest.
 	if tb.get(9999) == nil {

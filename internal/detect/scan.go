@@ -66,9 +66,10 @@ type scan struct {
 
 func (d *Detector) initScan() {
 	n := d.cfg.MaxEntries
-	d.ports = newTable[pairKey, scanEntry]("scan.port", n, func(e *scanEntry) time.Time { return e.w.last })
-	d.sweeps = newTable[sweepKey, sweepEntry]("scan.sweep", n, func(e *sweepEntry) time.Time { return e.w.last })
-	d.stealth = newTable[pairKey, stealthEntry]("scan.stealth", n, func(e *stealthEntry) time.Time { return e.w.last })
+	d.ports = newTable[pairKey, scanEntry]("scan.port", n, func(e *scanEntry) time.Time { return e.w.last }).withHash(pairHash)
+	d.sweeps = newTable[sweepKey, sweepEntry]("scan.sweep", n, func(e *sweepEntry) time.Time { return e.w.last }).
+		withHash(func(k sweepKey) uint64 { return sweepHash(hashAddr(k.src), k.port, k.proto) })
+	d.stealth = newTable[pairKey, stealthEntry]("scan.stealth", n, func(e *stealthEntry) time.Time { return e.w.last }).withHash(pairHash)
 	d.ports.onInsert = func(k pairKey) { d.portGate.add(uint32(portHash(hashAddr(k.src), hashAddr(k.dst), k.proto))) }
 	d.ports.onDelete = func(k pairKey, _ *scanEntry) {
 		d.portGate.del(uint32(portHash(hashAddr(k.src), hashAddr(k.dst), k.proto)))
@@ -82,6 +83,9 @@ func (d *Detector) initScan() {
 func portHash(client, server uint32, proto uint8) uint64 {
 	return hashPairH(client, server, uint64(proto))
 }
+
+// pairHash is a pairKey's table hash.
+func pairHash(k pairKey) uint64 { return portHash(hashAddr(k.src), hashAddr(k.dst), k.proto) }
 
 // sweepHash is a scan.sweep key's hash (client, port, protocol).
 func sweepHash(client uint32, port uint16, proto uint8) uint64 {

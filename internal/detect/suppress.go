@@ -57,6 +57,16 @@ func NewSuppressor[K comparable](name string, win time.Duration, max int) *Suppr
 	return &Suppressor[K]{win: win, t: t}
 }
 
+// newSupKeySuppressor is NewSuppressor for the network rules' keys,
+// hashed from their addresses' hashAddr.
+func newSupKeySuppressor(name string, win time.Duration, max int) *Suppressor[supKey] {
+	s := NewSuppressor[supKey](name, win, max)
+	s.t.withHash(func(k supKey) uint64 {
+		return hashPairH(hashAddr(k.actor), hashAddr(k.target), uint64(k.sid)<<16|uint64(k.port)) ^ mix64(k.extra)
+	})
+	return s
+}
+
 // Check decides whether an occurrence of stream k at now is reported.
 // measure is the rule's size of the event (ports probed, SYNs, a disk's
 // used share); 0 means "count occurrences". sev is the occurrence's

@@ -85,7 +85,7 @@ func (c *hostCache) drop(a netip.Addr) {
 }
 
 func (d *Detector) initSurge() {
-	d.hosts = newTable[netip.Addr, rate]("traffic.surge", d.cfg.MaxEntries, func(r *rate) time.Time { return r.last })
+	d.hosts = newTable[netip.Addr, rate]("traffic.surge", d.cfg.MaxEntries, func(r *rate) time.Time { return r.last }).withHash(addrKey)
 	d.hosts.onDelete = func(a netip.Addr, r *rate) {
 		d.cache.drop(a)
 		d.gate.del(hashAddr(a))

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"encoding/binary"
+	"hash/maphash"
 	"iter"
 	"math"
 	"math/bits"
@@ -10,9 +11,19 @@ import (
 )
 
 // table is a bounded map of trackers. When full, it evicts the least
-// recently seen of a sample of entries (Go's map iteration starts at a random
-// place, so this approximates LRU as Redis does) and recycles the evicted
-// entry, so a flood of new keys costs no allocation once the table is full.
+// recently seen of a sample of entries (five consecutive entries from a
+// random place in its index, so this approximates LRU as Redis does) and
+// recycles the evicted entry, so a flood of new keys costs no allocation
+// once the table is full.
+//
+// Its index is open-addressed (linear probing, at most half full, deletes
+// shift the run back so there are no tombstones) and keyed by a 64-bit
+// hash of the key that the table's owner supplies (hashAddr and the like,
+// made from the addresses' hashes): a cell holds 32 bits of the hash and
+// the entry, so a lookup reads one cell (four to a cache line) and only
+// the entry whose hash matches, where a Go map of these 24-56-byte keys
+// read its directory, a control word and a group of keys, and hashed the
+// whole key with the runtime's generic hasher.
 //
 // Expiry goes through a lazy timing wheel, so it costs the entries that come
 // due, not the table: every entry sits in the bucket of the second it was
@@ -23,10 +34,13 @@ import (
 // table of a million idle sources costs nothing until they are due, and the
 // entries dropped are exactly those a walk of the whole table would drop.
 // The wheel holds the entries themselves (with a generation that tells a
-// deleted or recycled one), so it makes no map lookups but for the deletes.
+// deleted or recycled one), so it makes no index lookups but for the deletes.
 type table[K comparable, V any] struct {
 	name    string
-	m       map[K]*slot[K, V]
+	hash    func(K) uint64
+	idx     []cell[K, V] // a power of two long
+	n       int          // entries
+	rnd     uint64       // evictOne's sampling position
 	max     int
 	evicted uint64
 	spare   *slot[K, V]
@@ -48,6 +62,13 @@ type table[K comparable, V any] struct {
 	due     []int64                     // scratch: the buckets an expire visits
 }
 
+// cell is an index cell: the high 32 bits of the entry's hash beside the
+// entry (nil: empty).
+type cell[K comparable, V any] struct {
+	tag uint32
+	s   *slot[K, V]
+}
+
 // maxFree bounds a table's free list: the inserts of a few seconds of a
 // busy link's new actors.
 const maxFree = 256
@@ -57,6 +78,7 @@ const maxFree = 256
 type slot[K comparable, V any] struct {
 	v   V
 	k   K
+	h   uint64 // hash(k)
 	gen uint32
 }
 
@@ -65,27 +87,60 @@ type wheelItem[K comparable, V any] struct {
 	gen uint32
 }
 
+// newTable makes a table holding at most max entries. Its keys are hashed
+// with maphash until the owner sets hash (withHash), as every detector
+// table does with a hash made from the addresses' hashAddr.
 func newTable[K comparable, V any](name string, max int, seen func(*V) time.Time) *table[K, V] {
-	return &table[K, V]{name: name, m: make(map[K]*slot[K, V], min(max, 1024)), max: max, seen: seen, age: seen,
+	seed := maphash.MakeSeed()
+	return &table[K, V]{name: name, idx: make([]cell[K, V], 2*minTableCells), max: max, seen: seen, age: seen,
+		hash:    func(k K) uint64 { return maphash.Comparable(seed, k) },
+		rnd:     uint64(len(name)) * 0x9e3779b97f4a7c15,
 		buckets: map[int64][]wheelItem[K, V]{}}
+}
+
+// minTableCells is the index's smallest half: a table starts with room
+// for this many entries and doubles as it fills.
+const minTableCells = 512
+
+// withHash sets the table's key hash; it must be set before the first
+// insert.
+func (t *table[K, V]) withHash(h func(K) uint64) *table[K, V] {
+	t.hash = h
+	return t
+}
+
+// find returns the slot of k, of hash h, or nil.
+func (t *table[K, V]) find(k K, h uint64) *slot[K, V] {
+	mask := uint64(len(t.idx) - 1)
+	tag := uint32(h >> 32)
+	for i := h & mask; ; i = (i + 1) & mask {
+		c := &t.idx[i]
+		if c.s == nil {
+			return nil
+		}
+		if c.tag == tag && c.s.k == k {
+			return c.s
+		}
+	}
 }
 
 // get returns the entry for k or nil.
 func (t *table[K, V]) get(k K) *V {
-	if s := t.m[k]; s != nil {
+	if s := t.find(k, t.hash(k)); s != nil {
 		return &s.v
 	}
 	return nil
 }
 
 // len is the number of entries.
-func (t *table[K, V]) len() int { return len(t.m) }
+func (t *table[K, V]) len() int { return t.n }
 
-// all yields every entry, in no order.
+// all yields every entry, in no order. The table must not change while
+// it runs.
 func (t *table[K, V]) all() iter.Seq2[K, *V] {
 	return func(yield func(K, *V) bool) {
-		for k, s := range t.m {
-			if !yield(k, &s.v) {
+		for i := range t.idx {
+			if s := t.idx[i].s; s != nil && !yield(s.k, &s.v) {
 				return
 			}
 		}
@@ -101,10 +156,11 @@ func (t *table[K, V]) upsert(k K) (v *V, fresh bool) {
 
 // upsertSlot is upsert returning the entry's slot.
 func (t *table[K, V]) upsertSlot(k K) (_ *slot[K, V], fresh bool) {
-	if s := t.m[k]; s != nil {
+	h := t.hash(k)
+	if s := t.find(k, h); s != nil {
 		return s, false
 	}
-	if len(t.m) >= t.max {
+	if t.n >= t.max {
 		t.evictOne()
 	}
 	s := t.spare
@@ -119,8 +175,12 @@ func (t *table[K, V]) upsertSlot(k K) (_ *slot[K, V], fresh bool) {
 	} else {
 		s = new(slot[K, V])
 	}
-	s.k = k
-	t.m[k] = s
+	s.k, s.h = k, h
+	if 2*(t.n+1) > len(t.idx) {
+		t.grow()
+	}
+	t.insert(s)
+	t.n++
 	if t.onInsert != nil {
 		t.onInsert(k)
 	}
@@ -131,13 +191,61 @@ func (t *table[K, V]) upsertSlot(k K) (_ *slot[K, V], fresh bool) {
 	return s, true
 }
 
+// insert puts s, not in the index, in the first free cell of its run.
+func (t *table[K, V]) insert(s *slot[K, V]) {
+	mask := uint64(len(t.idx) - 1)
+	i := s.h & mask
+	for t.idx[i].s != nil {
+		i = (i + 1) & mask
+	}
+	t.idx[i] = cell[K, V]{tag: uint32(s.h >> 32), s: s}
+}
+
+// grow doubles the index.
+func (t *table[K, V]) grow() {
+	old := t.idx
+	t.idx = make([]cell[K, V], 2*len(old))
+	for _, c := range old {
+		if c.s != nil {
+			t.insert(c.s)
+		}
+	}
+}
+
+// unlink takes s out of the index, shifting back the cells after it in
+// its run that may move (their home is not between its cell and theirs).
+func (t *table[K, V]) unlink(s *slot[K, V]) {
+	mask := uint64(len(t.idx) - 1)
+	i := s.h & mask
+	for t.idx[i].s != s {
+		i = (i + 1) & mask
+	}
+	for j := (i + 1) & mask; t.idx[j].s != nil; j = (j + 1) & mask {
+		home := t.idx[j].s.h & mask
+		// The cell at j stays when its home lies cyclically in (i, j].
+		if (j-home)&mask < (j-i)&mask {
+			continue
+		}
+		t.idx[i] = t.idx[j]
+		i = j
+	}
+	t.idx[i] = cell[K, V]{}
+}
+
 func (t *table[K, V]) evictOne() {
 	var (
 		victim *slot[K, V]
 		oldest time.Time
 		n      int
 	)
-	for _, s := range t.m {
+	t.rnd = t.rnd*6364136223846793005 + 1442695040888963407
+	mask := len(t.idx) - 1
+	start := int(t.rnd>>33) & mask
+	for k := range len(t.idx) {
+		s := t.idx[(start+k)&mask].s
+		if s == nil {
+			continue
+		}
 		if ts := t.seen(&s.v); victim == nil || ts.Before(oldest) {
 			victim, oldest = s, ts
 		}
@@ -153,9 +261,10 @@ func (t *table[K, V]) evictOne() {
 	t.evicted++
 }
 
-// remove deletes s from the map and tells onDelete.
+// remove deletes s from the index and tells onDelete.
 func (t *table[K, V]) remove(s *slot[K, V]) {
-	delete(t.m, s.k)
+	t.unlink(s)
+	t.n--
 	if t.onDelete != nil {
 		t.onDelete(s.k, &s.v)
 	}
@@ -217,13 +326,15 @@ func (t *table[K, V]) rebuild() {
 	clear(t.fresh)
 	t.fresh = t.fresh[:0]
 	t.queued = 0
-	for _, s := range t.m {
-		t.place(wheelItem[K, V]{s, s.gen}, t.age(&s.v))
+	for _, c := range t.idx {
+		if c.s != nil {
+			t.place(wheelItem[K, V]{c.s, c.s.gen}, t.age(&c.s.v))
+		}
 	}
 }
 
 func (t *table[K, V]) stats(out map[string]uint64) {
-	out[t.name+".entries"] = uint64(len(t.m))
+	out[t.name+".entries"] = uint64(t.n)
 	out[t.name+".evicted"] = t.evicted
 }
 
@@ -316,6 +427,9 @@ func addrBits(a netip.Addr) uint32 {
 	}
 	return hashAddr(a)
 }
+
+// addrKey is the table hash of an address key.
+func addrKey(a netip.Addr) uint64 { return mix64(uint64(hashAddr(a))) }
 
 // hashAddr mixes an address into 32 bits without allocating.
 func hashAddr(a netip.Addr) uint32 {

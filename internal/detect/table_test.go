@@ -57,12 +57,12 @@ func TestTableExpiryMatchesWalk(t *testing.T) {
 						want = append(want, k)
 					}
 				}
-				before := len(tab.m)
+				before := tab.len()
 				deleted = 0
 				tab.expire(cut)
 				expiries++
-				got := make([]int, 0, len(tab.m))
-				for k := range tab.m {
+				got := make([]int, 0, tab.len())
+				for k := range tab.all() {
 					got = append(got, k)
 				}
 				slices.Sort(want)
@@ -95,7 +95,7 @@ func TestTableExpiryTimeBack(t *testing.T) {
 	tab.expire(t0) // places the key by its age, 100.9 s
 	e.last = t0.Add(99200 * time.Millisecond)
 	tab.expire(t0.Add(99500 * time.Millisecond))
-	if len(tab.m) != 0 {
+	if tab.len() != 0 {
 		t.Errorf("entry last seen at 99.2 s kept by an expiry with cutoff 99.5 s")
 	}
 }
