@@ -129,6 +129,21 @@ type procsPane struct {
 	// shown is the host sample the rows were built from; a newer one is
 	// taken only every procEvery of its interval (see SnapshotMsg).
 	shown *hoststat.Snapshot
+	// gen counts what may change the drawing (a refresh, any message but
+	// a snapshot that is not taken): View draws again only when it, the
+	// size or the focus moved, so at rest the table is drawn every
+	// procEvery seconds, not every second.
+	gen  uint64
+	memo procsView
+}
+
+// procsView is the procs pane's last drawing and what it was drawn from.
+type procsView struct {
+	gen     uint64
+	w, h    int
+	focus   bool
+	hasHost bool
+	view    string
 }
 
 // procEvery is how many host samples the process table skips between
@@ -168,6 +183,9 @@ func (p *procsPane) Capturing() bool {
 }
 
 func (p *procsPane) Update(msg tea.Msg) (Pane, tea.Cmd) {
+	if _, ok := msg.(SnapshotMsg); !ok {
+		p.gen++
+	}
 	k := p.c.keys
 	switch msg := msg.(type) {
 	case SnapshotMsg:
@@ -409,6 +427,7 @@ func (p *procsPane) selected() *procRow {
 }
 
 func (p *procsPane) refresh() {
+	p.gen++
 	p.rows = p.rows[:0]
 	h := p.c.host
 	p.shown = h
@@ -574,6 +593,18 @@ func (p *procsPane) sortLabel() string {
 }
 
 func (p *procsPane) View() string {
+	key := procsView{gen: p.gen, w: p.w, h: p.h, focus: p.c.focus == paneProcs, hasHost: p.c.host != nil}
+	if m := p.memo; m.view != "" && m.gen == key.gen && m.w == key.w && m.h == key.h &&
+		m.focus == key.focus && m.hasHost == key.hasHost {
+		return m.view
+	}
+	key.view = p.draw()
+	p.memo = key
+	return key.view
+}
+
+// draw draws the pane (View keeps the last drawing).
+func (p *procsPane) draw() string {
 	st := p.c.st
 	w := p.w - 2
 	var body []string
