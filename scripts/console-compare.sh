@@ -38,11 +38,11 @@ caps=+net_raw,+net_admin,+sys_ptrace,+dac_read_search
 nonroot="env HOME=$tmp/home XDG_CONFIG_HOME=$tmp/home setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=$caps --ambient-caps=$caps"
 # Rows: warm-up seconds|process to measure|command.
 rows=(
-  "25|opsdeck|$bin -r $cap --speed 0"
-  "25|opsdeck|$bin -r $cap --speed 0 --config $tmp/small-ring.toml"
-  "8|opsdeck|$bin -i lo"
+  "25|$(basename "$bin")|$bin -r $cap --speed 0"
+  "25|$(basename "$bin")|$bin -r $cap --speed 0 --config $tmp/small-ring.toml"
+  "8|$(basename "$bin")|$bin -i lo"
 )
-[ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null || rows+=("8|opsdeck|$nonroot $bin -i lo")
+[ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null || rows+=("8|$(basename "$bin")|$nonroot $bin -i lo")
 rows+=("8|htop|htop" "8|btop|btop")
 if [ -n "${BASE:-}" ]; then # a baseline build, measured in the same rounds
   rows+=("25|$(basename "$BASE")|$BASE -r $cap --speed 0" "8|$(basename "$BASE")|$BASE -i lo")
