@@ -154,13 +154,20 @@ func (d *Detector) initFlood() {
 	d.syn = newTable[floodKey, synEntry]("dos.synflood", d.cfg.MaxEntries, func(e *synEntry) time.Time { return e.last }).withHash(floodHash)
 	d.icmp = newTable[floodKey, floodEntry]("dos.icmpflood", d.cfg.MaxEntries, func(e *floodEntry) time.Time { return e.w.last }).withHash(floodHash)
 	d.shake = new(handshakes)
-	d.syn.onInsert = func(k floodKey) { d.synGate.add(uint32(synHash(hashAddr(k.addr), k.port))) }
-	d.syn.onDelete = func(k floodKey, _ *synEntry) { d.synGate.del(uint32(synHash(hashAddr(k.addr), k.port))) }
+	d.syn.onInsert = func(h uint64) { d.synGate.add(uint32(h)) }
+	d.syn.onDelete = func(_ floodKey, _ *synEntry, h uint64) { d.synGate.del(uint32(h)) }
 }
 
-// floodHash is a flood table's key hash: synHash for dos.synflood's keys.
+// floodHash is a flood table's key hash (synKeyHash for dos.synflood's
+// keys): its gate's too.
 func floodHash(k floodKey) uint64 {
 	return synHash(hashAddr(k.addr), k.port) ^ uint64(k.proto)<<8 ^ uint64(k.dir)
+}
+
+// synKeyHash is floodHash of dos.synflood's key for server (its hashAddr)
+// and port.
+func synKeyHash(server uint32, port uint16) uint64 {
+	return synHash(server, port) ^ uint64(packet.ProtoTCP)<<8
 }
 
 // synHash is a dos.synflood key's hash (server, port), from the server's
@@ -177,9 +184,10 @@ func (d *Detector) synPacket(s *packet.Summary, f *flow.Flow, emit func(*Alert))
 		again, first = true, f.PktsToServer == 2 && f.FlagsTS&packet.TCPAck == 0
 	}
 	h := synHash(d.hd, k.port)
+	th := h ^ uint64(packet.ProtoTCP)<<8 // synKeyHash
 	var e *synEntry
-	if d.synGate.has(uint32(h)) {
-		e = d.syn.get(k)
+	if d.synGate.has(uint32(th)) {
+		e = d.syn.getH(k, th)
 	}
 	pre := time.Duration(-1) // how long before s the uncounted first attempt came
 	if e == nil {
@@ -195,7 +203,7 @@ func (d *Detector) synPacket(s *packet.Summary, f *flow.Flow, emit func(*Alert))
 		if !seen {
 			return
 		}
-		e, _ = d.syn.upsert(k)
+		e, _ = d.syn.upsertH(k, th)
 		e.firstSeen = s.TS
 		pre = time.Duration(us-firstUS) * time.Microsecond
 	}
@@ -330,11 +338,12 @@ func (d *Detector) synFlowEnd(f *flow.Flow, emit func(*Alert)) {
 	if f.Proto != packet.ProtoTCP || f.FlagsTS&packet.TCPSyn == 0 || f.FlagsTS&packet.TCPAck != 0 {
 		return
 	}
-	if !d.synGate.has(uint32(synHash(hashAddr(f.Server), f.SPort))) {
+	h := synKeyHash(hashAddr(f.Server), f.SPort)
+	if !d.synGate.has(uint32(h)) {
 		return
 	}
 	k := floodKey{addr: f.Server, port: f.SPort, proto: packet.ProtoTCP}
-	if e := d.syn.get(k); e != nil && e.queued {
+	if e := d.syn.getH(k, h); e != nil && e.queued {
 		d.synRoll(k, e, d.now, d.now.Sub(e.last) >= d.cfg.SynFloodWindow, emit)
 	}
 }
@@ -353,10 +362,11 @@ func (d *Detector) synFinish(emit func(*Alert)) {
 
 // synCompleted credits a completed handshake to the entry of server:port.
 func (d *Detector) synCompleted(server netip.Addr, port uint16) {
-	if !d.synGate.has(uint32(synHash(hashAddr(server), port))) {
+	h := synKeyHash(hashAddr(server), port)
+	if !d.synGate.has(uint32(h)) {
 		return
 	}
-	if e := d.syn.get(floodKey{addr: server, port: port, proto: packet.ProtoTCP}); e != nil {
+	if e := d.syn.getH(floodKey{addr: server, port: port, proto: packet.ProtoTCP}, h); e != nil {
 		e.creditWith(true)
 	}
 }

@@ -70,12 +70,11 @@ func (d *Detector) initScan() {
 	d.sweeps = newTable[sweepKey, sweepEntry]("scan.sweep", n, func(e *sweepEntry) time.Time { return e.w.last }).
 		withHash(func(k sweepKey) uint64 { return sweepHash(hashAddr(k.src), k.port, k.proto) })
 	d.stealth = newTable[pairKey, stealthEntry]("scan.stealth", n, func(e *stealthEntry) time.Time { return e.w.last }).withHash(pairHash)
-	d.ports.onInsert = func(k pairKey) { d.portGate.add(uint32(portHash(hashAddr(k.src), hashAddr(k.dst), k.proto))) }
-	d.ports.onDelete = func(k pairKey, _ *scanEntry) {
-		d.portGate.del(uint32(portHash(hashAddr(k.src), hashAddr(k.dst), k.proto)))
-	}
-	d.sweeps.onInsert = func(k sweepKey) { d.sweepGate.add(uint32(sweepHash(hashAddr(k.src), k.port, k.proto))) }
-	d.sweeps.onDelete = func(k sweepKey, _ *sweepEntry) { d.sweepGate.del(uint32(sweepHash(hashAddr(k.src), k.port, k.proto))) }
+	// The tables' hashes are their admitters' (portHash, sweepHash).
+	d.ports.onInsert = func(h uint64) { d.portGate.add(uint32(h)) }
+	d.ports.onDelete = func(_ pairKey, _ *scanEntry, h uint64) { d.portGate.del(uint32(h)) }
+	d.sweeps.onInsert = func(h uint64) { d.sweepGate.add(uint32(h)) }
+	d.sweeps.onDelete = func(_ sweepKey, _ *sweepEntry, h uint64) { d.sweepGate.del(uint32(h)) }
 }
 
 // portHash is a scan.port key's hash (client, server, protocol), from
@@ -108,12 +107,12 @@ func (d *Detector) scanAttempt(s *packet.Summary, f *flow.Flow, probe bool, emit
 		h := portHash(hc, hs, f.Proto)
 		var e *scanEntry
 		if d.portGate.has(uint32(h)) {
-			e = d.ports.get(k)
+			e = d.ports.getH(k, h)
 		}
 		if e == nil {
 			again, port := d.portAdm.check(h, uint32(f.SPort))
 			if again {
-				e, _ = d.ports.upsert(k)
+				e, _ = d.ports.upsertH(k, h)
 				e.w.roll(ts, span)
 				e.attempts = 1
 				e.sample.add(uint16(port))
@@ -132,14 +131,14 @@ func (d *Detector) scanAttempt(s *packet.Summary, f *flow.Flow, probe bool, emit
 	h := sweepHash(hc, f.SPort, f.Proto)
 	var e *sweepEntry
 	if d.sweepGate.has(uint32(h)) {
-		e = d.sweeps.get(k)
+		e = d.sweeps.getH(k, h)
 	}
 	if e == nil {
 		again, host := d.sweepAdm.check(h, addrBits(f.Server))
 		if !again {
 			return
 		}
-		e, _ = d.sweeps.upsert(k)
+		e, _ = d.sweeps.upsertH(k, h)
 		e.w.roll(ts, span)
 		e.attempts = 1
 		if probe {
@@ -240,16 +239,17 @@ func (d *Detector) sweepAttempt(e *sweepEntry, f *flow.Flow, ts time.Time, span 
 // for the server's first packet (from s.Src, the server, to s.Dst, the
 // client).
 func (d *Detector) scanAnswered(f *flow.Flow) {
-	if f.Proto != packet.ProtoICMP && f.Proto != packet.ProtoICMPv6 && d.portGate.has(uint32(portHash(d.hd, d.hs, f.Proto))) {
-		if e := d.ports.get(pairKey{f.Client, f.Server, f.Proto}); e != nil {
+	if h := portHash(d.hd, d.hs, f.Proto); f.Proto != packet.ProtoICMP && f.Proto != packet.ProtoICMPv6 && d.portGate.has(uint32(h)) {
+		if e := d.ports.getH(pairKey{f.Client, f.Server, f.Proto}, h); e != nil {
 			e.answered++
 			e.open.add(f.SPort)
 		}
 	}
-	if !d.sweepGate.has(uint32(sweepHash(d.hd, f.SPort, f.Proto))) {
+	h := sweepHash(d.hd, f.SPort, f.Proto)
+	if !d.sweepGate.has(uint32(h)) {
 		return
 	}
-	if e := d.sweeps.get(sweepKey{f.Client, f.SPort, f.Proto}); e != nil {
+	if e := d.sweeps.getH(sweepKey{f.Client, f.SPort, f.Proto}, h); e != nil {
 		e.answered++
 	}
 }

@@ -86,12 +86,12 @@ func (c *hostCache) drop(a netip.Addr) {
 
 func (d *Detector) initSurge() {
 	d.hosts = newTable[netip.Addr, rate]("traffic.surge", d.cfg.MaxEntries, func(r *rate) time.Time { return r.last }).withHash(addrKey)
-	d.hosts.onDelete = func(a netip.Addr, r *rate) {
+	d.hosts.onDelete = func(a netip.Addr, r *rate, h uint64) {
 		d.cache.drop(a)
-		d.gate.del(hashAddr(a))
+		d.gate.del(uint32(h))
 		r.gen = 0
 	}
-	d.hosts.onInsert = func(a netip.Addr) { d.gate.add(hashAddr(a)) }
+	d.hosts.onInsert = func(h uint64) { d.gate.add(uint32(h)) }
 }
 
 // surgeAccount charges a packet's bytes to both its hosts. f is its flow
@@ -136,8 +136,9 @@ func (d *Detector) account(a netip.Addr, ha, hpeer uint32, n float64, ts time.Ti
 	r := d.cache.v[i]
 	if r == nil || d.cache.k[i] != a {
 		r = nil
-		if d.gate.has(ha) {
-			r = d.hosts.get(a)
+		hk := mix64(uint64(ha)) // addrKey(a): the table's and the gate's hash
+		if d.gate.has(uint32(hk)) {
+			r = d.hosts.getH(a, hk)
 		}
 		if r == nil {
 			// A host seen once (a spoofed source) gets no baseline, nor
@@ -147,7 +148,7 @@ func (d *Detector) account(a netip.Addr, ha, hpeer uint32, n float64, ts time.Ti
 			if !d.hostAdm.checkPeer(mix64(uint64(ha)), hpeer) {
 				return nil
 			}
-			r, _ = d.hosts.upsert(a)
+			r, _ = d.hosts.upsertH(a, hk)
 			r.since = ts
 			d.hostGen++
 			r.gen = d.hostGen
@@ -168,7 +169,7 @@ func (d *Detector) markActive(r *rate, src, dst netip.Addr) {
 	if r.queued {
 		return
 	}
-	if d.hosts.get(src) == r {
+	if d.hosts.getH(src, mix64(uint64(d.hs))) == r {
 		d.queueHost(r, src)
 	} else {
 		d.queueHost(r, dst)

@@ -43,8 +43,8 @@ func TestSurgeActiveListSameAsWalk(t *testing.T) {
 			for k := 0; k < 4; k++ {
 				s := &packet.Summary{TS: t0.Add(time.Duration(sec)*time.Second + time.Duration(k*200+h)*time.Millisecond/4),
 					WireLen: bytes / 4, Src: netip.AddrFrom4([4]byte{10, 1, byte(h >> 8), byte(h)}), Dst: netip.MustParseAddr("192.0.2.1")}
-				lazy.surgeAccount(s, nil, false)
-				walk.surgeAccount(s, nil, false)
+				surgePacket(lazy, s)
+				surgePacket(walk, s)
 			}
 		}
 		now := t0.Add(time.Duration(sec+1) * time.Second)
@@ -100,8 +100,8 @@ func BenchmarkSurgeTickSpoofed(b *testing.B) {
 				for i := 0; i < n; i++ {
 					s.TS = t0
 					s.Src = netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
-					d.surgeAccount(s, nil, false)
-					d.surgeAccount(s, nil, false)
+					surgePacket(d, s)
+					surgePacket(d, s)
 				}
 				d.surgeTick(t0, func(*Alert) {})
 				const pps = 100000 // packets per second of packet time
@@ -109,7 +109,7 @@ func BenchmarkSurgeTickSpoofed(b *testing.B) {
 				for i := 0; b.Loop(); i++ {
 					s.TS = t0.Add(time.Duration(i) * time.Second / pps)
 					s.Src = netip.AddrFrom4([4]byte{byte(1 + rng.IntN(200)), byte(rng.Uint32()), byte(rng.Uint32()), byte(rng.Uint32())})
-					d.surgeAccount(s, nil, false)
+					surgePacket(d, s)
 					if i%pps == 0 {
 						d.surgeTick(s.TS, func(*Alert) {})
 					}
@@ -124,4 +124,11 @@ func itoa(n int) string {
 		return string(rune('0'+n/1024/10%10)) + string(rune('0'+n/1024%10)) + "k"
 	}
 	return "n"
+}
+
+// surgePacket charges s to its hosts as Packet does (which first hashes
+// its addresses).
+func surgePacket(d *Detector, s *packet.Summary) {
+	d.hs, d.hd = hashAddr(s.Src), hashAddr(s.Dst)
+	d.surgeAccount(s, nil, false)
 }

@@ -51,10 +51,11 @@ type table[K comparable, V any] struct {
 	seen func(*V) time.Time
 	// age is the time expire compares with its cutoff (seen unless set).
 	age func(*V) time.Time
-	// onDelete, when set, hears every entry removed (caches keyed by it),
-	// before the entry is recycled; onInsert every entry created.
-	onDelete func(K, *V)
-	onInsert func(K)
+	// onDelete, when set, hears every entry removed (caches keyed by it)
+	// with its hash, before the entry is recycled; onInsert the hash of
+	// every entry created.
+	onDelete func(K, *V, uint64)
+	onInsert func(uint64)
 
 	fresh   []wheelItem[K, V]           // entries created since the last expire
 	buckets map[int64][]wheelItem[K, V] // entries by the second of their age (stale ones too)
@@ -125,8 +126,12 @@ func (t *table[K, V]) find(k K, h uint64) *slot[K, V] {
 }
 
 // get returns the entry for k or nil.
-func (t *table[K, V]) get(k K) *V {
-	if s := t.find(k, t.hash(k)); s != nil {
+func (t *table[K, V]) get(k K) *V { return t.getH(k, t.hash(k)) }
+
+// getH is get for a caller that has made k's hash h (the table's hash of
+// k) already.
+func (t *table[K, V]) getH(k K, h uint64) *V {
+	if s := t.find(k, h); s != nil {
 		return &s.v
 	}
 	return nil
@@ -150,13 +155,21 @@ func (t *table[K, V]) all() iter.Seq2[K, *V] {
 // upsert returns the entry for k, creating it (zeroed) when missing; fresh
 // reports creation.
 func (t *table[K, V]) upsert(k K) (v *V, fresh bool) {
-	s, fresh := t.upsertSlot(k)
+	s, fresh := t.upsertSlotH(k, t.hash(k))
+	return &s.v, fresh
+}
+
+// upsertH is upsert with k's hash h made already.
+func (t *table[K, V]) upsertH(k K, h uint64) (v *V, fresh bool) {
+	s, fresh := t.upsertSlotH(k, h)
 	return &s.v, fresh
 }
 
 // upsertSlot is upsert returning the entry's slot.
-func (t *table[K, V]) upsertSlot(k K) (_ *slot[K, V], fresh bool) {
-	h := t.hash(k)
+func (t *table[K, V]) upsertSlot(k K) (_ *slot[K, V], fresh bool) { return t.upsertSlotH(k, t.hash(k)) }
+
+// upsertSlotH is upsertSlot with k's hash h made already.
+func (t *table[K, V]) upsertSlotH(k K, h uint64) (_ *slot[K, V], fresh bool) {
 	if s := t.find(k, h); s != nil {
 		return s, false
 	}
@@ -182,7 +195,7 @@ func (t *table[K, V]) upsertSlot(k K) (_ *slot[K, V], fresh bool) {
 	t.insert(s)
 	t.n++
 	if t.onInsert != nil {
-		t.onInsert(k)
+		t.onInsert(h)
 	}
 	t.fresh = append(t.fresh, wheelItem[K, V]{s, s.gen})
 	if t.queued++; t.queued > 4*max(t.max, 1024) {
@@ -266,7 +279,7 @@ func (t *table[K, V]) remove(s *slot[K, V]) {
 	t.unlink(s)
 	t.n--
 	if t.onDelete != nil {
-		t.onDelete(s.k, &s.v)
+		t.onDelete(s.k, &s.v, s.h)
 	}
 	s.gen++
 }

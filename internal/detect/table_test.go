@@ -1,6 +1,9 @@
 package detect
 
 import (
+	"fmt"
+
+	"github.com/opsdeck/opsdeck/internal/gen"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -30,7 +33,7 @@ func TestTableExpiryMatchesWalk(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			tab := newTable[int, ent]("t", tt.max, func(e *ent) time.Time { return e.last })
 			deleted := 0
-			tab.onDelete = func(int, *ent) { deleted++ }
+			tab.onDelete = func(int, *ent, uint64) { deleted++ }
 			now, next := t0, t0.Add(tt.every)
 			expiries := 0
 			for range 300_000 {
@@ -97,5 +100,111 @@ func TestTableExpiryTimeBack(t *testing.T) {
 	tab.expire(t0.Add(99500 * time.Millisecond))
 	if tab.len() != 0 {
 		t.Errorf("entry last seen at 99.2 s kept by an expiry with cutoff 99.5 s")
+	}
+}
+
+// TestTableHashesConsistent replays the attack mix (every lab capture,
+// mixed) and then checks every detector table: each entry was indexed
+// by the table's own hash of its key, and is found by it. The hot paths
+// pass hashes they made themselves (getH, upsertH); one that differed from
+// the table's would lose or duplicate entries.
+func TestTableHashesConsistent(t *testing.T) {
+	caps, err := gen.LoadCaptures("../../testdata/lab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := loadReplayFrom(t, gen.NewMixer(gen.MixOptions{Options: gen.Options{Seed: 1}}, caps), 100_000)
+	d := New(DefaultConfig())
+	r.run(d, func(*Alert) {})
+	checked := 0
+	check := func(name string, n int, bad string) {
+		if bad != "" {
+			t.Errorf("%s: %s", name, bad)
+		}
+		checked += n
+	}
+	check(tableCheck(d.ports))
+	check(tableCheck(d.sweeps))
+	check(tableCheck(d.stealth))
+	check(tableCheck(d.syn))
+	check(tableCheck(d.icmp))
+	check(tableCheck(d.hosts))
+	check(tableCheck(d.known))
+	check(tableCheck(d.bf))
+	check(tableCheck(d.dns))
+	check(tableCheck(d.dga))
+	check(tableCheck(d.refl))
+	check(tableCheck(d.tun))
+	check(tableCheck(d.binds))
+	check(tableCheck(d.arpSweeps))
+	check(tableCheck(d.sup.t))
+	if checked == 0 {
+		t.Fatal("no entry in any table")
+	}
+}
+
+func tableCheck[K comparable, V any](t *table[K, V]) (string, int, string) {
+	n := 0
+	for i, c := range t.idx {
+		if c.s == nil {
+			continue
+		}
+		n++
+		if h := t.hash(c.s.k); h != c.s.h || uint32(h>>32) != c.tag {
+			return t.name, n, fmt.Sprintf("entry %v indexed by hash %x, the table's is %x", c.s.k, c.s.h, h)
+		}
+		if t.find(c.s.k, c.s.h) != c.s {
+			return t.name, n, fmt.Sprintf("entry %v at cell %d not found", c.s.k, i)
+		}
+	}
+	if n != t.n {
+		return t.name, n, fmt.Sprintf("%d entries indexed, %d counted", n, t.n)
+	}
+	return t.name, n, ""
+}
+
+// TestTableProbing holds the open-addressed index to a Go map under
+// inserts, gets and deletes of keys whose hashes collide in long runs
+// (eight distinct hashes), through growth and wrap-around.
+func TestTableProbing(t *testing.T) {
+	type ent struct{ last time.Time }
+	rng := rand.New(rand.NewPCG(3, 4))
+	tab := newTable[int, ent]("t", 3000, func(e *ent) time.Time { return e.last }).
+		withHash(func(k int) uint64 { return uint64(k%8) * 0x9e3779b97f4a7c15 })
+	want := map[int]bool{}
+	for i := range 200_000 {
+		k := rng.IntN(4000)
+		switch rng.IntN(3) {
+		case 0, 1:
+			e, fresh := tab.upsert(k)
+			e.last = t0.Add(time.Duration(i))
+			if fresh == want[k] {
+				t.Fatalf("step %d: upsert %d fresh %v, map holds it: %v", i, k, fresh, want[k])
+			}
+			want[k] = true
+		case 2:
+			if s := tab.find(k, tab.hash(k)); s != nil {
+				tab.remove(s)
+				delete(want, k)
+			} else if want[k] {
+				t.Fatalf("step %d: %d not found", i, k)
+			}
+		}
+		if tab.evicted > 0 {
+			// an eviction dropped a key: resynchronise the model
+			want = map[int]bool{}
+			for k := range tab.all() {
+				want[k] = true
+			}
+			tab.evicted = 0
+		}
+	}
+	if tab.len() != len(want) {
+		t.Fatalf("table holds %d, map %d", tab.len(), len(want))
+	}
+	for k := range want {
+		if tab.get(k) == nil {
+			t.Fatalf("%d lost", k)
+		}
 	}
 }
