@@ -58,7 +58,9 @@ type stealthEntry struct {
 }
 
 type scan struct {
-	portAdm, sweepAdm admitter
+	// portAdm and sweepAdm are the gates and admitters of ports and
+	// sweeps.
+	portAdm, sweepAdm keyGate
 	ports             *table[pairKey, scanEntry]
 	sweeps            *table[sweepKey, sweepEntry]
 	stealth           *table[pairKey, stealthEntry]
@@ -71,10 +73,10 @@ func (d *Detector) initScan() {
 		withHash(func(k sweepKey) uint64 { return sweepHash(hashAddr(k.src), k.port, k.proto) })
 	d.stealth = newTable[pairKey, stealthEntry]("scan.stealth", n, func(e *stealthEntry) time.Time { return e.w.last }).withHash(pairHash)
 	// The tables' hashes are their admitters' (portHash, sweepHash).
-	d.ports.onInsert = func(h uint64) { d.portGate.add(uint32(h)) }
-	d.ports.onDelete = func(_ pairKey, _ *scanEntry, h uint64) { d.portGate.del(uint32(h)) }
-	d.sweeps.onInsert = func(h uint64) { d.sweepGate.add(uint32(h)) }
-	d.sweeps.onDelete = func(_ sweepKey, _ *sweepEntry, h uint64) { d.sweepGate.del(uint32(h)) }
+	d.ports.onInsert = d.portAdm.add
+	d.ports.onDelete = func(_ pairKey, _ *scanEntry, h uint64) { d.portAdm.del(h) }
+	d.sweeps.onInsert = d.sweepAdm.add
+	d.sweeps.onDelete = func(_ sweepKey, _ *sweepEntry, h uint64) { d.sweepAdm.del(h) }
 }
 
 // portHash is a scan.port key's hash (client, server, protocol), from
@@ -106,17 +108,18 @@ func (d *Detector) scanAttempt(s *packet.Summary, f *flow.Flow, probe bool, emit
 		k := pairKey{f.Client, f.Server, f.Proto}
 		h := portHash(hc, hs, f.Proto)
 		var e *scanEntry
-		if d.portGate.has(uint32(h)) {
+		sl := d.portAdm.slot(h)
+		if sl.has() {
 			e = d.ports.getH(k, h)
 		}
 		if e == nil {
-			again, port := d.portAdm.check(h, uint32(f.SPort))
+			again, port := sl.check(h, f.SPort)
 			if again {
 				e, _ = d.ports.upsertH(k, h)
 				e.w.roll(ts, span)
 				e.attempts = 1
-				e.sample.add(uint16(port))
-				e.ports.add(port)
+				e.sample.add(port)
+				e.ports.add(uint32(port))
 			}
 		}
 		if e != nil {
@@ -130,11 +133,13 @@ func (d *Detector) scanAttempt(s *packet.Summary, f *flow.Flow, probe bool, emit
 	k := sweepKey{f.Client, f.SPort, f.Proto}
 	h := sweepHash(hc, f.SPort, f.Proto)
 	var e *sweepEntry
-	if d.sweepGate.has(uint32(h)) {
+	sl := d.sweepAdm.slot(h)
+	if sl.has() {
 		e = d.sweeps.getH(k, h)
 	}
 	if e == nil {
-		again, host := d.sweepAdm.check(h, addrBits(f.Server))
+		// The sketch keeps 12 of addrBits' bits: 16 are kept.
+		again, host := sl.check(h, uint16(addrBits(f.Server)))
 		if !again {
 			return
 		}
@@ -144,7 +149,7 @@ func (d *Detector) scanAttempt(s *packet.Summary, f *flow.Flow, probe bool, emit
 		if probe {
 			e.probes = 1
 		}
-		e.hosts.add(host)
+		e.hosts.add(uint32(host))
 	}
 	d.sweepAttempt(e, f, ts, span, probe, emit)
 }
@@ -239,14 +244,14 @@ func (d *Detector) sweepAttempt(e *sweepEntry, f *flow.Flow, ts time.Time, span 
 // for the server's first packet (from s.Src, the server, to s.Dst, the
 // client).
 func (d *Detector) scanAnswered(f *flow.Flow) {
-	if h := portHash(d.hd, d.hs, f.Proto); f.Proto != packet.ProtoICMP && f.Proto != packet.ProtoICMPv6 && d.portGate.has(uint32(h)) {
+	if h := portHash(d.hd, d.hs, f.Proto); f.Proto != packet.ProtoICMP && f.Proto != packet.ProtoICMPv6 && d.portAdm.slot(h).has() {
 		if e := d.ports.getH(pairKey{f.Client, f.Server, f.Proto}, h); e != nil {
 			e.answered++
 			e.open.add(f.SPort)
 		}
 	}
 	h := sweepHash(d.hd, f.SPort, f.Proto)
-	if !d.sweepGate.has(uint32(h)) {
+	if !d.sweepAdm.slot(h).has() {
 		return
 	}
 	if e := d.sweeps.getH(sweepKey{f.Client, f.SPort, f.Proto}, h); e != nil {

@@ -611,6 +611,53 @@ func (a *admitter) checkPeer(h uint64, peer uint32) bool {
 	return false
 }
 
+// keyGate is a table's gate and first-sighting admitter in one: per key
+// hash, how many entries of the table have keys of that hash (a srcGate's
+// count) beside the tag and 16-bit value of the last key seen once there
+// (an admitter's slot). A key the table does not hold, the common case
+// under a flood or a scan, then costs one cache line, not one for the
+// gate and one for the admitter. For tables whose first-sighting value
+// fits in 16 bits (a port, a sketch's 12 bits).
+type keyGate struct {
+	slots [1 << 16]keyGateSlot
+}
+
+type keyGateSlot struct {
+	tag uint32
+	val uint16
+	n   uint16 // entries held; saturates (then proves nothing)
+}
+
+// slot returns the slot of key hash h.
+func (g *keyGate) slot(h uint64) *keyGateSlot { return &g.slots[h&0xffff] }
+
+// has reports whether the table may hold a key of this slot.
+func (s *keyGateSlot) has() bool { return s.n != 0 }
+
+// check is admitter.check: it records key hash h with value v and reports
+// whether h was seen before (and the value recorded then).
+func (s *keyGateSlot) check(h uint64, v uint16) (again bool, first uint16) {
+	tag := uint32(h>>32) | 1
+	if s.tag == tag {
+		s.tag = 0
+		return true, s.val
+	}
+	s.tag, s.val = tag, v
+	return false, 0
+}
+
+func (g *keyGate) add(h uint64) {
+	if c := &g.slot(h).n; *c != math.MaxUint16 {
+		*c++
+	}
+}
+
+func (g *keyGate) del(h uint64) {
+	if c := &g.slot(h).n; *c != 0 && *c != math.MaxUint16 {
+		*c--
+	}
+}
+
 func hashPair(a, b netip.Addr, x uint64) uint64 { return hashPairH(hashAddr(a), hashAddr(b), x) }
 
 // hashPairH is hashPair of two addresses already hashed by hashAddr.
