@@ -14,6 +14,7 @@ type Pool struct {
 	http   []*httpParser
 	dns    dnsAnswerMsg // the DNS message being emitted
 	httpEv httpEvent    // the HTTP event being emitted
+	bufs   [bufClasses][][]byte
 	// Fingerprints by what they are computed from: a network's clients and
 	// servers run a few TLS stacks, each saying hello the same way.
 	fps  map[string]clientFP
@@ -168,4 +169,75 @@ func (p *Pool) httpEvent() *httpEvent {
 	}
 	p.httpEv = httpEvent{}
 	return &p.httpEv
+}
+
+// Stream buffers (the bytes a direction holds until they are acknowledged
+// or consumed) come in size classes from bufMin to bufMax bytes, doubling;
+// a Pool keeps the ones flows gave back, so that a busy engine does not
+// allocate a buffer for every flow that carries data. Larger buffers are
+// left to the garbage collector.
+const (
+	bufMinShift = 6 // 64 bytes
+	bufClasses  = 9 // up to 16 KiB
+	bufMax      = 1 << (bufMinShift + bufClasses - 1)
+	// bufFreeBytes bounds the bytes each class's free list holds.
+	bufFreeBytes = 512 << 10
+)
+
+// bufClass is the class of the smallest buffer holding n bytes, or -1 when
+// n is beyond the largest class.
+func bufClass(n int) int {
+	if n > bufMax {
+		return -1
+	}
+	c := 0
+	for 1<<(bufMinShift+c) < n {
+		c++
+	}
+	return c
+}
+
+// getBuf returns an empty buffer with room for at least n bytes.
+func (p *Pool) getBuf(n int) []byte {
+	c := bufClass(n)
+	if c < 0 {
+		return make([]byte, 0, n)
+	}
+	if p != nil {
+		if l := p.bufs[c]; len(l) > 0 {
+			b := l[len(l)-1]
+			p.bufs[c] = l[:len(l)-1]
+			return b
+		}
+	}
+	return make([]byte, 0, 1<<(bufMinShift+c))
+}
+
+// putBuf takes back a buffer nothing refers to any more.
+func (p *Pool) putBuf(b []byte) {
+	if p == nil || cap(b) == 0 {
+		return
+	}
+	c := bufClass(cap(b))
+	if c < 0 || cap(b) != 1<<(bufMinShift+c) {
+		return // not one of ours
+	}
+	if (len(p.bufs[c])+1)<<(bufMinShift+c) > bufFreeBytes {
+		return
+	}
+	p.bufs[c] = append(p.bufs[c], b[:0])
+}
+
+// appendBuf is append(b, data...) with the buffers of p: a buffer that
+// must grow is replaced by one twice as large (or large enough), and the
+// old one goes back to p. Without a pool it is append.
+func (p *Pool) appendBuf(b, data []byte) []byte {
+	if p == nil || len(data) <= cap(b)-len(b) {
+		return append(b, data...)
+	}
+	nb := p.getBuf(max(len(b)+len(data), 2*cap(b)))
+	nb = append(nb, b...)
+	nb = append(nb, data...)
+	p.putBuf(b)
+	return nb
 }

@@ -140,8 +140,11 @@ type segment struct {
 	data []byte
 }
 
-func (h *half) release() {
+// release closes the direction and gives its buffers back to pool.
+func (h *half) release(pool *Pool) {
 	h.closed = true
+	pool.putBuf(h.buf)
+	pool.putBuf(h.pend)
 	h.buf = nil
 	h.pend = nil
 	h.ooo = nil
@@ -282,8 +285,8 @@ func (st *State) charge(cfg *Config, d int) {
 // Abandon drops the state without running its parser: what it holds goes
 // back to the budget. The engine calls it for a state whose parser failed.
 func (st *State) Abandon(cfg *Config) {
-	st.h[0].release()
-	st.h[1].release()
+	st.h[0].release(st.pool)
+	st.h[1].release(st.pool)
 	st.p = nil
 	st.done = true
 	st.charge(cfg, 0)
@@ -323,8 +326,8 @@ func (st *State) Close(cfg *Config, emit func(*Event)) {
 		st.p = nil
 		st.c = ctx{}
 	}
-	st.h[0].release()
-	st.h[1].release()
+	st.h[0].release(st.pool)
+	st.h[1].release(st.pool)
 	st.done = true
 	st.charge(cfg, 0)
 }
@@ -544,7 +547,7 @@ func (st *State) stash(c *ctx, d int, seq uint32, data []byte) {
 		h.oooLen += len(data)
 		return
 	}
-	h.release()
+	h.release(st.pool)
 	st.checkDone()
 }
 
@@ -638,12 +641,12 @@ func (st *State) deliver(c *ctx, d int, data []byte) {
 		}
 		if cap(h.pend)-len(h.pend) < len(data) && !c.cfg.Budget.room(int64(len(data))) {
 			c.cfg.Budget.gave(true)
-			h.release()
+			h.release(st.pool)
 			st.checkDone()
 			return
 		}
 		h.off += len(data)
-		h.pend = append(h.pend, data...)
+		h.pend = st.pool.appendBuf(h.pend, data)
 	}
 	if st.async {
 		st.flush(c, d, len(h.pend))
@@ -665,6 +668,12 @@ func (st *State) flush(c *ctx, d int, n int) {
 		return
 	}
 	h.pend = h.pend[:copy(h.pend, h.pend[n:])]
+	if len(h.pend) == 0 && st.pool != nil {
+		// Nothing waits for an ACK: an idle flow holds no buffer (the
+		// pool lends it to the next flow that needs one).
+		st.pool.putBuf(h.pend)
+		h.pend = nil
+	}
 	h.pendSeq += uint32(n)
 	st.dropHeld(c, d)
 	st.endIfFull(c, d)
@@ -678,7 +687,7 @@ func (st *State) endIfFull(c *ctx, d int) {
 		if t, ok := st.p.(truncater); ok {
 			t.truncate(c, d == 0)
 		}
-		h.release()
+		h.release(st.pool)
 	}
 	st.checkDone()
 }
@@ -694,18 +703,22 @@ func (st *State) consumeInto(c *ctx, d int, data []byte) {
 		if !st.keep(c, d, len(data)-n) {
 			return
 		}
-		h.buf = append(h.buf[:0], data[n:]...)
+		h.buf = st.pool.appendBuf(h.buf[:0], data[n:])
 		return
 	}
 	if !st.keep(c, d, len(data)) {
 		return
 	}
-	h.buf = append(h.buf, data...)
+	h.buf = st.pool.appendBuf(h.buf, data)
 	n := st.consume(c, d, h.buf)
 	if h.closed {
 		return
 	}
 	h.buf = h.buf[:copy(h.buf, h.buf[n:])]
+	if len(h.buf) == 0 && st.pool != nil {
+		st.pool.putBuf(h.buf)
+		h.buf = nil
+	}
 }
 
 // keep reports whether n more unconsumed bytes of direction d may be held;
@@ -716,7 +729,7 @@ func (st *State) keep(c *ctx, d int, n int) bool {
 		return true
 	}
 	c.cfg.Budget.gave(true)
-	h.release()
+	h.release(st.pool)
 	st.checkDone()
 	return false
 }
@@ -727,7 +740,7 @@ func (st *State) consume(c *ctx, d int, b []byte) int {
 	toServer := d == 0
 	if st.p == nil {
 		if st.app != appNone || st.done {
-			h.release()
+			h.release(st.pool)
 			return len(b)
 		}
 		app, more := detectTCP(b, toServer, st.sport, st.cport)
@@ -736,7 +749,7 @@ func (st *State) consume(c *ctx, d int, b []byte) int {
 		}
 		if app == appNone {
 			h.nomatch = true
-			h.release()
+			h.release(st.pool)
 			if st.h[1-d].nomatch || st.h[1-d].closed {
 				st.done = true
 			}
@@ -751,6 +764,7 @@ func (st *State) consume(c *ctx, d int, b []byte) int {
 			buf := o.buf
 			o.buf = nil
 			st.consumeInto(c, 1-d, buf)
+			st.pool.putBuf(buf)
 		}
 		return n
 	}
@@ -767,11 +781,11 @@ func (st *State) run(c *ctx, d int, b []byte) int {
 		n = len(b)
 	}
 	if stop {
-		st.h[d].release()
+		st.h[d].release(st.pool)
 	}
 	if st.p.done() {
-		st.h[0].release()
-		st.h[1].release()
+		st.h[0].release(st.pool)
+		st.h[1].release(st.pool)
 	}
 	return n
 }
