@@ -418,8 +418,16 @@ func (s *afPacket) wait() error {
 		s.down = true
 	case soErr != 0:
 		return fmt.Errorf("capture on %s: %w", s.iface, unix.Errno(soErr))
-	case s.blockReady():
-		s.down = false
+	case s.down && s.blockReady():
+		// A block is no sign the link is back: the kernel's block timer
+		// still retires a block filled before the link went down. Taken
+		// for one, a link deleted after that would go unnoticed until
+		// the up backstop (TestLiveLostAfterDrop hung so under -race).
+		up, gone := s.linkState()
+		if gone != nil {
+			return gone
+		}
+		s.down = !up
 	}
 	return nil
 }

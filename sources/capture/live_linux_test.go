@@ -329,6 +329,33 @@ func TestLiveGoneWhileDown(t *testing.T) {
 	}
 }
 
+// TestLiveGoneAfterDownWithTraffic: packets still in a block when the link
+// goes down are handed over when the kernel's block timer retires that
+// block, after the down; that block must not be taken for the link being
+// up again, or a deletion that follows goes unnoticed (a down link's socket
+// reports nothing more).
+func TestLiveGoneAfterDownWithTraffic(t *testing.T) {
+	v := newVeth(t)
+	src, err := OpenLive(v.host, LiveOptions{BlockTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	errc := nextErr(src)
+	v.sendUDP(t, 9999, 3, "opsdeck-in-block")
+	v.run(t, "ip", "link", "set", v.host, "down")
+	time.Sleep(2 * time.Second) // the block timer retires the block
+	select {
+	case err := <-errc:
+		t.Fatalf("Next returned %v for a link that is only down", err)
+	default:
+	}
+	v.run(t, "ip", "link", "del", v.host)
+	if err := waitErr(t, errc, "after the downed interface was deleted"); !errors.Is(err, ErrInterfaceGone) {
+		t.Fatalf("Next: %v, want ErrInterfaceGone", err)
+	}
+}
+
 // TestLiveDownAndUp: a link that goes down and comes back is captured
 // again, on the same socket.
 func TestLiveDownAndUp(t *testing.T) {
