@@ -15,6 +15,7 @@ type Pool struct {
 	dns    dnsAnswerMsg // the DNS message being emitted
 	httpEv httpEvent    // the HTTP event being emitted
 	bufs   [bufClasses][][]byte
+	halfs  []*[2]half
 	// Fingerprints by what they are computed from: a network's clients and
 	// servers run a few TLS stacks, each saying hello the same way.
 	fps  map[string]clientFP
@@ -107,6 +108,16 @@ func (p *Pool) Put(st *State) {
 	if st.p != nil {
 		p.putParser(st.p)
 	}
+	if h := st.h; h != nil {
+		for i := range h {
+			p.putBuf(h[i].buf)
+			p.putBuf(h[i].pend)
+		}
+		if len(p.halfs) < poolMax {
+			*h = [2]half{}
+			p.halfs = append(p.halfs, h)
+		}
+	}
 	*st = State{pool: p}
 	if len(p.states) < poolMax {
 		p.states = append(p.states, st)
@@ -126,6 +137,16 @@ func (p *Pool) putParser(pr parser) {
 			p.http = append(p.http, q)
 		}
 	}
+}
+
+// halves returns zeroed TCP directions for a State.
+func (p *Pool) halves() *[2]half {
+	if p != nil {
+		if h := pop(&p.halfs); h != nil {
+			return h
+		}
+	}
+	return new([2]half)
 }
 
 func (p *Pool) tlsParser() *tlsParser {

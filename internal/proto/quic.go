@@ -15,6 +15,7 @@ func init() {
 		udp: []probe{{order: tierSignature, match: looksQUIC}},
 		newUDP: func(st *State) parser {
 			st.quic = newQUICParser()
+			st.halves() // the CRYPTO stream is reassembled in h.buf
 			return (*quicDatagrams)(st.quic)
 		}})
 }

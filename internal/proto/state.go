@@ -176,15 +176,18 @@ type State struct {
 	done bool
 	// udpProbes counts the datagrams probed for an application protocol.
 	udpProbes uint8
-	h         [2]half // 0: to server, 1: to client
-	p         parser
-	dns       dnsParser   // UDP DNS (app == appDNS), kept inline: no allocation per flow
-	quic      *quicParser // QUIC Initials (app == appQUIC)
-	lastTS    time.Time
-	lastIdx   uint64
-	sport     uint16 // server port
-	cport     uint16
-	tcp       bool
+	// h is the flow's two directions (0: to server, 1: to client), made
+	// for TCP and QUIC only (halves): the state of a UDP flow, most of them
+	// a datagram or two that wait for their timeout, stays a third the size.
+	h       *[2]half
+	p       parser
+	dns     dnsParser   // UDP DNS (app == appDNS), kept inline: no allocation per flow
+	quic    *quicParser // QUIC Initials (app == appQUIC)
+	lastTS  time.Time
+	lastIdx uint64
+	sport   uint16 // server port
+	cport   uint16
+	tcp     bool
 	// async is set for a TCP flow whose SYN was seen but never anything of
 	// the other direction: nothing will acknowledge its data, so it is
 	// parsed as it arrives (Suricata's STREAMTCP_FLAG_ASYNC).
@@ -235,7 +238,7 @@ func (st *State) Packet(cfg *Config, toServer bool, s *packet.Summary, emit func
 		d = 0
 	}
 	st.lastTS, st.lastIdx = s.TS, s.Index
-	if st.h[d].closed && s.Proto != packet.ProtoTCP {
+	if st.h != nil && st.h[d].closed && s.Proto != packet.ProtoTCP {
 		// A TCP packet of a closed direction still acknowledges the
 		// other one's data.
 		return
@@ -251,6 +254,7 @@ func (st *State) Packet(cfg *Config, toServer bool, s *packet.Summary, emit func
 	switch s.Proto {
 	case packet.ProtoTCP:
 		st.tcp = true
+		st.halves()
 		st.tcpPacket(&st.c, d, s)
 		st.charge(cfg, d)
 	case packet.ProtoUDP:
@@ -268,6 +272,9 @@ func (st *State) Packet(cfg *Config, toServer bool, s *packet.Summary, emit func
 // A parser may have consumed bytes of the other direction too (detection
 // releases what waited for it), so both are looked at.
 func (st *State) charge(cfg *Config, d int) {
+	if st.h == nil {
+		return
+	}
 	var b *Budget
 	if cfg != nil {
 		b = cfg.Budget
@@ -285,8 +292,10 @@ func (st *State) charge(cfg *Config, d int) {
 // Abandon drops the state without running its parser: what it holds goes
 // back to the budget. The engine calls it for a state whose parser failed.
 func (st *State) Abandon(cfg *Config) {
-	st.h[0].release(st.pool)
-	st.h[1].release(st.pool)
+	if st.h != nil {
+		st.h[0].release(st.pool)
+		st.h[1].release(st.pool)
+	}
 	st.p = nil
 	st.done = true
 	st.charge(cfg, 0)
@@ -298,7 +307,7 @@ func (st *State) Abandon(cfg *Config) {
 func (st *State) Close(cfg *Config, emit func(*Event)) {
 	st.lastIdx = 0
 	st.c = ctx{cfg: cfg, st: st, emit: emit}
-	for d := 0; d < 2; d++ {
+	for d := 0; d < 2 && st.h != nil; d++ {
 		h := &st.h[d]
 		// Data captured after a hole nobody filled: a streaming parser
 		// resumes past it, as Suricata's parsers that accept gaps do.
@@ -309,7 +318,7 @@ func (st *State) Close(cfg *Config, emit func(*Event)) {
 			st.flush(&st.c, d, len(h.pend))
 		}
 	}
-	if f, ok := st.p.(finisher); ok {
+	if f, ok := st.p.(finisher); ok && st.h != nil {
 		for d := 0; d < 2; d++ {
 			if h := &st.h[d]; len(h.buf) > 0 && !h.closed {
 				f.eof(&st.c, d == 0, h.buf)
@@ -326,8 +335,10 @@ func (st *State) Close(cfg *Config, emit func(*Event)) {
 		st.p = nil
 		st.c = ctx{}
 	}
-	st.h[0].release(st.pool)
-	st.h[1].release(st.pool)
+	if st.h != nil {
+		st.h[0].release(st.pool)
+		st.h[1].release(st.pool)
+	}
 	st.done = true
 	st.charge(cfg, 0)
 }
@@ -819,9 +830,18 @@ func (st *State) switchProtocol(c *ctx) {
 }
 
 func (st *State) checkDone() {
-	if st.h[0].closed && st.h[1].closed {
+	if st.h != nil && st.h[0].closed && st.h[1].closed {
 		st.done = true
 	}
+}
+
+// halves returns the flow's directions, made (or taken from the pool) at
+// the first need.
+func (st *State) halves() *[2]half {
+	if st.h == nil {
+		st.h = st.pool.halves()
+	}
+	return st.h
 }
 
 // newParser makes the TCP parser of app, the flow's protocol (st.app).

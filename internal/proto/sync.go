@@ -10,5 +10,6 @@ func (st *State) Sync(toServer bool, next uint32) {
 	if toServer {
 		d = 0
 	}
+	st.halves()
 	st.h[d].next, st.h[d].synced, st.h[d].syn, st.h[d].seen = next, true, true, true
 }
