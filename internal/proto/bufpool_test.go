@@ -6,8 +6,9 @@ import (
 	"testing"
 )
 
-// appendBuf gives what append gives, whatever the buffers' sizes, and a
-// buffer it outgrows goes back to the pool for the next one.
+// appendBuf gives what append gives, whatever the buffers' sizes, grows by
+// exactly what grows told the Budget, and a buffer it outgrows goes back to
+// the pool for the next one.
 func TestAppendBufIsAppend(t *testing.T) {
 	var p Pool
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -18,8 +19,12 @@ func TestAppendBufIsAppend(t *testing.T) {
 			for k := range d {
 				d[k] = byte(rng.Uint32())
 			}
+			g, was := p.grows(got, len(d)), cap(got)
 			got = p.appendBuf(got, d)
 			want = append(want, d...)
+			if int64(cap(got)-was) != g {
+				t.Fatalf("appendBuf grew the buffer by %d bytes, grows said %d: the Budget would be charged beyond what it allowed", cap(got)-was, g)
+			}
 			if !bytes.Equal(got, want) {
 				t.Fatalf("appendBuf: %d bytes differ from append's %d", len(got), len(want))
 			}

@@ -250,15 +250,32 @@ func (p *Pool) putBuf(b []byte) {
 }
 
 // appendBuf is append(b, data...) with the buffers of p: a buffer that
-// must grow is replaced by one twice as large (or large enough), and the
-// old one goes back to p. Without a pool it is append.
+// must grow is replaced by one of the smallest class that holds it all
+// (classes double, so growth is amortised as append's is), and the old one
+// goes back to p. Without a pool it is append.
 func (p *Pool) appendBuf(b, data []byte) []byte {
 	if p == nil || len(data) <= cap(b)-len(b) {
 		return append(b, data...)
 	}
-	nb := p.getBuf(max(len(b)+len(data), 2*cap(b)))
+	nb := p.getBuf(len(b) + len(data))
 	nb = append(nb, b...)
 	nb = append(nb, data...)
 	p.putBuf(b)
 	return nb
+}
+
+// grows is the capacity appendBuf(b, data) adds when data is n bytes: what
+// the Budget must have room for before it is called.
+func (p *Pool) grows(b []byte, n int) int64 {
+	if n <= cap(b)-len(b) {
+		return 0
+	}
+	if p == nil {
+		return int64(n) // append's own rounding is the runtime's
+	}
+	need := len(b) + n
+	if c := bufClass(need); c >= 0 {
+		need = 1 << (bufMinShift + c)
+	}
+	return int64(need - cap(b))
 }

@@ -650,7 +650,7 @@ func (st *State) deliver(c *ctx, d int, data []byte) {
 		if len(h.pend) == 0 {
 			h.pendSeq = seq
 		}
-		if cap(h.pend)-len(h.pend) < len(data) && !c.cfg.Budget.room(int64(len(data))) {
+		if g := st.pool.grows(h.pend, len(data)); g > 0 && !c.cfg.Budget.room(g) {
 			c.cfg.Budget.gave(true)
 			h.release(st.pool)
 			st.checkDone()
@@ -736,7 +736,7 @@ func (st *State) consumeInto(c *ctx, d int, data []byte) {
 // when the shared Budget is full the direction is given up instead.
 func (st *State) keep(c *ctx, d int, n int) bool {
 	h := &st.h[d]
-	if cap(h.buf)-len(h.buf) >= n || c.cfg.Budget.room(int64(n)) {
+	if g := st.pool.grows(h.buf, n); g == 0 || c.cfg.Budget.room(g) {
 		return true
 	}
 	c.cfg.Budget.gave(true)
