@@ -281,7 +281,11 @@ func (e *Engine) handle(link uint16, data []byte, ts time.Time, wireLen int, ind
 	}
 	if f != nil && !f.AppDone && e.cfg.Extraction && s.HasL4 && (s.Proto == packet.ProtoTCP || s.Proto == packet.ProtoUDP) {
 		st, _ := f.App.(*proto.State)
-		if st == nil && len(s.Payload) > 0 {
+		if st == nil && len(s.Payload) > 0 && s.Proto == packet.ProtoUDP {
+			// A UDP flow gets parser state only once a datagram shows its
+			// protocol; until then it keeps the count of datagrams probed.
+			st = e.probeUDP(f, toServer, s)
+		} else if st == nil && len(s.Payload) > 0 {
 			// Parser state is made at the first payload, not the SYN, so
 			// a flood of bare SYNs costs no parser memory; the flow table
 			// kept where each direction's stream starts.
@@ -331,6 +335,30 @@ func (e *Engine) parse(st *proto.State, f *flow.Flow, toServer bool, s *packet.S
 	}()
 	st.Packet(&e.cfg.Proto, toServer, s, e.emitFn)
 	return true
+}
+
+// probeUDP probes a datagram of UDP flow f, which has no parser state: the
+// State made when the datagram shows a protocol, or nil. A panic is the
+// parser's fault, as in parse.
+func (e *Engine) probeUDP(f *flow.Flow, toServer bool, s *packet.Summary) (st *proto.State) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.fault(StageParser, f, r)
+			f.App, f.AppDone, st = nil, true, nil
+		}
+	}()
+	n, _ := f.App.(proto.UDPProbes)
+	n, found, givenUp := n.Probe(toServer, s)
+	switch {
+	case found:
+		st = e.states.Get()
+		f.App = st
+	case givenUp:
+		f.App, f.AppDone = nil, true
+	default:
+		f.App = n
+	}
+	return st
 }
 
 func (e *Engine) detectPacket(s *packet.Summary, f *flow.Flow, toServer, created bool) {
