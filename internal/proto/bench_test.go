@@ -75,6 +75,37 @@ func BenchmarkStatePacket(b *testing.B) {
 	b.ReportMetric(float64(len(m.pkts)), "pkts/op")
 }
 
+// BenchmarkStatePacketPooled is BenchmarkStatePacket with States from a
+// Pool, put back when their flow ends, as the engine runs them.
+func BenchmarkStatePacketPooled(b *testing.B) {
+	m := loadMixed(b)
+	cfg := &Config{Budget: &Budget{}}
+	events := 0
+	emit := func(*Event) { events++ }
+	var pool Pool
+	states := make([]*State, m.flows)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		for i := range states {
+			states[i] = pool.Get()
+		}
+		for i := range m.pkts {
+			if id := m.flowOf[i]; id >= 0 {
+				states[id].Packet(cfg, m.toServer[i], &m.pkts[i], emit)
+			}
+		}
+		for _, st := range states {
+			st.Close(cfg, emit)
+			pool.Put(st)
+		}
+	}
+	b.StopTimer()
+	per := float64(b.Elapsed().Nanoseconds()) / float64(b.N*len(m.pkts))
+	b.ReportMetric(per, "ns/pkt")
+	b.ReportMetric(float64(len(m.pkts)), "pkts/op")
+}
+
 // tlsDataFlow returns a TLS flow's State after its handshake, and one of the
 // flow's later application-data packets.
 func tlsDataFlow(tb testing.TB) (*State, packet.Summary) {
