@@ -293,8 +293,10 @@ func (st *State) charge(cfg *Config, d int) {
 // back to the budget. The engine calls it for a state whose parser failed.
 func (st *State) Abandon(cfg *Config) {
 	if st.h != nil {
-		st.h[0].release(st.pool)
-		st.h[1].release(st.pool)
+		// A parser that failed may have left anything anywhere: its
+		// buffers go to the garbage collector, not to the next flow.
+		st.h[0].release(nil)
+		st.h[1].release(nil)
 	}
 	st.p = nil
 	st.done = true
