@@ -312,6 +312,13 @@ func (e *Engine) handle(link uint16, data []byte, ts time.Time, wireLen int, ind
 			st.Close(&e.cfg.Proto, e.emitFn)
 			f.App, f.AppDone = nil, true
 			e.states.Put(st)
+		} else if st != nil {
+			if v, ok := st.ParkDNS(); ok {
+				// A UDP DNS flow keeps only its message count between
+				// datagrams, not a State.
+				f.App = v
+				e.states.Put(st)
+			}
 		}
 	}
 	if e.det != nil {
@@ -347,6 +354,11 @@ func (e *Engine) probeUDP(f *flow.Flow, toServer bool, s *packet.Summary) (st *p
 			f.App, f.AppDone, st = nil, true, nil
 		}
 	}()
+	if v, ok := f.App.(proto.DNSFlow); ok {
+		st = v.Resume(&e.states)
+		f.App = st
+		return st
+	}
 	n, _ := f.App.(proto.UDPProbes)
 	n, found, givenUp := n.Probe(toServer, s)
 	switch {

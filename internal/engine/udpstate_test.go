@@ -27,8 +27,9 @@ func udpFrame(t *testing.T, from, to netip.Addr, sp, dp uint16, payload []byte) 
 }
 
 // A flood of short UDP flows of no known protocol holds no parser state
-// while the flows wait for their timeout, and a DNS flow among them still
-// gets its State and its events.
+// while the flows wait for their timeout, nor does a DNS flow between its
+// datagrams (it keeps its message count), and the DNS flow still gets its
+// events, its transactions numbered across the datagrams.
 func TestUDPFloodHoldsNoParserState(t *testing.T) {
 	var out bytes.Buffer
 	e := New(DefaultConfig(), eve.NewWriter(&out))
@@ -48,24 +49,31 @@ func TestUDPFloodHoldsNoParserState(t *testing.T) {
 	q := []byte("\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x07example\x03com\x00\x00\x01\x00\x01")
 	cli := netip.MustParseAddr("10.9.0.2")
 	send(cli, srv, 5353+1, 53, q)
+	send(cli, srv, 5353+1, 53, q) // a retry: the flow's second transaction
 	states, probing, dns := 0, 0, 0
+	var parked proto.DNSFlow
 	e.flows.Each(func(f *flow.Flow) bool {
 		switch a := f.App.(type) {
 		case *proto.State:
 			states++
-			if a.AppProto() == "dns" {
-				dns++
-			}
 		case proto.UDPProbes:
 			probing++
+		case proto.DNSFlow:
+			dns++
+			parked = a
+		}
+		if f.AppProto == "dns" && f.App == nil {
+			t.Error("the DNS flow was given up")
 		}
 		return true
 	})
-	if states != 1 || dns != 1 || probing != 1000 {
-		t.Errorf("%d parser states (%d DNS), %d flows probing; want the DNS flow's state only, 1000 probing", states, dns, probing)
+	if states != 0 || dns != 1 || parked != 2 || probing != 1000 {
+		t.Errorf("%d parser states, %d DNS flows parked (count %d), %d flows probing; want none, 1 (2), 1000", states, dns, parked, probing)
 	}
 	e.Finish()
-	if !strings.Contains(out.String(), `"rrname":"www.example.com"`) {
-		t.Errorf("no DNS event for the query:\n%.2000s", out.String())
+	for _, want := range []string{`"rrname":"www.example.com"`, `"tx_id":0`, `"tx_id":1`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %s in the DNS events:\n%.2000s", want, out.String())
+		}
 	}
 }

@@ -10,8 +10,12 @@ import (
 	"unicode/utf8"
 )
 
+// appDNS is DNS's protocol id, set where it registers (in init, to keep
+// the registration order).
+var appDNS appID
+
 func init() {
-	registerProtocol(protocol{name: "dns", packetDir: true,
+	appDNS = registerProtocol(protocol{name: "dns", packetDir: true,
 		tcp:    []probe{{order: tierMessage, match: func(b []byte, _ bool, sport, cport uint16) bool { return looksDNS(b, true, sport, cport) }}},
 		newTCP: func(*State) parser { return &dnsParser{tcp: true} },
 		udp:    []probe{{order: tierMessage, match: func(b []byte, _ bool, sport, cport uint16) bool { return looksDNS(b, false, sport, cport) }}},

@@ -100,7 +100,8 @@ func (p *Pool) Get() *State {
 	return &State{pool: p}
 }
 
-// Put takes back st, which was closed (State.Close) and is no longer used.
+// Put takes back st, which was closed (State.Close) or parked (ParkDNS)
+// and is no longer used.
 func (p *Pool) Put(st *State) {
 	if st.pool != p {
 		return
