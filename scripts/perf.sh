@@ -26,7 +26,7 @@ cap=$1
 rm -f "$tmp"/[0-9]*
 pkts=$(tcpdump -r "$cap" -nn -q 2>/dev/null | wc -l || true)
 flows=$("$bin" analyze --no-extract --no-detect -o - "$cap" 2>/dev/null | grep '"event_type":"stats"' | tail -1 |
-  grep -o '"flow":{"active":[0-9]*,"total":[0-9]*' | grep -o '[0-9]*$' || true)
+  grep -o '"flow":{"active":[0-9]*,[^}]*"total":[0-9]*' | grep -o '[0-9]*$' || true)
 echo
 echo "capture: $cap ($(du -h "$cap" | cut -f1), $pkts packets, ${flows:-?} flows: $(awk -v f="${flows:-0}" -v p="$pkts" 'BEGIN { printf "%.0f", (p>0 ? 100*f/p : 0) }')% of packets open a new flow)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); median of $runs runs, round-robin"
@@ -43,7 +43,10 @@ add "opsdeck analyze (2 cores)" "$bin" analyze -o /dev/null "$cap"
 # 384 bytes); this row shows the price of the default's headroom.
 add "opsdeck analyze --max-flows 32768" env GOMAXPROCS=1 "$bin" analyze --max-flows 32768 -o /dev/null "$cap"
 if command -v ndpiReader >/dev/null; then add "ndpiReader -i F -q" ndpiReader -i "$cap" -q; fi
-if command -v tcpdump >/dev/null; then add "tcpdump -r F -w /dev/null" tcpdump -r "$cap" -w /dev/null; fi
+# As root, tcpdump hands the files it writes to its own user (Debian:
+# tcpdump), /dev/null included; -Z root keeps /dev/null root's.
+zroot=(); [ "$(id -u)" -eq 0 ] && zroot=(-Z root)
+if command -v tcpdump >/dev/null; then add "tcpdump -r F -w /dev/null" tcpdump "${zroot[@]}" -r "$cap" -w /dev/null; fi
 if command -v tshark >/dev/null; then add "tshark -r F -q -z conv,ip" tshark -r "$cap" -q -z conv,ip; fi
 
 # secs 1m2.345s -> 62.345
