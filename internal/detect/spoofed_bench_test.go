@@ -3,7 +3,6 @@ package detect
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/opsdeck/opsdeck/internal/gen"
 )
@@ -55,18 +54,7 @@ func BenchmarkDetectorSpoofed(b *testing.B) {
 				b.Fatalf("no lab capture for %s", fam.name)
 			}
 			r := loadReplayFrom(b, gen.NewMixer(gen.MixOptions{Options: gen.Options{Seed: 1}, Lanes: 64}, sel), 200_000)
-			span := r.pkts[len(r.pkts)-1].s.TS.Sub(r.pkts[0].s.TS) + time.Second
-			d := New(DefaultConfig())
-			emit := func(*Alert) {}
-			r.run(d, emit)
-			b.ResetTimer()
-			for b.Loop() {
-				b.StopTimer()
-				r.shift(span)
-				b.StartTimer()
-				r.run(d, emit)
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(r.pkts)), "ns/pkt")
+			benchReplay(b, r, func(*Alert) {})
 		})
 	}
 }
@@ -81,21 +69,8 @@ func BenchmarkDetectorAttackMix(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := loadReplayFrom(b, gen.NewMixer(gen.MixOptions{Options: gen.Options{Seed: 1}}, caps), 300_000)
-	span := r.pkts[len(r.pkts)-1].s.TS.Sub(r.pkts[0].s.TS) + time.Second
 	alerts := 0
-	emit := func(*Alert) { alerts++ }
-	d := New(DefaultConfig())
-	r.run(d, emit)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		b.StopTimer()
-		r.shift(span)
-		b.StartTimer()
-		r.run(d, emit)
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(r.pkts)), "ns/pkt")
+	benchReplay(b, loadReplayFrom(b, gen.NewMixer(gen.MixOptions{Options: gen.Options{Seed: 1}}, caps), 300_000), func(*Alert) { alerts++ })
 	if alerts == 0 {
 		b.Fatal("no alert on the attack mix")
 	}
