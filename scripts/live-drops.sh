@@ -80,7 +80,8 @@ for rate in $rates; do
   eve="$tmp/eve-$rate.json"
   ip netns exec $rx "$bin" watch -i odp1 -o "$eve" --stats-interval 0 --host-interval 0 2>"$tmp/od.err" &
   od=$!
-  ip netns exec $rx tcpdump -n -i odp1 -w /dev/null 2>"$tmp/td.err" &
+  # -Z root: as root, tcpdump hands the file it writes to its own user, /dev/null included.
+  ip netns exec $rx tcpdump -Z root -n -i odp1 -w /dev/null 2>"$tmp/td.err" &
   td=$!
   # Both attach within a second; wait until tcpdump says it listens.
   for _ in $(seq 50); do grep -q listening "$tmp/td.err" && break; sleep 0.1; done
