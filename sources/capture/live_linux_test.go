@@ -297,6 +297,21 @@ func TestLiveInterfaceGone(t *testing.T) {
 	}
 }
 
+// deleteWhileDown checks that Next has not failed on a link that is only
+// down, deletes the link and checks Next then reports it gone.
+func deleteWhileDown(t *testing.T, v *vethPair, errc <-chan error) {
+	t.Helper()
+	select {
+	case err := <-errc:
+		t.Fatalf("Next returned %v for a link that is only down", err)
+	default:
+	}
+	v.run(t, "ip", "link", "del", v.host)
+	if err := waitErr(t, errc, "after the downed interface was deleted"); !errors.Is(err, ErrInterfaceGone) {
+		t.Fatalf("Next: %v, want ErrInterfaceGone", err)
+	}
+}
+
 // TestLiveGoneWhileDown: a link deleted while it is down reports nothing
 // more on the socket (it stopped running when the link went down), so
 // Next must find out by itself that it is gone.
@@ -318,15 +333,7 @@ func TestLiveGoneWhileDown(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(200 * time.Millisecond)
-	select {
-	case err := <-errc:
-		t.Fatalf("Next returned %v for a link that is only down", err)
-	default:
-	}
-	v.run(t, "ip", "link", "del", v.host)
-	if err := waitErr(t, errc, "after the downed interface was deleted"); !errors.Is(err, ErrInterfaceGone) {
-		t.Fatalf("Next: %v, want ErrInterfaceGone", err)
-	}
+	deleteWhileDown(t, v, errc)
 }
 
 // TestLiveGoneAfterDownWithTraffic: packets still in a block when the link
@@ -345,15 +352,7 @@ func TestLiveGoneAfterDownWithTraffic(t *testing.T) {
 	v.sendUDP(t, 9999, 3, "opsdeck-in-block")
 	v.run(t, "ip", "link", "set", v.host, "down")
 	time.Sleep(2 * time.Second) // the block timer retires the block
-	select {
-	case err := <-errc:
-		t.Fatalf("Next returned %v for a link that is only down", err)
-	default:
-	}
-	v.run(t, "ip", "link", "del", v.host)
-	if err := waitErr(t, errc, "after the downed interface was deleted"); !errors.Is(err, ErrInterfaceGone) {
-		t.Fatalf("Next: %v, want ErrInterfaceGone", err)
-	}
+	deleteWhileDown(t, v, errc)
 }
 
 // TestLiveDownAndUp: a link that goes down and comes back is captured
