@@ -166,9 +166,10 @@ func floodHash(k floodKey) uint64 {
 
 // synKeyHash is floodHash of dos.synflood's key for server (its hashAddr)
 // and port.
-func synKeyHash(server uint32, port uint16) uint64 {
-	return synHash(server, port) ^ uint64(packet.ProtoTCP)<<8
-}
+func synKeyHash(server uint32, port uint16) uint64 { return synKeyOf(synHash(server, port)) }
+
+// synKeyOf is synKeyHash from the key's synHash.
+func synKeyOf(h uint64) uint64 { return h ^ uint64(packet.ProtoTCP)<<8 }
 
 // synHash is a dos.synflood key's hash (server, port), from the server's
 // hashAddr: its admitter's and its gate's.
@@ -184,7 +185,7 @@ func (d *Detector) synPacket(s *packet.Summary, f *flow.Flow, emit func(*Alert))
 		again, first = true, f.PktsToServer == 2 && f.FlagsTS&packet.TCPAck == 0
 	}
 	h := synHash(d.hd, k.port)
-	th := h ^ uint64(packet.ProtoTCP)<<8 // synKeyHash
+	th := synKeyOf(h)
 	var e *synEntry
 	if d.synGate.has(uint32(th)) {
 		e = d.syn.getH(k, th)

@@ -136,7 +136,7 @@ func (d *Detector) account(a netip.Addr, ha, hpeer uint32, n float64, ts time.Ti
 	r := d.cache.v[i]
 	if r == nil || d.cache.k[i] != a {
 		r = nil
-		hk := mix64(uint64(ha)) // addrKey(a): the table's and the gate's hash
+		hk := addrKeyH(ha) // the table's and the gate's hash
 		if d.gate.has(uint32(hk)) {
 			r = d.hosts.getH(a, hk)
 		}
@@ -145,7 +145,7 @@ func (d *Detector) account(a netip.Addr, ha, hpeer uint32, n float64, ts time.Ti
 			// does one seen twice with one peer: a spoofed source and the
 			// victim's answer to it (a SYN-ACK, an ICMP error). A host
 			// is tracked from its second peer or its third packet.
-			if !d.hostAdm.checkPeer(mix64(uint64(ha)), hpeer) {
+			if !d.hostAdm.checkPeer(hk, hpeer) {
 				return nil
 			}
 			r, _ = d.hosts.upsertH(a, hk)
@@ -169,7 +169,7 @@ func (d *Detector) markActive(r *rate, src, dst netip.Addr) {
 	if r.queued {
 		return
 	}
-	if d.hosts.getH(src, mix64(uint64(d.hs))) == r {
+	if d.hosts.getH(src, addrKeyH(d.hs)) == r {
 		d.queueHost(r, src)
 	} else {
 		d.queueHost(r, dst)

@@ -442,7 +442,10 @@ func addrBits(a netip.Addr) uint32 {
 }
 
 // addrKey is the table hash of an address key.
-func addrKey(a netip.Addr) uint64 { return mix64(uint64(hashAddr(a))) }
+func addrKey(a netip.Addr) uint64 { return addrKeyH(hashAddr(a)) }
+
+// addrKeyH is addrKey of an address already hashed by hashAddr.
+func addrKeyH(h uint32) uint64 { return mix64(uint64(h)) }
 
 // hashAddr mixes an address into 32 bits without allocating.
 func hashAddr(a netip.Addr) uint32 {

@@ -244,13 +244,7 @@ func (f *Flow) hasKey(k *Key) bool {
 	if f.Proto != k.Proto || f.VLAN[0] != k.VLAN || f.VLAN[1] != k.VLANInner[0] || f.vlan3 != k.VLANInner[1] || f.depth != k.Depth {
 		return false
 	}
-	cp, sp := f.CPort, f.SPort
-	switch f.Proto {
-	case packet.ProtoICMP:
-		cp, sp = uint16(f.ICMPType), uint16(icmp4Counterpart(f.ICMPType))
-	case packet.ProtoICMPv6:
-		cp, sp = 0, 0
-	}
+	cp, sp := keyPorts(f.Proto, f.ICMPType, f.CPort, f.SPort)
 	if f.clientIsA {
 		return cp == k.APort && sp == k.BPort && f.Client == k.A && f.Server == k.B
 	}
@@ -283,7 +277,6 @@ func (f *Flow) Pkts() uint64 { return f.PktsToServer + f.PktsToClient }
 // Bytes is the total byte count of both directions.
 func (f *Flow) Bytes() uint64 { return f.BytesToServer + f.BytesToClient }
 
-// updateTCP advances the TCP state machine with one segment.
 // count adds packet s to the flow's counters in its direction and moves
 // the flow's last-seen time.
 func (f *Flow) count(s *packet.Summary, toServer bool) {
@@ -299,6 +292,7 @@ func (f *Flow) count(s *packet.Summary, toServer bool) {
 	}
 }
 
+// updateTCP advances the TCP state machine with one segment.
 func (f *Flow) updateTCP(toServer bool, flags uint8) {
 	if flags&packet.TCPRst != 0 {
 		f.TCPState = TCPClosed

@@ -110,10 +110,8 @@ func (p *Pool) Put(st *State) {
 		p.putParser(st.p)
 	}
 	if h := st.h; h != nil {
-		for i := range h {
-			p.putBuf(h[i].buf)
-			p.putBuf(h[i].pend)
-		}
+		// Close gave the directions' buffers back already (Abandon gave
+		// them to the collector): only the directions are kept.
 		if len(p.halfs) < poolMax {
 			*h = [2]half{}
 			p.halfs = append(p.halfs, h)
