@@ -382,7 +382,9 @@ func (e *Engine) walkAggregates(s *Snapshot, o SnapshotOptions) {
 	protos := map[string]*ProtoShare{}
 	var all []*flow.Flow
 	e.flows.Each(func(f *flow.Flow) bool {
-		all = append(all, f)
+		if o.Flows > 0 {
+			all = append(all, f) // a bundle asks for none: no copy, no sort
+		}
 		name := f.AppProto
 		if name == "" {
 			name = packet.ProtoName(f.Proto)
@@ -396,7 +398,9 @@ func (e *Engine) walkAggregates(s *Snapshot, o SnapshotOptions) {
 		p.Bytes += f.Bytes()
 		return true
 	})
-	slices.SortFunc(all, func(a, b *flow.Flow) int { return cmp.Compare(b.Bytes(), a.Bytes()) })
+	if len(all) > 0 {
+		slices.SortFunc(all, func(a, b *flow.Flow) int { return cmp.Compare(b.Bytes(), a.Bytes()) })
+	}
 	for i, f := range all {
 		if i == o.Flows {
 			break
