@@ -314,7 +314,6 @@ func (t *TerminalWriter) frame(fr frame) {
 			continue
 		}
 		cells := parseLine(t.spare[:0], l.text)
-		t.spare = nil
 		width := max(t.w, len(cells))
 		for len(cells) < width {
 			cells = append(cells, blank)

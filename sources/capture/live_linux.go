@@ -345,8 +345,8 @@ func (s *afPacket) Next() (Frame, error) {
 			s.inBlock = false
 			s.block = (s.block + 1) % s.blockNr
 		}
-		b := s.blockDesc(s.block)
-		if atomic.LoadUint32(s.blockStatus(b))&unix.TP_STATUS_USER != 0 {
+		if s.blockReady() {
+			b := s.blockDesc(s.block)
 			s.inBlock = true
 			s.pktLeft = int(binary.NativeEndian.Uint32(b[12:])) // num_pkts
 			s.pktOff = int(binary.NativeEndian.Uint32(b[16:]))  // offset_to_first_pkt

@@ -41,7 +41,6 @@ type procStat struct {
 	btime int64 // boot time, seconds since the epoch
 }
 
-// fields splits on spaces and tabs without allocating a string per field.
 // fields appends the fields of line separated by ASCII white space to dst:
 // bytes.Fields without its allocation, as callers pass a slice of an array
 // on their stack (a process's stat has 50 fields, read for every process).
