@@ -1,10 +1,12 @@
 // Package record is what the engine tells the rest of opsdeck: one typed
 // stream of records (alerts, updates to an alert already raised, protocol
 // events, flows that ended, host samples), published once, in the order
-// the engine learned them, to every Subscriber. The EVE writer, the
-// console's recent state, metrics and incident bundles all read this one
-// stream; none of them re-derives a fact another part computed (an alert's
-// flow_id and Community ID are set once, before it is published).
+// the engine learned them, to every Subscriber. The EVE writer, metrics,
+// watch's alert and bundle trigger and the engine's recent state (what
+// the console's snapshots show) read this one stream, and incident bundles
+// read a snapshot of that state; none of them re-derives a fact another
+// part computed (an alert's flow_id and Community ID are set once, before
+// it is published).
 //
 // Publishing is on the packet path: a Record is a small value passed to
 // each subscriber in turn on the engine's goroutine, with the engine's
