@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/hoststat"
@@ -99,9 +98,9 @@ const addrRecheck = 30 * time.Second
 
 // ifaceAddrs is the package's ifaceAddrs, listed again only when the kernel
 // says a link or an address changed (addrEvents) or addrRecheck passed; without
-// notifications, at every call. The map and its slices are shared by every
-// snapshot until the next change (read them only); the local addresses are
-// a copy.
+// notifications, at every call. The map, its slices and the local
+// addresses are shared until the next change: read them only, and copy the
+// local addresses to keep them.
 func (s *Sampler) ifaceAddrs(now time.Time) (map[string][]string, []netip.Addr, error) {
 	if !s.addrTried {
 		s.addrTried = true
@@ -119,7 +118,7 @@ func (s *Sampler) ifaceAddrs(now time.Time) (map[string][]string, []netip.Addr, 
 		}
 		s.addrByName, s.addrAll, s.addrRead, s.addrOK = byName, all, now, true
 	}
-	return s.addrByName, slices.Clone(s.addrAll), nil
+	return s.addrByName, s.addrAll, nil
 }
 
 // ifaceAddrs lists each interface's addresses (CIDR) and all local addresses

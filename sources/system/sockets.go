@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"syscall"
@@ -44,7 +45,7 @@ func (s *Sampler) sampleSockets(snap *hoststat.Snapshot, now time.Time, periodic
 	if err != nil {
 		errs = append(errs, err)
 	}
-	snap.LocalAddrs = local
+	snap.LocalAddrs = slices.Clone(local)
 	// TCP through sock_diag when sampling the real system (see diag_linux.go);
 	// the /proc tables otherwise, or when sock_diag is unavailable.
 	tcpDone := false
@@ -236,14 +237,16 @@ func (s *Sampler) scanFDs(socks []hoststat.Socket) error {
 
 // readTCPSig reads the kernel's TCP counters (tcpSig).
 func (s *Sampler) readTCPSig() (tcpSig, error) {
+	var sig tcpSig
 	b, err := s.read(s.path("net/snmp"))
 	if err != nil {
-		return tcpSig{}, err
+		return sig, err
 	}
-	snmp := bytes.Clone(b) // s.read reuses its buffer
-	b, err = s.read(s.path("net/sockstat"))
-	if err != nil {
-		return tcpSig{}, err
+	if err := sig.parseSNMP(b); err != nil { // before s.read reuses b
+		return sig, err
 	}
-	return parseTCPSig(snmp, b)
+	if b, err = s.read(s.path("net/sockstat")); err != nil {
+		return sig, err
+	}
+	return sig, sig.parseSockstat(b)
 }

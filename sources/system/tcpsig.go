@@ -26,7 +26,17 @@ var (
 // parseTCPSig reads the signature from /proc/net/snmp and /proc/net/sockstat.
 func parseTCPSig(snmp, sockstat []byte) (tcpSig, error) {
 	var sig tcpSig
-	// snmp: a "Tcp:" line of names, then one of values.
+	if err := sig.parseSNMP(snmp); err != nil {
+		return sig, err
+	}
+	return sig, sig.parseSockstat(sockstat)
+}
+
+// parseSNMP fills the signature's /proc/net/snmp part: a "Tcp:" line of
+// names, then one of values. It keeps nothing of snmp, so the caller may
+// reuse the buffer.
+func (sig *tcpSig) parseSNMP(snmp []byte) error {
+	var keyBuf, valBuf [24][]byte
 	var names []byte
 	found := 0
 	for line := range bytes.Lines(snmp) {
@@ -38,16 +48,16 @@ func parseTCPSig(snmp, sockstat []byte) (tcpSig, error) {
 			names = rest
 			continue
 		}
-		keys, vals := bytes.Fields(names), bytes.Fields(rest)
+		keys, vals := fields(keyBuf[:0], names), fields(valBuf[:0], rest)
 		if len(keys) != len(vals) {
-			return sig, errors.New("/proc/net/snmp: Tcp names and values differ in number")
+			return errors.New("/proc/net/snmp: Tcp names and values differ in number")
 		}
 		for i, want := range snmpFields {
 			for j, k := range keys {
 				if string(k) == want {
 					v, err := strconv.ParseInt(string(vals[j]), 10, 64)
 					if err != nil {
-						return sig, errors.New("/proc/net/snmp: Tcp " + want + " is not a number")
+						return errors.New("/proc/net/snmp: Tcp " + want + " is not a number")
 					}
 					sig[i] = v
 					found++
@@ -57,21 +67,28 @@ func parseTCPSig(snmp, sockstat []byte) (tcpSig, error) {
 		break
 	}
 	if found != len(snmpFields) {
-		return sig, errNoTCPCounts
+		return errNoTCPCounts
 	}
-	// sockstat: "TCP: inuse N orphan N tw N alloc N mem N".
+	return nil
+}
+
+// parseSockstat fills the signature's /proc/net/sockstat part:
+// "TCP: inuse N orphan N tw N alloc N mem N".
+func (sig *tcpSig) parseSockstat(sockstat []byte) error {
+	var buf [16][]byte
+	found := 0
 	for line := range bytes.Lines(sockstat) {
 		rest, ok := bytes.CutPrefix(line, []byte("TCP:"))
 		if !ok {
 			continue
 		}
-		f := bytes.Fields(rest)
+		f := fields(buf[:0], rest)
 		for i, want := range sockstatFields {
 			for j := 0; j+1 < len(f); j += 2 {
 				if string(f[j]) == want {
 					v, err := strconv.ParseInt(string(f[j+1]), 10, 64)
 					if err != nil {
-						return sig, errors.New("/proc/net/sockstat: TCP " + want + " is not a number")
+						return errors.New("/proc/net/sockstat: TCP " + want + " is not a number")
 					}
 					sig[len(snmpFields)+i] = v
 					found++
@@ -80,8 +97,8 @@ func parseTCPSig(snmp, sockstat []byte) (tcpSig, error) {
 		}
 		break
 	}
-	if found != len(snmpFields)+len(sockstatFields) {
-		return sig, errNoTCPCounts
+	if found != len(sockstatFields) {
+		return errNoTCPCounts
 	}
-	return sig, nil
+	return nil
 }
