@@ -204,7 +204,7 @@ func (w *Writer) head(ts time.Time, eventType string, f *flow.Flow, ep endpoints
 			b = strconv.AppendUint(b, uint64(f.ICMPCode), 10)
 		}
 		b = append(b, `,"community_id":"`...)
-		b = w.appendCommunityID(b, f)
+		b = f.AppendCommunityID(b, w.CommunityIDSeed)
 		b = append(b, '"')
 		if f.AppProto != "" {
 			b = append(b, `,"app_proto":"`...)
@@ -232,17 +232,6 @@ func (w *Writer) appendProcess(pid int32, name string) {
 	w.ext = append(w.ext, `,"name":`...)
 	w.ext = appendString(w.ext, name)
 	w.ext = append(w.ext, '}')
-}
-
-func (w *Writer) appendCommunityID(b []byte, f *flow.Flow) []byte {
-	if w.CommunityIDSeed == 0 {
-		return f.AppendCommunityID(b)
-	}
-	sp, dp := f.CPort, f.SPort
-	if f.Proto == packet.ProtoICMP || f.Proto == packet.ProtoICMPv6 {
-		sp, dp = uint16(f.ICMPType), uint16(f.ICMPCode)
-	}
-	return append(b, flow.CommunityID(w.CommunityIDSeed, f.Proto, f.Client, f.Server, sp, dp)...)
 }
 
 func (w *Writer) appendTime(b []byte, t time.Time) []byte {

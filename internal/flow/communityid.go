@@ -7,68 +7,92 @@ import (
 	"net/netip"
 )
 
-// icmpPeers maps an ICMPv4 type to its counterpart (RFC: Community ID spec),
-// so a request and its reply hash alike.
-var icmp4Peers = map[uint8]uint8{8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17, 9: 10, 10: 9}
+// icmpPeer is an ICMP type's counterpart (RFC: Community ID spec), so a
+// request and its reply hash alike; ok is false for a one-way type.
+type icmpPeer struct {
+	peer uint8
+	ok   bool
+}
 
-var icmp6Peers = map[uint8]uint8{128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135, 130: 131, 131: 130, 144: 145, 145: 144}
+// icmp4Peers and icmp6Peers are indexed by type: a table, not a map, as
+// every ICMP flow record looks one up.
+var icmp4Peers, icmp6Peers = icmpPeerTable(8, 0, 13, 14, 15, 16, 17, 18, 9, 10),
+	icmpPeerTable(128, 129, 133, 134, 135, 136, 130, 131, 144, 145)
+
+func icmpPeerTable(pairs ...uint8) (t [256]icmpPeer) {
+	for i := 0; i < len(pairs); i += 2 {
+		a, b := pairs[i], pairs[i+1]
+		t[a], t[b] = icmpPeer{b, true}, icmpPeer{a, true}
+	}
+	return t
+}
 
 // CommunityID computes the Community ID v1 of a flow with the given seed
 // (https://github.com/corelight/community-id-spec). For ICMP, sport and dport
 // are the type and code as they appear in the first packet.
 func CommunityID(seed uint16, proto uint8, src, dst netip.Addr, sport, dport uint16) string {
-	id := communityID(seed, proto, src, dst, sport, dport)
-	return string(id[:])
+	var buf [communityIDLen]byte
+	return string(appendCommunityID(buf[:0], seed, proto, src, dst, sport, dport))
 }
 
-// communityID is CommunityID as an array: "1:" and 28 base64 characters.
-func communityID(seed uint16, proto uint8, src, dst netip.Addr, sport, dport uint16) [30]byte {
+// communityIDLen is the length of a Community ID v1: "1:" and the 28
+// base64 characters of a SHA-1.
+const communityIDLen = 2 + 28
+
+// appendCommunityID appends CommunityID's result to b. It runs for every
+// record of every flow, so it allocates nothing when b has room, looks
+// ICMP counterparts up in tables, and orders IPv4 endpoints as integers.
+func appendCommunityID(b []byte, seed uint16, proto uint8, src, dst netip.Addr, sport, dport uint16) []byte {
 	oneway := false
-	switch proto {
-	case 1: // ICMP
-		t, c := uint8(sport), uint8(dport)
-		peer, ok := icmp4Peers[t]
-		sport, dport = uint16(t), uint16(peer)
-		if !ok {
-			oneway = true
-			dport = uint16(c)
+	if proto == 1 || proto == 58 { // ICMP, ICMPv6
+		peers := &icmp4Peers
+		if proto == 58 {
+			peers = &icmp6Peers
 		}
-	case 58: // ICMPv6
 		t, c := uint8(sport), uint8(dport)
-		peer, ok := icmp6Peers[t]
-		sport, dport = uint16(t), uint16(peer)
-		if !ok {
+		p := peers[t]
+		sport, dport = uint16(t), uint16(p.peer)
+		if !p.ok {
 			oneway = true
 			dport = uint16(c)
 		}
 	}
 	src, dst = src.Unmap(), dst.Unmap()
-	// Order endpoints so that both directions hash alike.
-	if !oneway {
-		if c := src.Compare(dst); c > 0 || (c == 0 && sport > dport) {
-			src, dst = dst, src
-			sport, dport = dport, sport
-		}
-	}
-	// Built in fixed arrays: no allocation.
-	var buf [2 + 16 + 16 + 2 + 4]byte
-	binary.BigEndian.PutUint16(buf[0:], seed)
+	// The hashed message: seed, both addresses, protocol, a zero byte and
+	// (for the protocols with ports) the ports, endpoints in order so that
+	// both directions hash alike.
+	var msg [2 + 16 + 16 + 2 + 4]byte
+	binary.BigEndian.PutUint16(msg[0:], seed)
 	n := 2
-	n += putAddr(buf[n:], src)
-	n += putAddr(buf[n:], dst)
-	buf[n], buf[n+1] = proto, 0
+	if src.Is4() && dst.Is4() {
+		s4, d4 := src.As4(), dst.As4()
+		s, d := binary.BigEndian.Uint32(s4[:]), binary.BigEndian.Uint32(d4[:])
+		if !oneway && (s > d || (s == d && sport > dport)) {
+			s, d, sport, dport = d, s, dport, sport
+		}
+		binary.BigEndian.PutUint32(msg[2:], s)
+		binary.BigEndian.PutUint32(msg[6:], d)
+		n = 10
+	} else {
+		if c := src.Compare(dst); !oneway && (c > 0 || (c == 0 && sport > dport)) {
+			src, dst, sport, dport = dst, src, dport, sport
+		}
+		n += putAddr(msg[n:], src)
+		n += putAddr(msg[n:], dst)
+	}
+	msg[n], msg[n+1] = proto, 0
 	n += 2
 	switch proto {
 	case 1, 6, 17, 58, 132:
-		binary.BigEndian.PutUint16(buf[n:], sport)
-		binary.BigEndian.PutUint16(buf[n+2:], dport)
+		binary.BigEndian.PutUint16(msg[n:], sport)
+		binary.BigEndian.PutUint16(msg[n+2:], dport)
 		n += 4
 	}
-	sum := sha1.Sum(buf[:n])
-	var out [2 + 28]byte
-	out[0], out[1] = '1', ':'
-	base64.StdEncoding.Encode(out[2:], sum[:])
-	return out
+	sum := sha1.Sum(msg[:n])
+	at := len(b)
+	b = append(b, "1:0000000000000000000000000000"...)
+	base64.StdEncoding.Encode(b[at+2:], sum[:])
+	return b
 }
 
 func putAddr(b []byte, a netip.Addr) int {

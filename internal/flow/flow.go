@@ -252,18 +252,21 @@ func (f *Flow) hasKey(k *Key) bool {
 }
 
 // CommunityID returns the flow's Community ID v1 (seed 0).
-func (f *Flow) CommunityID() string { return string(f.AppendCommunityID(nil)) }
+func (f *Flow) CommunityID() string {
+	var buf [communityIDLen]byte
+	return string(f.AppendCommunityID(buf[:0], 0))
+}
 
-// AppendCommunityID appends the flow's Community ID v1 (seed 0) to b. It is
-// computed each time (a SHA-1 of 40 bytes at most, allocating nothing):
-// most flows write one record, and keeping it cost 30 bytes in every flow.
-func (f *Flow) AppendCommunityID(b []byte) []byte {
+// AppendCommunityID appends the flow's Community ID v1 with the given seed
+// to b. It is computed each time (a SHA-1 of 40 bytes at most, allocating
+// nothing when b has room): most flows write one record, and keeping it
+// cost 30 bytes in every flow.
+func (f *Flow) AppendCommunityID(b []byte, seed uint16) []byte {
 	sp, dp := f.CPort, f.SPort
 	if f.Proto == packet.ProtoICMP || f.Proto == packet.ProtoICMPv6 {
 		sp, dp = uint16(f.ICMPType), uint16(f.ICMPCode)
 	}
-	cid := communityID(0, f.Proto, f.Client, f.Server, sp, dp)
-	return append(b, cid[:]...)
+	return appendCommunityID(b, seed, f.Proto, f.Client, f.Server, sp, dp)
 }
 
 // Age is the flow's age as Suricata computes it (EVE flow.age): the

@@ -214,9 +214,9 @@ func TestCommunityIDAllocatesOnce(t *testing.T) {
 	}
 	i := 0
 	if n := testing.AllocsPerRun(100, func() {
-		buf = flows[i/2].AppendCommunityID(buf[:0]) // computed
+		buf = flows[i/2].AppendCommunityID(buf[:0], 0) // computed
 		i++
-		buf = flows[i/2].AppendCommunityID(buf[:0]) // kept
+		buf = flows[i/2].AppendCommunityID(buf[:0], 0) // kept
 		i++
 	}); n != 0 {
 		t.Errorf("Flow.AppendCommunityID allocates %v times, want 0", n)

@@ -240,7 +240,7 @@ func BenchmarkTableSpoofedNewFlows(b *testing.B) {
 			var cid []byte
 			tb := NewTable(Config{MaxFlows: max}, func(f *Flow, _ EndReason) {
 				sink += f.ID
-				cid = f.AppendCommunityID(cid[:0])
+				cid = f.AppendCommunityID(cid[:0], 0)
 			})
 			syn := &packet.Summary{CapLen: 60, IPVersion: 4, Proto: packet.ProtoTCP, HasL4: true,
 				Dst: netip.MustParseAddr("192.0.2.1"), DstPort: 80, TCPFlags: packet.TCPSyn}
