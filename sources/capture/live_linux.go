@@ -331,7 +331,7 @@ func (s *afPacket) Next() (Frame, error) {
 			s.err = io.EOF
 			continue
 		}
-		if s.inBlock && s.pktLeft > 0 {
+		if s.advance() {
 			f, ok := s.packet()
 			if !ok {
 				continue // rejected by the user-space filter
@@ -339,23 +339,81 @@ func (s *afPacket) Next() (Frame, error) {
 			s.frameOut = true
 			return f, nil
 		}
+		if err := s.wait(); err != nil {
+			s.err = err
+		}
+	}
+}
+
+// advance reports whether a packet is ready at s.pktOff, giving each block
+// whose packets were all taken back to the kernel and moving into the next
+// block the kernel has retired. Caller holds mu.
+func (s *afPacket) advance() bool {
+	for {
+		if s.inBlock && s.pktLeft > 0 {
+			return true
+		}
 		if s.inBlock {
 			b := s.blockDesc(s.block)
 			atomic.StoreUint32(s.blockStatus(b), unix.TP_STATUS_KERNEL)
 			s.inBlock = false
 			s.block = (s.block + 1) % s.blockNr
 		}
-		if s.blockReady() {
-			b := s.blockDesc(s.block)
-			s.inBlock = true
-			s.pktLeft = int(binary.NativeEndian.Uint32(b[12:])) // num_pkts
-			s.pktOff = int(binary.NativeEndian.Uint32(b[16:]))  // offset_to_first_pkt
+		if !s.blockReady() {
+			return false
+		}
+		b := s.blockDesc(s.block)
+		s.inBlock = true
+		s.pktLeft = int(binary.NativeEndian.Uint32(b[12:])) // num_pkts
+		s.pktOff = int(binary.NativeEndian.Uint32(b[16:]))  // offset_to_first_pkt
+	}
+}
+
+// ReadBatch copies every frame the ring holds now into b, up to maxFrames
+// and b's byte bound, waiting only while the ring is empty. Each block is
+// given back to the kernel as soon as its last frame is copied, so a
+// consumer that works on the batch elsewhere holds no ring space. It
+// returns the source's error (io.EOF after Close) once no frame is left to
+// hand out with it.
+func (s *afPacket) ReadBatch(b *Batch, maxFrames int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.frameOut = false // frames handed out before point into the ring no more
+	for {
+		if s.err != nil {
+			if len(b.Frames) > 0 {
+				return nil
+			}
+			return s.err
+		}
+		if s.closed.Load() {
+			s.unmap()
+			s.err = io.EOF
 			continue
+		}
+		if s.advance() {
+			if len(b.Frames) >= maxFrames || !b.fits(s.nextCapLen()) {
+				return nil
+			}
+			if f, ok := s.packet(); ok {
+				b.add(f)
+			}
+			continue
+		}
+		if len(b.Frames) > 0 {
+			return nil
 		}
 		if err := s.wait(); err != nil {
 			s.err = err
 		}
 	}
+}
+
+// nextCapLen is the most bytes packet returns for the frame at s.pktOff:
+// its captured length plus a cooked header or a restored VLAN tag.
+func (s *afPacket) nextCapLen() int {
+	h := s.blockDesc(s.block)[s.pktOff:]
+	return int(binary.NativeEndian.Uint32(h[12:])) + sllHeaderLen
 }
 
 // wait blocks until the ring may have a block, Close is called, or the
