@@ -24,10 +24,6 @@ type Detector struct {
 	// hs and hd are hashAddr of the current packet's source and
 	// destination, made once in Packet for every table it probes.
 	hs, hd uint32
-	// gate says which hosts traffic.surge may hold; synGate which keys
-	// dos.synflood may hold (scan.port's and scan.sweep's are their
-	// keyGates).
-	gate, synGate srcGate
 
 	scan
 	flood

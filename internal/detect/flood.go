@@ -56,8 +56,9 @@ type flood struct {
 	// retransmission would count as a new attempt and no handshake would
 	// complete, and a burst of real clients would look like a flood.
 	shake *handshakes
-	// synAdm holds server ports seen with one SYN only.
-	synAdm admitter
+	// synAdm is dos.synflood's gate, and holds server ports seen with
+	// one SYN only (keyed by the table's hash).
+	synAdm gate[uint32]
 }
 
 // handshakes is a direct-mapped cache of handshake steps, keyed by a hash
@@ -151,11 +152,10 @@ func (e *synEntry) vote(a netip.Addr) {
 const maxSynQueue = 256
 
 func (d *Detector) initFlood() {
-	d.syn = newTable[floodKey, synEntry]("dos.synflood", d.cfg.MaxEntries, func(e *synEntry) time.Time { return e.last }).withHash(floodHash)
+	d.syn = newTable[floodKey, synEntry]("dos.synflood", d.cfg.MaxEntries, func(e *synEntry) time.Time { return e.last }).
+		withHash(floodHash).gated(&d.synAdm)
 	d.icmp = newTable[floodKey, floodEntry]("dos.icmpflood", d.cfg.MaxEntries, func(e *floodEntry) time.Time { return e.w.last }).withHash(floodHash)
 	d.shake = new(handshakes)
-	d.syn.onInsert = func(h uint64) { d.synGate.add(uint32(h)) }
-	d.syn.onDelete = func(_ floodKey, _ *synEntry, h uint64) { d.synGate.del(uint32(h)) }
 }
 
 // floodHash is a flood table's key hash (synKeyHash for dos.synflood's
@@ -172,7 +172,7 @@ func synKeyHash(server uint32, port uint16) uint64 { return synKeyOf(synHash(ser
 func synKeyOf(h uint64) uint64 { return h ^ uint64(packet.ProtoTCP)<<8 }
 
 // synHash is a dos.synflood key's hash (server, port), from the server's
-// hashAddr: its admitter's and its gate's.
+// hashAddr.
 func synHash(server uint32, port uint16) uint64 { return mix64(uint64(server)<<16 ^ uint64(port)) }
 
 // synPacket sees a pure SYN toward s.Dst:s.DstPort; f is its flow (nil
@@ -184,12 +184,8 @@ func (d *Detector) synPacket(s *packet.Summary, f *flow.Flow, emit func(*Alert))
 	if !again && f != nil && f.PktsToServer > 1 {
 		again, first = true, f.PktsToServer == 2 && f.FlagsTS&packet.TCPAck == 0
 	}
-	h := synHash(d.hd, k.port)
-	th := synKeyOf(h)
-	var e *synEntry
-	if d.synGate.has(uint32(th)) {
-		e = d.syn.getH(k, th)
-	}
+	th := synKeyOf(synHash(d.hd, k.port))
+	e := d.syn.getH(k, th)
 	pre := time.Duration(-1) // how long before s the uncounted first attempt came
 	if e == nil {
 		// A server port gets a tracker at its second attempt: a port
@@ -200,11 +196,11 @@ func (d *Detector) synPacket(s *packet.Summary, f *flow.Flow, emit func(*Alert))
 			return
 		}
 		us := uint32(s.TS.UnixMicro())
-		seen, firstUS := d.synAdm.check(h, us)
+		seen, firstUS := d.synAdm.slot(th).check(th, us)
 		if !seen {
 			return
 		}
-		e, _ = d.syn.upsertH(k, th)
+		e = d.syn.createH(k, th)
 		e.firstSeen = s.TS
 		pre = time.Duration(us-firstUS) * time.Microsecond
 	}
@@ -339,12 +335,8 @@ func (d *Detector) synFlowEnd(f *flow.Flow, emit func(*Alert)) {
 	if f.Proto != packet.ProtoTCP || f.FlagsTS&packet.TCPSyn == 0 || f.FlagsTS&packet.TCPAck != 0 {
 		return
 	}
-	h := synKeyHash(hashAddr(f.Server), f.SPort)
-	if !d.synGate.has(uint32(h)) {
-		return
-	}
 	k := floodKey{addr: f.Server, port: f.SPort, proto: packet.ProtoTCP}
-	if e := d.syn.getH(k, h); e != nil && e.queued {
+	if e := d.syn.getH(k, synKeyHash(hashAddr(f.Server), f.SPort)); e != nil && e.queued {
 		d.synRoll(k, e, d.now, d.now.Sub(e.last) >= d.cfg.SynFloodWindow, emit)
 	}
 }
@@ -363,11 +355,7 @@ func (d *Detector) synFinish(emit func(*Alert)) {
 
 // synCompleted credits a completed handshake to the entry of server:port.
 func (d *Detector) synCompleted(server netip.Addr, port uint16) {
-	h := synKeyHash(hashAddr(server), port)
-	if !d.synGate.has(uint32(h)) {
-		return
-	}
-	if e := d.syn.getH(floodKey{addr: server, port: port, proto: packet.ProtoTCP}, h); e != nil {
+	if e := d.syn.getH(floodKey{addr: server, port: port, proto: packet.ProtoTCP}, synKeyHash(hashAddr(server), port)); e != nil {
 		e.creditWith(true)
 	}
 }

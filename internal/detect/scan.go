@@ -60,7 +60,7 @@ type stealthEntry struct {
 type scan struct {
 	// portAdm and sweepAdm are the gates and admitters of ports and
 	// sweeps.
-	portAdm, sweepAdm keyGate
+	portAdm, sweepAdm gate[uint16]
 	ports             *table[pairKey, scanEntry]
 	sweeps            *table[sweepKey, sweepEntry]
 	stealth           *table[pairKey, stealthEntry]
@@ -68,15 +68,12 @@ type scan struct {
 
 func (d *Detector) initScan() {
 	n := d.cfg.MaxEntries
-	d.ports = newTable[pairKey, scanEntry]("scan.port", n, func(e *scanEntry) time.Time { return e.w.last }).withHash(pairHash)
-	d.sweeps = newTable[sweepKey, sweepEntry]("scan.sweep", n, func(e *sweepEntry) time.Time { return e.w.last }).
-		withHash(func(k sweepKey) uint64 { return sweepHash(hashAddr(k.src), k.port, k.proto) })
-	d.stealth = newTable[pairKey, stealthEntry]("scan.stealth", n, func(e *stealthEntry) time.Time { return e.w.last }).withHash(pairHash)
 	// The tables' hashes are their admitters' (portHash, sweepHash).
-	d.ports.onInsert = d.portAdm.add
-	d.ports.onDelete = func(_ pairKey, _ *scanEntry, h uint64) { d.portAdm.del(h) }
-	d.sweeps.onInsert = d.sweepAdm.add
-	d.sweeps.onDelete = func(_ sweepKey, _ *sweepEntry, h uint64) { d.sweepAdm.del(h) }
+	d.ports = newTable[pairKey, scanEntry]("scan.port", n, func(e *scanEntry) time.Time { return e.w.last }).
+		withHash(pairHash).gated(&d.portAdm)
+	d.sweeps = newTable[sweepKey, sweepEntry]("scan.sweep", n, func(e *sweepEntry) time.Time { return e.w.last }).
+		withHash(func(k sweepKey) uint64 { return sweepHash(hashAddr(k.src), k.port, k.proto) }).gated(&d.sweepAdm)
+	d.stealth = newTable[pairKey, stealthEntry]("scan.stealth", n, func(e *stealthEntry) time.Time { return e.w.last }).withHash(pairHash)
 }
 
 // portHash is a scan.port key's hash (client, server, protocol), from
@@ -107,15 +104,11 @@ func (d *Detector) scanAttempt(s *packet.Summary, f *flow.Flow, probe bool, emit
 	if f.Proto != packet.ProtoICMP && f.Proto != packet.ProtoICMPv6 {
 		k := pairKey{f.Client, f.Server, f.Proto}
 		h := portHash(hc, hs, f.Proto)
-		var e *scanEntry
-		sl := d.portAdm.slot(h)
-		if sl.has() {
-			e = d.ports.getH(k, h)
-		}
+		e := d.ports.getH(k, h)
 		if e == nil {
-			again, port := sl.check(h, f.SPort)
+			again, port := d.portAdm.slot(h).check(h, f.SPort)
 			if again {
-				e, _ = d.ports.upsertH(k, h)
+				e = d.ports.createH(k, h)
 				e.w.roll(ts, span)
 				e.attempts = 1
 				e.sample.add(port)
@@ -132,18 +125,14 @@ func (d *Detector) scanAttempt(s *packet.Summary, f *flow.Flow, probe bool, emit
 	}
 	k := sweepKey{f.Client, f.SPort, f.Proto}
 	h := sweepHash(hc, f.SPort, f.Proto)
-	var e *sweepEntry
-	sl := d.sweepAdm.slot(h)
-	if sl.has() {
-		e = d.sweeps.getH(k, h)
-	}
+	e := d.sweeps.getH(k, h)
 	if e == nil {
 		// The sketch keeps 12 of addrBits' bits: 16 are kept.
-		again, host := sl.check(h, uint16(addrBits(f.Server)))
+		again, host := d.sweepAdm.slot(h).check(h, uint16(addrBits(f.Server)))
 		if !again {
 			return
 		}
-		e, _ = d.sweeps.upsertH(k, h)
+		e = d.sweeps.createH(k, h)
 		e.w.roll(ts, span)
 		e.attempts = 1
 		if probe {
@@ -244,17 +233,13 @@ func (d *Detector) sweepAttempt(e *sweepEntry, f *flow.Flow, ts time.Time, span 
 // for the server's first packet (from s.Src, the server, to s.Dst, the
 // client).
 func (d *Detector) scanAnswered(f *flow.Flow) {
-	if h := portHash(d.hd, d.hs, f.Proto); f.Proto != packet.ProtoICMP && f.Proto != packet.ProtoICMPv6 && d.portAdm.slot(h).has() {
-		if e := d.ports.getH(pairKey{f.Client, f.Server, f.Proto}, h); e != nil {
+	if f.Proto != packet.ProtoICMP && f.Proto != packet.ProtoICMPv6 {
+		if e := d.ports.getH(pairKey{f.Client, f.Server, f.Proto}, portHash(d.hd, d.hs, f.Proto)); e != nil {
 			e.answered++
 			e.open.add(f.SPort)
 		}
 	}
-	h := sweepHash(d.hd, f.SPort, f.Proto)
-	if !d.sweepAdm.slot(h).has() {
-		return
-	}
-	if e := d.sweeps.getH(sweepKey{f.Client, f.SPort, f.Proto}, h); e != nil {
+	if e := d.sweeps.getH(sweepKey{f.Client, f.SPort, f.Proto}, sweepHash(d.hd, f.SPort, f.Proto)); e != nil {
 		e.answered++
 	}
 }

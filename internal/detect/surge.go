@@ -37,8 +37,10 @@ type surge struct {
 	total    rate
 	lastTick time.Time
 	cache    hostCache
-	hostAdm  admitter
-	flows    [256]flowRates
+	// hostAdm is the hosts table's gate, and holds hosts seen with one
+	// peer only.
+	hostAdm gate[uint32]
+	flows   [256]flowRates
 	// hostGen numbers the rates as they are created; a deleted rate's gen
 	// is 0. A flowRates entry holds its rates' gens: a rate deleted or
 	// recycled for another host since then no longer matches, and only
@@ -85,13 +87,12 @@ func (c *hostCache) drop(a netip.Addr) {
 }
 
 func (d *Detector) initSurge() {
-	d.hosts = newTable[netip.Addr, rate]("traffic.surge", d.cfg.MaxEntries, func(r *rate) time.Time { return r.last }).withHash(addrKey)
-	d.hosts.onDelete = func(a netip.Addr, r *rate, h uint64) {
+	d.hosts = newTable[netip.Addr, rate]("traffic.surge", d.cfg.MaxEntries, func(r *rate) time.Time { return r.last }).
+		withHash(addrKey).gated(&d.hostAdm)
+	d.hosts.onDelete = func(a netip.Addr, r *rate, _ uint64) {
 		d.cache.drop(a)
-		d.gate.del(uint32(h))
 		r.gen = 0
 	}
-	d.hosts.onInsert = func(h uint64) { d.gate.add(uint32(h)) }
 }
 
 // surgeAccount charges a packet's bytes to both its hosts. f is its flow
@@ -135,20 +136,17 @@ func (d *Detector) account(a netip.Addr, ha, hpeer uint32, n float64, ts time.Ti
 	i := cacheSlot(ha)
 	r := d.cache.v[i]
 	if r == nil || d.cache.k[i] != a {
-		r = nil
 		hk := addrKeyH(ha) // the table's and the gate's hash
-		if d.gate.has(uint32(hk)) {
-			r = d.hosts.getH(a, hk)
-		}
+		r = d.hosts.getH(a, hk)
 		if r == nil {
 			// A host seen once (a spoofed source) gets no baseline, nor
 			// does one seen twice with one peer: a spoofed source and the
 			// victim's answer to it (a SYN-ACK, an ICMP error). A host
 			// is tracked from its second peer or its third packet.
-			if !d.hostAdm.checkPeer(hk, hpeer) {
+			if !d.hostAdm.slot(hk).checkPeer(hk, hpeer) {
 				return nil
 			}
-			r, _ = d.hosts.upsertH(a, hk)
+			r = d.hosts.createH(a, hk)
 			r.since = ts
 			d.hostGen++
 			r.gen = d.hostGen

@@ -52,10 +52,11 @@ type table[K comparable, V any] struct {
 	// age is the time expire compares with its cutoff (seen unless set).
 	age func(*V) time.Time
 	// onDelete, when set, hears every entry removed (caches keyed by it)
-	// with its hash, before the entry is recycled; onInsert the hash of
-	// every entry created.
+	// with its hash, before the entry is recycled.
 	onDelete func(K, *V, uint64)
-	onInsert func(uint64)
+	// gate, when set, counts the entries by key hash (gated): a lookup
+	// of a key whose count is zero reads no index cell.
+	gate gateCounter
 
 	fresh   []wheelItem[K, V]           // entries created since the last expire
 	buckets map[int64][]wheelItem[K, V] // entries by the second of their age (stale ones too)
@@ -110,8 +111,20 @@ func (t *table[K, V]) withHash(h func(K) uint64) *table[K, V] {
 	return t
 }
 
+// gated makes g count the table's entries by key hash (the table's
+// hash), so that find asks it before the index: the common key under a
+// flood or a scan, one the table does not hold, then costs the gate's
+// cache line only. It must be set before the first insert.
+func (t *table[K, V]) gated(g gateCounter) *table[K, V] {
+	t.gate = g
+	return t
+}
+
 // find returns the slot of k, of hash h, or nil.
 func (t *table[K, V]) find(k K, h uint64) *slot[K, V] {
+	if t.gate != nil && !t.gate.has(h) {
+		return nil
+	}
 	mask := uint64(len(t.idx) - 1)
 	tag := uint32(h >> 32)
 	for i := h & mask; ; i = (i + 1) & mask {
@@ -159,12 +172,6 @@ func (t *table[K, V]) upsert(k K) (v *V, fresh bool) {
 	return &s.v, fresh
 }
 
-// upsertH is upsert with k's hash h made already.
-func (t *table[K, V]) upsertH(k K, h uint64) (v *V, fresh bool) {
-	s, fresh := t.upsertSlotH(k, h)
-	return &s.v, fresh
-}
-
 // upsertSlot is upsert returning the entry's slot.
 func (t *table[K, V]) upsertSlot(k K) (_ *slot[K, V], fresh bool) { return t.upsertSlotH(k, t.hash(k)) }
 
@@ -173,6 +180,14 @@ func (t *table[K, V]) upsertSlotH(k K, h uint64) (_ *slot[K, V], fresh bool) {
 	if s := t.find(k, h); s != nil {
 		return s, false
 	}
+	return t.create(k, h), true
+}
+
+// createH adds k, of hash h, which the table does not hold (a lookup
+// just missed it), and returns its zeroed entry.
+func (t *table[K, V]) createH(k K, h uint64) *V { return &t.create(k, h).v }
+
+func (t *table[K, V]) create(k K, h uint64) *slot[K, V] {
 	if t.n >= t.max {
 		t.evictOne()
 	}
@@ -194,14 +209,14 @@ func (t *table[K, V]) upsertSlotH(k K, h uint64) (_ *slot[K, V], fresh bool) {
 	}
 	t.insert(s)
 	t.n++
-	if t.onInsert != nil {
-		t.onInsert(h)
+	if t.gate != nil {
+		t.gate.add(h)
 	}
 	t.fresh = append(t.fresh, wheelItem[K, V]{s, s.gen})
 	if t.queued++; t.queued > 4*max(t.max, 1024) {
 		t.rebuild()
 	}
-	return s, true
+	return s
 }
 
 // insert puts s, not in the index, in the first free cell of its run.
@@ -278,6 +293,9 @@ func (t *table[K, V]) evictOne() {
 func (t *table[K, V]) remove(s *slot[K, V]) {
 	t.unlink(s)
 	t.n--
+	if t.gate != nil {
+		t.gate.del(s.h)
+	}
 	if t.onDelete != nil {
 		t.onDelete(s.k, &s.v, s.h)
 	}
@@ -571,75 +589,65 @@ func (p *stringSamples) add(x string) {
 
 func (p *stringSamples) list() []string { return append([]string(nil), p.v...) }
 
-// admitter keeps keys seen only once out of a table: a key gets a tracker
-// on its second sighting. A flood of spoofed sources, each seen once, then
-// costs one array write per packet instead of a table insert and eviction,
-// while any real actor (a scanner's second probe, a host's second packet)
-// is admitted. The first sighting's value is kept so nothing is lost.
-type admitter struct {
-	slots [1 << 16]admitSlot
+// gate is a table's gate and first-sighting admitter in one, per key
+// hash (its low 16 bits pick the slot, the high 32 are the tag).
+//
+// As a gate it counts the entries of its table whose keys have hashes of
+// that slot (table.gated): a zero count proves the table does not hold a
+// key, so a key seen for the first time (every source of a spoofed flood,
+// every port of a scan) skips the index lookup, a cache miss in a table
+// of thousands. A count that reaches the maximum stays there: it no
+// longer proves absence, and the lookups are made as before.
+//
+// As an admitter it keeps keys seen only once out of the table: a key
+// gets a tracker on its second sighting (check), the first sighting's
+// value kept in the slot so nothing is lost. A flood of spoofed sources,
+// each seen once, then costs one write per packet instead of a table
+// insert and eviction, while any real actor (a scanner's second probe, a
+// host's second packet) is admitted. Colliding keys overwrite each other.
+//
+// The count, tag and value sit side by side, so a key the table does not
+// hold costs one cache line, not one for a gate and one for an admitter.
+// V is the value's width: 16 bits (a port, a sketch's 12 bits) makes a
+// slot 8 bytes, 32 bits (a time in µs, a peer's hash) 12.
+type gate[V uint16 | uint32] struct {
+	slots [1 << 16]gateSlot[V]
 }
 
-// admitSlot keeps a slot's tag and value side by side: one cache line per
-// check.
-type admitSlot struct{ tag, val uint32 }
-
-// check records key hash h with value v. It reports whether h was seen
-// before (and the value recorded then); colliding keys overwrite each other.
-func (a *admitter) check(h uint64, v uint32) (again bool, first uint32) {
-	sl, tag := &a.slots[h&0xffff], uint32(h>>32)|1
-	if sl.tag == tag {
-		sl.tag = 0
-		return true, sl.val
-	}
-	sl.tag, sl.val = tag, v
-	return false, 0
-}
-
-// checkPeer records key hash h seen with a peer (hashed). It reports true
-// at the key's first sighting with another peer than its first, or its
-// third with the same one; colliding keys overwrite each other.
-func (a *admitter) checkPeer(h uint64, peer uint32) bool {
-	sl, tag := &a.slots[h&0xffff], uint32(h>>32)|1
-	p := peer &^ 3
-	if sl.tag == tag {
-		if sl.val&^3 == p && sl.val&3 < 2 {
-			sl.val++
-			return false
-		}
-		sl.tag = 0
-		return true
-	}
-	sl.tag, sl.val = tag, p|1
-	return false
-}
-
-// keyGate is a table's gate and first-sighting admitter in one: per key
-// hash, how many entries of the table have keys of that hash (a srcGate's
-// count) beside the tag and 16-bit value of the last key seen once there
-// (an admitter's slot). A key the table does not hold, the common case
-// under a flood or a scan, then costs one cache line, not one for the
-// gate and one for the admitter. For tables whose first-sighting value
-// fits in 16 bits (a port, a sketch's 12 bits).
-type keyGate struct {
-	slots [1 << 16]keyGateSlot
-}
-
-type keyGateSlot struct {
+type gateSlot[V uint16 | uint32] struct {
 	tag uint32
-	val uint16
+	val V
 	n   uint16 // entries held; saturates (then proves nothing)
 }
 
+// gateCounter is the gate as its table sees it.
+type gateCounter interface {
+	has(h uint64) bool
+	add(h uint64)
+	del(h uint64)
+}
+
 // slot returns the slot of key hash h.
-func (g *keyGate) slot(h uint64) *keyGateSlot { return &g.slots[h&0xffff] }
+func (g *gate[V]) slot(h uint64) *gateSlot[V] { return &g.slots[h&0xffff] }
 
-// has reports whether the table may hold a key of this slot.
-func (s *keyGateSlot) has() bool { return s.n != 0 }
+// has reports whether the table may hold a key of hash h.
+func (g *gate[V]) has(h uint64) bool { return g.slot(h).n != 0 }
 
-// check is admitter.check: it records key hash h with value v and reports
-// whether h was seen before (and the value recorded then).
-func (s *keyGateSlot) check(h uint64, v uint16) (again bool, first uint16) {
+func (g *gate[V]) add(h uint64) {
+	if c := &g.slot(h).n; *c != math.MaxUint16 {
+		*c++
+	}
+}
+
+func (g *gate[V]) del(h uint64) {
+	if c := &g.slot(h).n; *c != 0 && *c != math.MaxUint16 {
+		*c--
+	}
+}
+
+// check records key hash h with value v. It reports whether h was seen
+// before (and the value recorded then), forgetting it then.
+func (s *gateSlot[V]) check(h uint64, v V) (again bool, first V) {
 	tag := uint32(h>>32) | 1
 	if s.tag == tag {
 		s.tag = 0
@@ -649,16 +657,21 @@ func (s *keyGateSlot) check(h uint64, v uint16) (again bool, first uint16) {
 	return false, 0
 }
 
-func (g *keyGate) add(h uint64) {
-	if c := &g.slot(h).n; *c != math.MaxUint16 {
-		*c++
+// checkPeer records key hash h seen with a peer (hashed). It reports true
+// at the key's first sighting with another peer than its first, or its
+// third with the same one.
+func (s *gateSlot[V]) checkPeer(h uint64, peer V) bool {
+	tag, p := uint32(h>>32)|1, peer&^3
+	if s.tag == tag {
+		if s.val&^3 == p && s.val&3 < 2 {
+			s.val++
+			return false
+		}
+		s.tag = 0
+		return true
 	}
-}
-
-func (g *keyGate) del(h uint64) {
-	if c := &g.slot(h).n; *c != 0 && *c != math.MaxUint16 {
-		*c--
-	}
+	s.tag, s.val = tag, p|1
+	return false
 }
 
 func hashPair(a, b netip.Addr, x uint64) uint64 { return hashPairH(hashAddr(a), hashAddr(b), x) }
@@ -669,25 +682,3 @@ func hashPairH(a, b uint32, x uint64) uint64 { return mix64(uint64(a)<<32 ^ uint
 // zeroAddrHash is hashAddr(netip.Addr{}), the second address of a key
 // with one.
 var zeroAddrHash = hashAddr(netip.Addr{})
-
-// srcGate counts, per key hash, the entries a table holds with keys of
-// that hash. A zero count proves that the table does not hold the key, so
-// a key seen for the first time (every source of a spoofed flood, every
-// port of a scan) skips the map lookup, a cache miss in a table of
-// thousands, and goes straight to its admitter. A count that reaches the maximum stays there (it can no
-// longer prove absence; the lookups are then made as before).
-type srcGate struct{ n [1 << 16]uint16 }
-
-func (g *srcGate) has(h uint32) bool { return g.n[h&0xffff] != 0 }
-
-func (g *srcGate) add(h uint32) {
-	if c := &g.n[h&0xffff]; *c != math.MaxUint16 {
-		*c++
-	}
-}
-
-func (g *srcGate) del(h uint32) {
-	if c := &g.n[h&0xffff]; *c != 0 && *c != math.MaxUint16 {
-		*c--
-	}
-}

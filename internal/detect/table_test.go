@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/opsdeck/opsdeck/internal/gen"
 	"math/rand/v2"
@@ -106,8 +107,9 @@ func TestTableExpiryTimeBack(t *testing.T) {
 // TestTableHashesConsistent replays the attack mix (every lab capture,
 // mixed) and then checks every detector table: each entry was indexed
 // by the table's own hash of its key, and is found by it. The hot paths
-// pass hashes they made themselves (getH, upsertH); one that differed from
-// the table's would lose or duplicate entries.
+// pass hashes they made themselves (getH, createH); one that differed from
+// the table's would lose or duplicate entries. A gated table's gate must
+// count exactly its entries per slot, or a lookup would miss an entry.
 func TestTableHashesConsistent(t *testing.T) {
 	caps, err := gen.LoadCaptures("../../testdata/lab")
 	if err != nil {
@@ -159,6 +161,26 @@ func tableCheck[K comparable, V any](t *table[K, V]) (string, int, string) {
 	}
 	if n != t.n {
 		return t.name, n, fmt.Sprintf("%d entries indexed, %d counted", n, t.n)
+	}
+	if t.gate != nil {
+		per := map[uint64]int{}
+		for _, c := range t.idx {
+			if c.s != nil {
+				per[c.s.h&0xffff]++
+			}
+		}
+		for i := range uint64(1 << 16) {
+			var got uint16
+			switch g := t.gate.(type) {
+			case *gate[uint16]:
+				got = g.slots[i].n
+			case *gate[uint32]:
+				got = g.slots[i].n
+			}
+			if got != math.MaxUint16 && int(got) != per[i] {
+				return t.name, n, fmt.Sprintf("gate slot %d counts %d entries, the table holds %d", i, got, per[i])
+			}
+		}
 	}
 	return t.name, n, ""
 }
