@@ -312,8 +312,8 @@ func isBroadcastish(a netip.Addr) bool {
 		return true
 	}
 	if a.Is4() {
-		b := a.As4()
-		return b[3] == 255
+		_, lo := addrWords(a)
+		return lo&0xff == 0xff
 	}
 	return false
 }

@@ -181,8 +181,8 @@ func (d *Detector) sweepAttempt(e *sweepEntry, f *flow.Flow, ts time.Time, span 
 		e.probes++
 	}
 	if f.Server.Is4() {
-		b := f.Server.As4()
-		n24 := uint32(b[0])<<16 | uint32(b[1])<<8 | uint32(b[2])
+		_, lo := addrWords(f.Server)
+		n24 := uint32(lo>>8) & 0xffffff
 		if e.attempts == 1 || e.inNet == 0 {
 			e.net24 = n24
 		}
