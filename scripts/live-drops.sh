@@ -16,18 +16,27 @@
 #
 #   sudo scripts/live-drops.sh                 # RATES="25000 50000 100000 200000 400000 max"
 #   sudo RATES="100000 max" SECS=5 scripts/live-drops.sh
+#   sudo OPSDECK=./opsdeck BASE=/tmp/opsdeck-old ROUNDS=3 scripts/live-drops.sh
+#
+# With BASE, each step runs twice, once with each binary (the order swapped
+# every round), so both meet the same machine load: interleaved rounds on a
+# shared machine, not one run of each at different times. ROUNDS repeats
+# every rate that many times.
 #
 # Needs root, iproute2, trafgen (Debian netsniff-ng) and tcpdump.
 set -euo pipefail
 bin=$(readlink -f "${OPSDECK:-./opsdeck}")
+base=${BASE:+$(readlink -f "$BASE")}
 rates=${RATES:-25000 50000 100000 200000 400000 max}
 secs=${SECS:-3}
+rounds=${ROUNDS:-1}
 tx=odperf-tx rx=odperf-rx
 for c in ip trafgen tcpdump; do
   command -v "$c" >/dev/null || { echo "live-drops: $c is missing (apt install iproute2 netsniff-ng tcpdump)" >&2; exit 2; }
 done
 [ "$(id -u)" = 0 ] || { echo "live-drops: needs root (network namespaces, raw sockets)" >&2; exit 2; }
 [ -x "$bin" ] || { echo "live-drops: no opsdeck binary at $bin (make build)" >&2; exit 2; }
+[ -z "$base" ] || [ -x "$base" ] || { echo "live-drops: no baseline binary at $base" >&2; exit 2; }
 
 # A directory only root can write: watch refuses an output directory that
 # every user can write.
@@ -71,13 +80,17 @@ cat >"$tmp/syn.cfg" <<EOF
 EOF
 
 echo "opsdeck: $bin ($("$bin" version 2>/dev/null | head -1))"
+[ -z "$base" ] || echo "baseline: $base ($("$base" version 2>/dev/null | head -1))"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "traffic: spoofed-source TCP SYN flood (54-byte frames, every packet a new flow), $secs s per rate, trafgen on one CPU"
 echo
-echo "| offered rate | sent | achieved | opsdeck: kernel packets | opsdeck: dropped | opsdeck: drop % | opsdeck: CPU s | opsdeck: µs/packet | tcpdump: received | tcpdump: dropped | tcpdump: drop % | tcpdump: CPU s |"
-echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-for rate in $rates; do
+echo "| offered rate | binary | sent | achieved | opsdeck: kernel packets | opsdeck: dropped | opsdeck: drop % | opsdeck: CPU s | opsdeck: µs/packet | tcpdump: received | tcpdump: dropped | tcpdump: drop % | tcpdump: CPU s |"
+echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+# step RATE BINARY LABEL: one rate with one opsdeck binary, one table row.
+step() {
+  local rate=$1 bin=$2 which=$3
   eve="$tmp/eve-$rate.json"
+  rm -f "$eve"
   ip netns exec $rx "$bin" watch -i odp1 -o "$eve" --stats-interval 0 --host-interval 0 2>"$tmp/od.err" &
   od=$!
   # -Z root: as root, tcpdump hands the file it writes to its own user, /dev/null included.
@@ -117,5 +130,18 @@ for rate in $rates; do
   [ "$rate" != max ] && label="$(awk -v r="$rate" 'BEGIN { printf "%d k/s", r/1000 }')"
   # CPU per packet opsdeck analysed (kernel packets less drops).
   us=$(awk -v c="$ocpu" -v p="${okp:-0}" -v d="${okd:-0}" 'BEGIN { printf "%.1f", (p>d && c+0>0 ? c*1e6/(p-d) : 0) }')
-  echo "| $label | ${sent:-?} | $achieved | ${okp:-?} | ${okd:-?} | $(pct "$okd" "$okp") | $ocpu | $us | ${tdr:-?} | ${tdd:-?} | $(pct "$tdd" "$tdr") | $tcpu |"
+  echo "| $label | $which | ${sent:-?} | $achieved | ${okp:-?} | ${okd:-?} | $(pct "$okd" "$okp") | $ocpu | $us | ${tdr:-?} | ${tdd:-?} | $(pct "$tdd" "$tdr") | $tcpu |"
+}
+for round in $(seq "$rounds"); do
+  for rate in $rates; do
+    if [ -z "$base" ]; then
+      step "$rate" "$bin" opsdeck
+    elif [ $((round % 2)) = 1 ]; then
+      step "$rate" "$base" baseline
+      step "$rate" "$bin" opsdeck
+    else
+      step "$rate" "$bin" opsdeck
+      step "$rate" "$base" baseline
+    fi
+  done
 done
