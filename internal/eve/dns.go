@@ -2,7 +2,6 @@ package eve
 
 import (
 	"slices"
-	"strconv"
 
 	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/proto"
@@ -13,13 +12,13 @@ import (
 // The output equals encoding/json's (TestAppendDNSMatchesJSON).
 func appendDNS(b []byte, d *proto.DNS) []byte {
 	b = append(b, `{"version":`...)
-	b = strconv.AppendInt(b, int64(d.Version), 10)
+	b = appendInt(b, int64(d.Version))
 	b = append(b, `,"type":`...)
 	b = appendString(b, d.Type)
 	b = append(b, `,"tx_id":`...)
-	b = strconv.AppendInt(b, int64(d.TxID), 10)
+	b = appendInt(b, int64(d.TxID))
 	b = append(b, `,"id":`...)
-	b = strconv.AppendUint(b, uint64(d.ID), 10)
+	b = appendUint(b, uint64(d.ID))
 	b = appendHeaderBits(b, d)
 	if d.RCode != "" {
 		b = append(b, `,"rcode":`...)
@@ -80,7 +79,7 @@ func appendHeaderBits(b []byte, d *proto.DNS) []byte {
 		}
 	}
 	b = append(b, `,"opcode":`...)
-	return strconv.AppendInt(b, int64(d.Opcode), 10)
+	return appendInt(b, int64(d.Opcode))
 }
 
 // appendGrouped writes dns.grouped (record data by type, types sorted as
@@ -143,7 +142,7 @@ func appendRRs(b []byte, rrs []proto.DNSAnswer) []byte {
 		b = append(b, `,"rrtype":`...)
 		b = appendString(b, a.RRType)
 		b = append(b, `,"ttl":`...)
-		b = strconv.AppendUint(b, uint64(a.TTL), 10)
+		b = appendUint(b, uint64(a.TTL))
 		if a.RData != "" || proto.PrintsRData(a) {
 			b = append(b, `,"rdata":`...)
 			b = appendString(b, a.RData)
@@ -170,7 +169,7 @@ func appendRRs(b []byte, rrs []proto.DNSAnswer) []byte {
 					b = append(b, ',')
 				}
 				b = append(b, `{"code":`...)
-				b = strconv.AppendUint(b, uint64(o.Code), 10)
+				b = appendUint(b, uint64(o.Code))
 				b = append(b, `,"data":`...)
 				b = appendString(b, o.Data)
 				b = append(b, '}')
@@ -195,18 +194,18 @@ func appendSOA(b []byte, s *proto.DNSSOA) []byte {
 		v    uint32
 	}{{`,"serial":`, s.Serial}, {`,"refresh":`, s.Refresh}, {`,"retry":`, s.Retry}, {`,"expire":`, s.Expire}, {`,"minimum":`, s.Minimum}} {
 		b = append(b, f.name...)
-		b = strconv.AppendUint(b, uint64(f.v), 10)
+		b = appendUint(b, uint64(f.v))
 	}
 	return append(b, '}')
 }
 
 func appendSRV(b []byte, s *proto.DNSSRV) []byte {
 	b = append(b, `{"priority":`...)
-	b = strconv.AppendUint(b, uint64(s.Priority), 10)
+	b = appendUint(b, uint64(s.Priority))
 	b = append(b, `,"weight":`...)
-	b = strconv.AppendUint(b, uint64(s.Weight), 10)
+	b = appendUint(b, uint64(s.Weight))
 	b = append(b, `,"port":`...)
-	b = strconv.AppendUint(b, uint64(s.Port), 10)
+	b = appendUint(b, uint64(s.Port))
 	b = append(b, `,"name":`...)
 	b = appendString(b, s.Name)
 	return append(b, '}')
@@ -216,9 +215,9 @@ func appendSSHFP(b []byte, s *proto.DNSSSHFP) []byte {
 	b = append(b, `{"fingerprint":`...)
 	b = appendString(b, s.Fingerprint)
 	b = append(b, `,"algo":`...)
-	b = strconv.AppendUint(b, uint64(s.Algo), 10)
+	b = appendUint(b, uint64(s.Algo))
 	b = append(b, `,"type":`...)
-	b = strconv.AppendUint(b, uint64(s.Type), 10)
+	b = appendUint(b, uint64(s.Type))
 	return append(b, '}')
 }
 
@@ -240,18 +239,18 @@ func (w *Writer) dnsV2(ev *proto.Event, f *flow.Flow, ep endpoints) error {
 				head = w.buf
 			}
 			b := append(head, `,"dns":{"version":2,"type":"query","id":`...)
-			b = strconv.AppendUint(b, uint64(d.ID), 10)
+			b = appendUint(b, uint64(d.ID))
 			b = append(b, `,"rrname":`...)
 			b = appendString(b, q.RRName)
 			b = append(b, `,"rrtype":`...)
 			b = appendString(b, q.RRType)
 			b = append(b, `,"tx_id":`...)
-			b = strconv.AppendInt(b, int64(d.TxID), 10)
+			b = appendInt(b, int64(d.TxID))
 			if d.Z {
 				b = append(b, `,"z":true`...)
 			}
 			b = append(b, `,"opcode":`...)
-			b = strconv.AppendInt(b, int64(d.Opcode), 10)
+			b = appendInt(b, int64(d.Opcode))
 			w.buf = append(b, '}')
 			if err := w.end(); err != nil {
 				return err
@@ -260,7 +259,7 @@ func (w *Writer) dnsV2(ev *proto.Event, f *flow.Flow, ep endpoints) error {
 		return w.err
 	}
 	b := append(w.buf, `,"dns":{"version":2,"type":"answer","id":`...)
-	b = strconv.AppendUint(b, uint64(d.ID), 10)
+	b = appendUint(b, uint64(d.ID))
 	b = appendHeaderBits(b, d)
 	if len(d.Queries) > 0 {
 		b = append(b, `,"rrname":`...)

@@ -19,12 +19,11 @@
 package eve
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/netip"
-	"strconv"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -42,8 +41,13 @@ const TimeFormat = "2006-01-02T15:04:05.000000-0700"
 
 // Writer encodes records to an io.Writer. It is not safe for concurrent use.
 type Writer struct {
-	bw  *bufio.Writer
-	buf []byte
+	out io.Writer
+	// buf is the output buffer: the records written and not yet flushed
+	// (buf[:start]), then the record being built. A record is built in
+	// place, not copied in, and one that fails half way is dropped by the
+	// next record's head.
+	buf   []byte
+	start int
 	// ShowSecrets writes the secrets events carry in clear (--show-secrets):
 	// credentials' passwords, FTP's PASS argument, what a registered
 	// Record shows with EVEOptions.ShowSecrets. The writer is the one owner
@@ -70,6 +74,7 @@ type Writer struct {
 	NoFlows, NoProto bool
 	err              error
 	ts               tsCache
+	cid              flow.Hasher
 	ext              []byte // members of the record's "opsdeck" object
 }
 
@@ -79,13 +84,27 @@ const GID = 7000
 
 // NewWriter returns a Writer on w.
 func NewWriter(w io.Writer) *Writer {
-	return &Writer{bw: bufio.NewWriterSize(w, 64<<10), buf: make([]byte, 0, 1024)}
+	return &Writer{out: w, buf: make([]byte, 0, bufSize+bufSlack)}
 }
+
+// bufSize is how much the writer buffers before it writes; bufSlack is
+// room for the record that crosses it, so that one grows nothing.
+const (
+	bufSize  = 64 << 10
+	bufSlack = 4 << 10
+)
 
 // Flush writes buffered records.
 func (w *Writer) Flush() error {
-	if err := w.bw.Flush(); err != nil && w.err == nil {
-		w.err = err
+	if w.start > 0 {
+		if _, err := w.out.Write(w.buf[:w.start]); err != nil && w.err == nil {
+			w.err = err
+		}
+	}
+	w.buf, w.start = w.buf[:0], 0
+	if cap(w.buf) > 4*(bufSize+bufSlack) {
+		// A huge record grew it: the memory goes back.
+		w.buf = make([]byte, 0, bufSize+bufSlack)
 	}
 	return w.err
 }
@@ -100,10 +119,8 @@ func (w *Writer) end() error {
 		w.buf = append(w.buf, '}')
 	}
 	w.buf = append(w.buf, '}', '\n')
-	if _, err := w.bw.Write(w.buf); err != nil && w.err == nil {
-		w.err = err
-	}
-	if w.FlushEach {
+	w.start = len(w.buf)
+	if w.FlushEach || w.start >= bufSize {
 		w.Flush()
 	}
 	return w.err
@@ -143,17 +160,17 @@ func (w *Writer) extJSON(name string, v any) error {
 // head starts a record with the fields every event type shares.
 func (w *Writer) head(ts time.Time, eventType string, f *flow.Flow, ep endpoints, pcapCnt uint64) {
 	w.ext = w.ext[:0]
-	b := w.buf[:0]
+	b := w.buf[:w.start]
 	b = append(b, `{"timestamp":"`...)
 	b = w.ts.append(b, ts)
 	b = append(b, '"')
 	if f != nil {
 		b = append(b, `,"flow_id":`...)
-		b = strconv.AppendUint(b, f.ID, 10)
+		b = appendUint(b, f.ID)
 	}
 	if w.FileInput && pcapCnt > 0 {
 		b = append(b, `,"pcap_cnt":`...)
-		b = strconv.AppendUint(b, pcapCnt, 10)
+		b = appendUint(b, pcapCnt)
 	}
 	if w.InIface != "" {
 		b = append(b, `,"in_iface":`...)
@@ -168,43 +185,41 @@ func (w *Writer) head(ts time.Time, eventType string, f *flow.Flow, ep endpoints
 	}
 	if f != nil && f.VLAN[0] != 0 {
 		b = append(b, `,"vlan":[`...)
-		b = strconv.AppendUint(b, uint64(f.VLAN[0]), 10)
+		b = appendUint(b, uint64(f.VLAN[0]))
 		if f.VLAN[1] != 0 {
 			b = append(b, ',')
-			b = strconv.AppendUint(b, uint64(f.VLAN[1]), 10)
+			b = appendUint(b, uint64(f.VLAN[1]))
 		}
 		b = append(b, ']')
 	}
 	if ep.src.IsValid() {
 		b = append(b, `,"src_ip":"`...)
-		b = packet.AppendAddr(b, ep.src)
+		b = appendAddr(b, ep.src)
 		b = append(b, '"')
 		if ep.hasPorts {
 			b = append(b, `,"src_port":`...)
-			b = strconv.AppendUint(b, uint64(ep.sport), 10)
+			b = appendUint(b, uint64(ep.sport))
 		}
 		if ep.dst.IsValid() { // an alert about one host has no destination
 			b = append(b, `,"dest_ip":"`...)
-			b = packet.AppendAddr(b, ep.dst)
+			b = appendAddr(b, ep.dst)
 			b = append(b, '"')
 		}
 		if ep.hasPorts {
 			b = append(b, `,"dest_port":`...)
-			b = strconv.AppendUint(b, uint64(ep.dport), 10)
+			b = appendUint(b, uint64(ep.dport))
 		}
 	}
 	if f != nil {
-		b = append(b, `,"proto":"`...)
-		b = append(b, packet.ProtoName(f.Proto)...)
-		b = append(b, '"')
+		b = append(b, protoFields[f.Proto]...)
 		if f.Proto == packet.ProtoICMP || f.Proto == packet.ProtoICMPv6 {
 			b = append(b, `,"icmp_type":`...)
-			b = strconv.AppendUint(b, uint64(f.ICMPType), 10)
+			b = appendUint(b, uint64(f.ICMPType))
 			b = append(b, `,"icmp_code":`...)
-			b = strconv.AppendUint(b, uint64(f.ICMPCode), 10)
+			b = appendUint(b, uint64(f.ICMPCode))
+			b = append(b, `,"community_id":"`...)
 		}
-		b = append(b, `,"community_id":"`...)
-		b = f.AppendCommunityID(b, w.CommunityIDSeed)
+		b = w.cid.AppendFlow(b, f, w.CommunityIDSeed)
 		b = append(b, '"')
 		if f.AppProto != "" {
 			b = append(b, `,"app_proto":"`...)
@@ -228,7 +243,7 @@ func (w *Writer) head(ts time.Time, eventType string, f *flow.Flow, ep endpoints
 func (w *Writer) appendProcess(pid int32, name string) {
 	w.extKey("process")
 	w.ext = append(w.ext, `{"pid":`...)
-	w.ext = strconv.AppendInt(w.ext, int64(pid), 10)
+	w.ext = appendInt(w.ext, int64(pid))
 	w.ext = append(w.ext, `,"name":`...)
 	w.ext = appendString(w.ext, name)
 	w.ext = append(w.ext, '}')
@@ -268,8 +283,12 @@ func (c *tsCache) append(b []byte, t time.Time) []byte {
 		appendTimestamp(c.prefix[i][:0], t)
 		c.sec[i], c.ok[i] = sec, true
 	}
-	b = append(b, c.prefix[i][:]...)
-	return appendMicros(b, t.Nanosecond()/1000)
+	// Stored whole (an array copy, not a call to memmove), then the
+	// microseconds and the zone.
+	b = slices.Grow(b, len(c.prefix[i])+11)
+	at := len(b)
+	*(*[20]byte)(b[at : at+20]) = c.prefix[i]
+	return appendMicros(b[:at+20], t.Nanosecond()/1000)
 }
 
 // appendMicros appends the six digits of us (below 1e6) and the zone.
@@ -354,31 +373,25 @@ func (w *Writer) Flow(f *flow.Flow, reason flow.EndReason) error {
 	if (f.Proto == packet.ProtoICMP || f.Proto == packet.ProtoICMPv6) && f.PktsToClient > 0 {
 		// The answer's type and code, as Suricata's flow records carry them.
 		b = append(b, `,"response_icmp_type":`...)
-		b = strconv.AppendUint(b, uint64(f.RespICMPType), 10)
+		b = appendUint(b, uint64(f.RespICMPType))
 		b = append(b, `,"response_icmp_code":`...)
-		b = strconv.AppendUint(b, uint64(f.RespICMPCode), 10)
+		b = appendUint(b, uint64(f.RespICMPCode))
 	}
 	b = append(b, `,"flow":{"pkts_toserver":`...)
-	b = strconv.AppendUint(b, f.PktsToServer, 10)
+	b = appendUint(b, f.PktsToServer)
 	b = append(b, `,"pkts_toclient":`...)
-	b = strconv.AppendUint(b, f.PktsToClient, 10)
+	b = appendUint(b, f.PktsToClient)
 	b = append(b, `,"bytes_toserver":`...)
-	b = strconv.AppendUint(b, f.BytesToServer, 10)
+	b = appendUint(b, f.BytesToServer)
 	b = append(b, `,"bytes_toclient":`...)
-	b = strconv.AppendUint(b, f.BytesToClient, 10)
+	b = appendUint(b, f.BytesToClient)
 	b = append(b, `,"start":`...)
 	b = w.appendTime(b, f.First)
 	b = append(b, `,"end":`...)
 	b = w.appendTime(b, f.Last)
 	b = append(b, `,"age":`...)
-	b = strconv.AppendInt(b, f.Age(), 10)
-	b = append(b, `,"state":"`...)
-	b = append(b, f.State.String()...)
-	b = append(b, `","reason":"`...)
-	b = append(b, reason.String()...)
-	b = append(b, `","alerted":`...)
-	b = strconv.AppendBool(b, f.Alerted)
-	b = append(b, '}')
+	b = appendInt(b, f.Age())
+	b = append(b, flowEndFields(f.State, reason, f.Alerted)...)
 	if f.Proto == packet.ProtoTCP {
 		all := f.FlagsTS | f.FlagsTC
 		b = append(b, `,"tcp":{"tcp_flags":"`...)
@@ -387,20 +400,8 @@ func (w *Writer) Flow(f *flow.Flow, reason flow.EndReason) error {
 		b = appendHex2(b, f.FlagsTS)
 		b = append(b, `","tcp_flags_tc":"`...)
 		b = appendHex2(b, f.FlagsTC)
-		b = append(b, '"')
-		for _, fl := range [...]struct {
-			bit  uint8
-			name string
-		}{{packet.TCPSyn, "syn"}, {packet.TCPFin, "fin"}, {packet.TCPRst, "rst"}, {packet.TCPPsh, "psh"}, {packet.TCPAck, "ack"}, {packet.TCPUrg, "urg"}, {packet.TCPEce, "ecn"}, {packet.TCPCwr, "cwr"}} {
-			if all&fl.bit != 0 {
-				b = append(b, `,"`...)
-				b = append(b, fl.name...)
-				b = append(b, `":true`...)
-			}
-		}
-		b = append(b, `,"state":"`...)
-		b = append(b, f.TCPState.String()...)
-		b = append(b, `"}`...)
+		b = append(b, tcpFlagFields[all]...)
+		b = append(b, tcpStateFields[min(int(f.TCPState), len(tcpStateFields)-1)]...)
 	}
 	w.buf = b
 	return w.end()
@@ -435,7 +436,7 @@ func (w *Writer) Proto(ev *proto.Event, f *flow.Flow) error {
 		w.buf = appendQUIC(w.buf, ev.QUIC)
 	case ev.HTTP != nil:
 		w.buf = append(w.buf, `,"tx_id":`...)
-		w.buf = strconv.AppendInt(w.buf, int64(ev.HTTP.TxID), 10)
+		w.buf = appendInt(w.buf, int64(ev.HTTP.TxID))
 		w.buf = append(w.buf, `,"http":`...)
 		w.buf = appendHTTP(w.buf, ev.HTTP)
 	case ev.FTP != nil:
@@ -506,7 +507,7 @@ func (w *Writer) Alert(a *detect.Alert, f *flow.Flow) error {
 	if f == nil && a.FlowID != 0 {
 		// Tied to a flow other than the one being handled.
 		w.buf = append(w.buf, `,"flow_id":`...)
-		w.buf = strconv.AppendUint(w.buf, a.FlowID, 10)
+		w.buf = appendUint(w.buf, a.FlowID)
 	}
 	if f == nil && a.Proto != "" {
 		w.buf = append(w.buf, `,"proto":`...)
@@ -535,7 +536,7 @@ func (w *Writer) Alert(a *detect.Alert, f *flow.Flow) error {
 	}
 	if a.Suppressed > 0 {
 		w.extKey("suppressed")
-		w.ext = strconv.AppendUint(w.ext, a.Suppressed, 10)
+		w.ext = appendUint(w.ext, a.Suppressed)
 	}
 	if a.Update {
 		w.extKey("update")

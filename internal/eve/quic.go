@@ -1,8 +1,6 @@
 package eve
 
 import (
-	"strconv"
-
 	"github.com/opsdeck/opsdeck/internal/proto"
 )
 
@@ -41,7 +39,7 @@ func appendQUIC(b []byte, q *proto.QUIC) []byte {
 			ef := true
 			b = append(b, '{')
 			b = appendField(b, &ef, "name", e.Name)
-			b = strconv.AppendUint(appendKey(b, &ef, "type"), uint64(e.Type), 10)
+			b = appendUint(appendKey(b, &ef, "type"), uint64(e.Type))
 			b = appendList(b, &ef, "values", e.Values)
 			b = append(b, '}')
 		}

@@ -1,8 +1,6 @@
 package eve
 
 import (
-	"strconv"
-
 	"github.com/opsdeck/opsdeck/internal/proto"
 )
 
@@ -77,7 +75,7 @@ func appendNumber(b []byte, first *bool, name string, v int64) []byte {
 	if v == 0 {
 		return b
 	}
-	return strconv.AppendInt(appendKey(b, first, name), v, 10)
+	return appendInt(appendKey(b, first, name), v)
 }
 
 func appendHTTP(b []byte, h *proto.HTTP) []byte {
@@ -92,7 +90,7 @@ func appendHTTP(b []byte, h *proto.HTTP) []byte {
 	b = appendField(b, &first, "protocol", h.Protocol)
 	b = appendNumber(b, &first, "status", int64(h.Status))
 	// Suricata always writes length, 0 for a request without a response body.
-	b = strconv.AppendInt(appendKey(b, &first, "length"), h.Length, 10)
+	b = appendInt(appendKey(b, &first, "length"), h.Length)
 	b = appendField(b, &first, "http_refer", h.Referer)
 	return append(b, '}')
 }

@@ -2,8 +2,10 @@ package flow
 
 import (
 	"crypto/sha1"
+	"encoding"
 	"encoding/base64"
 	"encoding/binary"
+	"hash"
 	"net/netip"
 )
 
@@ -32,17 +34,67 @@ func icmpPeerTable(pairs ...uint8) (t [256]icmpPeer) {
 // are the type and code as they appear in the first packet.
 func CommunityID(seed uint16, proto uint8, src, dst netip.Addr, sport, dport uint16) string {
 	var buf [communityIDLen]byte
-	return string(appendCommunityID(buf[:0], seed, proto, src, dst, sport, dport))
+	return string(appendCommunityID(buf[:0], nil, seed, proto, src, dst, sport, dport))
 }
 
 // communityIDLen is the length of a Community ID v1: "1:" and the 28
 // base64 characters of a SHA-1.
 const communityIDLen = 2 + 28
 
-// appendCommunityID appends CommunityID's result to b. It runs for every
-// record of every flow, so it allocates nothing when b has room, looks
-// ICMP counterparts up in tables, and orders IPv4 endpoints as integers.
-func appendCommunityID(b []byte, seed uint16, proto uint8, src, dst netip.Addr, sport, dport uint16) []byte {
+// Hasher computes Community IDs as CommunityID does, with less work per
+// hash; a writer that puts one in every record keeps one. The zero value
+// is ready; it is not safe for concurrent use.
+//
+// The message hashed is at most 40 bytes, one SHA-1 block once padded,
+// and sha1.Sum spent as long padding and copying it as hashing it. The
+// Hasher pads the block itself, hands it whole to a kept digest (hashed in
+// place) and reads the digest's state through its documented
+// BinaryAppender, whose fixed layout (the magic "sha\x01", then the five
+// state words big-endian) is what a later Go must still read back; should
+// that ever change, sum falls back to sha1.Sum.
+type Hasher struct {
+	d     hash.Hash
+	st    encoding.BinaryAppender
+	block [64]byte
+	state [4 + 20 + 64 + 8]byte
+}
+
+// AppendFlow appends f's Community ID with the given seed to b, as
+// f.AppendCommunityID does.
+func (h *Hasher) AppendFlow(b []byte, f *Flow, seed uint16) []byte {
+	sp, dp := f.icmpPorts()
+	return appendCommunityID(b, h, seed, f.Proto, f.Client, f.Server, sp, dp)
+}
+
+// sum is sha1.Sum(msg) for a msg shorter than 56 bytes.
+func (h *Hasher) sum(msg []byte) (out [sha1.Size]byte) {
+	if h.d == nil {
+		h.d = sha1.New()
+		h.st, _ = h.d.(encoding.BinaryAppender)
+	}
+	if len(msg) >= 56 || h.st == nil {
+		return sha1.Sum(msg)
+	}
+	n := copy(h.block[:], msg)
+	h.block[n] = 0x80
+	clear(h.block[n+1 : 56])
+	binary.BigEndian.PutUint64(h.block[56:], uint64(n)*8)
+	h.d.Reset()
+	h.d.Write(h.block[:])
+	st, err := h.st.AppendBinary(h.state[:0])
+	if err != nil || len(st) < 4+sha1.Size || string(st[:4]) != "sha\x01" {
+		h.st = nil // not the layout above: never again
+		return sha1.Sum(msg)
+	}
+	copy(out[:], st[4:])
+	return out
+}
+
+// appendCommunityID appends CommunityID's result to b, hashing with h
+// when it is not nil. It runs for every record of every flow, so it
+// allocates nothing when b has room, looks ICMP counterparts up in tables,
+// and orders IPv4 endpoints as integers.
+func appendCommunityID(b []byte, h *Hasher, seed uint16, proto uint8, src, dst netip.Addr, sport, dport uint16) []byte {
 	oneway := false
 	if proto == 1 || proto == 58 { // ICMP, ICMPv6
 		peers := &icmp4Peers
@@ -88,7 +140,12 @@ func appendCommunityID(b []byte, seed uint16, proto uint8, src, dst netip.Addr, 
 		binary.BigEndian.PutUint16(msg[n+2:], dport)
 		n += 4
 	}
-	sum := sha1.Sum(msg[:n])
+	var sum [sha1.Size]byte
+	if h != nil {
+		sum = h.sum(msg[:n])
+	} else {
+		sum = sha1.Sum(msg[:n])
+	}
 	at := len(b)
 	b = append(b, "1:0000000000000000000000000000"...)
 	base64.StdEncoding.Encode(b[at+2:], sum[:])

@@ -50,7 +50,8 @@ func refCommunityID(seed uint16, proto uint8, src, dst netip.Addr, sport, dport 
 }
 
 // TestCommunityIDAsReference: the fast path (IPv4 endpoints ordered as
-// integers, ICMP counterparts from tables, the result appended in place)
+// integers, ICMP counterparts from tables, the result appended in place,
+// with and without a Hasher)
 // gives the reference's result for random flows of every kind, equal
 // addresses and ports included, and appends after what b held.
 func TestCommunityIDAsReference(t *testing.T) {
@@ -70,6 +71,7 @@ func TestCommunityIDAsReference(t *testing.T) {
 	}
 	protos := []uint8{1, 6, 17, 58, 132, 47, 0}
 	prefix := []byte("x")
+	var h Hasher
 	for i := 0; i < 20000; i++ {
 		proto := protos[rng.IntN(len(protos))]
 		src, dst := addr(), addr()
@@ -82,9 +84,29 @@ func TestCommunityIDAsReference(t *testing.T) {
 		}
 		seed := uint16(rng.IntN(2) * 7)
 		want := refCommunityID(seed, proto, src, dst, sp, dp)
-		got := appendCommunityID(prefix, seed, proto, src, dst, sp, dp)
-		if !bytes.Equal(got[:1], prefix) || string(got[1:]) != want {
-			t.Fatalf("seed %d proto %d %v:%d -> %v:%d: %q, want %q", seed, proto, src, sp, dst, dp, got[1:], want)
+		for _, h := range []*Hasher{nil, &h} {
+			got := appendCommunityID(prefix, h, seed, proto, src, dst, sp, dp)
+			if !bytes.Equal(got[:1], prefix) || string(got[1:]) != want {
+				t.Fatalf("hasher %v seed %d proto %d %v:%d -> %v:%d: %q, want %q", h != nil, seed, proto, src, sp, dst, dp, got[1:], want)
+			}
 		}
+	}
+}
+
+// TestHasherSum: the Hasher's one-block SHA-1 is sha1.Sum at every
+// message length it takes, and at the lengths it hands to sha1.Sum.
+func TestHasherSum(t *testing.T) {
+	var h Hasher
+	for n := 0; n <= 70; n++ {
+		m := bytes.Repeat([]byte{byte(n) | 1}, n)
+		if got, want := h.sum(m), sha1.Sum(m); got != want {
+			t.Fatalf("%d bytes: %x, want %x", n, got, want)
+		}
+	}
+	if h.st == nil {
+		t.Errorf("the digest's state layout was not the one Hasher reads: it fell back to sha1.Sum")
+	}
+	if n := testing.AllocsPerRun(100, func() { h.sum([]byte("x")) }); n != 0 {
+		t.Errorf("Hasher.sum allocates %v times", n)
 	}
 }

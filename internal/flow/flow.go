@@ -262,11 +262,17 @@ func (f *Flow) CommunityID() string {
 // nothing when b has room): most flows write one record, and keeping it
 // cost 30 bytes in every flow.
 func (f *Flow) AppendCommunityID(b []byte, seed uint16) []byte {
-	sp, dp := f.CPort, f.SPort
+	sp, dp := f.icmpPorts()
+	return appendCommunityID(b, nil, seed, f.Proto, f.Client, f.Server, sp, dp)
+}
+
+// icmpPorts are the flow's ports as Community ID takes them: for ICMP
+// the first message's type and code.
+func (f *Flow) icmpPorts() (uint16, uint16) {
 	if f.Proto == packet.ProtoICMP || f.Proto == packet.ProtoICMPv6 {
-		sp, dp = uint16(f.ICMPType), uint16(f.ICMPCode)
+		return uint16(f.ICMPType), uint16(f.ICMPCode)
 	}
-	return appendCommunityID(b, seed, f.Proto, f.Client, f.Server, sp, dp)
+	return f.CPort, f.SPort
 }
 
 // Age is the flow's age as Suricata computes it (EVE flow.age): the
