@@ -60,7 +60,17 @@ type protocol struct {
 // FollowsPacket reports whether records of the given event type are
 // written in the direction of the packet that made them, as Suricata
 // writes them, rather than the flow's (client to server).
-func FollowsPacket(eventType string) bool { return packetDirTypes[eventType] }
+// The EVE writer asks for every record a server sends: a scan of the few
+// names (string comparison looks at the length first) is cheaper than a
+// map lookup, which hashes the name each time.
+func FollowsPacket(eventType string) bool {
+	for _, n := range packetDirTypes {
+		if n == eventType {
+			return true
+		}
+	}
+	return false
+}
 
 // probe is one content test of a protocol. order places it among all
 // registered probes (lower first); match gets the bytes seen so far (at
@@ -101,7 +111,7 @@ var (
 	// all of them.
 	tcpFirst [256]uint64
 	// packetDirTypes are the names of the protocols with packetDir.
-	packetDirTypes = map[string]bool{}
+	packetDirTypes []string
 )
 
 type portApp struct {
@@ -121,7 +131,7 @@ func registerProtocol(p protocol) appID {
 	protocols = append(protocols, p)
 	appNames = append(appNames, p.name)
 	if p.packetDir {
-		packetDirTypes[p.name] = true
+		packetDirTypes = append(packetDirTypes, p.name)
 	}
 	tcpProbes = addProbes(tcpProbes, id, p.tcp)
 	udpProbes = addProbes(udpProbes, id, p.udp)

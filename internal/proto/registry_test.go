@@ -255,3 +255,27 @@ func TestRegisteredProtocol(t *testing.T) {
 		t.Errorf("udp: app_proto %q, records %q", st.AppProto(), got)
 	}
 }
+
+// TestFollowsPacket holds FollowsPacket to the registry: true for exactly
+// the protocols registered with packetDir, false for every other name.
+func TestFollowsPacket(t *testing.T) {
+	want := map[string]bool{}
+	for _, p := range protocols {
+		want[p.name] = p.packetDir
+	}
+	for _, name := range []string{"dns", "mdns", "quic", "rdp"} {
+		if !want[name] {
+			t.Errorf("%s is not registered with packetDir", name)
+		}
+	}
+	for name, w := range want {
+		if got := FollowsPacket(name); got != w {
+			t.Errorf("FollowsPacket(%q) = %v, want %v", name, got, w)
+		}
+	}
+	for _, name := range []string{"", "dn", "dnss", "DNS", "flow", "alert"} {
+		if FollowsPacket(name) {
+			t.Errorf("FollowsPacket(%q) = true", name)
+		}
+	}
+}
