@@ -51,6 +51,11 @@ type LiveOptions struct {
 	// BlockTimeout bounds how long a captured packet may wait in a partly
 	// filled ring block before Next sees it; 0 means 100 ms.
 	BlockTimeout time.Duration
+	// Fanout, above 1, captures with that many sockets in one
+	// PACKET_FANOUT group (Linux): the kernel spreads packets over them by
+	// flow hash, each has its own ring (BufferSize shared among them), and
+	// each is read by its own goroutine. 0 or 1: one socket.
+	Fanout int
 }
 
 const (

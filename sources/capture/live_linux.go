@@ -65,6 +65,21 @@ func Interfaces() ([]string, error) { return upInterfaces("any") }
 // (frames then come as LinkLinuxSLL with Frame.Iface naming the interface).
 // It needs CAP_NET_RAW; without it the error wraps ErrPermission.
 func OpenLive(iface string, opts LiveOptions) (Source, error) {
+	if opts.Fanout > 1 {
+		return openFanout(iface, opts)
+	}
+	s, err := openSocket(iface, opts, nil)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// openSocket opens one packet socket on iface. With join set, the socket
+// drops every packet until join has run on it, bound, and only then gets
+// its filter: a member of a fanout group sees no packet before it is in
+// the group (else it would see every packet, twice with the others').
+func openSocket(iface string, opts LiveOptions, join func(*afPacket) error) (*afPacket, error) {
 	if iface == "" {
 		return nil, errors.New("open capture: no interface given")
 	}
@@ -97,7 +112,7 @@ func OpenLive(iface string, opts LiveOptions) (Source, error) {
 	if opts.SnapLen > 0 {
 		s.snaplen = min(opts.SnapLen, MaxRecordLen)
 	}
-	if err := s.setup(opts); err != nil {
+	if err := s.setup(opts, join); err != nil {
 		s.closeFDs()
 		s.unmap()
 		return nil, fmt.Errorf("open capture on %s: %w", iface, err)
@@ -149,20 +164,28 @@ type afPacket struct {
 	pktOff    int
 	frameOut  bool // a frame pointing into the ring was handed out
 	vm        *bpf.VM
-	scratch   []byte
-	names     map[int]string
-	index     uint64
-	err       error
-	stats     liveCounters
-	statsFdMu sync.Mutex // guards fd against Close while Stats reads counters
+	// kernelFilter is the program attached in the kernel by attachFilter
+	// (nil: none).
+	kernelFilter []BPFInstruction
+	scratch      []byte
+	names        map[int]string
+	index        uint64
+	err          error
+	stats        liveCounters
+	statsFdMu    sync.Mutex // guards fd against Close while Stats reads counters
 }
 
-func (s *afPacket) setup(opts LiveOptions) error {
+func (s *afPacket) setup(opts LiveOptions, join func(*afPacket) error) error {
 	prog, err := opts.program(s.link)
 	if err != nil {
 		return fmt.Errorf("capture filter: %w", err)
 	}
-	if err := s.attachFilter(prog); err != nil {
+	if join != nil {
+		err = s.setKernelFilter([]BPFInstruction{{Op: 0x06, K: 0}}) // ret #0: nothing yet
+	} else {
+		err = s.attachFilter(prog)
+	}
+	if err != nil {
 		return err
 	}
 	if err := unix.SetsockoptInt(s.fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
@@ -203,6 +226,20 @@ func (s *afPacket) setup(opts LiveOptions) error {
 			return fmt.Errorf("bind: %w", ErrNoSuchInterface)
 		}
 		return fmt.Errorf("bind: %w", err)
+	}
+	if join != nil {
+		if err := join(s); err != nil {
+			return err
+		}
+		if err := s.attachFilter(prog); err != nil {
+			return err
+		}
+		if s.kernelFilter == nil {
+			// Nothing replaced the hold: take it off.
+			if err := unix.SetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_DETACH_FILTER, 0); err != nil {
+				return fmt.Errorf("detach capture filter: %w", err)
+			}
+		}
 	}
 	if opts.Promisc && s.ifindex != 0 {
 		mreq := unix.PacketMreq{Ifindex: int32(s.ifindex), Type: unix.PACKET_MR_PROMISC}
@@ -258,8 +295,17 @@ func (s *afPacket) attachFilter(prog []BPFInstruction) error {
 			return nil
 		}
 	}
-	filter := make([]unix.SockFilter, len(kprog))
-	for i, in := range kprog {
+	if err := s.setKernelFilter(kprog); err != nil {
+		return err
+	}
+	s.kernelFilter = kprog
+	return nil
+}
+
+// setKernelFilter attaches prog to the socket, replacing any filter there.
+func (s *afPacket) setKernelFilter(prog []BPFInstruction) error {
+	filter := make([]unix.SockFilter, len(prog))
+	for i, in := range prog {
 		filter[i] = unix.SockFilter{Code: in.Op, Jt: in.Jt, Jf: in.Jf, K: in.K}
 	}
 	fprog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
