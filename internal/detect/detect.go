@@ -290,7 +290,7 @@ func withFlow(a *Alert, f *flow.Flow) {
 	a.FlowID = f.ID
 	a.Community = f.CommunityID()
 	a.Proto = packet.ProtoName(f.Proto)
-	a.PID, a.Process = f.PID, f.Process
+	a.PID, a.Process = f.PID(), f.Process()
 }
 
 // rfc3339 formats evidence times like EVE timestamps (microseconds, UTC offset).

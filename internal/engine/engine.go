@@ -462,8 +462,8 @@ func (e *Engine) alert(a *detect.Alert) {
 	if f != nil {
 		f.Alerted = true
 		e.flowGen++
-		if a.PID == 0 && f.PID > 0 {
-			a.PID, a.Process = f.PID, f.Process
+		if a.PID == 0 && f.PID() > 0 {
+			a.PID, a.Process = f.PID(), f.Process()
 		}
 	}
 	e.counters.Alerts++

@@ -69,17 +69,15 @@ func (e *Engine) hostRuleStats(out map[string]uint64) {
 // Unknown with aLocal means the local end is the client (outbound): its
 // socket exists and the next socket list will show it.
 func (e *Engine) attribute(f *flow.Flow) {
-	if f.PID > 0 || f.OwnerTries >= 4 {
+	if fo := f.Owner; fo != nil && (fo.PID > 0 || fo.Tries >= 4 || (fo.Tries > 0 && !retryAt(f.Pkts()))) {
 		return
 	}
-	if n := f.Pkts(); f.OwnerTries > 0 && n != 2 && n != 8 && n != 64 {
-		return
-	}
-	f.OwnerTries++
+	fo := e.flows.Owner(f)
+	fo.Tries++
 	o, aLocal, ok := e.attr.LookupFlow(f.Proto, netip.AddrPortFrom(f.Client, f.CPort), netip.AddrPortFrom(f.Server, f.SPort))
-	f.OwnerState = uint8(o.State)
+	fo.State = uint8(o.State)
 	if ok && o.PID > 0 {
-		f.PID, f.Process, f.LocalIsClient = o.PID, o.Name, aLocal
+		fo.PID, fo.Process, fo.LocalIsClient = o.PID, o.Name, aLocal
 		e.owned.add(f)
 	}
 	// Not final: the flow's own socket may be in the next socket list (a
@@ -87,10 +85,14 @@ func (e *Engine) attribute(f *flow.Flow) {
 	// session accepted from a listener). Looked up again there, once
 	// queued. An inbound flow that found no listener has no process to
 	// find (a scan or flood to a closed port) and is not queued.
-	if f.OwnerTries == 1 && ((ok && o.Listener) || (o.State == attrib.Unknown && aLocal)) {
+	if fo.Tries == 1 && ((ok && o.Listener) || (o.State == attrib.Unknown && aLocal)) {
 		e.owners.add(f)
 	}
 }
+
+// retryAt says whether a flow of n packets whose owner is not known yet is
+// looked up again.
+func retryAt(n uint64) bool { return n == 2 || n == 8 || n == 64 }
 
 // maxPendingOwners bounds the flows waiting for a better owner; past it
 // the oldest is given up (a flood of unanswered SYNs would fill it).
@@ -134,14 +136,15 @@ func (e *Engine) reattribute() {
 			continue // ended, and its Flow reused
 		}
 		o, aLocal, ok := e.attr.LookupFlow(f.Proto, netip.AddrPortFrom(f.Client, f.CPort), netip.AddrPortFrom(f.Server, f.SPort))
-		if o.State != attrib.Unknown || f.PID <= 0 {
-			f.OwnerState = uint8(o.State)
+		fo := e.flows.Owner(f)
+		if o.State != attrib.Unknown || fo.PID <= 0 {
+			fo.State = uint8(o.State)
 		}
-		if ok && o.PID > 0 && o.PID != f.PID {
-			if f.PID <= 0 {
+		if ok && o.PID > 0 && o.PID != fo.PID {
+			if fo.PID <= 0 {
 				e.owned.add(f)
 			}
-			f.PID, f.Process, f.LocalIsClient = o.PID, o.Name, aLocal
+			fo.PID, fo.Process, fo.LocalIsClient = o.PID, o.Name, aLocal
 			e.flowGen++
 			if f.Alerted {
 				e.reissueAlerts(f)
@@ -162,11 +165,11 @@ func (e *Engine) reattribute() {
 func (e *Engine) reissueAlerts(f *flow.Flow) {
 	recent := e.recent.alerts.last(256)
 	for _, a := range recent {
-		if a.FlowID != f.ID || a.PID == f.PID {
+		if a.FlowID != f.ID || a.PID == f.PID() {
 			continue
 		}
 		u := *a
-		u.PID, u.Process = f.PID, f.Process
+		u.PID, u.Process = f.PID(), f.Process()
 		u.Update = true
 		e.alertF = f
 		e.alert(&u)
@@ -203,7 +206,7 @@ func (e *Engine) accountProcesses() {
 	if e.owned.full {
 		e.owned.q, e.owned.full = e.owned.q[:0], false
 		e.flows.Each(func(f *flow.Flow) bool {
-			if f.PID > 0 {
+			if f.PID() > 0 {
 				e.owned.add(f)
 			}
 			return true
@@ -211,7 +214,7 @@ func (e *Engine) accountProcesses() {
 	}
 	kept := e.owned.q[:0]
 	for _, p := range e.owned.q {
-		if f := p.f; f.ID == p.id && f.PID > 0 {
+		if f := p.f; f.ID == p.id && f.PID() > 0 {
 			e.accountFlow(f)
 			kept = append(kept, p)
 		}
@@ -221,13 +224,14 @@ func (e *Engine) accountProcesses() {
 }
 
 func (e *Engine) accountFlow(f *flow.Flow) {
-	ts, tc := f.BytesToServer-f.AccountedToServer, f.BytesToClient-f.AccountedToClient
-	f.AccountedToServer, f.AccountedToClient = f.BytesToServer, f.BytesToClient
+	fo := f.Owner // not nil: the flow has a PID
+	ts, tc := f.BytesToServer-fo.AccountedToServer, f.BytesToClient-fo.AccountedToClient
+	fo.AccountedToServer, fo.AccountedToClient = f.BytesToServer, f.BytesToClient
 	in, out := tc, ts
-	if !f.LocalIsClient {
+	if !fo.LocalIsClient {
 		in, out = ts, tc
 	}
 	if in+out > 0 {
-		e.attr.Account(attrib.Owner{PID: f.PID, Name: f.Process, State: attrib.Known}, in, out)
+		e.attr.Account(attrib.Owner{PID: fo.PID, Name: fo.Process, State: attrib.Known}, in, out)
 	}
 }

@@ -50,7 +50,7 @@ func TestProcessBytesAccountedFromOwnedFlows(t *testing.T) {
 	}
 	flowBytes := func() (fs, fc uint64) {
 		e.flows.Each(func(f *flow.Flow) bool {
-			if f.PID == 4242 {
+			if f.PID() == 4242 {
 				fs, fc = f.BytesToServer, f.BytesToClient
 			}
 			return true

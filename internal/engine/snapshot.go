@@ -408,7 +408,7 @@ func (e *Engine) walkAggregates(s *Snapshot, o SnapshotOptions) {
 		s.TopFlows = append(s.TopFlows, FlowView{ID: f.ID, Client: netip.AddrPortFrom(f.Client, f.CPort), Server: netip.AddrPortFrom(f.Server, f.SPort),
 			Proto: packet.ProtoName(f.Proto), AppProto: f.AppProto, PktsToServer: f.PktsToServer, PktsToClient: f.PktsToClient,
 			BytesToServer: f.BytesToServer, BytesToClient: f.BytesToClient, First: f.First, Last: f.Last, State: f.State.String(),
-			PID: f.PID, Process: f.Process, CommunityID: f.CommunityID(), Alerted: f.Alerted})
+			PID: f.PID(), Process: f.Process(), CommunityID: f.CommunityID(), Alerted: f.Alerted})
 	}
 	for _, p := range protos {
 		s.Protos = append(s.Protos, *p)
@@ -422,7 +422,12 @@ func (e *Engine) flowRecords() []flow.Flow {
 	out := make([]flow.Flow, 0, e.flows.Len())
 	e.flows.Each(func(f *flow.Flow) bool {
 		out = append(out, *f)
-		out[len(out)-1].App = nil // the parsers' state: the engine's, recycled
+		c := &out[len(out)-1]
+		c.App = nil // the parsers' state: the engine's, recycled
+		if c.Owner != nil {
+			o := *c.Owner // the table's, changed by attribution and recycled
+			c.Owner = &o
+		}
 		return true
 	})
 	slices.SortFunc(out, func(a, b flow.Flow) int { return cmp.Or(cmp.Compare(b.Bytes(), a.Bytes()), cmp.Compare(a.ID, b.ID)) })

@@ -226,15 +226,17 @@ func (w *Writer) head(ts time.Time, eventType string, f *flow.Flow, ep endpoints
 			b = append(b, f.AppProto...)
 			b = append(b, '"')
 		}
-		switch {
-		case f.PID > 0:
-			w.appendProcess(f.PID, f.Process)
-		case attrib.State(f.OwnerState) == attrib.Gone || attrib.State(f.OwnerState) == attrib.OtherNamespace:
-			// Say why there is no process rather than guess one.
-			w.extKey("process")
-			w.ext = append(w.ext, `{"state":"`...)
-			w.ext = append(w.ext, attrib.State(f.OwnerState).String()...)
-			w.ext = append(w.ext, `"}`...)
+		if o := f.Owner; o != nil {
+			switch st := attrib.State(o.State); {
+			case o.PID > 0:
+				w.appendProcess(o.PID, o.Process)
+			case st == attrib.Gone || st == attrib.OtherNamespace:
+				// Say why there is no process rather than guess one.
+				w.extKey("process")
+				w.ext = append(w.ext, `{"state":"`...)
+				w.ext = append(w.ext, st.String()...)
+				w.ext = append(w.ext, `"}`...)
+			}
 		}
 	}
 	w.buf = b
@@ -542,7 +544,7 @@ func (w *Writer) Alert(a *detect.Alert, f *flow.Flow) error {
 		w.extKey("update")
 		w.ext = append(w.ext, "true"...)
 	}
-	if a.PID > 0 && (f == nil || f.PID <= 0) {
+	if a.PID > 0 && (f == nil || f.PID() <= 0) {
 		w.appendProcess(a.PID, a.Process)
 	}
 	return w.end()

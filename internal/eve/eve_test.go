@@ -135,7 +135,7 @@ func TestFlowProcess(t *testing.T) {
 		var buf bytes.Buffer
 		w := NewWriter(&buf)
 		f := &flow.Flow{ID: 1, Client: netip.MustParseAddr("127.0.0.1"), Server: netip.MustParseAddr("127.0.0.1"), CPort: 5000, SPort: 22, Proto: 6,
-			PID: pid, Process: name, OwnerState: uint8(state)}
+			Owner: &flow.Owner{PID: pid, Process: name, State: uint8(state)}}
 		w.Flow(f, flow.EndShutdown)
 		w.Flush()
 		m := decode(t, buf.Bytes())

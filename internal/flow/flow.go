@@ -151,15 +151,16 @@ func (r EndReason) String() string {
 // Flow is one bidirectional conversation. The client is the side that sent the
 // first packet (or the SYN, when the capture starts at a SYN-ACK).
 type Flow struct {
-	// The fields are ordered by cache line (64 bytes; a Flow is 256 bytes,
-	// a size class of whole lines, so it starts on one): line 0 and 1 hold
+	// The fields are ordered by cache line (64 bytes): line 0 and 1 hold
 	// what every packet updates, line 2 what every packet reads and every
 	// record writes (with the key, which the table's lookup compares), line
 	// 3 the rest of a record's header. A flow is often cold when its next
 	// packet or record comes, and each line touched is then a cache miss.
 	// Nothing is stored twice: the key is the endpoints' (Key), the
 	// Community ID is computed when a record asks for it, and the table's
-	// index keeps the hash. TestFlowLayout holds this.
+	// index keeps the hash. What only some flows need (the local process
+	// that owns a live flow) is kept beside the flow (Owner), not in every
+	// one. TestFlowLayout holds this.
 
 	// Line 0.
 	First, Last                time.Time
@@ -175,9 +176,13 @@ type Flow struct {
 	SynSeen          uint8
 	TCPState         TCPState
 	State            State
-	clientIsA        bool  // the client is the key's A side
-	class            uint8 // which list (timeout class) holds the flow
-	Proto            uint8
+	// class is the list (timeout class) that holds the flow, with
+	// clientIsABit set when the client is the key's A side.
+	class uint8
+	Proto uint8
+	// AppDone is set once App had nothing more to extract and was released,
+	// so a long flow keeps no parser memory.
+	AppDone bool
 	// App holds the engine's per-flow application state (protocol parsers).
 	App        any
 	prev, next *Flow // the class's LRU list, by last packet time
@@ -196,31 +201,61 @@ type Flow struct {
 	depth uint8
 	// ICMP type and code of the first packet, for Community ID.
 	ICMPType, ICMPCode uint8
-	// AppDone is set once App had nothing more to extract and was released,
-	// so a long flow keeps no parser memory.
-	AppDone bool
 	// Alerted is set once any alert names this flow.
 	Alerted bool
-	// LocalIsClient is set when attribution found the client side local.
-	LocalIsClient bool
-
-	// Line 3.
-	Server netip.Addr
 	// RespICMPType and RespICMPCode are those of the last ICMP message
 	// towards the client (Suricata's response_icmp_type and _code); they
 	// mean something only when PktsToClient > 0.
 	RespICMPType, RespICMPCode uint8
-	// OwnerState is attrib's verdict on the local owner (0 unknown) and
-	// OwnerTries how many lookups were made, so a miss is retried a few
-	// times, not per packet.
-	OwnerState uint8
-	OwnerTries uint8
+
+	// Line 3.
+	Server netip.Addr
+	// Owner is attribution's record of the local process behind the flow,
+	// nil until attribution looked (it runs on live capture only: a
+	// capture file's flows have none). Table.Owner makes it.
+	Owner *Owner
+}
+
+// Owner is what attribution found out about a flow's local process.
+type Owner struct {
 	// PID and Process name the local owner, when attribution found one.
 	PID     int32
 	Process string
+	// State is attrib's verdict on the local owner (0 unknown) and Tries
+	// how many lookups were made, so a miss is retried a few times, not
+	// per packet.
+	State uint8
+	Tries uint8
+	// LocalIsClient is set when attribution found the client side local.
+	LocalIsClient bool
 	// Accounted are the byte counts already charged to the owning process.
 	AccountedToServer, AccountedToClient uint64
 }
+
+// PID is the flow's local owner's process id, 0 when none is known.
+func (f *Flow) PID() int32 {
+	if f.Owner == nil {
+		return 0
+	}
+	return f.Owner.PID
+}
+
+// Process is the flow's local owner's name, "" when none is known.
+func (f *Flow) Process() string {
+	if f.Owner == nil {
+		return ""
+	}
+	return f.Owner.Process
+}
+
+// clientIsABit marks, in Flow.class, a flow whose client is its key's A
+// side; the class is the rest.
+const clientIsABit = 0x80
+
+func (f *Flow) clientIsA() bool { return f.class&clientIsABit != 0 }
+
+// listClass is the timeout class whose list holds f (noClass: none).
+func (f *Flow) listClass() uint8 { return f.class &^ clientIsABit }
 
 // Key is the flow's key in the table: its endpoints in canonical order,
 // with the ports KeyOf gives them (for ICMPv4 the first message's type and
@@ -230,7 +265,7 @@ type Flow struct {
 func (f *Flow) Key() Key {
 	cp, sp := keyPorts(f.Proto, f.ICMPType, f.CPort, f.SPort)
 	k := Key{Proto: f.Proto, VLAN: f.VLAN[0], VLANInner: [2]uint16{f.VLAN[1], f.vlan3}, Depth: f.depth}
-	if f.clientIsA {
+	if f.clientIsA() {
 		k.A, k.B, k.APort, k.BPort = f.Client, f.Server, cp, sp
 	} else {
 		k.A, k.B, k.APort, k.BPort = f.Server, f.Client, sp, cp
@@ -245,7 +280,7 @@ func (f *Flow) hasKey(k *Key) bool {
 		return false
 	}
 	cp, sp := keyPorts(f.Proto, f.ICMPType, f.CPort, f.SPort)
-	if f.clientIsA {
+	if f.clientIsA() {
 		return cp == k.APort && sp == k.BPort && f.Client == k.A && f.Server == k.B
 	}
 	return sp == k.APort && cp == k.BPort && f.Server == k.A && f.Client == k.B

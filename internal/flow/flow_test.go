@@ -254,3 +254,28 @@ func TestDNSFlowsEndSooner(t *testing.T) {
 		t.Fatalf("the other UDP flow did not end after the established timeout")
 	}
 }
+
+// TestOwnerRecycled: a flow's Owner is made on first use, and an ended
+// flow's is handed, cleared, to a later flow; flows never share one.
+func TestOwnerRecycled(t *testing.T) {
+	tb := NewTable(Config{}, nil)
+	t0 := time.Unix(1000, 0)
+	a, _, _ := tb.Update(seg(t0, "10.0.0.1", "10.0.0.2", 1000, 22, packet.TCPSyn, 0))
+	if a.Owner != nil || a.PID() != 0 || a.Process() != "" {
+		t.Fatalf("a new flow has an owner: %+v", a.Owner)
+	}
+	o := tb.Owner(a)
+	o.PID, o.Process, o.Tries = 42, "sshd", 1
+	if tb.Owner(a) != o || a.PID() != 42 || a.Process() != "sshd" {
+		t.Fatalf("Owner made twice or not kept: %+v", a.Owner)
+	}
+	tb.Flush(EndShutdown)
+	b, _, _ := tb.Update(seg(t0, "10.0.0.3", "10.0.0.2", 1000, 22, packet.TCPSyn, 0))
+	c, _, _ := tb.Update(seg(t0, "10.0.0.4", "10.0.0.2", 1000, 22, packet.TCPSyn, 0))
+	if ob := tb.Owner(b); ob != o || *ob != (Owner{}) {
+		t.Errorf("the ended flow's owner was not reused cleared: %p %+v", ob, ob)
+	}
+	if tb.Owner(c) == o {
+		t.Errorf("two flows share one owner")
+	}
+}

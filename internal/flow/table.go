@@ -135,6 +135,10 @@ type Table struct {
 	// reusing it allocates nothing, so the collector runs far less often.
 	free  *Flow
 	nfree int
+	// freeOwners are ended flows' Owner records, for reuse (at most
+	// maxFree): under a flood on a live interface every new flow is
+	// attributed.
+	freeOwners []*Owner
 	// lists hold the flows of each timeout class, least recently seen
 	// first, so expiry looks only at the heads and costs nothing for
 	// flows that are not due.
@@ -282,7 +286,7 @@ func (t *Table) Update(s *packet.Summary) (f *Flow, toServer, created bool) {
 		f = t.create(k, h, s, srcIsA)
 		created = true
 	}
-	toServer = srcIsA == f.clientIsA
+	toServer = srcIsA == f.clientIsA()
 	f.count(s, toServer)
 	if !toServer && (s.Proto == packet.ProtoICMP || s.Proto == packet.ProtoICMPv6) {
 		f.RespICMPType, f.RespICMPCode = s.ICMPType, s.ICMPCode
@@ -318,18 +322,18 @@ func (t *Table) create(k Key, h uint64, s *packet.Summary, srcIsA bool) *Flow {
 	}
 	*f = Flow{ID: FlowID(k, s.TS), Proto: s.Proto, VLAN: s.VLAN, vlan3: s.VLAN3, depth: s.TunnelDepth, First: s.TS, Last: s.TS}
 	f.Client, f.Server, f.CPort, f.SPort = s.Src, s.Dst, s.SrcPort, s.DstPort
-	f.clientIsA = srcIsA
+	clientIsA := srcIsA
 	// A capture that starts at the SYN-ACK: the sender is the server.
 	if s.Proto == packet.ProtoTCP && s.TCPFlags&(packet.TCPSyn|packet.TCPAck) == packet.TCPSyn|packet.TCPAck {
 		f.Client, f.Server, f.CPort, f.SPort = s.Dst, s.Src, s.DstPort, s.SrcPort
-		f.clientIsA = !srcIsA
+		clientIsA = !srcIsA
 	}
 	// A UDP flow whose first datagram is a DNS response: the sender is the
 	// server. Suricata swaps such a flow once its DNS probe (on port 53)
 	// reads the QR bit.
 	if s.Proto == packet.ProtoUDP && s.SrcPort == 53 && s.DstPort != 53 && len(s.Payload) >= 12 && s.Payload[2]&0x80 != 0 {
 		f.Client, f.Server, f.CPort, f.SPort = s.Dst, s.Src, s.DstPort, s.SrcPort
-		f.clientIsA = !srcIsA
+		clientIsA = !srcIsA
 	}
 	if s.Proto == packet.ProtoICMP || s.Proto == packet.ProtoICMPv6 {
 		f.ICMPType, f.ICMPCode = s.ICMPType, s.ICMPCode
@@ -337,6 +341,9 @@ func (t *Table) create(k Key, h uint64, s *packet.Summary, srcIsA bool) *Flow {
 	}
 	t.insert(f, h)
 	f.class = noClass
+	if clientIsA {
+		f.class |= clientIsABit
+	}
 	t.stats.Created++
 	if t.n > t.stats.MaxActive {
 		t.stats.MaxActive = t.n
@@ -423,7 +430,7 @@ const (
 	classTerminated
 	classDNS
 	numClasses
-	noClass = 0xff
+	noClass = 0x7f // clientIsABit is not part of it
 )
 
 type lruList struct{ head, tail *Flow }
@@ -535,6 +542,10 @@ func (t *Table) end(f *Flow, reason EndReason) {
 	if t.onEnd != nil {
 		t.onEnd(f, reason)
 	}
+	if o := f.Owner; o != nil && len(t.freeOwners) < maxFree {
+		*o = Owner{}
+		t.freeOwners = append(t.freeOwners, o)
+	}
 	// Cleared, so nothing it referred to is kept and a stale pointer to it
 	// (which onEnd's callers must not keep) sees ID 0, never another flow's.
 	*f = Flow{}
@@ -543,6 +554,20 @@ func (t *Table) end(f *Flow, reason EndReason) {
 		t.free = f
 		t.nfree++
 	}
+}
+
+// Owner returns f's Owner, making it (from an ended flow's when one is
+// kept) when f has none yet.
+func (t *Table) Owner(f *Flow) *Owner {
+	if f.Owner == nil {
+		if n := len(t.freeOwners); n > 0 {
+			f.Owner = t.freeOwners[n-1]
+			t.freeOwners = t.freeOwners[:n-1]
+		} else {
+			f.Owner = new(Owner)
+		}
+	}
+	return f.Owner
 }
 
 // Len is the number of flows in the table.
@@ -632,11 +657,11 @@ func (t *Table) TopTalkers(n int, byPackets bool) []Talker {
 func (t *Table) place(f *Flow) {
 	c := classOf(f)
 	l := &t.lists[c]
-	if f.class == c && l.tail == f {
+	if f.listClass() == c && l.tail == f {
 		return
 	}
 	t.unlink(f)
-	f.class = c
+	f.class = f.class&clientIsABit | c
 	f.prev, f.next = l.tail, nil
 	if l.tail != nil {
 		l.tail.next = f
@@ -647,10 +672,10 @@ func (t *Table) place(f *Flow) {
 }
 
 func (t *Table) unlink(f *Flow) {
-	if f.class == noClass {
+	if f.listClass() == noClass {
 		return
 	}
-	l := &t.lists[f.class]
+	l := &t.lists[f.listClass()]
 	if f.prev != nil {
 		f.prev.next = f.next
 	} else {
@@ -662,5 +687,5 @@ func (t *Table) unlink(f *Flow) {
 		l.tail = f.prev
 	}
 	f.prev, f.next = nil, nil
-	f.class = noClass
+	f.class = f.class&clientIsABit | noClass
 }

@@ -548,8 +548,8 @@ func writeIncident(w io.Writer, in *Input, ex evidence.Export) {
 // flowRow is f's row in the summary's flow tables.
 func flowRow(f *flow.Flow) string {
 	proc := ""
-	if f.PID > 0 {
-		proc = fmt.Sprintf("%s (%d)", md(f.Process), f.PID)
+	if f.PID() > 0 {
+		proc = fmt.Sprintf("%s (%d)", md(f.Process()), f.PID())
 	}
 	return fmt.Sprintf("| %s | %s | %s | %s | %s |\n", endpointOf(f.Client, f.CPort), endpointOf(f.Server, f.SPort),
 		md(cmp.Or(f.AppProto, packet.ProtoName(f.Proto))), units.Bytes(f.Bytes()), proc)
