@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -16,40 +15,30 @@ const (
 // pcapReader reads classic libpcap files in either byte order, with
 // microsecond or nanosecond timestamps.
 type pcapReader struct {
-	name    string
-	br      *bufio.Reader
-	closer  io.Closer
-	order   binary.ByteOrder
-	big     bool // order is big-endian (u32 without a call through order)
+	name   string
+	in     *input
+	closer io.Closer
+	order  binary.ByteOrder
+	fieldOrder
 	nano    bool
 	link    LinkType
 	snaplen uint32
 	off     int64 // byte offset of the next record
 	index   uint64
-	// win is what br held buffered at the last fill, used the bytes of it
-	// handed out (still to discard from br): the records already in the
-	// buffer are read from win without a call into br each.
-	win  []byte
-	used int
-	// pkts and bytes are counted here and added to stats (atomics, for
-	// Stats from another goroutine) at each fill of the buffer and at the
-	// end: a locked add per packet was a fifth of reading.
-	pkts, bytes uint64
-	err         error
-	stats       counters
+	err     error
 
 	closeOnce closer
 }
 
-func newPcapReader(name string, br *bufio.Reader, c io.Closer) (*pcapReader, error) {
-	h, err := peekFull(br, pcapFileHeaderLen)
+func newPcapReader(name string, in *input, c io.Closer) (*pcapReader, error) {
+	h, err := in.peek(pcapFileHeaderLen)
 	if err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
 		return nil, fmt.Errorf("open capture %q: truncated pcap file header (%d of %d bytes): %w", name, len(h), pcapFileHeaderLen, err)
 	}
-	r := &pcapReader{name: name, br: br, closer: c, off: pcapFileHeaderLen}
+	r := &pcapReader{name: name, in: in, closer: c, off: pcapFileHeaderLen}
 	switch binary.BigEndian.Uint32(h) {
 	case magicPcapMicro:
 		r.order = binary.BigEndian
@@ -68,7 +57,7 @@ func newPcapReader(name string, br *bufio.Reader, c io.Closer) (*pcapReader, err
 	// The upper bits of the link-type field carry FCS length flags
 	// (pcap spec, LinkType and additional information); the type is the low 16.
 	r.link = LinkType(r.order.Uint32(h[20:]) & 0xffff)
-	br.Discard(pcapFileHeaderLen)
+	in.used += pcapFileHeaderLen
 	return r, nil
 }
 
@@ -82,25 +71,26 @@ func (r *pcapReader) Next() (Frame, error) {
 		return Frame{}, r.err
 	}
 	if r.closeOnce.closed.Load() {
-		r.flushStats()
+		r.in.flush()
 		return Frame{}, io.EOF
 	}
-	// The next record is whole in the buffer: no call into br. Its bytes
-	// stay where they are until a later Next refills the buffer.
-	if rest := r.win[r.used:]; len(rest) >= pcapRecordHeaderLen {
+	// The next record is whole in the window: no call at all. Its bytes
+	// stay where they are until a later Next moves the window.
+	in := r.in
+	if rest := in.win[in.used:]; len(rest) >= pcapRecordHeaderLen {
 		capLen := r.u32(rest[8:])
 		if total := pcapRecordHeaderLen + int(capLen); capLen <= MaxRecordLen && len(rest) >= total {
-			r.used += total
+			in.used += total
 			return r.frame(rest[:total:total]), nil
 		}
 	}
-	if r.used > 0 {
-		r.br.Discard(r.used)
-		r.used = 0
-	}
-	r.win = nil
-	r.flushStats()
-	h, err := peekFull(r.br, pcapRecordHeaderLen)
+	return r.nextFill()
+}
+
+// nextFill is Next for a record not whole in the window: it moves the
+// window, and says what is wrong with the record when it cannot.
+func (r *pcapReader) nextFill() (Frame, error) {
+	h, err := r.in.fill(pcapRecordHeaderLen)
 	if err != nil {
 		if err == io.EOF || r.closeOnce.closed.Load() {
 			r.err = io.EOF
@@ -109,13 +99,13 @@ func (r *pcapReader) Next() (Frame, error) {
 		}
 		return Frame{}, r.err
 	}
-	capLen := r.order.Uint32(h[8:])
+	capLen := r.u32(h[8:])
 	if capLen > MaxRecordLen {
 		r.err = fmt.Errorf("read capture %q: packet record at offset %d claims %d bytes (limit %d): corrupt file", r.name, r.off, capLen, MaxRecordLen)
 		return Frame{}, r.err
 	}
 	total := pcapRecordHeaderLen + int(capLen)
-	rec, err := peekFull(r.br, total)
+	rec, err := r.in.peek(total)
 	if err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
@@ -128,19 +118,8 @@ func (r *pcapReader) Next() (Frame, error) {
 		r.err = fmt.Errorf("read capture %q: truncated packet record at offset %d (%d of %d bytes): %w", r.name, r.off, len(rec), total, err)
 		return Frame{}, r.err
 	}
-	// Peek filled the buffer as far as the input allowed: the records
-	// after this one are read from it.
-	r.win, _ = r.br.Peek(r.br.Buffered())
-	r.used = total
+	r.in.used += total
 	return r.frame(rec[:total:total]), nil
-}
-
-// u32 reads a record header's field in the file's byte order.
-func (r *pcapReader) u32(b []byte) uint32 {
-	if r.big {
-		return binary.BigEndian.Uint32(b)
-	}
-	return binary.LittleEndian.Uint32(b)
 }
 
 // frame makes the Frame of rec, one whole record whose length was checked.
@@ -157,8 +136,7 @@ func (r *pcapReader) frame(rec []byte) Frame {
 	if wireLen < capLen {
 		wireLen = capLen
 	}
-	r.pkts++
-	r.bytes += uint64(capLen)
+	r.in.count(capLen)
 	return Frame{
 		Data:    rec[pcapRecordHeaderLen:],
 		TS:      time.Unix(int64(sec), int64(frac)),
@@ -169,20 +147,11 @@ func (r *pcapReader) frame(rec []byte) Frame {
 	}
 }
 
-// flushStats adds the packets counted since the last call to stats.
-func (r *pcapReader) flushStats() {
-	if r.pkts > 0 {
-		r.stats.packets.Add(r.pkts)
-		r.stats.bytes.Add(r.bytes)
-		r.pkts, r.bytes = 0, 0
-	}
-}
-
 // Stats counts the records read up to the last fill of the read buffer
 // (about 300 KiB of input) while reading, and every record once Next has
 // returned io.EOF or an error.
 func (r *pcapReader) Stats() Stats {
-	return Stats{Packets: r.stats.packets.Load(), Bytes: r.stats.bytes.Load()}
+	return Stats{Packets: r.in.stats.packets.Load(), Bytes: r.in.stats.bytes.Load()}
 }
 
 func (r *pcapReader) Close() error { return r.closeOnce.close(r.closer) }

@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -89,25 +88,16 @@ func pow10(n uint8) uint64 {
 // OPB packets; other blocks are skipped.
 type ngReader struct {
 	name    string
-	br      *bufio.Reader
+	in      *input
 	closer  io.Closer
 	order   binary.ByteOrder
 	ifaces  []ngIface
 	off     int64 // offset of the next block
 	index   uint64
-	pending int // bytes of the current block still to discard
-	// win is what br held buffered at the last fill and used the bytes of
-	// it consumed (still to discard from br): the blocks already in the
-	// buffer are read from win without a call into br each (peek).
-	win  []byte
-	used int
-	big  bool // order is big-endian (u32 without a call through order)
-	// pkts and bytes are counted here and added to stats (atomics, for
-	// Stats from another goroutine) at each fill and at the end.
-	pkts, bytes uint64
-	err         error
-	stats       counters
-	prevDrops   uint64 // drops of earlier sections
+	pending int // bytes of the current block still to consume
+	fieldOrder
+	err       error
+	prevDrops uint64 // drops of earlier sections
 	// secDrops is the sum of ifaces[i].drops, kept up to date as each ISB
 	// replaces one interface's counters, so an ISB costs the same whatever
 	// the number of interfaces (summing them per ISB was quadratic).
@@ -116,8 +106,8 @@ type ngReader struct {
 	closeOnce closer
 }
 
-func newNgReader(name string, br *bufio.Reader, c io.Closer) (*ngReader, error) {
-	r := &ngReader{name: name, br: br, closer: c}
+func newNgReader(name string, in *input, c io.Closer) (*ngReader, error) {
+	r := &ngReader{name: name, in: in, closer: c}
 	// Reading the first SHB up front gives "open" errors for a bad header,
 	// like the pcap reader, and leaves Next to deal with packets.
 	if err := r.readSHB(); err != nil {
@@ -177,14 +167,7 @@ func (r *ngReader) skipPending() error {
 	if r.pending == 0 {
 		return nil
 	}
-	if r.pending <= len(r.win)-r.used {
-		r.used += r.pending
-		r.off += int64(r.pending)
-		r.pending = 0
-		return nil
-	}
-	r.dropWindow()
-	n, err := r.br.Discard(r.pending)
+	n, err := r.in.skip(r.pending)
 	start := r.off
 	r.off += int64(n)
 	want := r.pending
@@ -199,7 +182,7 @@ func (r *ngReader) skipPending() error {
 }
 
 func (r *ngReader) fail(err error) (Frame, error) {
-	r.flushStats()
+	r.in.flush()
 	if r.closeOnce.closed.Load() {
 		err = io.EOF
 	} else if err != io.EOF {
@@ -214,7 +197,7 @@ func (r *ngReader) Next() (Frame, error) {
 		return Frame{}, r.err
 	}
 	if r.closeOnce.closed.Load() {
-		r.flushStats()
+		r.in.flush()
 		return Frame{}, io.EOF
 	}
 	for {
@@ -466,8 +449,7 @@ func (r *ngReader) packet(typ, length uint32) (Frame, error) {
 	if wireLen < capLen {
 		wireLen = capLen
 	}
-	r.pkts++
-	r.bytes += uint64(capLen)
+	r.in.count(capLen)
 	var ts time.Time
 	if typ != blockSPB { // SPBs carry no timestamp
 		ts = ifc.ts(raw)
@@ -485,56 +467,16 @@ func (r *ngReader) packet(typ, length uint32) (Frame, error) {
 	}, nil
 }
 
-// peek returns the next n bytes of the file (at r.off): from the buffered
-// window when it holds them, else from br, after which the window is what
-// br holds. Errors are peekFull's.
-func (r *ngReader) peek(n int) ([]byte, error) {
-	if n <= len(r.win)-r.used {
-		return r.win[r.used : r.used+n], nil
-	}
-	r.dropWindow()
-	b, err := peekFull(r.br, n)
-	if err != nil {
-		return b, err
-	}
-	r.win, _ = r.br.Peek(r.br.Buffered())
-	return r.win[:n], nil
-}
-
-// dropWindow discards from br what was consumed of the window and forgets
-// it, before a call into br.
-func (r *ngReader) dropWindow() {
-	if r.used > 0 {
-		r.br.Discard(r.used)
-	}
-	r.win, r.used = nil, 0
-	r.flushStats()
-}
-
-// flushStats adds the packets counted since the last call to stats.
-func (r *ngReader) flushStats() {
-	if r.pkts > 0 {
-		r.stats.packets.Add(r.pkts)
-		r.stats.bytes.Add(r.bytes)
-		r.pkts, r.bytes = 0, 0
-	}
-}
-
-// u32 reads a field in the section's byte order.
-func (r *ngReader) u32(b []byte) uint32 {
-	if r.big {
-		return binary.BigEndian.Uint32(b)
-	}
-	return binary.LittleEndian.Uint32(b)
-}
+// peek returns the next n bytes of the file (at r.off).
+func (r *ngReader) peek(n int) ([]byte, error) { return r.in.peek(n) }
 
 // Stats counts the packets read up to the last fill of the read buffer
 // while reading, and every packet once Next has returned io.EOF or an
 // error.
 func (r *ngReader) Stats() Stats {
 	return Stats{
-		Packets: r.stats.packets.Load(),
-		Bytes:   r.stats.bytes.Load(),
+		Packets: r.in.stats.packets.Load(),
+		Bytes:   r.in.stats.bytes.Load(),
 		IfDrops: r.ifDrops.Load(),
 	}
 }
