@@ -231,7 +231,7 @@ type arpSweep struct {
 }
 
 func (d *Detector) initARPSweep() {
-	d.arpSweeps = newTable[packet.MAC, arpSweepEntry]("scan.sweep.arp", d.cfg.MaxEntries, func(e *arpSweepEntry) time.Time { return e.w.last }).withHash(macHash)
+	d.arpSweeps = newTable[packet.MAC, arpSweepEntry]("scan.sweep.arp", d.cfg.MaxEntries, func(e *arpSweepEntry) time.Time { return e.w.lastAt() }).withHash(macHash)
 }
 
 func (d *Detector) arpSweepPacket(s *packet.Summary, emit func(*Alert)) {
@@ -271,7 +271,7 @@ func (d *Detector) arpSweepPacket(s *packet.Summary, emit func(*Alert)) {
 		return
 	}
 	slow := n >= d.cfg.SweepHosts
-	fast := n >= d.cfg.SweepFastHosts && s.TS.Sub(e.w.first) <= d.cfg.SweepFastSpan
+	fast := n >= d.cfg.SweepFastHosts && s.TS.Sub(e.w.firstAt()) <= d.cfg.SweepFastSpan
 	if !slow && !fast {
 		return
 	}
@@ -282,10 +282,10 @@ func (d *Detector) arpSweepPacket(s *packet.Summary, emit func(*Alert)) {
 		a.Evidence["mac"] = mac.String()
 		a.Evidence["requests"] = e.asked
 		a.Evidence["answered"] = e.answered
-		a.Evidence["span_ms"] = s.TS.Sub(e.w.first).Milliseconds()
+		a.Evidence["span_ms"] = s.TS.Sub(e.w.firstAt()).Milliseconds()
 		a.Evidence["sample_hosts"] = e.sample.list()
-		a.Evidence["first_seen"] = rfc3339(e.w.first)
-		a.Evidence["last_seen"] = rfc3339(e.w.last)
+		a.Evidence["first_seen"] = rfc3339(e.w.firstAt())
+		a.Evidence["last_seen"] = rfc3339(e.w.lastAt())
 	})
 }
 

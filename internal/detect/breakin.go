@@ -94,10 +94,10 @@ func (d *Detector) breakIn(svc service, f *flow.Flow, ts time.Time, user string,
 	if svc == svcSSH || svc == svcRDP {
 		need = uint32(d.bruteThreshold(svc))
 	}
-	if e == nil || e.n < need || ts.Sub(e.w.last) > d.cfg.BruteWindow {
+	if e == nil || e.n < need || ts.Sub(e.w.lastAt()) > d.cfg.BruteWindow {
 		return
 	}
-	failures, first := e.n, e.w.first
+	failures, first := e.n, e.w.firstAt()
 	users := e.users.list()
 	d.fire(emit, RuleBreakIn, supKey{actor: f.Client, target: f.Server, port: f.SPort}, 0, ts, func(a *Alert) {
 		withFlow(a, f)

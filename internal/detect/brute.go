@@ -48,7 +48,7 @@ type brute struct {
 }
 
 func (d *Detector) initBrute() {
-	d.bf = newTable[bruteKey, bruteEntry]("bruteforce", d.cfg.MaxEntries, func(e *bruteEntry) time.Time { return e.w.last }).
+	d.bf = newTable[bruteKey, bruteEntry]("bruteforce", d.cfg.MaxEntries, func(e *bruteEntry) time.Time { return e.w.lastAt() }).
 		withHash(func(k bruteKey) uint64 { return hashPair(k.client, k.server, uint64(k.svc)) })
 }
 
@@ -92,15 +92,15 @@ func (d *Detector) bruteCount(svc service, f *flow.Flow, ts time.Time, n uint32,
 			what = "short sessions"
 		}
 		a.Signature = fmt.Sprintf("%s: %s made %d %s %s to %s in %s", r.Name, f.Client, e.n, svcNames[svc], what,
-			netip.AddrPortFrom(f.Server, f.SPort), e.w.last.Sub(e.w.first).Round(time.Second))
+			netip.AddrPortFrom(f.Server, f.SPort), e.w.lastAt().Sub(e.w.firstAt()).Round(time.Second))
 		a.Evidence["attempts"] = e.n
 		a.Evidence["sessions"] = e.sessions
 		a.Evidence["window_s"] = int(d.cfg.BruteWindow / time.Second)
 		if len(e.users.v) > 0 {
 			a.Evidence["users"] = e.users.list()
 		}
-		a.Evidence["first_seen"] = rfc3339(e.w.first)
-		a.Evidence["last_seen"] = rfc3339(e.w.last)
+		a.Evidence["first_seen"] = rfc3339(e.w.firstAt())
+		a.Evidence["last_seen"] = rfc3339(e.w.lastAt())
 	})
 }
 

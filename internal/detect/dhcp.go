@@ -141,7 +141,7 @@ func (d *Detector) dhcpPacket(s *packet.Summary, emit func(*Alert)) {
 		a.Evidence["not_from_client"] = d.dhcpSpoofed
 		a.Evidence["top_eth_src"] = d.dhcpSrc.String()
 		a.Evidence["window_s"] = int(d.cfg.DHCPStarveWindow / time.Second)
-		a.Evidence["first_seen"] = rfc3339(d.dhcpW.first)
-		a.Evidence["last_seen"] = rfc3339(d.dhcpW.last)
+		a.Evidence["first_seen"] = rfc3339(d.dhcpW.firstAt())
+		a.Evidence["last_seen"] = rfc3339(d.dhcpW.lastAt())
 	})
 }

@@ -77,9 +77,9 @@ type dnsState struct {
 }
 
 func (d *Detector) initDNS() {
-	d.dns = newTable[dnsKey, dnsEntry]("dns.tunnel", d.cfg.MaxEntries, func(e *dnsEntry) time.Time { return e.w.last }).
+	d.dns = newTable[dnsKey, dnsEntry]("dns.tunnel", d.cfg.MaxEntries, func(e *dnsEntry) time.Time { return e.w.lastAt() }).
 		withHash(func(k dnsKey) uint64 { return mix64(uint64(hashAddr(k.client)) ^ k.parent) })
-	d.dga = newTable[netip.Addr, dgaEntry]("dns.dga", d.cfg.MaxEntries, func(e *dgaEntry) time.Time { return e.w.last }).withHash(addrKey)
+	d.dga = newTable[netip.Addr, dgaEntry]("dns.dga", d.cfg.MaxEntries, func(e *dgaEntry) time.Time { return e.w.lastAt() }).withHash(addrKey)
 }
 
 func (d *Detector) dnsEvent(ev *proto.Event, f *flow.Flow, emit func(*Alert)) {
@@ -186,8 +186,8 @@ func (d *Detector) dnsQuery(ts time.Time, f *flow.Flow, q proto.DNSQuery, emit f
 		a.Evidence["longest_name"] = e.longest
 		a.Evidence["qtypes"] = e.types.toMap()
 		a.Evidence["sample_names"] = e.samples.list()
-		a.Evidence["first_seen"] = rfc3339(e.w.first)
-		a.Evidence["last_seen"] = rfc3339(e.w.last)
+		a.Evidence["first_seen"] = rfc3339(e.w.firstAt())
+		a.Evidence["last_seen"] = rfc3339(e.w.lastAt())
 		if !tunnel {
 			// Volume alone: many names, none encoded. Less certain.
 			a.Severity = SevMedium
@@ -226,8 +226,8 @@ func (d *Detector) dnsNX(ts time.Time, f *flow.Flow, qname string, emit func(*Al
 		a.Signature = fmt.Sprintf("dns.dga: %s got NXDOMAIN for %d random-looking names from %s", f.Client, n, f.Server)
 		a.Evidence["nxdomain_names"] = n
 		a.Evidence["sample_names"] = e.samples.list()
-		a.Evidence["first_seen"] = rfc3339(e.w.first)
-		a.Evidence["last_seen"] = rfc3339(e.w.last)
+		a.Evidence["first_seen"] = rfc3339(e.w.firstAt())
+		a.Evidence["last_seen"] = rfc3339(e.w.lastAt())
 	})
 }
 

@@ -58,7 +58,7 @@ type flood struct {
 	shake *handshakes
 	// synAdm is dos.synflood's gate, and holds server ports seen with
 	// one SYN only (keyed by the table's hash).
-	synAdm gate[uint32]
+	synAdm *gate[uint32]
 }
 
 // handshakes is a direct-mapped cache of handshake steps, keyed by a hash
@@ -152,9 +152,10 @@ func (e *synEntry) vote(a netip.Addr) {
 const maxSynQueue = 256
 
 func (d *Detector) initFlood() {
+	d.synAdm = new(gate[uint32])
 	d.syn = newTable[floodKey, synEntry]("dos.synflood", d.cfg.MaxEntries, func(e *synEntry) time.Time { return e.last }).
-		withHash(floodHash).gated(&d.synAdm)
-	d.icmp = newTable[floodKey, floodEntry]("dos.icmpflood", d.cfg.MaxEntries, func(e *floodEntry) time.Time { return e.w.last }).withHash(floodHash)
+		withHash(floodHash).gated(d.synAdm)
+	d.icmp = newTable[floodKey, floodEntry]("dos.icmpflood", d.cfg.MaxEntries, func(e *floodEntry) time.Time { return e.w.lastAt() }).withHash(floodHash)
 	d.shake = new(handshakes)
 }
 
@@ -405,7 +406,7 @@ func (d *Detector) icmpCount(k floodKey, peer netip.Addr, s *packet.Summary, emi
 		a.Evidence["total_packets"] = e.total
 		a.Evidence["peers"] = peers
 		a.Evidence["first_seen"] = rfc3339(e.firstSeen)
-		a.Evidence["last_seen"] = rfc3339(e.w.last)
+		a.Evidence["last_seen"] = rfc3339(e.w.lastAt())
 	})
 }
 

@@ -87,7 +87,7 @@ type icmpTun struct {
 }
 
 func (d *Detector) initICMPTunnel() {
-	d.tun = newTable[pairKey, tunnelEntry]("icmp.tunnel", d.cfg.MaxEntries, func(e *tunnelEntry) time.Time { return e.w.last }).withHash(pairHash)
+	d.tun = newTable[pairKey, tunnelEntry]("icmp.tunnel", d.cfg.MaxEntries, func(e *tunnelEntry) time.Time { return e.w.lastAt() }).withHash(pairHash)
 }
 
 func (d *Detector) tunnelPayload(s *packet.Summary, client, server netip.Addr, emit func(*Alert)) {
@@ -131,8 +131,8 @@ func (d *Detector) tunnelPayload(s *packet.Summary, client, server netip.Addr, e
 			// packet or a protocol inside the echo.
 			a.Severity = SevMedium
 		}
-		a.Evidence["first_seen"] = rfc3339(e.w.first)
-		a.Evidence["last_seen"] = rfc3339(e.w.last)
+		a.Evidence["first_seen"] = rfc3339(e.w.firstAt())
+		a.Evidence["last_seen"] = rfc3339(e.w.lastAt())
 	})
 }
 

@@ -44,7 +44,7 @@ type reflState struct {
 }
 
 func (d *Detector) initReflection() {
-	d.refl = newTable[netip.Addr, reflEntry]("dos.reflection", d.cfg.MaxEntries, func(e *reflEntry) time.Time { return e.w.last }).withHash(addrKey)
+	d.refl = newTable[netip.Addr, reflEntry]("dos.reflection", d.cfg.MaxEntries, func(e *reflEntry) time.Time { return e.w.lastAt() }).withHash(addrKey)
 }
 
 // amplifierPort marks UDP services abused as reflectors: their answers are
@@ -119,7 +119,7 @@ func (d *Detector) reflection(s *packet.Summary, kind uint8, f *flow.Flow, emit 
 		a.Evidence["actor"] = "unknown: the requests carried the target's address as their source"
 		a.Evidence["window_ms"] = d.cfg.ReflectionWindow.Milliseconds()
 		a.Evidence["first_seen"] = rfc3339(e.firstSeen)
-		a.Evidence["last_seen"] = rfc3339(e.w.last)
+		a.Evidence["last_seen"] = rfc3339(e.w.lastAt())
 		if f != nil && peers < 2 {
 			withFlow(a, f)
 		}

@@ -645,10 +645,10 @@ func TestHostNew(t *testing.T) {
 }
 
 func TestTableBound(t *testing.T) {
-	tb := newTable[int, window]("t", 100, func(w *window) time.Time { return w.last })
+	tb := newTable[int, window]("t", 100, func(w *window) time.Time { return w.lastAt() })
 	for i := range 10000 {
 		w, _ := tb.upsert(i)
-		w.last = t0.Add(time.Duration(i) * time.Second)
+		w.last = stampOf(t0.Add(time.Duration(i) * time.Second))
 		if i == 5 {
 			continue
 		}

@@ -60,20 +60,21 @@ type stealthEntry struct {
 type scan struct {
 	// portAdm and sweepAdm are the gates and admitters of ports and
 	// sweeps.
-	portAdm, sweepAdm gate[uint16]
+	portAdm, sweepAdm *gate[uint16]
 	ports             *table[pairKey, scanEntry]
 	sweeps            *table[sweepKey, sweepEntry]
 	stealth           *table[pairKey, stealthEntry]
 }
 
 func (d *Detector) initScan() {
+	d.portAdm, d.sweepAdm = new(gate[uint16]), new(gate[uint16])
 	n := d.cfg.MaxEntries
 	// The tables' hashes are their admitters' (portHash, sweepHash).
-	d.ports = newTable[pairKey, scanEntry]("scan.port", n, func(e *scanEntry) time.Time { return e.w.last }).
-		withHash(pairHash).gated(&d.portAdm)
-	d.sweeps = newTable[sweepKey, sweepEntry]("scan.sweep", n, func(e *sweepEntry) time.Time { return e.w.last }).
-		withHash(func(k sweepKey) uint64 { return sweepHash(hashAddr(k.src), k.port, k.proto) }).gated(&d.sweepAdm)
-	d.stealth = newTable[pairKey, stealthEntry]("scan.stealth", n, func(e *stealthEntry) time.Time { return e.w.last }).withHash(pairHash)
+	d.ports = newTable[pairKey, scanEntry]("scan.port", n, func(e *scanEntry) time.Time { return e.w.lastAt() }).
+		withHash(pairHash).gated(d.portAdm)
+	d.sweeps = newTable[sweepKey, sweepEntry]("scan.sweep", n, func(e *sweepEntry) time.Time { return e.w.lastAt() }).
+		withHash(func(k sweepKey) uint64 { return sweepHash(hashAddr(k.src), k.port, k.proto) }).gated(d.sweepAdm)
+	d.stealth = newTable[pairKey, stealthEntry]("scan.stealth", n, func(e *stealthEntry) time.Time { return e.w.lastAt() }).withHash(pairHash)
 }
 
 // portHash is a scan.port key's hash (client, server, protocol), from
@@ -164,8 +165,8 @@ func (d *Detector) portAttempt(e *scanEntry, f *flow.Flow, ts time.Time, span ti
 				}
 				a.Evidence["sample_ports"] = e.sample.list()
 				a.Evidence["window_s"] = int(span / time.Second)
-				a.Evidence["first_seen"] = rfc3339(e.w.first)
-				a.Evidence["last_seen"] = rfc3339(e.w.last)
+				a.Evidence["first_seen"] = rfc3339(e.w.firstAt())
+				a.Evidence["last_seen"] = rfc3339(e.w.lastAt())
 			})
 		}
 	}
@@ -196,7 +197,7 @@ func (d *Detector) sweepAttempt(e *sweepEntry, f *flow.Flow, ts time.Time, span 
 		slow := n >= d.cfg.SweepHosts && e.answered*2 < e.attempts
 		// Machine pace: many hosts asked with session-less probes within
 		// a second, answered or not (nmap -sn over live hosts).
-		quick := n >= d.cfg.SweepFastHosts && ts.Sub(e.w.first) <= d.cfg.SweepFastSpan
+		quick := n >= d.cfg.SweepFastHosts && ts.Sub(e.w.firstAt()) <= d.cfg.SweepFastSpan
 		fast := quick && e.probes*2 > e.attempts
 		// SYN and UDP sweeps at machine pace need more: connections a
 		// browser opens in a burst go to scattered addresses, a sweep
@@ -216,14 +217,14 @@ func (d *Detector) sweepAttempt(e *sweepEntry, f *flow.Flow, ts time.Time, span 
 				a.Evidence["port"] = int(f.SPort)
 				a.Evidence["attempts"] = e.attempts
 				a.Evidence["answered"] = e.answered
-				a.Evidence["span_ms"] = ts.Sub(e.w.first).Milliseconds()
+				a.Evidence["span_ms"] = ts.Sub(e.w.firstAt()).Milliseconds()
 				if e.probes > 0 {
 					a.Evidence["sessionless_probes"] = e.probes
 				}
 				a.Evidence["sample_hosts"] = e.sample.list()
 				a.Evidence["window_s"] = int(span / time.Second)
-				a.Evidence["first_seen"] = rfc3339(e.w.first)
-				a.Evidence["last_seen"] = rfc3339(e.w.last)
+				a.Evidence["first_seen"] = rfc3339(e.w.firstAt())
+				a.Evidence["last_seen"] = rfc3339(e.w.lastAt())
 			})
 		}
 	}
@@ -321,8 +322,8 @@ func (d *Detector) stealthProbe(s *packet.Summary, fl uint8, emit func(*Alert)) 
 		a.Evidence["probe_types"] = kinds
 		a.Evidence["tcp_flags"] = fmt.Sprintf("%02x", fl)
 		a.Evidence["sample_ports"] = e.sample.list()
-		a.Evidence["first_seen"] = rfc3339(e.w.first)
-		a.Evidence["last_seen"] = rfc3339(e.w.last)
+		a.Evidence["first_seen"] = rfc3339(e.w.firstAt())
+		a.Evidence["last_seen"] = rfc3339(e.w.lastAt())
 	})
 }
 

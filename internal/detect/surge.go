@@ -20,7 +20,7 @@ import (
 type rate struct {
 	cur         float64 // bytes since the last tick
 	mean        float64 // baseline bytes/s
-	since, last time.Time
+	since, last stamp
 	streak      int
 	gen         uint64 // see surge.hostGen
 	// evalAt is the tick that last evaluated the rate. A host is evaluated
@@ -28,7 +28,7 @@ type rate struct {
 	// caught up at its next evaluation (each would have decayed the mean
 	// by exp(-secs/tau) and reset the streak), so a tick costs the hosts
 	// active in it, not every host tracked.
-	evalAt time.Time
+	evalAt stamp
 	queued bool // in the active list for the next tick
 }
 
@@ -39,7 +39,7 @@ type surge struct {
 	cache    hostCache
 	// hostAdm is the hosts table's gate, and holds hosts seen with one
 	// peer only.
-	hostAdm gate[uint32]
+	hostAdm *gate[uint32]
 	flows   [256]flowRates
 	// hostGen numbers the rates as they are created; a deleted rate's gen
 	// is 0. A flowRates entry holds its rates' gens: a rate deleted or
@@ -87,8 +87,9 @@ func (c *hostCache) drop(a netip.Addr) {
 }
 
 func (d *Detector) initSurge() {
-	d.hosts = newTable[netip.Addr, rate]("traffic.surge", d.cfg.MaxEntries, func(r *rate) time.Time { return r.last }).
-		withHash(addrKey).gated(&d.hostAdm)
+	d.hostAdm = new(gate[uint32])
+	d.hosts = newTable[netip.Addr, rate]("traffic.surge", d.cfg.MaxEntries, func(r *rate) time.Time { return r.last.time() }).
+		withHash(addrKey).gated(d.hostAdm)
 	d.hosts.onDelete = func(a netip.Addr, r *rate, _ uint64) {
 		d.cache.drop(a)
 		r.gen = 0
@@ -98,30 +99,30 @@ func (d *Detector) initSurge() {
 // surgeAccount charges a packet's bytes to both its hosts. f is its flow
 // (nil without one); created says the packet made f.
 func (d *Detector) surgeAccount(s *packet.Summary, f *flow.Flow, created bool) {
-	n := float64(s.WireLen)
+	n, ts := float64(s.WireLen), stampOf(s.TS)
 	d.total.cur += n
-	if d.total.since.IsZero() {
-		d.total.since = s.TS
+	if d.total.since == 0 {
+		d.total.since = ts
 	}
 	if f == nil {
-		d.account(s.Src, d.hs, d.hd, n, s.TS)
-		d.account(s.Dst, d.hd, d.hs, n, s.TS)
+		d.account(s.Src, d.hs, d.hd, n, ts)
+		d.account(s.Dst, d.hd, d.hs, n, ts)
 		return
 	}
 	fr := &d.flows[uint8(f.ID>>1)] // the low bit of a flow id is always set
 	if fr.f == f && fr.g1 == fr.r1.gen && fr.g2 == fr.r2.gen && !created {
 		fr.r1.cur += n
-		fr.r1.last = s.TS
+		fr.r1.last = ts
 		fr.r2.cur += n
-		fr.r2.last = s.TS
+		fr.r2.last = ts
 		if !fr.r1.queued || !fr.r2.queued {
 			d.markActive(fr.r1, s.Src, s.Dst)
 			d.markActive(fr.r2, s.Src, s.Dst)
 		}
 		return
 	}
-	r1 := d.account(s.Src, d.hs, d.hd, n, s.TS)
-	r2 := d.account(s.Dst, d.hd, d.hs, n, s.TS)
+	r1 := d.account(s.Src, d.hs, d.hd, n, ts)
+	r2 := d.account(s.Dst, d.hd, d.hs, n, ts)
 	if r1 != nil && r2 != nil {
 		*fr = flowRates{f: f, g1: r1.gen, g2: r2.gen, r1: r1, r2: r2}
 	} else if fr.f == f {
@@ -132,7 +133,7 @@ func (d *Detector) surgeAccount(s *packet.Summary, f *flow.Flow, created bool) {
 // account charges n bytes to host a (hashAddr ha, talking with a peer of
 // hashAddr hpeer) and returns its rate, or nil when the host is not tracked
 // (yet).
-func (d *Detector) account(a netip.Addr, ha, hpeer uint32, n float64, ts time.Time) *rate {
+func (d *Detector) account(a netip.Addr, ha, hpeer uint32, n float64, ts stamp) *rate {
 	i := cacheSlot(ha)
 	r := d.cache.v[i]
 	if r == nil || d.cache.k[i] != a {
@@ -228,17 +229,18 @@ func (d *Detector) surgeTick(now time.Time, emit func(*Alert)) {
 // those products compose to one decay over the whole idle span.
 func (d *Detector) surgeCatchUp(r *rate, prev time.Time) {
 	r.queued = false
-	if !r.evalAt.IsZero() && r.evalAt.Before(prev) {
-		r.mean *= math.Exp(-prev.Sub(r.evalAt).Seconds() / surgeTau)
+	if p := stampOf(prev); r.evalAt != 0 && r.evalAt < p {
+		r.mean *= math.Exp(-p.sub(r.evalAt).Seconds() / surgeTau)
 		r.streak = 0
 	}
 }
 
 func (d *Detector) surgeEval(r *rate, host netip.Addr, secs, alpha float64, now time.Time, emit func(*Alert)) {
-	r.evalAt = now
+	n := stampOf(now)
+	r.evalAt = n
 	bps := r.cur / secs
 	r.cur = 0
-	warm := !r.since.IsZero() && now.Sub(r.since) >= d.cfg.SurgeWarmup
+	warm := r.since != 0 && n.sub(r.since) >= d.cfg.SurgeWarmup
 	// Without a baseline yet, a volumetric flood still counts: a rate
 	// SurgeFactor times the floor (10 MB/s by default) far above what was
 	// learned so far. A flood at start-up is then not silent.

@@ -544,18 +544,75 @@ func mix64(n uint64) uint64 {
 // window is a tumbling window: it restarts when the first event after its
 // span arrives (Zeek's SumStats epochs work the same way).
 type window struct {
-	start, first, last time.Time
+	start, first, last stamp
 }
 
 // roll restarts the window at now when it has run past span, and reports
 // whether it did (the caller then clears its counters).
 func (w *window) roll(now time.Time, span time.Duration) bool {
-	w.last = now
-	if w.start.IsZero() || now.Sub(w.start) >= span || now.Before(w.start) {
-		w.start, w.first = now, now
+	n := stampOf(now)
+	w.last = n
+	if w.start == 0 || n.sub(w.start) >= span || n < w.start {
+		w.start, w.first = n, n
 		return true
 	}
 	return false
+}
+
+// firstAt and lastAt are the window's first and last events' times.
+func (w *window) firstAt() time.Time { return w.first.time() }
+func (w *window) lastAt() time.Time  { return w.last.time() }
+
+// stamp is a packet time in nanoseconds since the epoch, 0 for none (the
+// zero time.Time). Trackers keep their times as stamps: 8 bytes without a
+// pointer, where a time.Time is 24 with one (its location) that every
+// store into a tracker passes through the write barrier and the collector
+// scans. Times outside int64 nanoseconds (before 1678, after 2262: only a
+// forged capture has them) are clamped to its ends; the epoch's own
+// nanosecond is kept as the one after it, so it is not mistaken for none.
+type stamp int64
+
+const (
+	minStampSec = math.MinInt64/int64(time.Second) + 1
+	maxStampSec = math.MaxInt64/int64(time.Second) - 1
+)
+
+func stampOf(t time.Time) stamp {
+	if t.IsZero() {
+		return 0
+	}
+	sec := t.Unix()
+	switch {
+	case sec < minStampSec:
+		sec = minStampSec
+	case sec > maxStampSec:
+		sec = maxStampSec
+	}
+	if n := stamp(sec*int64(time.Second) + int64(t.Nanosecond())); n != 0 {
+		return n
+	}
+	return 1
+}
+
+// time is the stamp as a time.Time (in the local zone, as the capture
+// readers' time.Unix makes packet times); none is the zero time.
+func (s stamp) time() time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(s))
+}
+
+// sub is s-o, saturated as time.Time.Sub saturates.
+func (s stamp) sub(o stamp) time.Duration {
+	d := s - o
+	switch {
+	case o > 0 && d > s:
+		return math.MinInt64
+	case o < 0 && d < s:
+		return math.MaxInt64
+	}
+	return time.Duration(d)
 }
 
 // samples keeps up to maxSamples distinct small values (ports, sizes) for

@@ -262,3 +262,50 @@ func TestAddrWords(t *testing.T) {
 		}
 	}
 }
+
+// TestStamp holds stamps to the times they stand for: a packet time
+// survives the round trip as rfc3339 prints it, differences are
+// time.Time.Sub's (saturated too), and a window over stamps rolls exactly
+// where one over time.Time did.
+func TestStamp(t *testing.T) {
+	if stampOf(time.Time{}) != 0 || !stampOf(time.Time{}).time().IsZero() {
+		t.Fatal("the zero time is not the zero stamp")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	times := []time.Time{time.Unix(0, 0), time.Unix(-1, 5), time.Unix(1<<32-1, 999_999_999), t0}
+	for range 1000 {
+		times = append(times, time.Unix(int64(rng.Uint32()), rng.Int64N(1e9)), t0.Add(time.Duration(rng.Int64N(int64(time.Hour)))))
+	}
+	for i, a := range times {
+		if sa := stampOf(a); sa == 0 || rfc3339(sa.time()) != rfc3339(a) {
+			t.Fatalf("%v: stamp %d prints %s", a, sa, rfc3339(stampOf(a).time()))
+		}
+		b := times[(i*7+3)%len(times)]
+		if a.UnixNano() != 0 && b.UnixNano() != 0 && stampOf(a).sub(stampOf(b)) != a.Sub(b) {
+			t.Fatalf("%v - %v: %v, time.Sub %v", a, b, stampOf(a).sub(stampOf(b)), a.Sub(b))
+		}
+	}
+	if d := stamp(math.MaxInt64).sub(stamp(math.MinInt64 + 1)); d != math.MaxInt64 {
+		t.Fatalf("far apart: %v, want the saturated maximum", d)
+	}
+	if d := stamp(math.MinInt64 + 1).sub(stamp(math.MaxInt64)); d != math.MinInt64 {
+		t.Fatalf("far apart backwards: %v, want the saturated minimum", d)
+	}
+	// A window rolled over packet times with jitter and reordering.
+	type refWindow struct{ start, first, last time.Time }
+	var w window
+	var ref refWindow
+	now := t0
+	for i := range 100_000 {
+		now = now.Add(time.Duration(rng.Int64N(int64(2*time.Second))) - 500*time.Millisecond)
+		span := time.Duration(1+rng.IntN(5)) * time.Second
+		ref.last = now
+		want := ref.start.IsZero() || now.Sub(ref.start) >= span || now.Before(ref.start)
+		if want {
+			ref.start, ref.first = now, now
+		}
+		if got := w.roll(now, span); got != want || !w.firstAt().Equal(ref.first) || !w.lastAt().Equal(ref.last) {
+			t.Fatalf("step %d: roll %v, want %v", i, got, want)
+		}
+	}
+}
