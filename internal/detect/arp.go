@@ -36,7 +36,7 @@ var bindHow = [...]string{"", "IP traffic", "ARP target fields", "ARP sender fie
 
 type binding struct {
 	mac         packet.MAC
-	first, last time.Time // last: when the holder last confirmed it
+	first, last stamp // last: when the holder last confirmed it
 	how         uint8
 	claims      uint32 // contradicting claims while it held
 }
@@ -49,7 +49,7 @@ type arpState struct {
 }
 
 func (d *Detector) initARP() {
-	d.binds = newTable[netip.Addr, binding]("arp.bindings", d.cfg.MaxEntries, func(b *binding) time.Time { return b.last }).withHash(addrKey)
+	d.binds = newTable[netip.Addr, binding]("arp.bindings", d.cfg.MaxEntries, func(b *binding) time.Time { return b.last.time() }).withHash(addrKey)
 }
 
 func (d *Detector) isGateway(ip netip.Addr, boundMAC packet.MAC, known bool) bool {
@@ -101,15 +101,16 @@ func (d *Detector) learnFromTraffic(s *packet.Summary, f *flow.Flow, toServer bo
 		return
 	}
 	b, fresh := d.binds.upsert(s.Src)
+	ts := stampOf(s.TS)
 	switch {
 	case fresh:
-		*b = binding{mac: s.SrcMAC, first: s.TS, last: s.TS, how: bindTraffic}
+		*b = binding{mac: s.SrcMAC, first: ts, last: ts, how: bindTraffic}
 	case b.mac == s.SrcMAC:
-		b.last = s.TS
-	case s.TS.Sub(b.last) > d.cfg.ARPWindow:
+		b.last = ts
+	case ts.sub(b.last) > d.cfg.ARPWindow:
 		// Traffic never contradicts a binding (routed or forwarded
 		// packets carry a router's MAC); it only replaces a stale one.
-		*b = binding{mac: s.SrcMAC, first: s.TS, last: s.TS, how: bindTraffic}
+		*b = binding{mac: s.SrcMAC, first: ts, last: ts, how: bindTraffic}
 	}
 }
 
@@ -133,19 +134,20 @@ func (d *Detector) arpPacket(s *packet.Summary, emit func(*Alert)) {
 // arp.spoof when that contradicts a binding still in use.
 func (d *Detector) arpLearn(s *packet.Summary, ip netip.Addr, mac packet.MAC, how uint8, ts time.Time, emit func(*Alert)) {
 	b, fresh := d.binds.upsert(ip)
+	n := stampOf(ts)
 	if fresh {
-		*b = binding{mac: mac, first: ts, last: ts, how: how}
+		*b = binding{mac: mac, first: n, last: n, how: how}
 		return
 	}
 	if b.mac == mac {
-		b.last = ts
+		b.last = n
 		b.how = max(b.how, how)
 		return
 	}
-	if ts.Sub(b.last) > d.cfg.ARPWindow {
+	if n.sub(b.last) > d.cfg.ARPWindow {
 		// The old holder was silent for long: DHCP gave the address away.
 		d.rebinds++
-		*b = binding{mac: mac, first: ts, last: ts, how: how}
+		*b = binding{mac: mac, first: n, last: n, how: how}
 		return
 	}
 	// A contradiction. Who lies? A sender claim contradicting a binding
@@ -159,7 +161,7 @@ func (d *Detector) arpLearn(s *packet.Summary, ip netip.Addr, mac packet.MAC, ho
 			return // two weak views disagree: nothing to say
 		}
 		claimer, holder = held, mac
-		*b = binding{mac: mac, first: ts, last: ts, how: how}
+		*b = binding{mac: mac, first: n, last: n, how: how}
 	}
 	b.claims++
 	claims := b.claims
@@ -177,8 +179,8 @@ func (d *Detector) arpLearn(s *packet.Summary, ip netip.Addr, mac packet.MAC, ho
 		a.Evidence["old_mac"] = holder.String()
 		a.Evidence["known_from"] = bindHow[heldHow]
 		a.Evidence["contradicted_by"] = bindHow[how]
-		a.Evidence["old_first_seen"] = rfc3339(heldFirst)
-		a.Evidence["old_last_seen"] = rfc3339(heldLast)
+		a.Evidence["old_first_seen"] = rfc3339(heldFirst.time())
+		a.Evidence["old_last_seen"] = rfc3339(heldLast.time())
 		a.Evidence["claims"] = claims
 		a.Evidence["gateway"] = gw
 		a.Evidence["target_mac"] = s.ARPTargetMAC.String()

@@ -28,7 +28,7 @@ type floodEntry struct {
 	cand      netip.Addr
 	votes     int32
 	peers     smallSketch // distinct other ends
-	firstSeen time.Time
+	firstSeen stamp
 	sup       supRef[supKey]
 }
 
@@ -122,18 +122,18 @@ func (d *Detector) handshakeACK(s *packet.Summary) bool {
 // retransmissions (1 s later) and late handshakes count: 500 legitimate
 // connections that overflow a queue and all complete never fire.
 type synWin struct {
-	start          time.Time
+	start          stamp
 	n, done, alive uint32
 }
 
 type synEntry struct {
 	cur, prev synWin
-	last      time.Time
+	last      stamp
 	total     uint64
 	cand      netip.Addr
 	votes     int32
 	peers     smallSketch
-	firstSeen time.Time
+	firstSeen stamp
 	queued    bool
 }
 
@@ -153,7 +153,7 @@ const maxSynQueue = 256
 
 func (d *Detector) initFlood() {
 	d.synAdm = new(gate[uint32])
-	d.syn = newTable[floodKey, synEntry]("dos.synflood", d.cfg.MaxEntries, func(e *synEntry) time.Time { return e.last }).
+	d.syn = newTable[floodKey, synEntry]("dos.synflood", d.cfg.MaxEntries, func(e *synEntry) time.Time { return e.last.time() }).
 		withHash(floodHash).gated(d.synAdm)
 	d.icmp = newTable[floodKey, floodEntry]("dos.icmpflood", d.cfg.MaxEntries, func(e *floodEntry) time.Time { return e.w.lastAt() }).withHash(floodHash)
 	d.shake = new(handshakes)
@@ -202,21 +202,22 @@ func (d *Detector) synPacket(s *packet.Summary, f *flow.Flow, emit func(*Alert))
 			return
 		}
 		e = d.syn.createH(k, th)
-		e.firstSeen = s.TS
+		e.firstSeen = stampOf(s.TS)
 		pre = time.Duration(us-firstUS) * time.Microsecond
 	}
 	d.synRoll(k, e, s.TS, false, emit)
-	e.last = s.TS
+	e.last = stampOf(s.TS)
 	if again {
 		if first {
 			e.credit()
 		}
 		return
 	}
-	if e.cur.start.IsZero() {
-		e.cur.start = s.TS
+	if e.cur.start == 0 {
+		e.cur.start = e.last
 		if pre >= 0 && pre < d.cfg.SynFloodWindow {
-			e.cur.start, e.firstSeen = s.TS.Add(-pre), s.TS.Add(-pre)
+			t := stampOf(s.TS.Add(-pre))
+			e.cur.start, e.firstSeen = t, t
 			e.cur.n++
 			e.total++
 		}
@@ -254,11 +255,11 @@ func (e *synEntry) credit() { e.creditWith(false) }
 // (the window after it); final judges everything (no more SYNs came for a
 // whole window, so no more evidence will).
 func (d *Detector) synRoll(k floodKey, e *synEntry, now time.Time, final bool, emit func(*Alert)) {
-	span := d.cfg.SynFloodWindow
-	if !e.cur.start.IsZero() && now.Sub(e.cur.start) >= span {
+	span, n := d.cfg.SynFloodWindow, stampOf(now)
+	if e.cur.start != 0 && n.sub(e.cur.start) >= span {
 		d.synJudge(k, e, &e.prev, now, emit)
 		e.prev, e.cur = e.cur, synWin{}
-		if now.Sub(e.prev.start) >= 2*span {
+		if n.sub(e.prev.start) >= 2*span {
 			d.synJudge(k, e, &e.prev, now, emit)
 			e.prev = synWin{}
 		}
@@ -266,7 +267,7 @@ func (d *Detector) synRoll(k floodKey, e *synEntry, now time.Time, final bool, e
 	if final {
 		// Nothing proves a live client in a window: no more evidence will
 		// come. Otherwise wait for the retransmissions (1 s, then 3 s).
-		quiet := now.Sub(e.last)
+		quiet := n.sub(e.last)
 		for _, w := range []*synWin{&e.prev, &e.cur} {
 			if w.n > 0 && (w.done+w.alive == 0 || quiet >= 3*span) {
 				d.synJudge(k, e, w, now, emit)
@@ -303,8 +304,8 @@ func (d *Detector) synJudge(k floodKey, e *synEntry, w *synWin, now time.Time, e
 		a.Evidence["total_syns"] = e.total
 		a.Evidence["sources"] = srcs
 		a.Evidence["top_source"] = e.cand.String()
-		a.Evidence["first_seen"] = rfc3339(e.firstSeen)
-		a.Evidence["last_seen"] = rfc3339(e.last)
+		a.Evidence["first_seen"] = rfc3339(e.firstSeen.time())
+		a.Evidence["last_seen"] = rfc3339(e.last.time())
 	})
 }
 
@@ -316,7 +317,7 @@ func (d *Detector) synTick(now time.Time, emit func(*Alert)) {
 		if e == nil {
 			continue
 		}
-		d.synRoll(k, e, now, now.Sub(e.last) >= d.cfg.SynFloodWindow, emit)
+		d.synRoll(k, e, now, stampOf(now).sub(e.last) >= d.cfg.SynFloodWindow, emit)
 		if int(e.cur.n) >= d.cfg.SynFloodSYNs || int(e.prev.n) >= d.cfg.SynFloodSYNs {
 			keep = append(keep, k)
 		} else {
@@ -338,7 +339,7 @@ func (d *Detector) synFlowEnd(f *flow.Flow, emit func(*Alert)) {
 	}
 	k := floodKey{addr: f.Server, port: f.SPort, proto: packet.ProtoTCP}
 	if e := d.syn.getH(k, synKeyHash(hashAddr(f.Server), f.SPort)); e != nil && e.queued {
-		d.synRoll(k, e, d.now, d.now.Sub(e.last) >= d.cfg.SynFloodWindow, emit)
+		d.synRoll(k, e, d.now, stampOf(d.now).sub(e.last) >= d.cfg.SynFloodWindow, emit)
 	}
 }
 
@@ -371,7 +372,7 @@ func (d *Detector) icmpFlood(s *packet.Summary, emit func(*Alert)) {
 func (d *Detector) icmpCount(k floodKey, peer netip.Addr, s *packet.Summary, emit func(*Alert)) {
 	e, fresh := d.icmp.upsert(k)
 	if fresh {
-		e.firstSeen = s.TS
+		e.firstSeen = stampOf(s.TS)
 	}
 	if e.w.roll(s.TS, d.cfg.ICMPFloodWindow) {
 		e.n, e.peers, e.votes = 0, smallSketch{}, 0
@@ -405,7 +406,7 @@ func (d *Detector) icmpCount(k floodKey, peer netip.Addr, s *packet.Summary, emi
 		a.Evidence["window_ms"] = d.cfg.ICMPFloodWindow.Milliseconds()
 		a.Evidence["total_packets"] = e.total
 		a.Evidence["peers"] = peers
-		a.Evidence["first_seen"] = rfc3339(e.firstSeen)
+		a.Evidence["first_seen"] = rfc3339(e.firstSeen.time())
 		a.Evidence["last_seen"] = rfc3339(e.w.lastAt())
 	})
 }

@@ -19,7 +19,7 @@ type hostKey struct {
 }
 
 type hostSeen struct {
-	first, last time.Time
+	first, last stamp
 }
 
 type newHost struct {
@@ -36,7 +36,7 @@ type newHost struct {
 }
 
 func (d *Detector) initNewHost() {
-	d.known = newTable[hostKey, hostSeen]("host.new", d.cfg.MaxEntries, func(h *hostSeen) time.Time { return h.last }).
+	d.known = newTable[hostKey, hostSeen]("host.new", d.cfg.MaxEntries, func(h *hostSeen) time.Time { return h.last.time() }).
 		withHash(func(k hostKey) uint64 { return macHash(k.mac) ^ addrKey(k.ip) })
 }
 
@@ -61,11 +61,11 @@ func (d *Detector) hostSeen(mac packet.MAC, ip netip.Addr, ts time.Time, emit fu
 		k.ip = ip
 	}
 	h, fresh := d.known.upsert(k)
-	h.last = ts
+	h.last = stampOf(ts)
 	if !fresh {
 		return
 	}
-	h.first = ts
+	h.first = h.last
 	if d.learned < d.cfg.HostNewWarmup {
 		return
 	}

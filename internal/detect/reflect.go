@@ -27,7 +27,7 @@ type reflEntry struct {
 	top       netip.Addr
 	votes     int32
 	kinds     uint8
-	firstSeen time.Time
+	firstSeen stamp
 	sup       supRef[supKey]
 }
 
@@ -71,7 +71,7 @@ func (d *Detector) reflection(s *packet.Summary, kind uint8, f *flow.Flow, emit 
 	}
 	e, fresh := d.refl.upsert(s.Dst)
 	if fresh {
-		e.firstSeen = s.TS
+		e.firstSeen = stampOf(s.TS)
 	}
 	if e.w.roll(s.TS, d.cfg.ReflectionWindow) {
 		e.n, e.bytes, e.peers, e.votes, e.kinds = 0, 0, smallSketch{}, 0, 0
@@ -118,7 +118,7 @@ func (d *Detector) reflection(s *packet.Summary, kind uint8, f *flow.Flow, emit 
 		a.Evidence["kinds"] = kinds
 		a.Evidence["actor"] = "unknown: the requests carried the target's address as their source"
 		a.Evidence["window_ms"] = d.cfg.ReflectionWindow.Milliseconds()
-		a.Evidence["first_seen"] = rfc3339(e.firstSeen)
+		a.Evidence["first_seen"] = rfc3339(e.firstSeen.time())
 		a.Evidence["last_seen"] = rfc3339(e.w.lastAt())
 		if f != nil && peers < 2 {
 			withFlow(a, f)
