@@ -52,11 +52,30 @@ const communityIDLen = 2 + 28
 // BinaryAppender, whose fixed layout (the magic "sha\x01", then the five
 // state words big-endian) is what a later Go must still read back; should
 // that ever change, sum falls back to sha1.Sum.
+//
+// It also keeps the last Community IDs it computed, by message, so that a
+// flow's records close together (a DNS query and its answer, an alert and
+// the flow's end) hash it once.
 type Hasher struct {
-	d     hash.Hash
-	st    encoding.BinaryAppender
-	block [64]byte
-	state [4 + 20 + 64 + 8]byte
+	d      hash.Hash
+	st     encoding.BinaryAppender
+	block  [64]byte
+	state  [4 + 20 + 64 + 8]byte
+	recent [256]recentID
+}
+
+// recentID is a message hashed and its Community ID's base64 part; n is
+// the message's length (0: empty entry).
+type recentID struct {
+	n   uint8
+	msg [40]byte
+	b64 [28]byte
+}
+
+// recentSlot is msg's entry in recent: a multiply-shift of its words.
+func recentSlot(msg []byte) uint8 {
+	x := binary.LittleEndian.Uint64(msg[2:]) ^ binary.LittleEndian.Uint64(msg[len(msg)-8:])<<1
+	return uint8((x * 0x9e3779b97f4a7c15) >> 56)
 }
 
 // AppendFlow appends f's Community ID with the given seed to b, as
@@ -140,15 +159,22 @@ func appendCommunityID(b []byte, h *Hasher, seed uint16, proto uint8, src, dst n
 		binary.BigEndian.PutUint16(msg[n+2:], dport)
 		n += 4
 	}
-	var sum [sha1.Size]byte
-	if h != nil {
-		sum = h.sum(msg[:n])
-	} else {
-		sum = sha1.Sum(msg[:n])
-	}
 	at := len(b)
 	b = append(b, "1:0000000000000000000000000000"...)
+	if h == nil {
+		sum := sha1.Sum(msg[:n])
+		base64.StdEncoding.Encode(b[at+2:], sum[:])
+		return b
+	}
+	e := &h.recent[recentSlot(msg[:n])]
+	if int(e.n) == n && e.msg == msg {
+		copy(b[at+2:], e.b64[:])
+		return b
+	}
+	sum := h.sum(msg[:n])
 	base64.StdEncoding.Encode(b[at+2:], sum[:])
+	e.n, e.msg = uint8(n), msg
+	copy(e.b64[:], b[at+2:])
 	return b
 }
 
