@@ -36,6 +36,7 @@ type surge struct {
 	hosts    *table[netip.Addr, rate]
 	total    rate
 	lastTick time.Time
+	tickAt   stamp // lastTick as a stamp
 	cache    hostCache
 	// hostAdm is the hosts table's gate, and holds hosts seen with one
 	// peer only.
@@ -202,8 +203,8 @@ func (d *Detector) surgeTick(now time.Time, emit func(*Alert)) {
 	}
 	secs := el.Seconds()
 	alpha := 1 - math.Exp(-secs/surgeTau)
-	prev := d.lastTick
-	d.lastTick = now
+	prev := stampOf(d.lastTick)
+	d.lastTick, d.tickAt = now, stampOf(now)
 	d.surgeEval(&d.total, netip.Addr{}, secs, alpha, now, emit)
 	if d.activeAll || d.walkAll {
 		for a, r := range d.hosts.all() {
@@ -227,16 +228,16 @@ func (d *Detector) surgeTick(now time.Time, emit func(*Alert)) {
 // surgeCatchUp applies the ticks before prev that r skipped while idle:
 // each had decayed its mean by exp(-secs/tau) and reset its streak, and
 // those products compose to one decay over the whole idle span.
-func (d *Detector) surgeCatchUp(r *rate, prev time.Time) {
+func (d *Detector) surgeCatchUp(r *rate, prev stamp) {
 	r.queued = false
-	if p := stampOf(prev); r.evalAt != 0 && r.evalAt < p {
-		r.mean *= math.Exp(-p.sub(r.evalAt).Seconds() / surgeTau)
+	if r.evalAt != 0 && r.evalAt < prev {
+		r.mean *= math.Exp(-prev.sub(r.evalAt).Seconds() / surgeTau)
 		r.streak = 0
 	}
 }
 
 func (d *Detector) surgeEval(r *rate, host netip.Addr, secs, alpha float64, now time.Time, emit func(*Alert)) {
-	n := stampOf(now)
+	n := d.tickAt
 	r.evalAt = n
 	bps := r.cur / secs
 	r.cur = 0

@@ -71,7 +71,7 @@ func TestSurgeActiveListSameAsWalk(t *testing.T) {
 		if l == nil {
 			t.Fatalf("%v tracked when walking, not with the active list", a)
 		}
-		lazy.surgeCatchUp(l, lazy.lastTick)
+		lazy.surgeCatchUp(l, stampOf(lazy.lastTick))
 		if math.Abs(l.mean-w.mean) > 1e-6*math.Max(1, w.mean) || l.since != w.since {
 			t.Errorf("%v: baseline %.3f since %v, walking %.3f since %v", a, l.mean, l.since, w.mean, w.since)
 		}
