@@ -106,7 +106,8 @@ func TestHasherSum(t *testing.T) {
 	if h.st == nil {
 		t.Errorf("the digest's state layout was not the one Hasher reads: it fell back to sha1.Sum")
 	}
-	if n := testing.AllocsPerRun(100, func() { h.sum([]byte("x")) }); n != 0 {
+	m := []byte("x")
+	if n := testing.AllocsPerRun(100, func() { h.sum(m) }); n != 0 && !raceEnabled {
 		t.Errorf("Hasher.sum allocates %v times", n)
 	}
 }
