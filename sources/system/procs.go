@@ -36,6 +36,8 @@ type procState struct {
 	fdDenied   bool
 	kernel     bool // kernel thread: no fds, no cmdline
 	unit       string
+	// The stat and io files, kept open between samples (keptFile).
+	statFile, ioFile keptFile
 }
 
 // listPIDs returns the numeric entries of the proc root.
@@ -96,22 +98,39 @@ func (s *Sampler) sampleProcesses(snap *hoststat.Snapshot, dt float64) error {
 	var firstErr error
 	for _, pid := range pids {
 		ps := string(strconv.AppendInt(pidBuf[:0], int64(pid), 10))
-		b, err := s.read(s.path(ps, "stat"))
+		state := s.procs[pid]
+		var statFile keptFile
+		if state != nil {
+			statFile = state.statFile
+		}
+		b, err := s.readKept(&statFile, s.path(ps, "stat"))
+		if state != nil {
+			state.statFile = statFile
+		}
 		if err != nil {
+			if state == nil {
+				s.closeKept(&statFile)
+			}
 			continue // exited between listing and reading
 		}
 		st, err := parseStat(b)
 		if err != nil {
+			if state == nil {
+				s.closeKept(&statFile)
+			}
 			if firstErr == nil {
 				firstErr = fmt.Errorf("parse %s: %w", s.path(ps, "stat"), err)
 			}
 			continue
 		}
-		state := s.procs[pid]
 		// gen 0: first met by the socket-owner scan, without a CPU baseline.
 		fresh := state == nil || state.startTicks != st.startTicks || state.gen == 0
 		if fresh {
-			state = &procState{startTicks: st.startTicks, cpuTicks: st.utime + st.stime}
+			if state != nil { // the pid is a new process's: the file just read is its
+				state.statFile = 0
+				s.closeKept(&state.ioFile)
+			}
+			state = &procState{startTicks: st.startTicks, cpuTicks: st.utime + st.stime, statFile: statFile}
 			state.kernel = pid == 2 || st.ppid == 2
 			s.procs[pid] = state
 		}
@@ -161,7 +180,7 @@ func (s *Sampler) sampleProcesses(snap *hoststat.Snapshot, dt float64) error {
 		p.Cmdline, p.CmdlineReadable, p.CmdlineTruncated = state.cmdline, state.cmdlineOK, state.cmdlineCut
 
 		if !state.ioDenied && !state.kernel {
-			b, err := s.read(s.path(ps, "io"))
+			b, err := s.readKept(&state.ioFile, s.path(ps, "io"))
 			switch {
 			case err == nil:
 				if v, err := parseIO(b); err == nil {
@@ -180,6 +199,8 @@ func (s *Sampler) sampleProcesses(snap *hoststat.Snapshot, dt float64) error {
 	}
 	for pid, st := range s.procs {
 		if st.gen != gen {
+			s.closeKept(&st.statFile)
+			s.closeKept(&st.ioFile)
 			delete(s.procs, pid)
 		}
 	}

@@ -15,6 +15,12 @@ func (s *Sampler) read(path string) ([]byte, error) {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer syscall.Close(fd)
+	return s.readFD(fd, path, false)
+}
+
+// readFD reads fd to its end into the reusable buffer, from offset 0 with
+// pread when again is set (a file kept open, read before).
+func (s *Sampler) readFD(fd int, path string, again bool) ([]byte, error) {
 	n := 0
 	for {
 		if n == len(s.buf) {
@@ -22,7 +28,13 @@ func (s *Sampler) read(path string) ([]byte, error) {
 			copy(nb, s.buf)
 			s.buf = nb
 		}
-		m, err := syscall.Read(fd, s.buf[n:])
+		var m int
+		var err error
+		if again {
+			m, err = syscall.Pread(fd, s.buf[n:], int64(n))
+		} else {
+			m, err = syscall.Read(fd, s.buf[n:])
+		}
 		if err == syscall.EINTR {
 			continue
 		}
@@ -41,6 +53,74 @@ func (s *Sampler) read(path string) ([]byte, error) {
 		}
 	}
 	return s.buf[:n], nil
+}
+
+// keptFile is a process's /proc file the sampler keeps open between
+// samples: 0 none, else the descriptor plus one. Reading it again from
+// offset 0 is one system call where opening, reading and closing are three,
+// and the open (a path walk through /proc) is the dearest: with a few
+// hundred processes, most of a sample. A kept descriptor stays bound to
+// its process: once the process has exited, reading it fails (ESRCH), so
+// a pid the kernel gave to a new process is opened afresh.
+type keptFile int
+
+// maxKeptFiles bounds the descriptors kept open (two per process: stat and
+// io); past it, files are opened per sample as before.
+const maxKeptFiles = 2048
+
+// readKept reads the file at path through *k, opening and keeping it when
+// it is not kept yet and the bound allows. Files are kept only under the
+// real /proc (a test's fixture files may be replaced between samples).
+func (s *Sampler) readKept(k *keptFile, path string) ([]byte, error) {
+	if *k != 0 {
+		if b, err := s.readFD(int(*k)-1, path, true); err == nil {
+			return b, nil
+		}
+		s.closeKept(k) // the process exited: try the path (its pid may be new)
+	}
+	if s.ProcRoot != "/proc" || s.kept.n >= maxKeptFiles {
+		return s.read(path)
+	}
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	b, err := s.readFD(fd, path, false)
+	if err != nil {
+		syscall.Close(fd)
+		return nil, err
+	}
+	*k = keptFile(fd + 1)
+	s.kept.n++
+	return b, nil
+}
+
+// closeKept closes a kept file, if any.
+func (s *Sampler) closeKept(k *keptFile) {
+	if *k != 0 {
+		syscall.Close(int(*k) - 1)
+		*k = 0
+		s.kept.n--
+	}
+}
+
+// keptCount counts the kept files; a Sampler dropped without Close closes
+// them when collected (runtime.AddCleanup on the Sampler, with this).
+type keptCount struct {
+	n     int
+	procs map[int32]*procState
+}
+
+func (c *keptCount) closeAll() {
+	for _, st := range c.procs {
+		for _, k := range []*keptFile{&st.statFile, &st.ioFile} {
+			if *k != 0 {
+				syscall.Close(int(*k) - 1)
+				*k = 0
+			}
+		}
+	}
+	c.n = 0
 }
 
 // readPrefix returns at most limit bytes from the start of the file at path,

@@ -104,6 +104,7 @@ type Sampler struct {
 	sensors   sensorPaths
 	havePSI   bool
 	procs     map[int32]*procState
+	kept      *keptCount // the processes' files kept open (keptFile)
 	users     map[uint32]string
 	usersRead time.Time
 	owners    socketOwners
@@ -155,6 +156,8 @@ func (s *Sampler) setup() {
 	s.prevDisk = map[string]diskCounters{}
 	s.prevNet = map[string]ifCounters{}
 	s.procs = map[int32]*procState{}
+	s.kept = &keptCount{procs: s.procs}
+	runtime.AddCleanup(s, func(c *keptCount) { c.closeAll() }, s.kept)
 	s.hungFS = map[string]bool{}
 	s.owners.byInode = map[uint64]int32{}
 	s.owners.unowned = map[uint64]bool{}
