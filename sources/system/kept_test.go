@@ -115,3 +115,28 @@ func hasPID(ps []hoststat.Process, pid int32) bool {
 	}
 	return false
 }
+
+// TestKeptProcFilesBound: past its bound the sampler opens files per
+// sample as before, and every process is still sampled.
+func TestKeptProcFilesBound(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("needs /proc")
+	}
+	s := New()
+	s.setup()
+	s.kept.limit = 3
+	ctx := context.Background()
+	for range 2 {
+		snap, err := s.Sample(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(snap.Processes) < 4 {
+			t.Skipf("only %d processes", len(snap.Processes))
+		}
+		if n := len(keptTargets(t, s)); n != 3 {
+			t.Fatalf("%d files kept, bound 3", n)
+		}
+	}
+	s.kept.closeAll()
+}

@@ -65,8 +65,20 @@ func (s *Sampler) readFD(fd int, path string, again bool) ([]byte, error) {
 type keptFile int
 
 // maxKeptFiles bounds the descriptors kept open (two per process: stat and
-// io); past it, files are opened per sample as before.
+// io); past it, files are opened per sample as before. A quarter of the
+// process's descriptor limit bounds it too (keptLimit).
 const maxKeptFiles = 2048
+
+// keptLimit is the bound on kept files: maxKeptFiles, or a quarter of the
+// open-file limit when that is lower, so the rest of the program (capture,
+// the terminal, evidence files) keeps most descriptors.
+func keptLimit() int {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Cur/4 < maxKeptFiles {
+		return int(rl.Cur / 4)
+	}
+	return maxKeptFiles
+}
 
 // readKept reads the file at path through *k, opening and keeping it when
 // it is not kept yet and the bound allows. Files are kept only under the
@@ -78,7 +90,7 @@ func (s *Sampler) readKept(k *keptFile, path string) ([]byte, error) {
 		}
 		s.closeKept(k) // the process exited: try the path (its pid may be new)
 	}
-	if s.ProcRoot != "/proc" || s.kept.n >= maxKeptFiles {
+	if s.ProcRoot != "/proc" || s.kept.n >= s.kept.limit {
 		return s.read(path)
 	}
 	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
@@ -107,8 +119,8 @@ func (s *Sampler) closeKept(k *keptFile) {
 // keptCount counts the kept files; a Sampler dropped without Close closes
 // them when collected (runtime.AddCleanup on the Sampler, with this).
 type keptCount struct {
-	n     int
-	procs map[int32]*procState
+	n, limit int
+	procs    map[int32]*procState
 }
 
 func (c *keptCount) closeAll() {

@@ -156,7 +156,7 @@ func (s *Sampler) setup() {
 	s.prevDisk = map[string]diskCounters{}
 	s.prevNet = map[string]ifCounters{}
 	s.procs = map[int32]*procState{}
-	s.kept = &keptCount{procs: s.procs}
+	s.kept = &keptCount{procs: s.procs, limit: keptLimit()}
 	runtime.AddCleanup(s, func(c *keptCount) { c.closeAll() }, s.kept)
 	s.hungFS = map[string]bool{}
 	s.owners.byInode = map[uint64]int32{}
