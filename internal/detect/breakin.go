@@ -78,10 +78,10 @@ func (d *Detector) breakInSession(f *flow.Flow, ended bool, emit func(*Alert)) {
 	if !ok || (svc != svcSSH && svc != svcRDP) {
 		return
 	}
-	if f.Last.Sub(f.First) <= d.cfg.ShortSession && f.Bytes() <= d.cfg.ShortBytes {
+	if f.Last().Sub(f.First()) <= d.cfg.ShortSession && f.Bytes() <= d.cfg.ShortBytes {
 		return // still a login attempt's size
 	}
-	d.breakIn(svc, f, f.Last, "", emit)
+	d.breakIn(svc, f, f.Last(), "", emit)
 }
 
 func (d *Detector) breakIn(svc service, f *flow.Flow, ts time.Time, user string, emit func(*Alert)) {
@@ -120,7 +120,7 @@ func (d *Detector) breakIn(svc service, f *flow.Flow, ts time.Time, user string,
 		}
 		a.Evidence["failures"] = failures
 		a.Evidence["failures_first_seen"] = rfc3339(first)
-		a.Evidence["session_start"] = rfc3339(f.First)
+		a.Evidence["session_start"] = rfc3339(f.First())
 		if svc == svcSSH || svc == svcRDP {
 			a.Evidence["how_known"] = "encrypted login: a session longer or larger than a login attempt after repeated short ones"
 		} else {

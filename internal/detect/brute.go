@@ -141,10 +141,10 @@ func (d *Detector) bruteFlowEnd(f *flow.Flow, emit func(*Alert)) {
 	if f.FlagsTC&(packet.TCPSyn|packet.TCPAck) != packet.TCPSyn|packet.TCPAck || f.PktsToServer < 3 || f.PktsToClient < 3 {
 		return
 	}
-	if f.Last.Sub(f.First) > d.cfg.ShortSession || f.Bytes() > d.cfg.ShortBytes {
+	if f.Last().Sub(f.First()) > d.cfg.ShortSession || f.Bytes() > d.cfg.ShortBytes {
 		return
 	}
-	d.bruteCount(svc, f, f.Last, 1, true, "", emit)
+	d.bruteCount(svc, f, f.Last(), 1, true, "", emit)
 }
 
 func (d *Detector) ftpEvent(ev *proto.Event, f *flow.Flow, emit func(*Alert)) {

@@ -50,7 +50,7 @@ func (d *Detector) credEvent(ev *proto.Event, f *flow.Flow, emit func(*Alert)) {
 		if c.Reply != "" {
 			a.Evidence["reply"] = c.Reply
 		}
-		a.Evidence["first_seen"] = rfc3339(f.First)
+		a.Evidence["first_seen"] = rfc3339(f.First())
 		a.Evidence["last_seen"] = rfc3339(ev.TS)
 	})
 	if c.Outcome != "failure" {

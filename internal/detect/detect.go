@@ -199,7 +199,7 @@ func (d *Detector) FlowEnd(f *flow.Flow, emit func(*Alert)) {
 	if f == nil {
 		return
 	}
-	d.clock(f.Last)
+	d.clock(f.Last())
 	d.bruteFlowEnd(f, emit)
 	d.breakInSession(f, true, emit)
 	d.synFlowEnd(f, emit)

@@ -17,7 +17,7 @@ import (
 func synFrom(s *packet.Summary, f *flow.Flow, ts time.Time, src, dst netip.Addr, sport, dport uint16) {
 	*s = packet.Summary{TS: ts, CapLen: 74, WireLen: 74, IPVersion: 4, Src: src, Dst: dst, Proto: packet.ProtoTCP,
 		TTL: 64, IPLen: 60, HasL4: true, SrcPort: sport, DstPort: dport, TCPFlags: packet.TCPSyn}
-	*f = flow.Flow{Client: src, Server: dst, CPort: sport, SPort: dport, Proto: packet.ProtoTCP, First: ts, Last: ts,
+	*f = flow.Flow{Client: src, Server: dst, CPort: sport, SPort: dport, Proto: packet.ProtoTCP, FirstNS: ts.UnixNano(), LastNS: ts.UnixNano(),
 		PktsToServer: 1, BytesToServer: 74, FlagsTS: packet.TCPSyn, TCPState: flow.TCPSynSent}
 }
 
@@ -118,7 +118,7 @@ func BenchmarkDetectorPacket(b *testing.B) {
 	emit := func(*Alert) {}
 	client, server := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("93.184.216.34")
 	b.Run("established", func(b *testing.B) {
-		f := &flow.Flow{Client: client, Server: server, CPort: 50000, SPort: 443, Proto: packet.ProtoTCP, First: t0, Last: t0,
+		f := &flow.Flow{Client: client, Server: server, CPort: 50000, SPort: 443, Proto: packet.ProtoTCP, FirstNS: t0.UnixNano(), LastNS: t0.UnixNano(),
 			PktsToServer: 100, PktsToClient: 100, FlagsTS: packet.TCPSyn | packet.TCPAck | packet.TCPPsh,
 			FlagsTC: packet.TCPSyn | packet.TCPAck | packet.TCPPsh, TCPState: flow.TCPEstablished, State: flow.StateEstablished}
 		s := packet.Summary{TS: t0, CapLen: 1514, WireLen: 1514, IPVersion: 4, Src: server, Dst: client, Proto: packet.ProtoTCP,

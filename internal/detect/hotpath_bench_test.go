@@ -73,7 +73,7 @@ func loadReplayFrom(tb testing.TB, g gen.Source, n int) *replay {
 			delete(states, f)
 		}
 		end := &flow.Flow{ID: f.ID, Client: f.Client, Server: f.Server, CPort: f.CPort, SPort: f.SPort,
-			Proto: f.Proto, First: f.First, Last: f.Last, PktsToServer: f.PktsToServer, PktsToClient: f.PktsToClient,
+			Proto: f.Proto, FirstNS: f.FirstNS, LastNS: f.LastNS, PktsToServer: f.PktsToServer, PktsToClient: f.PktsToClient,
 			BytesToServer: f.BytesToServer, BytesToClient: f.BytesToClient, FlagsTS: f.FlagsTS, FlagsTC: f.FlagsTC,
 			SynSeen: f.SynSeen, TCPState: f.TCPState, AppProto: f.AppProto}
 		r.side = append(r.side, sideItem{at: len(r.pkts), flow: id, ended: end})
@@ -98,7 +98,7 @@ func loadReplayFrom(tb testing.TB, g gen.Source, n int) *replay {
 				id = int32(len(r.flows))
 				ids[f] = id
 				r.flows = append(r.flows, flow.Flow{ID: f.ID, Client: f.Client, Server: f.Server,
-					CPort: f.CPort, SPort: f.SPort, Proto: f.Proto, First: f.First})
+					CPort: f.CPort, SPort: f.SPort, Proto: f.Proto, FirstNS: f.FirstNS})
 			}
 			p.flow, p.toServer, p.created = id, toServer, created
 			p.flagsTS, p.flagsTC, p.tcpState = f.FlagsTS, f.FlagsTC, f.TCPState
@@ -154,7 +154,7 @@ func (r *replay) run(d *Detector, emit func(*Alert)) {
 			f = &r.flows[p.flow]
 			f.PktsToServer, f.PktsToClient = uint64(p.pktsTS), uint64(p.pktsTC)
 			f.FlagsTS, f.FlagsTC, f.TCPState = p.flagsTS, p.flagsTC, p.tcpState
-			f.Last = p.s.TS
+			f.LastNS = p.s.TS.UnixNano()
 		}
 		if tick.IsZero() || !p.s.TS.Before(tick) {
 			d.Tick(p.s.TS, emit)
@@ -174,7 +174,7 @@ func (r *replay) shift(dt time.Duration) {
 		if it := &r.side[i]; it.ev != nil {
 			it.ev.TS = it.ev.TS.Add(dt)
 		} else {
-			it.ended.First, it.ended.Last = it.ended.First.Add(dt), it.ended.Last.Add(dt)
+			it.ended.FirstNS, it.ended.LastNS = it.ended.FirstNS+int64(dt), it.ended.LastNS+int64(dt)
 		}
 	}
 }

@@ -26,7 +26,7 @@ func (d *Detector) portCheck(f *flow.Flow, emit func(*Alert)) {
 	if !d.isSuspiciousPort(f.SPort) {
 		return
 	}
-	d.fire(emit, RulePortSuspicious, supKey{actor: f.Client, target: f.Server, port: f.SPort}, 0, f.Last, func(a *Alert) {
+	d.fire(emit, RulePortSuspicious, supKey{actor: f.Client, target: f.Server, port: f.SPort}, 0, f.Last(), func(a *Alert) {
 		withFlow(a, f)
 		a.Src, a.Dst, a.SrcPort, a.DstPort = f.Client, f.Server, f.CPort, f.SPort
 		a.Signature = fmt.Sprintf("port.suspicious: %s opened a %s session to %s", f.Client, packet.ProtoName(f.Proto), netip.AddrPortFrom(f.Server, f.SPort))
@@ -37,7 +37,7 @@ func (d *Detector) portCheck(f *flow.Flow, emit func(*Alert)) {
 		if f.Proto == packet.ProtoTCP {
 			a.Evidence["tcp_state"] = f.TCPState.String()
 		}
-		a.Evidence["first_seen"] = rfc3339(f.First)
-		a.Evidence["last_seen"] = rfc3339(f.Last)
+		a.Evidence["first_seen"] = rfc3339(f.First())
+		a.Evidence["last_seen"] = rfc3339(f.Last())
 	})
 }

@@ -35,7 +35,7 @@ func trackSources(tb testing.TB, n int) (*Detector, time.Time) {
 			s := packet.Summary{TS: now, IPVersion: 4, Src: src, Dst: dst, Proto: packet.ProtoTCP, HasL4: true,
 				SrcPort: uint16(40000 + j), DstPort: 80, TCPFlags: packet.TCPSyn, Seq: uint32(i*3 + j), WireLen: 60}
 			f = flow.Flow{ID: uint64(i*3+j)<<1 | 1, Client: src, Server: dst, CPort: s.SrcPort, SPort: 80, Proto: packet.ProtoTCP,
-				First: now, Last: now, PktsToServer: 1, FlagsTS: packet.TCPSyn}
+				FirstNS: now.UnixNano(), LastNS: now.UnixNano(), PktsToServer: 1, FlagsTS: packet.TCPSyn}
 			d.Packet(&s, &f, true, true, emit)
 		}
 	}
@@ -100,7 +100,7 @@ func BenchmarkDetectorTickTracked(b *testing.B) {
 					s, f := &sums[i%len(sums)], &flows[i%len(flows)]
 					s.TS = now.Add(time.Duration(i) * time.Second / perSec)
 					f.PktsToServer++
-					f.Last = s.TS
+					f.LastNS = s.TS.UnixNano()
 					d.Packet(s, f, true, false, emit)
 				}
 				now = now.Add(time.Second)

@@ -493,7 +493,7 @@ func (e *Engine) flowEnded(f *flow.Flow, reason flow.EndReason) {
 // that record only. f is recycled by the table once this returns.
 func (e *Engine) publishFlowEnd(f *flow.Flow, reason flow.EndReason) {
 	defer e.recoverFault(StageEngine, f)
-	e.publish(record.Record{Kind: record.FlowEnd, End: reason, Time: f.Last, FlowID: f.ID, Flow: f})
+	e.publish(record.Record{Kind: record.FlowEnd, End: reason, Time: f.Last(), FlowID: f.ID, Flow: f})
 }
 
 // closeState flushes a flow's parser; false when it panicked (the state

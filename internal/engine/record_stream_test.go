@@ -95,7 +95,7 @@ func TestRecordStreamOnCapture(t *testing.T) {
 			}
 			s.typ = r.Event.Type
 		case record.FlowEnd:
-			if r.Flow == nil || r.Flow.ID != r.FlowID || r.FlowID == 0 || !r.Time.Equal(r.Flow.Last) {
+			if r.Flow == nil || r.Flow.ID != r.FlowID || r.FlowID == 0 || !r.Time.Equal(r.Flow.Last()) {
 				t.Fatalf("flow end record %+v", r)
 			}
 			s.typ = "flow"

@@ -407,7 +407,7 @@ func (e *Engine) walkAggregates(s *Snapshot, o SnapshotOptions) {
 		}
 		s.TopFlows = append(s.TopFlows, FlowView{ID: f.ID, Client: netip.AddrPortFrom(f.Client, f.CPort), Server: netip.AddrPortFrom(f.Server, f.SPort),
 			Proto: packet.ProtoName(f.Proto), AppProto: f.AppProto, PktsToServer: f.PktsToServer, PktsToClient: f.PktsToClient,
-			BytesToServer: f.BytesToServer, BytesToClient: f.BytesToClient, First: f.First, Last: f.Last, State: f.State.String(),
+			BytesToServer: f.BytesToServer, BytesToClient: f.BytesToClient, First: f.First(), Last: f.Last(), State: f.State.String(),
 			PID: f.PID(), Process: f.Process(), CommunityID: f.CommunityID(), Alerted: f.Alerted})
 	}
 	for _, p := range protos {

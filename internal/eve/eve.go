@@ -370,7 +370,7 @@ func (w *Writer) Record(r record.Record) {
 // as head and the DNS, TLS and HTTP encoders are, not by encoding/json: a
 // flow record is written for every flow analyze and watch see, a hot path.
 func (w *Writer) Flow(f *flow.Flow, reason flow.EndReason) error {
-	w.head(f.Last, "flow", f, flowEndpoints(f), 0)
+	w.head(f.Last(), "flow", f, flowEndpoints(f), 0)
 	b := w.buf
 	if (f.Proto == packet.ProtoICMP || f.Proto == packet.ProtoICMPv6) && f.PktsToClient > 0 {
 		// The answer's type and code, as Suricata's flow records carry them.
@@ -388,9 +388,9 @@ func (w *Writer) Flow(f *flow.Flow, reason flow.EndReason) error {
 	b = append(b, `,"bytes_toclient":`...)
 	b = appendUint(b, f.BytesToClient)
 	b = append(b, `,"start":`...)
-	b = w.appendTime(b, f.First)
+	b = w.appendTime(b, f.First())
 	b = append(b, `,"end":`...)
-	b = w.appendTime(b, f.Last)
+	b = w.appendTime(b, f.Last())
 	b = append(b, `,"age":`...)
 	b = appendInt(b, f.Age())
 	b = append(b, flowEndFields(f.State, reason, f.Alerted)...)

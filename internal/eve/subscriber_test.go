@@ -21,7 +21,7 @@ import (
 func TestWriterRecordFilters(t *testing.T) {
 	ts := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	f := &flow.Flow{ID: 9, Proto: packet.ProtoTCP, Client: netip.MustParseAddr("10.0.0.1"), Server: netip.MustParseAddr("10.0.0.2"),
-		CPort: 40000, SPort: 21, First: ts, Last: ts}
+		CPort: 40000, SPort: 21, FirstNS: ts.UnixNano(), LastNS: ts.UnixNano()}
 	rule := &detect.Rule{Name: "cred.cleartext", SID: 1, Severity: detect.SevMedium}
 	stream := []record.Record{
 		{Kind: record.ProtoEvent, Flow: f, FlowID: 9, Event: &proto.Event{Type: "ftp", TS: ts, FTP: &proto.FTP{Command: "USER", CommandData: "bob"}}},

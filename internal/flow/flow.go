@@ -3,6 +3,7 @@
 package flow
 
 import (
+	"math"
 	"net/netip"
 	"time"
 
@@ -151,10 +152,11 @@ func (r EndReason) String() string {
 // Flow is one bidirectional conversation. The client is the side that sent the
 // first packet (or the SYN, when the capture starts at a SYN-ACK).
 type Flow struct {
-	// The fields are ordered by cache line (64 bytes): line 0 and 1 hold
-	// what every packet updates, line 2 what every packet reads and every
-	// record writes (with the key, which the table's lookup compares), line
-	// 3 the rest of a record's header. A flow is often cold when its next
+	// The fields are ordered by cache line (64 bytes; a Flow is 192 bytes,
+	// a size class of whole lines, so it starts on one): line 0 holds what
+	// every packet updates, line 1 what every packet reads and every record
+	// writes, line 2 the endpoints (the table's lookup compares them) and
+	// the rest of a record's header. A flow is often cold when its next
 	// packet or record comes, and each line touched is then a cache miss.
 	// Nothing is stored twice: the key is the endpoints' (Key), the
 	// Community ID is computed when a record asks for it, and the table's
@@ -163,10 +165,11 @@ type Flow struct {
 	// one. TestFlowLayout holds this.
 
 	// Line 0.
-	First, Last                time.Time
-	PktsToServer, PktsToClient uint64
-
-	// Line 1.
+	// FirstNS and LastNS are the times of the first and last packet in
+	// Unix nanoseconds (First and Last give them as time.Time): two
+	// time.Time took 48 bytes of every flow.
+	FirstNS, LastNS              int64
+	PktsToServer, PktsToClient   uint64
 	BytesToServer, BytesToClient uint64
 	// NextSeq holds, per direction (0 to server, 1 to client), the sequence
 	// number after the SYN, when SynSeen has that direction's bit: parsers
@@ -183,20 +186,26 @@ type Flow struct {
 	// AppDone is set once App had nothing more to extract and was released,
 	// so a long flow keeps no parser memory.
 	AppDone bool
+
+	// Line 1.
 	// App holds the engine's per-flow application state (protocol parsers).
 	App        any
 	prev, next *Flow // the class's LRU list, by last packet time
-
-	// Line 2.
 	// AppProto is the application protocol found by content ("" unknown).
 	AppProto string
 	ID       uint64 // EVE flow_id
-	Client   netip.Addr
 	CPort    uint16
 	SPort    uint16
 	// VLAN are the outer two tags; vlan3 is the third and depth the tunnel
 	// depth, the rest of the key.
-	VLAN  [2]uint16
+	VLAN [2]uint16
+
+	// Line 2.
+	Client, Server netip.Addr
+	// Owner is attribution's record of the local process behind the flow,
+	// nil until attribution looked (it runs on live capture only: a
+	// capture file's flows have none). Table.Owner makes it.
+	Owner *Owner
 	vlan3 uint16
 	depth uint8
 	// ICMP type and code of the first packet, for Community ID.
@@ -207,13 +216,46 @@ type Flow struct {
 	// towards the client (Suricata's response_icmp_type and _code); they
 	// mean something only when PktsToClient > 0.
 	RespICMPType, RespICMPCode uint8
+}
 
-	// Line 3.
-	Server netip.Addr
-	// Owner is attribution's record of the local process behind the flow,
-	// nil until attribution looked (it runs on live capture only: a
-	// capture file's flows have none). Table.Owner makes it.
-	Owner *Owner
+// First is the time of the flow's first packet.
+func (f *Flow) First() time.Time { return time.Unix(0, f.FirstNS) }
+
+// Last is the time of the flow's last packet.
+func (f *Flow) Last() time.Time { return time.Unix(0, f.LastNS) }
+
+// unixNano is t in Unix nanoseconds, as a Flow keeps its times, held to
+// the years an int64 of them spans (1678 to 2262): a clock outside them
+// (a corrupt capture's) stops at the edge instead of wrapping.
+func unixNano(t time.Time) int64 {
+	switch s := t.Unix(); {
+	case s >= math.MaxInt64/int64(time.Second):
+		return math.MaxInt64
+	case s <= math.MinInt64/int64(time.Second):
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
+// since is now-then as time.Time.Sub gives it, saturated at the ends.
+func since(now, then int64) time.Duration {
+	d := now - then
+	if (now >= 0) != (then >= 0) && (d >= 0) != (now >= 0) {
+		if now >= 0 {
+			return math.MaxInt64
+		}
+		return math.MinInt64
+	}
+	return time.Duration(d)
+}
+
+// unixSec is the whole seconds of ns (rounded down, as time.Time.Unix).
+func unixSec(ns int64) int64 {
+	s := ns / 1e9
+	if ns%1e9 < 0 {
+		s--
+	}
+	return s
 }
 
 // Owner is what attribution found out about a flow's local process.
@@ -313,7 +355,7 @@ func (f *Flow) icmpPorts() (uint16, uint16) {
 // Age is the flow's age as Suricata computes it (EVE flow.age): the
 // difference of the whole seconds of its last and first packet times, so a
 // flow from 10.9 s to 36.1 s is 26, not 25.
-func (f *Flow) Age() int64 { return f.Last.Unix() - f.First.Unix() }
+func (f *Flow) Age() int64 { return unixSec(f.LastNS) - unixSec(f.FirstNS) }
 
 // Pkts is the total packet count of both directions.
 func (f *Flow) Pkts() uint64 { return f.PktsToServer + f.PktsToClient }
@@ -331,8 +373,8 @@ func (f *Flow) count(s *packet.Summary, toServer bool) {
 		f.PktsToClient++
 		f.BytesToClient += uint64(s.CapLen)
 	}
-	if s.TS.After(f.Last) {
-		f.Last = s.TS
+	if ns := unixNano(s.TS); ns > f.LastNS {
+		f.LastNS = ns
 	}
 }
 

@@ -33,7 +33,7 @@ func (t *Table) updateICMPError(s *packet.Summary) (f *Flow, toServer, created b
 		k.A, k.B, k.APort, k.BPort = q.Dst, q.Src, q.DstPort, q.SrcPort
 	}
 	f = t.lookup(&k, t.keyHash(&k))
-	if f == nil || (t.cfg.ActiveTimeout > 0 && s.TS.Sub(f.First) > t.cfg.ActiveTimeout) {
+	if f == nil || (t.cfg.ActiveTimeout > 0 && since(unixNano(s.TS), f.FirstNS) > t.cfg.ActiveTimeout) {
 		return nil, false, false
 	}
 	toServer = s.Src == f.Client

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"math"
 	"net/netip"
 	"testing"
 	"time"
@@ -53,15 +54,47 @@ func TestTCPCloseAsSuricata(t *testing.T) {
 	}
 }
 
-// TestAgeAsSuricata: flow.age is last.tv_sec - first.tv_sec.
+// TestAgeAsSuricata: flow.age is last.tv_sec - first.tv_sec, whole
+// seconds rounded down, before 1970 too.
 func TestAgeAsSuricata(t *testing.T) {
-	f := &Flow{First: time.Unix(10, 900e6), Last: time.Unix(36, 100e6)}
-	if f.Age() != 26 {
-		t.Errorf("age %d, want 26", f.Age())
+	for _, c := range []struct {
+		first, last time.Time
+		want        int64
+	}{
+		{time.Unix(10, 900e6), time.Unix(36, 100e6), 26},
+		{time.Unix(10, 100e6), time.Unix(10, 900e6), 0},
+		{time.Unix(-1, 100e6), time.Unix(0, 100e6), 1},
+		{time.Unix(-3, 900e6), time.Unix(-1, 0), 2},
+	} {
+		f := &Flow{FirstNS: c.first.UnixNano(), LastNS: c.last.UnixNano()}
+		if got, want := f.Age(), c.last.Unix()-c.first.Unix(); got != c.want || got != want {
+			t.Errorf("%v to %v: age %d, want %d", c.first, c.last, got, c.want)
+		}
 	}
-	f = &Flow{First: time.Unix(10, 100e6), Last: time.Unix(10, 900e6)}
-	if f.Age() != 0 {
-		t.Errorf("age %d, want 0", f.Age())
+}
+
+// TestFlowTimes: a flow keeps its packets' times to the nanosecond and
+// gives them back as the same instants; a clock past what Unix
+// nanoseconds hold stops at the edge, and durations between such times
+// saturate as time.Time.Sub's do.
+func TestFlowTimes(t *testing.T) {
+	ts := time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC)
+	tb := NewTable(Config{}, nil)
+	f, _, _ := tb.Update(seg(ts, "10.0.0.1", "10.0.0.2", 1, 2, packet.TCPSyn, 0))
+	tb.Update(seg(ts.Add(1500*time.Millisecond), "10.0.0.2", "10.0.0.1", 2, 1, packet.TCPSyn|packet.TCPAck, 0))
+	tb.Update(seg(ts.Add(time.Second), "10.0.0.1", "10.0.0.2", 1, 2, packet.TCPAck, 0)) // late: Last stays
+	if !f.First().Equal(ts) || !f.Last().Equal(ts.Add(1500*time.Millisecond)) {
+		t.Errorf("first %v last %v", f.First(), f.Last())
+	}
+	far := time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
+	past := time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC)
+	if unixNano(far) != math.MaxInt64 || unixNano(past) != math.MinInt64 || unixNano(ts) != ts.UnixNano() {
+		t.Errorf("unixNano: %d %d", unixNano(far), unixNano(past))
+	}
+	for _, c := range [][2]int64{{0, 0}, {5, -5}, {math.MaxInt64, math.MinInt64}, {math.MinInt64, math.MaxInt64}, {math.MaxInt64, -1}, {-2, math.MaxInt64}} {
+		if got, want := since(c[0], c[1]), time.Unix(0, c[0]).Sub(time.Unix(0, c[1])); got != want {
+			t.Errorf("since(%d, %d) = %v, want %v", c[0], c[1], got, want)
+		}
 	}
 }
 

@@ -275,7 +275,7 @@ func (t *Table) Update(s *packet.Summary) (f *Flow, toServer, created bool) {
 	k, srcIsA := KeyOf(s)
 	h := t.keyHash(&k)
 	f = t.lookup(&k, h)
-	if f != nil && t.cfg.ActiveTimeout > 0 && s.TS.Sub(f.First) > t.cfg.ActiveTimeout {
+	if f != nil && t.cfg.ActiveTimeout > 0 && since(unixNano(s.TS), f.FirstNS) > t.cfg.ActiveTimeout {
 		t.end(f, EndActiveTimeout)
 		f = nil
 	}
@@ -320,7 +320,9 @@ func (t *Table) create(k Key, h uint64, s *packet.Summary, srcIsA bool) *Flow {
 	} else {
 		f = new(Flow)
 	}
-	*f = Flow{ID: FlowID(k, s.TS), Proto: s.Proto, VLAN: s.VLAN, vlan3: s.VLAN3, depth: s.TunnelDepth, First: s.TS, Last: s.TS}
+	*f = Flow{ID: FlowID(k, s.TS), Proto: s.Proto, VLAN: s.VLAN, vlan3: s.VLAN3, depth: s.TunnelDepth}
+	f.FirstNS = unixNano(s.TS)
+	f.LastNS = f.FirstNS
 	f.Client, f.Server, f.CPort, f.SPort = s.Src, s.Dst, s.SrcPort, s.DstPort
 	clientIsA := srcIsA
 	// A capture that starts at the SYN-ACK: the sender is the server.
@@ -466,7 +468,7 @@ func (t *Table) full() {
 		t.stats.Emergencies++
 	}
 	v := t.lists[classTerminated].head
-	if h := t.lists[classNew].head; h != nil && (v == nil || h.Last.Before(v.Last)) {
+	if h := t.lists[classNew].head; h != nil && (v == nil || h.LastNS < v.LastNS) {
 		v = h
 	}
 	if v == nil {
@@ -506,9 +508,10 @@ func (t *Table) timeoutOf(class uint8) time.Duration {
 // flows that end. In emergency mode the shorter timeouts apply; the mode
 // ends once the table has emptied to its recovery mark.
 func (t *Table) Expire(now time.Time) {
+	n := unixNano(now)
 	for c := range t.lists {
 		limit := t.timeoutOf(uint8(c))
-		for f := t.lists[c].head; f != nil && now.Sub(f.Last) > limit; f = t.lists[c].head {
+		for f := t.lists[c].head; f != nil && since(n, f.LastNS) > limit; f = t.lists[c].head {
 			t.end(f, EndTimeout)
 		}
 	}
@@ -521,7 +524,7 @@ func (t *Table) Expire(now time.Time) {
 func (t *Table) oldest() *Flow {
 	var o *Flow
 	for c := range t.lists {
-		if h := t.lists[c].head; h != nil && (o == nil || h.Last.Before(o.Last)) {
+		if h := t.lists[c].head; h != nil && (o == nil || h.LastNS < o.LastNS) {
 			o = h
 		}
 	}
