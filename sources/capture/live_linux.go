@@ -169,6 +169,8 @@ type afPacket struct {
 	kernelFilter []BPFInstruction
 	scratch      []byte
 	names        map[int]string
+	lastIfindex  int    // the ifindex ifaceName last looked up
+	lastIface    string // and its name
 	index        uint64
 	err          error
 	stats        liveCounters
@@ -681,7 +683,11 @@ func (s *afPacket) packet() (Frame, bool) {
 // ifaceName maps an ifindex to its name, caching; names of interfaces that
 // have gone are shown as their index.
 func (s *afPacket) ifaceName(ifindex int) string {
+	if ifindex == s.lastIfindex && s.lastIface != "" {
+		return s.lastIface // one interface, or a run from one: no map lookup
+	}
 	if name, ok := s.names[ifindex]; ok {
+		s.lastIfindex, s.lastIface = ifindex, name
 		return name
 	}
 	name := fmt.Sprintf("if%d", ifindex)
@@ -692,6 +698,7 @@ func (s *afPacket) ifaceName(ifindex int) string {
 		clear(s.names)
 	}
 	s.names[ifindex] = name
+	s.lastIfindex, s.lastIface = ifindex, name
 	return name
 }
 
