@@ -27,6 +27,8 @@ type Detector struct {
 	// hs and hd are hashAddr of the current packet's source and
 	// destination, made once in Packet for every table it probes.
 	hs, hd uint32
+	// local is cfg.LocalNets made for isLocal.
+	local []localNet
 
 	scan
 	flood
@@ -46,6 +48,7 @@ type Detector struct {
 func New(cfg Config) *Detector {
 	cfg.fill()
 	d := &Detector{cfg: cfg, sup: newSupKeySuppressor("suppress", cfg.Suppress, cfg.MaxEntries)}
+	d.local = localNets(cfg.LocalNets)
 	for _, p := range cfg.SuspiciousPorts {
 		d.suspicious[p>>6] |= 1 << (p & 63)
 	}
@@ -299,14 +302,58 @@ func withFlow(a *Alert, f *flow.Flow) {
 // rfc3339 formats evidence times like EVE timestamps (microseconds, UTC offset).
 func rfc3339(t time.Time) string { return t.Format("2006-01-02T15:04:05.000000Z07:00") }
 
+// isLocal reports whether a (unmapped) is in one of cfg.LocalNets, as
+// netip.Prefix.Contains decides, on the address's words: Contains walked
+// every prefix with its checks of family, zone and mask, on each new flow
+// up to four times.
 func (d *Detector) isLocal(a netip.Addr) bool {
 	a = a.Unmap()
-	for _, p := range d.cfg.LocalNets {
-		if p.Contains(a) {
+	if !a.IsValid() {
+		return false
+	}
+	is4 := a.Is4()
+	if !is4 && a.Zone() != "" {
+		return false // Contains never matches a zoned address
+	}
+	hi, lo := addrWords(a)
+	for _, n := range d.local {
+		if n.is4 == is4 && (hi^n.hi)&n.mhi == 0 && (lo^n.lo)&n.mlo == 0 {
 			return true
 		}
 	}
 	return false
+}
+
+// localNet is a prefix of cfg.LocalNets as words and masks over the
+// address's 128 bits (an IPv4 prefix's bits follow the 96 of ::ffff:0:0).
+type localNet struct {
+	hi, lo, mhi, mlo uint64
+	is4              bool
+}
+
+func localNets(ps []netip.Prefix) []localNet {
+	var out []localNet
+	for _, p := range ps {
+		if !p.IsValid() {
+			continue // Contains matches nothing
+		}
+		bits := p.Bits()
+		if p.Addr().Is4() {
+			bits += 96
+		}
+		n := localNet{is4: p.Addr().Is4()}
+		n.hi, n.lo = addrWords(p.Addr())
+		switch {
+		case bits >= 128:
+			n.mhi, n.mlo = ^uint64(0), ^uint64(0)
+		case bits > 64:
+			n.mhi, n.mlo = ^uint64(0), ^(^uint64(0) >> (bits - 64))
+		case bits > 0:
+			n.mhi = ^(^uint64(0) >> bits)
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // isBroadcastish reports destinations that are not one host.

@@ -309,3 +309,59 @@ func TestStamp(t *testing.T) {
 		}
 	}
 }
+
+// TestIsLocal holds isLocal's word masks to netip.Prefix.Contains over
+// random prefixes of both families at every length (unmasked ones too,
+// /0, the default LocalNets) and addresses inside and outside them:
+// IPv4, IPv6, IPv4-mapped, zoned, the zero Addr.
+func TestIsLocal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	randAddr := func() netip.Addr {
+		var b [16]byte
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		switch rng.IntN(4) {
+		case 0:
+			return netip.AddrFrom4([4]byte(b[:4]))
+		case 1:
+			return netip.AddrFrom16(netip.AddrFrom4([4]byte(b[:4])).As16())
+		case 2:
+			return netip.AddrFrom16(b).WithZone("eth0")
+		}
+		return netip.AddrFrom16(b)
+	}
+	for round := range 300 {
+		cfg := DefaultConfig()
+		if round > 0 {
+			cfg.LocalNets = nil
+			for range 1 + rng.IntN(4) {
+				a := randAddr().WithZone("")
+				cfg.LocalNets = append(cfg.LocalNets, netip.PrefixFrom(a, rng.IntN(a.BitLen()+1)))
+			}
+		}
+		d := New(cfg)
+		for range 300 {
+			a := randAddr()
+			if rng.IntN(2) == 0 {
+				// near a prefix: its address with some low bits changed
+				p := cfg.LocalNets[rng.IntN(len(cfg.LocalNets))]
+				b := p.Addr().As16()
+				b[15] ^= byte(rng.Uint32())
+				if a = netip.AddrFrom16(b); p.Addr().Is4() && rng.IntN(2) == 0 {
+					a = a.Unmap()
+				}
+			}
+			if rng.IntN(50) == 0 {
+				a = netip.Addr{}
+			}
+			want := false
+			for _, p := range cfg.LocalNets {
+				want = want || p.Contains(a.Unmap())
+			}
+			if got := d.isLocal(a); got != want {
+				t.Fatalf("%v in %v: isLocal %v, Contains %v", a, cfg.LocalNets, got, want)
+			}
+		}
+	}
+}
