@@ -130,8 +130,7 @@ func (s *bodySkip) skip(b []byte) int {
 // httpParser pairs HTTP/1.x requests with responses in order (pipelining
 // included) and emits one http event per pair.
 type httpParser struct {
-	reqs     []httpReq
-	reqA     [2]httpReq // reqs' first storage
+	reqs     reqQueue
 	reqBody  bodySkip
 	respBody bodySkip
 	txs      int // transactions logged so far: the next one's tx_id
@@ -279,7 +278,7 @@ func (p *httpParser) resynced(toServer bool, b []byte, n int) (int, bool) {
 
 // full reports, once, that the flow reached maxTxPerFlow.
 func (p *httpParser) full(c *ctx) bool {
-	if p.txs+len(p.reqs) < maxTxPerFlow {
+	if p.txs+p.reqs.n < maxTxPerFlow {
 		return false
 	}
 	if !p.capped {
@@ -383,13 +382,10 @@ func (p *httpParser) feedRequest(c *ctx, b []byte) (int, bool) {
 		if p.full(c) {
 			return len(b), true
 		}
-		if len(p.reqs) >= maxPendingHTTP {
+		if p.reqs.n >= maxPendingHTTP {
 			p.flushOne(c, true)
 		}
-		if p.reqs == nil {
-			p.reqs = p.reqA[:0]
-		}
-		p.reqs = append(p.reqs, r)
+		p.reqs.push(r)
 		switch {
 		case chunked:
 			p.reqBody = bodySkip{chunked: true}
@@ -418,8 +414,8 @@ func (p *httpParser) formDone(c *ctx) {
 		return
 	}
 	switch {
-	case len(p.reqs) > 0:
-		r := &p.reqs[len(p.reqs)-1]
+	case p.reqs.n > 0:
+		r := p.reqs.last()
 		r.form, r.hasFormCreds = fc, true
 	case p.open:
 		p.resp.form, p.resp.hasFormCreds = fc, true
@@ -668,7 +664,7 @@ func (p *httpParser) feedResponse(c *ctx, b []byte) (int, bool) {
 		if !bytes.HasPrefix(block, []byte("HTTP/")) {
 			return len(b), true
 		}
-		if len(p.reqs) == 0 && p.full(c) {
+		if p.reqs.n == 0 && p.full(c) {
 			return len(b), true
 		}
 		status := 0
@@ -706,8 +702,8 @@ func (p *httpParser) feedResponse(c *ctx, b []byte) (int, bool) {
 			continue // interim response; the final one follows
 		}
 		var r httpReq
-		if len(p.reqs) > 0 {
-			r = p.popReq()
+		if p.reqs.n > 0 {
+			r = p.reqs.pop()
 		}
 		r.h.Status = status
 		r.h.ContentType = ctype
@@ -773,13 +769,10 @@ func (p *httpParser) eof(c *ctx, toServer bool, rest []byte) {
 		if !ok {
 			return
 		}
-		if p.reqs == nil {
-			p.reqs = p.reqA[:0]
-		}
-		if len(p.reqs) >= maxPendingHTTP {
+		if p.reqs.n >= maxPendingHTTP {
 			p.flushOne(c, true)
 		}
-		p.reqs = append(p.reqs, r)
+		p.reqs.push(r)
 		return
 	}
 	if p.respBody.active() {
@@ -787,8 +780,8 @@ func (p *httpParser) eof(c *ctx, toServer bool, rest []byte) {
 	}
 	status, _ := strconv.Atoi(string(line[9:12]))
 	var r httpReq
-	if len(p.reqs) > 0 {
-		r = p.popReq()
+	if p.reqs.n > 0 {
+		r = p.reqs.pop()
 	}
 	r.h.Status = status
 	p.send(c, &r, false)
@@ -849,19 +842,61 @@ func (p *httpParser) send(c *ctx, r *httpReq, toServer bool) {
 	}
 }
 
-// popReq takes the oldest pending request. The queue keeps its storage
-// (reqA for the usual one or two requests), so a request costs no queue
-// allocation.
-func (p *httpParser) popReq() httpReq {
-	r := p.reqs[0]
-	n := copy(p.reqs, p.reqs[1:])
-	p.reqs[n] = httpReq{} // drop its strings
-	p.reqs = p.reqs[:n]
+// reqQueue is the requests waiting for their responses, oldest first: a
+// ring, so that taking the oldest moves no other (a client that pipelines
+// requests and never reads a response keeps the queue full, and shifting
+// it cost a copy of every waiting request per request). It keeps its
+// storage (a for the usual one or two requests), so a request costs no
+// queue allocation; it grows by doubling up to maxPendingHTTP.
+type reqQueue struct {
+	buf     []httpReq // len(buf) is the ring's size
+	head, n int
+	a       [2]httpReq
+}
+
+func (q *reqQueue) push(r httpReq) {
+	if q.n == len(q.buf) {
+		var nb []httpReq
+		if q.buf == nil {
+			nb = q.a[:]
+		} else {
+			nb = make([]httpReq, 2*len(q.buf))
+		}
+		k := copy(nb, q.buf[q.head:])
+		copy(nb[k:], q.buf[:q.head])
+		clear(q.buf) // drop the strings of the old storage (a is reused)
+		q.buf, q.head = nb, 0
+	}
+	q.buf[q.at(q.n)] = r
+	q.n++
+}
+
+// at is the index in buf of the i-th oldest request (i < len(buf)):
+// a compare, not a division.
+func (q *reqQueue) at(i int) int {
+	if i += q.head; i >= len(q.buf) {
+		i -= len(q.buf)
+	}
+	return i
+}
+
+// pop takes the oldest request; the queue is not empty.
+func (q *reqQueue) pop() httpReq {
+	r := q.buf[q.head]
+	q.buf[q.head] = httpReq{} // drop its strings
+	q.head = q.at(1)
+	q.n--
+	if q.n == 0 {
+		q.head = 0
+	}
 	return r
 }
 
+// last is the newest request; the queue is not empty.
+func (q *reqQueue) last() *httpReq { return &q.buf[q.at(q.n-1)] }
+
 func (p *httpParser) flushOne(c *ctx, toServer bool) {
-	r := p.popReq()
+	r := p.reqs.pop()
 	p.send(c, &r, toServer)
 }
 
@@ -874,7 +909,7 @@ func (p *httpParser) close(c *ctx) {
 	if p.open {
 		p.endResponse(c)
 	}
-	for len(p.reqs) > 0 {
+	for p.reqs.n > 0 {
 		p.flushOne(c, true)
 	}
 }
