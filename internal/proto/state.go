@@ -648,6 +648,23 @@ func (st *State) deliver(c *ctx, d int, data []byte) {
 	} else if room := max - h.off; len(data) > room {
 		data = data[:room]
 	}
+	if st.async && len(h.pend) == 0 {
+		// Nothing will acknowledge a one-sided session's data, so it is
+		// parsed as it arrives: straight from the packet, as flush would
+		// parse it from pend, without copying it there first (only what
+		// the parser leaves unconsumed is kept).
+		if len(data) > 0 {
+			h.off += len(data)
+			st.consumeInto(c, d, data)
+			if h.closed {
+				st.checkDone()
+				return
+			}
+			st.dropHeld(c, d)
+			st.endIfFull(c, d)
+		}
+		return
+	}
 	if len(data) > 0 {
 		if len(h.pend) == 0 {
 			h.pendSeq = seq
