@@ -85,6 +85,7 @@ type watch struct {
 	p       *pump.Pump
 	w       *eve.Writer
 	out     eveOutput
+	async   *asyncOut // out, written by its own goroutine
 	ring    *evidence.Ring
 	col     *metrics.Collector
 	cfg     *config.Config
@@ -208,6 +209,12 @@ func cmdWatch(args []string) error {
 	} else if out, err = openLineFileMode(path, int64(wo.rotateSize), wo.rotateKeep, ecf.FileMode); err != nil {
 		return err
 	}
+	// The output's system calls run on a writer goroutine, off the
+	// engine's (asyncOut); only it touches the file from here on.
+	wt.async = newAsyncOut(out, func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "opsdeck: watch: "+format+"\n", args...)
+	})
+	out = wt.async
 	wt.out = out
 	if o.writePcap != "" {
 		// After --user, as the -o file: the pcap belongs to that user.
@@ -353,6 +360,7 @@ func (wt *watch) onAlert(a *detect.Alert) {
 	if err := wt.w.Flush(); err != nil {
 		fmt.Fprintln(os.Stderr, "opsdeck: watch: write alert:", err)
 	}
+	wt.async.Urgent()
 	if wt.bundleS != 0 && !a.Update && a.Severity != 0 && a.Severity <= wt.bundleS {
 		select {
 		case wt.bundleC <- a:
