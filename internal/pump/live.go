@@ -292,9 +292,15 @@ func pumpBatches(ctx context.Context, sink Sink, src capture.Source, br capture.
 			}
 			return r.err
 		}
-		for i := range r.b.Frames {
-			if !sink.Frame(&r.b.Frames[i]) {
+		if bs, ok := sink.(batchSink); ok {
+			if !bs.Frames(r.b.Frames) {
 				return nil
+			}
+		} else {
+			for i := range r.b.Frames {
+				if !sink.Frame(&r.b.Frames[i]) {
+					return nil
+				}
 			}
 		}
 		free <- r.b

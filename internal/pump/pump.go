@@ -392,6 +392,49 @@ func (s *sink) Frame(fr *capture.Frame) bool {
 	return true
 }
 
+// batchSink is a Sink that takes a run of frames at once.
+type batchSink interface {
+	// Frames hands frames to the engine in order, as Frame does each,
+	// and returns what the last Frame would have.
+	Frames(frs []capture.Frame) bool
+}
+
+// Frames is Frame for a run of frames (a live capture's batch): the
+// pump's lock and the engine's are taken once for the run, not once per
+// frame. Readers of the engine (the console's snapshot, a metrics scrape)
+// wait at most for one batch.
+func (s *sink) Frames(frs []capture.Frame) bool {
+	p := s.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.held {
+		p.eng.Lock()
+		defer p.eng.Unlock() // deferred: a panic in a frame must not leave it locked
+	}
+	read := 0
+	defer func() { p.read.Add(uint64(read)) }()
+	for i := range frs {
+		fr := &frs[i]
+		if p.o.Count > 0 && p.taken >= p.o.Count {
+			return false
+		}
+		read++
+		if !p.o.Filter.Match(fr) {
+			continue
+		}
+		p.taken++
+		if p.o.Frame != nil {
+			p.o.Frame(fr)
+		}
+		p.eng.HandleFrameLocked(uint16(fr.Link), fr.Data, fr.TS, fr.WireLen, fr.Index)
+		if p.o.Count > 0 && p.taken >= p.o.Count {
+			p.stopIn()
+			return false
+		}
+	}
+	return true
+}
+
 // Host passes full samples to the engine and a socket-only refresh laid
 // over the last full one (hoststat.MergeSockets), so the engine always sees
 // a whole host; the refresh stays Partial, so it adds nothing to histories.

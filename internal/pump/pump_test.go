@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -428,5 +429,67 @@ func TestReplayClock(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFramesBatchAsFrame: a run of frames handed at once (Frames, as live
+// capture hands its batches) is filtered, counted and analysed exactly as
+// the same frames handed one by one (Frame), and leaves the engine's lock
+// free for readers.
+func TestFramesBatchAsFrame(t *testing.T) {
+	src, err := capture.OpenFile(httpAuth)
+	if err != nil {
+		t.Skipf("corpus capture missing: %v", err)
+	}
+	var frs []capture.Frame
+	for {
+		fr, err := src.Next()
+		if err != nil {
+			break
+		}
+		fr.Data = append([]byte(nil), fr.Data...)
+		frs = append(frs, fr)
+	}
+	src.Close()
+	for _, count := range []uint64{0, 9} {
+		type result struct {
+			seen       []uint64
+			read, pkts uint64
+			stopped    bool
+		}
+		run := func(batch int) result {
+			flt, err := NewFilter("tcp and src port 80")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var r result
+			eng := newEngine(t)
+			p := New(eng, Options{Filter: flt, Count: count, Frame: func(fr *capture.Frame) { r.seen = append(r.seen, fr.Index) }})
+			p.stopIn = func() { r.stopped = true }
+			sk := &sink{p: p, input: true}
+			for i := 0; i < len(frs); i += max(batch, 1) {
+				var more bool
+				if batch == 0 {
+					more = sk.Frame(&frs[i])
+				} else {
+					more = sk.Frames(frs[i:min(i+batch, len(frs))])
+				}
+				if !more {
+					break
+				}
+			}
+			eng.Snapshot(engine.SnapshotOptions{}) // the lock is free
+			r.read, r.pkts = p.Read(), eng.Counters().Pkts
+			return r
+		}
+		want := run(0)
+		if want.pkts == 0 || want.pkts == uint64(len(frs)) {
+			t.Fatalf("count %d: the filter passed %d of %d frames", count, want.pkts, len(frs))
+		}
+		for _, batch := range []int{1, 7, len(frs)} {
+			if got := run(batch); !slices.Equal(got.seen, want.seen) || got.read != want.read || got.pkts != want.pkts || got.stopped != want.stopped {
+				t.Errorf("count %d, batches of %d: %+v; one by one: %+v", count, batch, got, want)
+			}
+		}
 	}
 }
