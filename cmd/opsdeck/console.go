@@ -42,6 +42,7 @@ func cmdConsole(args []string) error {
 	var co consoleOptions
 	fs := newFlagSet("opsdeck", "opsdeck [-i IFACE]... [-r FILE|-] [--demo] [flags] [capture filter]", os.Stderr)
 	o.register(fs, false)
+	o.registerLive(fs)
 	fs.BoolVar(&co.demo, "demo", false, "run on built-in generated traffic (browsing, a scan, a brute force, a DNS tunnel); no root needed")
 	fs.Float64Var(&co.speed, "speed", 1, "replay speed for -r: 1 = as recorded, 2 = twice as fast, 0 = as fast as possible")
 	fs.BoolVar(&co.ascii, "ascii", false, "draw with plain ASCII (no box drawing or block characters)")

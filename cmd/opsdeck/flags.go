@@ -37,6 +37,7 @@ type options struct {
 	count       uint64 // -c: stop after this many packets (0 = no limit)
 	writePcap   string // -w: write the packets as pcap to this file
 	notPromisc  bool   // -p
+	fanout      int    // --fanout: capture sockets per interface (0, 1: one)
 	// set names the flags given on the command line, which override the
 	// configuration file.
 	set map[string]bool
@@ -66,6 +67,28 @@ func (o *options) register(fs *flag.FlagSet, headless bool) {
 		fs.Uint64Var(&o.count, "c", 0, "stop after `N` packets that pass the capture filter, as tcpdump -c")
 		fs.StringVar(&o.writePcap, "w", "", "also write the packets that pass the capture filter to `FILE` as pcap, as tcpdump -w (mode 0600; - for stdout when -o sends EVE elsewhere)")
 	}
+}
+
+// registerLive registers the flags of live capture (watch, the console).
+func (o *options) registerLive(fs *flag.FlagSet) {
+	fs.Var((*fanoutFlag)(&o.fanout), "fanout", "spread the kernel's capture ring and its reading over `N` sockets per interface (PACKET_FANOUT by flow hash, up to 16), for multi-queue NICs whose packets one reader cannot keep up with; the analysis stays one (default 0: one socket)")
+}
+
+// maxFanout is --fanout's bound (the capture's own: sources/capture).
+const maxFanout = 16
+
+// fanoutFlag is --fanout: a socket count, 0 to maxFanout.
+type fanoutFlag int
+
+func (f *fanoutFlag) String() string { return strconv.Itoa(int(*f)) }
+
+func (f *fanoutFlag) Set(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > maxFanout {
+		return fmt.Errorf("want a number of sockets from 0 to %d", maxFanout)
+	}
+	*f = fanoutFlag(n)
+	return nil
 }
 
 // defaultSnapLen is tcpdump's default and what its -s 0 means.

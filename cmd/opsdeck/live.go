@@ -14,9 +14,11 @@ func (o *options) captureIfaces() []string {
 }
 
 // liveSource is live capture as the console and watch run it: the -i
-// interfaces, the snap length, and the capture filter in the kernel.
+// interfaces, the snap length, the capture filter in the kernel, and
+// --fanout.
 func (o *options) liveSource(promisc bool) *pump.Live {
 	return pump.NewLive(o.captureIfaces(), capture.LiveOptions{
 		SnapLen: o.snaplen, Promisc: promisc, Filter: pump.KernelFilter(o.filter, o.snaplen),
+		Fanout: o.fanout,
 	})
 }

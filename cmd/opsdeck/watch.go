@@ -110,6 +110,7 @@ func cmdWatch(args []string) error {
 	fs := newFlagSet("watch", "opsdeck watch [-i IFACE]... [-o FILE] [flags] [capture filter]", os.Stderr)
 	o.register(fs, true)
 	wo.register(fs)
+	o.registerLive(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageExit(err)
