@@ -153,6 +153,49 @@ type Table struct {
 	inboundAsked uint64
 	acct         map[acctKey]*acctEntry
 	rateAt       time.Time
+	// ports marks, for TCP and UDP, the local ports some socket in conn,
+	// bound or gone has: a flow to any other port has no owner to find,
+	// and its lookup skips those maps. Under a flood to a closed port
+	// (spoofed sources, random ports) that is every new flow.
+	ports [2]portSet
+}
+
+// portSet is a bit per port.
+type portSet [65536 / 64]uint64
+
+func (s *portSet) add(p uint16)      { s[p>>6] |= 1 << (p & 63) }
+func (s *portSet) has(p uint16) bool { return s[p>>6]&(1<<(p&63)) != 0 }
+
+// portsOf is the port set of proto, nil for a protocol sockets are not
+// listed for.
+func (t *Table) portsOf(proto uint8) *portSet {
+	switch proto {
+	case ProtoTCP:
+		return &t.ports[0]
+	case ProtoUDP:
+		return &t.ports[1]
+	}
+	return nil
+}
+
+// markPorts rebuilds the port sets from the tables (t.mu held).
+func (t *Table) markPorts() {
+	t.ports = [2]portSet{}
+	for k := range t.conn {
+		if s := t.portsOf(k.proto); s != nil {
+			s.add(k.local.Port())
+		}
+	}
+	for k := range t.gone {
+		if s := t.portsOf(k.proto); s != nil {
+			s.add(k.local.Port())
+		}
+	}
+	for k := range t.bound {
+		if s := t.portsOf(k.proto); s != nil {
+			s.add(k.port)
+		}
+	}
 }
 
 // NewTable returns an empty table. refresh, when not nil, is called on a
@@ -249,6 +292,7 @@ func (t *Table) Update(snap *hoststat.Snapshot) {
 		}
 	}
 	t.conn, t.bound = conn, bound
+	t.markPorts()
 	if len(t.miss) > maxMiss {
 		t.miss = map[connKey]uint64{}
 	}
@@ -284,6 +328,14 @@ func (t *Table) Lookup(proto uint8, local, remote netip.AddrPort) (Owner, bool) 
 // says the remote end opened the flow to a port here (see inboundMiss).
 func (t *Table) lookup(proto uint8, local, remote netip.AddrPort, inbound bool) (Owner, bool) {
 	k := connKey{proto, local, remote}
+	if ps := t.portsOf(proto); ps != nil && !ps.has(local.Port()) {
+		// No socket, listener or closed socket has this port: a miss,
+		// told without the maps.
+		if t.foreign(local.Addr()) {
+			return Owner{State: OtherNamespace}, false
+		}
+		return t.missed(k, inbound)
+	}
 	info, found := t.conn[k]
 	if !found && t.foreign(local.Addr()) {
 		// Checked before the wildcard listeners: 0.0.0.0:80 here does not
@@ -315,6 +367,12 @@ func (t *Table) lookup(proto uint8, local, remote netip.AddrPort, inbound bool) 
 	if g, ok := t.gone[k]; ok {
 		return g.owner, false
 	}
+	return t.missed(k, inbound)
+}
+
+// missed handles a flow no socket owns: it may ask for a fresh socket
+// list (see inboundMiss and requestRefresh).
+func (t *Table) missed(k connKey, inbound bool) (Owner, bool) {
 	if inbound {
 		t.inboundMiss()
 	} else {

@@ -268,3 +268,68 @@ func BenchmarkLookupFlowFlood(b *testing.B) {
 		tb.LookupFlow(ProtoTCP, src, server)
 	}
 }
+
+// TestPortSetSkipsOnlyMisses: the port sets only skip lookups that would
+// miss: over flows to every port a socket, listener or closed socket has
+// and to random ones, in both directions, both protocols and families,
+// LookupFlow answers as a table whose sets hold every port (always the
+// maps), and asks for socket lists as often.
+func TestPortSetSkipsOnlyMisses(t *testing.T) {
+	var asked [2]int
+	fast, slow := NewTable(func() { asked[0]++ }), NewTable(func() { asked[1]++ })
+	later := baseSnap()
+	later.Time = t0.Add(time.Second)
+	later.Sockets = later.Sockets[:1] // the rest closed: gone
+	all := func(tb *Table) {
+		for i := range tb.ports {
+			for j := range tb.ports[i] {
+				tb.ports[i][j] = ^uint64(0)
+			}
+		}
+	}
+	for _, s := range []*hoststat.Snapshot{baseSnap(), later} {
+		fast.Update(s)
+		slow.Update(s)
+		all(slow)
+		var ports []uint16
+		for _, sk := range baseSnap().Sockets {
+			ports = append(ports, sk.Local.Port(), sk.Remote.Port())
+		}
+		for i := range 200 {
+			ports = append(ports, uint16(i*7919+13))
+		}
+		addrs := []netip.Addr{netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("fd00::2"),
+			netip.MustParseAddr("198.51.100.7"), netip.MustParseAddr("203.0.113.9"), netip.MustParseAddr("2001:db8::1")}
+		// Each socket's own flow, closed ones included (gone).
+		var flows [][2]netip.AddrPort
+		for _, sk := range baseSnap().Sockets {
+			flows = append(flows, [2]netip.AddrPort{sk.Local, sk.Remote}, [2]netip.AddrPort{sk.Remote, sk.Local})
+		}
+		for _, proto := range []uint8{ProtoTCP, ProtoUDP, 132} {
+			for _, f := range flows {
+				o1, l1, ok1 := fast.LookupFlow(proto, f[0], f[1])
+				o2, l2, ok2 := slow.LookupFlow(proto, f[0], f[1])
+				if o1 != o2 || l1 != l2 || ok1 != ok2 {
+					t.Fatalf("proto %d %v -> %v: %+v %v %v with port sets, %+v %v %v without", proto, f[0], f[1], o1, l1, ok1, o2, l2, ok2)
+				}
+			}
+			for _, lp := range ports {
+				for _, la := range addrs {
+					for _, ra := range addrs {
+						a, b := netip.AddrPortFrom(la, lp), netip.AddrPortFrom(ra, 50000)
+						for _, dir := range [][2]netip.AddrPort{{a, b}, {b, a}} {
+							o1, l1, ok1 := fast.LookupFlow(proto, dir[0], dir[1])
+							o2, l2, ok2 := slow.LookupFlow(proto, dir[0], dir[1])
+							if o1 != o2 || l1 != l2 || ok1 != ok2 {
+								t.Fatalf("proto %d %v -> %v: %+v %v %v with port sets, %+v %v %v without", proto, dir[0], dir[1], o1, l1, ok1, o2, l2, ok2)
+							}
+						}
+					}
+				}
+			}
+		}
+		if asked[0] != asked[1] {
+			t.Fatalf("socket lists asked: %d with port sets, %d without", asked[0], asked[1])
+		}
+	}
+}
