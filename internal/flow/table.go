@@ -2,7 +2,6 @@ package flow
 
 import (
 	"cmp"
-	"encoding/binary"
 	"hash/maphash"
 	"math/bits"
 	"net/netip"
@@ -129,7 +128,7 @@ type Table struct {
 	// rounded to a power of two (2 MB at the default), and never shrinks.
 	slots []slot
 	n     int
-	seed  uint64 // random: chains cannot be lengthened by chosen addresses
+	seed  [5]uint64 // random: chains cannot be lengthened by chosen addresses
 	// free holds ended flows for reuse (through Flow.next), at most
 	// maxFree: under a flood every new flow replaces one that ends, and
 	// reusing it allocates nothing, so the collector runs far less often.
@@ -157,7 +156,10 @@ type Table struct {
 func NewTable(cfg Config, onEnd func(*Flow, EndReason)) *Table {
 	cfg.fill()
 	t := &Table{cfg: cfg, slots: make([]slot, min(slotsFor(cfg.MaxFlows), 8192)), onEnd: onEnd,
-		seed: new(maphash.Hash).Sum64() | 1, recoverAt: cfg.MaxFlows * (100 - cfg.EmergencyRecovery) / 100}
+		recoverAt: cfg.MaxFlows * (100 - cfg.EmergencyRecovery) / 100}
+	for i := range t.seed {
+		t.seed[i] = new(maphash.Hash).Sum64() | 1
+	}
 	return t
 }
 
@@ -174,19 +176,26 @@ type slot struct {
 // least twice n, so a full table's index is at most half full.
 func slotsFor(n int) int { return 1 << bits.Len(uint(2*max(n, 2)-1)) }
 
-// keyHash mixes a key and the table's seed into 64 bits.
+// keyHash mixes a key and the table's seeds into 64 bits. Each address's
+// two words (read in place: addrWords) are multiplied together, each
+// xored with a seed, so no choice of addresses collides whatever the
+// seeds (folding the words by xor first did: an IPv6 sender could pick
+// any number of addresses with one fold), and the two products are
+// independent, so they run side by side; a third multiplication mixes
+// them with the ports, protocol, tags and depth.
 func (t *Table) keyHash(k *Key) uint64 {
-	a, b := k.A.As16(), k.B.As16()
-	h := t.seed
-	h = hmix(h ^ binary.LittleEndian.Uint64(a[:8]) ^ binary.LittleEndian.Uint64(a[8:])<<1)
-	h = hmix(h ^ binary.LittleEndian.Uint64(b[:8]) ^ binary.LittleEndian.Uint64(b[8:])<<1)
-	h = hmix(h ^ uint64(k.APort) ^ uint64(k.BPort)<<16 ^ uint64(k.Proto)<<32 ^ uint64(k.Depth)<<40 ^ uint64(k.VLAN)<<48)
-	return h ^ uint64(k.VLANInner[0]) ^ uint64(k.VLANInner[1])<<16
+	ahi, alo := addrWords(k.A)
+	bhi, blo := addrWords(k.B)
+	a := mum(ahi^t.seed[0], alo^t.seed[1])
+	b := mum(bhi^t.seed[2], blo^t.seed[3])
+	p := uint64(k.APort) | uint64(k.BPort)<<16 | uint64(k.Proto)<<32 | uint64(k.Depth)<<40 | uint64(k.VLAN)<<48
+	v := uint64(k.VLANInner[0]) | uint64(k.VLANInner[1])<<16
+	return mum(a^p^t.seed[4], b^v)
 }
 
-// hmix is a multiply-xorshift round (as in wyhash and splitmix64).
-func hmix(x uint64) uint64 {
-	hi, lo := bits.Mul64(x^0xe7037ed1a0b428db, 0xa0761d6478bd642f)
+// mum folds the 128-bit product of x and y into 64 bits (wyhash's mum).
+func mum(x, y uint64) uint64 {
+	hi, lo := bits.Mul64(x, y)
 	return hi ^ lo
 }
 

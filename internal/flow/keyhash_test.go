@@ -1,0 +1,93 @@
+package flow
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+)
+
+// TestAddrWords holds the in-place read of an address's words to As16's
+// bytes on addresses of every kind (random IPv4, IPv6, IPv4-mapped, with
+// a zone, the zero Addr), and fails when netip's layout changed so that
+// the table fell back to the slower copy.
+func TestAddrWords(t *testing.T) {
+	if !addrInPlace {
+		t.Fatal("netip.Addr no longer starts with its 128 bits as (hi, lo): addrWords copies through As16")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	addrs := []netip.Addr{{}, netip.MustParseAddr("fe80::1%eth0"), netip.IPv6Unspecified(), netip.IPv4Unspecified()}
+	for range 1000 {
+		var b16 [16]byte
+		for i := range b16 {
+			b16[i] = byte(rng.Uint32())
+		}
+		b4 := [4]byte(b16[:4])
+		addrs = append(addrs, netip.AddrFrom4(b4), netip.AddrFrom16(b16), netip.AddrFrom16(netip.AddrFrom4(b4).As16()))
+	}
+	for _, a := range addrs {
+		b := a.As16()
+		hi, lo := addrWords(a)
+		if hi != binary.BigEndian.Uint64(b[:8]) || lo != binary.BigEndian.Uint64(b[8:]) {
+			t.Fatalf("%v: words %x %x, As16 %x", a, hi, lo, b)
+		}
+		if chi, clo := addrWordsCopy(a); chi != hi || clo != lo {
+			t.Fatalf("%v: copy gives %x %x, in place %x %x", a, chi, clo, hi, lo)
+		}
+	}
+}
+
+// TestKeyHashNoChosenCollisions: IPv6 sources whose two words xor (with
+// the low one shifted, as the previous hash folded them) to one value
+// must not share a hash: with the fold they all did, whatever the seed,
+// and a sender could make one long probe run of them.
+func TestKeyHashNoChosenCollisions(t *testing.T) {
+	tb := NewTable(Config{}, nil)
+	dst := netip.MustParseAddr("2001:db8::1")
+	seen := map[uint64]bool{}
+	for i := range uint64(1000) {
+		hi := 0x20010db800000000 | i
+		lo := i >> 1 // hi ^ lo<<1 is the same for every i
+		var b [16]byte
+		binary.BigEndian.PutUint64(b[:8], hi)
+		binary.BigEndian.PutUint64(b[8:], lo)
+		k := Key{A: netip.AddrFrom16(b), B: dst, APort: 1000, BPort: 80, Proto: 6}
+		seen[tb.keyHash(&k)] = true
+	}
+	if len(seen) < 999 {
+		t.Errorf("1000 chosen keys hash to %d values", len(seen))
+	}
+}
+
+// BenchmarkKeyHash: a packet's key hash, IPv4 and IPv6.
+func BenchmarkKeyHash(b *testing.B) {
+	tb := NewTable(Config{}, nil)
+	for _, v6 := range []bool{false, true} {
+		name := "v4"
+		if v6 {
+			name = "v6"
+		}
+		keys := make([]Key, 1024)
+		rng := rand.New(rand.NewPCG(1, 2))
+		for i := range keys {
+			var b16 [16]byte
+			for j := range b16 {
+				b16[j] = byte(rng.Uint32())
+			}
+			a := netip.AddrFrom4([4]byte(b16[:4]))
+			if v6 {
+				a = netip.AddrFrom16(b16)
+			}
+			keys[i] = Key{A: a, B: netip.MustParseAddr("192.0.2.1"), APort: uint16(i), BPort: 80, Proto: 6}
+		}
+		b.Run(name, func(b *testing.B) {
+			var sink uint64
+			i := 0
+			for b.Loop() {
+				sink += tb.keyHash(&keys[i&1023])
+				i++
+			}
+			_ = sink
+		})
+	}
+}
