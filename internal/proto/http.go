@@ -139,7 +139,11 @@ type httpParser struct {
 	resp   httpReq
 	open   bool
 	resync [2]bool // after a gap: skip to the next request (0) or response (1) line
-	capped bool    // maxTxPerFlow reached
+	// scanned is how much of each direction's incomplete header block
+	// (the unconsumed bytes it is presented again) was searched for its
+	// end (nextHead); a gap drops those bytes and so the count.
+	scanned [2]int
+	capped  bool // maxTxPerFlow reached
 	// form holds the first bytes of a urlencoded POST body while it is
 	// read; formLeft is how many more are kept (0: none is being read).
 	form     []byte
@@ -163,6 +167,7 @@ func (p *httpParser) gap(c *ctx, toServer bool, n int64, held int) {
 	if toServer {
 		body, d = &p.reqBody, 0
 	}
+	p.scanned[d] = 0
 	if toServer && p.formLeft > 0 {
 		// The form is parsed as far as it came; past a hole its fields
 		// would be misread.
@@ -289,13 +294,18 @@ func (p *httpParser) full(c *ctx) bool {
 }
 
 // headerEnd returns the length of the header block including its blank line,
-// or -1 when it is not complete yet.
-func headerEnd(b []byte) int {
-	if i := bytes.Index(b, []byte("\r\n\r\n")); i >= 0 {
-		return i + 4
+// or -1 when it is not complete yet. The first from bytes of b are known to
+// hold no end (they were searched before, when less had arrived): an end
+// that starts more than three bytes before from would lie wholly within
+// them, so the search starts there and finds what a search of all of b
+// finds.
+func headerEnd(b []byte, from int) int {
+	s := max(min(from, len(b))-3, 0)
+	if i := bytes.Index(b[s:], []byte("\r\n\r\n")); i >= 0 {
+		return s + i + 4
 	}
-	if i := bytes.Index(b, []byte("\n\n")); i >= 0 {
-		return i + 2
+	if i := bytes.Index(b[s:], []byte("\n\n")); i >= 0 {
+		return s + i + 2
 	}
 	return -1
 }
@@ -325,7 +335,13 @@ func (p *httpParser) feed(c *ctx, toServer bool, b []byte) (int, bool) {
 // (stray CRLF between pipelined messages) and returns the next complete
 // header block with the offset after it. When it returns no block, feed
 // returns (n, done): more input is needed, or the direction is finished.
-func nextHead(body *bodySkip, b []byte, n int) (block []byte, next int, done bool) {
+// scanned carries, from one call to the next, how much of an incomplete
+// header block was searched for its end: the block is presented again at
+// b[0] with more appended, and only what is new is searched (a head that
+// comes a few bytes a segment costs its length, not its length squared).
+func nextHead(body *bodySkip, b []byte, n int, scanned *int) (block []byte, next int, done bool) {
+	from := *scanned
+	*scanned = 0
 	for n < len(b) {
 		if body.active() {
 			n += body.skip(b[n:])
@@ -341,8 +357,12 @@ func nextHead(body *bodySkip, b []byte, n int) (block []byte, next int, done boo
 			n++
 			continue
 		}
-		end := headerEnd(b[n:])
+		if n != 0 {
+			from = 0 // not the block searched before
+		}
+		end := headerEnd(b[n:], from)
 		if end < 0 {
+			*scanned = len(b) - n
 			return nil, n, false
 		}
 		return b[n : n+end], n + end, false
@@ -370,7 +390,7 @@ func (p *httpParser) feedRequest(c *ctx, b []byte) (int, bool) {
 				p.formDone(c)
 			}
 		}
-		block, next, done := nextHead(&p.reqBody, b, n)
+		block, next, done := nextHead(&p.reqBody, b, n, &p.scanned[0])
 		if block == nil {
 			return next, done
 		}
@@ -653,7 +673,7 @@ func (p *httpParser) feedResponse(c *ctx, b []byte) (int, bool) {
 		if n, ok = p.resynced(false, b, n); !ok {
 			return n, false
 		}
-		block, next, done := nextHead(&p.respBody, b, n)
+		block, next, done := nextHead(&p.respBody, b, n, &p.scanned[1])
 		if p.open && !p.respBody.active() {
 			p.endResponse(c)
 		}
