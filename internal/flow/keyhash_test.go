@@ -91,3 +91,33 @@ func BenchmarkKeyHash(b *testing.B) {
 		})
 	}
 }
+
+// TestFlowHashIsKeyHash: a flow's end finds its slot by flowHash, which
+// must be keyHash of its key for every kind of flow (client on either
+// side, ICMP, VLAN tags, tunnel depth, IPv6).
+func TestFlowHashIsKeyHash(t *testing.T) {
+	tb := NewTable(Config{}, nil)
+	rng := rand.New(rand.NewPCG(3, 4))
+	addr := func() netip.Addr {
+		var b [16]byte
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		if rng.IntN(2) == 0 {
+			return netip.AddrFrom4([4]byte(b[:4]))
+		}
+		return netip.AddrFrom16(b)
+	}
+	for range 10000 {
+		f := &Flow{Client: addr(), Server: addr(), CPort: uint16(rng.Uint32()), SPort: uint16(rng.Uint32()),
+			Proto: [...]uint8{1, 6, 17, 58, 47}[rng.IntN(5)], ICMPType: uint8(rng.IntN(20)),
+			VLAN: [2]uint16{uint16(rng.IntN(3)), uint16(rng.IntN(3))}, vlan3: uint16(rng.IntN(3)), depth: uint8(rng.IntN(3))}
+		if rng.IntN(2) == 0 {
+			f.class = clientIsABit
+		}
+		k := f.Key()
+		if got, want := tb.flowHash(f), tb.keyHash(&k); got != want {
+			t.Fatalf("%+v: flowHash %x, keyHash of its key %x", k, got, want)
+		}
+	}
+}

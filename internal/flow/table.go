@@ -186,11 +186,32 @@ func slotsFor(n int) int { return 1 << bits.Len(uint(2*max(n, 2)-1)) }
 func (t *Table) keyHash(k *Key) uint64 {
 	ahi, alo := addrWords(k.A)
 	bhi, blo := addrWords(k.B)
-	a := mum(ahi^t.seed[0], alo^t.seed[1])
-	b := mum(bhi^t.seed[2], blo^t.seed[3])
-	p := uint64(k.APort) | uint64(k.BPort)<<16 | uint64(k.Proto)<<32 | uint64(k.Depth)<<40 | uint64(k.VLAN)<<48
-	v := uint64(k.VLANInner[0]) | uint64(k.VLANInner[1])<<16
-	return mum(a^p^t.seed[4], b^v)
+	return t.hashWords(ahi, alo, bhi, blo,
+		uint64(k.APort)|uint64(k.BPort)<<16|uint64(k.Proto)<<32|uint64(k.Depth)<<40|uint64(k.VLAN)<<48,
+		uint64(k.VLANInner[0])|uint64(k.VLANInner[1])<<16)
+}
+
+// flowHash is keyHash(f.Key()) without building the key: a flow's end
+// finds its index slot by it.
+func (t *Table) flowHash(f *Flow) uint64 {
+	cp, sp := keyPorts(f.Proto, f.ICMPType, f.CPort, f.SPort)
+	a, b, ap, bp := &f.Server, &f.Client, sp, cp
+	if f.clientIsA() {
+		a, b, ap, bp = &f.Client, &f.Server, cp, sp
+	}
+	ahi, alo := addrWords(*a)
+	bhi, blo := addrWords(*b)
+	return t.hashWords(ahi, alo, bhi, blo,
+		uint64(ap)|uint64(bp)<<16|uint64(f.Proto)<<32|uint64(f.depth)<<40|uint64(f.VLAN[0])<<48,
+		uint64(f.VLAN[1])|uint64(f.vlan3)<<16)
+}
+
+// hashWords is keyHash of the key's address words, ports, protocol,
+// depth and outer tag (p) and inner tags (v).
+func (t *Table) hashWords(ahi, alo, bhi, blo, p, v uint64) uint64 {
+	x := mum(ahi^t.seed[0], alo^t.seed[1])
+	y := mum(bhi^t.seed[2], blo^t.seed[3])
+	return mum(x^p^t.seed[4], y^v)
 }
 
 // mum folds the 128-bit product of x and y into 64 bits (wyhash's mum).
@@ -240,9 +261,8 @@ func (t *Table) put(e slot) {
 // may move back (their home slot is not between the hole and them) do,
 // so every entry stays reachable from its home without tombstones.
 func (t *Table) remove(f *Flow) {
-	k := f.Key()
 	m := uint64(len(t.slots) - 1)
-	i := t.keyHash(&k) & m
+	i := t.flowHash(f) & m
 	for t.slots[i].f != f {
 		if t.slots[i].f == nil {
 			return
