@@ -136,8 +136,9 @@ func appendCommunityID(b []byte, h *Hasher, seed uint16, proto uint8, src, dst n
 	binary.BigEndian.PutUint16(msg[0:], seed)
 	n := 2
 	if src.Is4() && dst.Is4() {
-		s4, d4 := src.As4(), dst.As4()
-		s, d := binary.BigEndian.Uint32(s4[:]), binary.BigEndian.Uint32(d4[:])
+		_, slo := addrWords(src)
+		_, dlo := addrWords(dst)
+		s, d := uint32(slo), uint32(dlo)
 		if !oneway && (s > d || (s == d && sport > dport)) {
 			s, d, sport, dport = d, s, dport, sport
 		}
@@ -178,11 +179,15 @@ func appendCommunityID(b []byte, h *Hasher, seed uint16, proto uint8, src, dst n
 	return b
 }
 
+// putAddr writes a's 4 (IPv4) or 16 bytes to b, read as words in place
+// (addrWords): As16's copy stalled on store forwarding.
 func putAddr(b []byte, a netip.Addr) int {
+	hi, lo := addrWords(a)
 	if a.Is4() {
-		v := a.As4()
-		return copy(b, v[:])
+		binary.BigEndian.PutUint32(b, uint32(lo))
+		return 4
 	}
-	v := a.As16()
-	return copy(b, v[:])
+	binary.BigEndian.PutUint64(b, hi)
+	binary.BigEndian.PutUint64(b[8:], lo)
+	return 16
 }

@@ -439,16 +439,20 @@ var fnvPow = func() (p [11]uint64) {
 
 func fnvByte(h uint64, b byte) uint64 { return (h ^ uint64(b)) * fnvPrime }
 
-// fnvAddr mixes the 16 bytes of a's As16 form.
+// fnvAddr mixes the 16 bytes of a's As16 form, read as words in place
+// (addrWords).
 func fnvAddr(h uint64, a netip.Addr) uint64 {
+	hi, lo := addrWords(a)
 	if a.Is4() {
 		// ::ffff:a.b.c.d
-		v := a.As4()
 		h = fnvByte(fnvByte(h*fnvPow[10], 0xff), 0xff)
-		return fnvByte(fnvByte(fnvByte(fnvByte(h, v[0]), v[1]), v[2]), v[3])
+		return fnvByte(fnvByte(fnvByte(fnvByte(h, byte(lo>>24)), byte(lo>>16)), byte(lo>>8)), byte(lo))
 	}
-	for _, b := range a.As16() {
-		h = fnvByte(h, b)
+	for i := 56; i >= 0; i -= 8 {
+		h = fnvByte(h, byte(hi>>i))
+	}
+	for i := 56; i >= 0; i -= 8 {
+		h = fnvByte(h, byte(lo>>i))
 	}
 	return h
 }
