@@ -74,3 +74,51 @@ func FuzzHeaderEndFrom(f *testing.F) {
 		}
 	})
 }
+
+// tlsDribble is a TLS 1.2 handshake from the corpus (ClientHello, then the
+// server's flight with its certificate) with the server's bytes in
+// size-byte segments, each acknowledged by the client.
+func tlsDribble(tb testing.TB, size int) []packet.Summary {
+	const file = "suricata-verify/tls12-sni-flow-bug-2646-01.pcap"
+	cli := streamOf(corpusPayloads(tb, file, 443, true), 1<<20)
+	srv := streamOf(corpusPayloads(tb, file, 443, false), 1<<20)
+	// The client's hello, then the server's flight.
+	hello := int(cli[3])<<8 | int(cli[4]) + 5
+	segs := []seg{{true, string(cli[:hello])}}
+	for i := 0; i < len(srv); i += size {
+		segs = append(segs, seg{false, string(srv[i:min(i+size, len(srv))])}, seg{true, ""})
+	}
+	return stream(40000, 443, segs)
+}
+
+// A server flight that comes a few bytes a segment gives the same tls
+// event as one in full-sized segments.
+func TestTLSFlightInSmallSegments(t *testing.T) {
+	var want string
+	for _, size := range []int{1460, 100, 16, 3, 1} {
+		var got []string
+		for _, e := range runStream(&State{}, &Config{}, tlsDribble(t, size)) {
+			if e.TLS != nil {
+				got = append(got, fmt.Sprintf("%s|%s|%s|%s", e.TLS.SNI, e.TLS.Subject, e.TLS.Fingerprint, e.TLS.JA3S.Hash))
+			}
+		}
+		if len(got) != 1 {
+			t.Fatalf("segments of %d bytes: %d tls events, want 1", size, len(got))
+		}
+		if want == "" {
+			want = got[0]
+			if strings.Contains(want, "||") {
+				t.Fatalf("tls event lacks fields: %s", want)
+			}
+		}
+		if got[0] != want {
+			t.Errorf("segments of %d bytes: %s, want %s", size, got[0], want)
+		}
+	}
+}
+
+// BenchmarkTLSFlightSmallSegments is a TLS 1.2 server flight with its
+// certificate in 16-byte acknowledged segments.
+func BenchmarkTLSFlightSmallSegments(b *testing.B) {
+	benchFlows(b, tlsDribble(b, 16), 443, 1, func(e *Event) bool { return e.TLS != nil })
+}

@@ -718,8 +718,12 @@ func (p *tlsParser) handshake(c *ctx, d int, frag []byte) {
 			return
 		}
 	}
-	// Keep the partial message; a message split over records is rare but legal.
-	p.hs[d] = append(p.hs[d][:0:0], buf...)
+	// Keep the partial message; a message split over records is rare but
+	// legal. It is kept in hs's own storage (buf may be its tail: append
+	// moves it down), not in a new copy at every segment: a flight that
+	// comes a few bytes a segment was copied whole, and allocated, for
+	// each of them.
+	p.hs[d] = append(p.hs[d][:0], buf...)
 }
 
 func (p *tlsParser) message(c *ctx, d int, typ byte, body []byte) {
