@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/opsdeck/opsdeck/internal/addrword"
 	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/packet"
 	"github.com/opsdeck/opsdeck/internal/proto"
@@ -315,7 +316,7 @@ func (d *Detector) isLocal(a netip.Addr) bool {
 	if !is4 && a.Zone() != "" {
 		return false // Contains never matches a zoned address
 	}
-	hi, lo := addrWords(a)
+	hi, lo := addrword.Of(a)
 	for _, n := range d.local {
 		if n.is4 == is4 && (hi^n.hi)&n.mhi == 0 && (lo^n.lo)&n.mlo == 0 {
 			return true
@@ -342,7 +343,7 @@ func localNets(ps []netip.Prefix) []localNet {
 			bits += 96
 		}
 		n := localNet{is4: p.Addr().Is4()}
-		n.hi, n.lo = addrWords(p.Addr())
+		n.hi, n.lo = addrword.Of(p.Addr())
 		switch {
 		case bits >= 128:
 			n.mhi, n.mlo = ^uint64(0), ^uint64(0)
@@ -362,7 +363,7 @@ func isBroadcastish(a netip.Addr) bool {
 		return true
 	}
 	if a.Is4() {
-		_, lo := addrWords(a)
+		_, lo := addrword.Of(a)
 		return lo&0xff == 0xff
 	}
 	return false

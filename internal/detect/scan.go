@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opsdeck/opsdeck/internal/addrword"
 	"github.com/opsdeck/opsdeck/internal/flow"
 	"github.com/opsdeck/opsdeck/internal/packet"
 )
@@ -182,7 +183,7 @@ func (d *Detector) sweepAttempt(e *sweepEntry, f *flow.Flow, ts time.Time, span 
 		e.probes++
 	}
 	if f.Server.Is4() {
-		_, lo := addrWords(f.Server)
+		_, lo := addrword.Of(f.Server)
 		n24 := uint32(lo>>8) & 0xffffff
 		if e.attempts == 1 || e.inNet == 0 {
 			e.net24 = n24

@@ -1,14 +1,14 @@
 package detect
 
 import (
-	"encoding/binary"
 	"hash/maphash"
 	"iter"
 	"math"
 	"math/bits"
 	"net/netip"
 	"time"
-	"unsafe"
+
+	"github.com/opsdeck/opsdeck/internal/addrword"
 )
 
 // table is a bounded map of trackers. When full, it evicts the least
@@ -454,7 +454,7 @@ func (s *smallSketch) count() int { return linearCount(s.n, 1024, 32) }
 // and count exactly; a hash for IPv6.
 func addrBits(a netip.Addr) uint32 {
 	if a.Is4() || a.Is4In6() {
-		_, lo := addrWords(a)
+		_, lo := addrword.Of(a)
 		return uint32(lo & 0xffff)
 	}
 	return hashAddr(a)
@@ -468,49 +468,9 @@ func addrKeyH(h uint32) uint64 { return mix64(uint64(h)) }
 
 // hashAddr mixes an address into 32 bits without allocating.
 func hashAddr(a netip.Addr) uint32 {
-	hi, lo := addrWords(a)
+	hi, lo := addrword.Of(a)
 	return uint32(mix64(hi ^ bits.RotateLeft64(lo, 31)))
 }
-
-// addrWords returns an address's 128 bits (As16's bytes) as two
-// big-endian words. netip.Addr holds them so (its first field is a
-// uint128 of hi and lo words), and reading them in place costs two loads,
-// where As16's 16-byte copy read back as words stalled on store
-// forwarding: about 25 ns an address, the detectors' most frequent
-// operation (two per packet). addrInPlace checks at start that the
-// layout is still that one, else As16 is used.
-func addrWords(a netip.Addr) (hi, lo uint64) {
-	if addrInPlace {
-		w := (*[2]uint64)(unsafe.Pointer(&a))
-		return w[0], w[1]
-	}
-	return addrWordsCopy(a)
-}
-
-func addrWordsCopy(a netip.Addr) (hi, lo uint64) {
-	b := a.As16()
-	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
-}
-
-// addrInPlace reports whether netip.Addr starts with As16's words (hi,
-// lo), checked on addresses of every kind.
-var addrInPlace = func() bool {
-	if unsafe.Sizeof(netip.Addr{}) < 16 {
-		return false
-	}
-	for _, s := range []string{"", "0.0.0.0", "1.2.3.4", "255.255.255.255", "::", "::1", "::ffff:10.1.2.3",
-		"2001:db8:1:2:3:4:5:6", "fe80::1%eth0", "ff02::fb"} {
-		var a netip.Addr
-		if s != "" {
-			a = netip.MustParseAddr(s)
-		}
-		hi, lo := addrWordsCopy(a)
-		if w := (*[2]uint64)(unsafe.Pointer(&a)); w[0] != hi || w[1] != lo {
-			return false
-		}
-	}
-	return true
-}()
 
 // hashString is FNV-1a, for names.
 func hashString(s string) uint64 {

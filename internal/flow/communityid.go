@@ -7,6 +7,8 @@ import (
 	"encoding/binary"
 	"hash"
 	"net/netip"
+
+	"github.com/opsdeck/opsdeck/internal/addrword"
 )
 
 // icmpPeer is an ICMP type's counterpart (RFC: Community ID spec), so a
@@ -136,8 +138,8 @@ func appendCommunityID(b []byte, h *Hasher, seed uint16, proto uint8, src, dst n
 	binary.BigEndian.PutUint16(msg[0:], seed)
 	n := 2
 	if src.Is4() && dst.Is4() {
-		_, slo := addrWords(src)
-		_, dlo := addrWords(dst)
+		_, slo := addrword.Of(src)
+		_, dlo := addrword.Of(dst)
 		s, d := uint32(slo), uint32(dlo)
 		if !oneway && (s > d || (s == d && sport > dport)) {
 			s, d, sport, dport = d, s, dport, sport
@@ -180,9 +182,9 @@ func appendCommunityID(b []byte, h *Hasher, seed uint16, proto uint8, src, dst n
 }
 
 // putAddr writes a's 4 (IPv4) or 16 bytes to b, read as words in place
-// (addrWords): As16's copy stalled on store forwarding.
+// (addrword.Of): As16's copy stalled on store forwarding.
 func putAddr(b []byte, a netip.Addr) int {
-	hi, lo := addrWords(a)
+	hi, lo := addrword.Of(a)
 	if a.Is4() {
 		binary.BigEndian.PutUint32(b, uint32(lo))
 		return 4

@@ -7,36 +7,6 @@ import (
 	"testing"
 )
 
-// TestAddrWords holds the in-place read of an address's words to As16's
-// bytes on addresses of every kind (random IPv4, IPv6, IPv4-mapped, with
-// a zone, the zero Addr), and fails when netip's layout changed so that
-// the table fell back to the slower copy.
-func TestAddrWords(t *testing.T) {
-	if !addrInPlace {
-		t.Fatal("netip.Addr no longer starts with its 128 bits as (hi, lo): addrWords copies through As16")
-	}
-	rng := rand.New(rand.NewPCG(5, 6))
-	addrs := []netip.Addr{{}, netip.MustParseAddr("fe80::1%eth0"), netip.IPv6Unspecified(), netip.IPv4Unspecified()}
-	for range 1000 {
-		var b16 [16]byte
-		for i := range b16 {
-			b16[i] = byte(rng.Uint32())
-		}
-		b4 := [4]byte(b16[:4])
-		addrs = append(addrs, netip.AddrFrom4(b4), netip.AddrFrom16(b16), netip.AddrFrom16(netip.AddrFrom4(b4).As16()))
-	}
-	for _, a := range addrs {
-		b := a.As16()
-		hi, lo := addrWords(a)
-		if hi != binary.BigEndian.Uint64(b[:8]) || lo != binary.BigEndian.Uint64(b[8:]) {
-			t.Fatalf("%v: words %x %x, As16 %x", a, hi, lo, b)
-		}
-		if chi, clo := addrWordsCopy(a); chi != hi || clo != lo {
-			t.Fatalf("%v: copy gives %x %x, in place %x %x", a, chi, clo, hi, lo)
-		}
-	}
-}
-
 // TestKeyHashNoChosenCollisions: IPv6 sources whose two words xor (with
 // the low one shifted, as the previous hash folded them) to one value
 // must not share a hash: with the fold they all did, whatever the seed,

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/opsdeck/opsdeck/internal/addrword"
 	"github.com/opsdeck/opsdeck/internal/packet"
 )
 
@@ -177,15 +178,15 @@ type slot struct {
 func slotsFor(n int) int { return 1 << bits.Len(uint(2*max(n, 2)-1)) }
 
 // keyHash mixes a key and the table's seeds into 64 bits. Each address's
-// two words (read in place: addrWords) are multiplied together, each
+// two words (read in place: addrword.Of) are multiplied together, each
 // xored with a seed, so no choice of addresses collides whatever the
 // seeds (folding the words by xor first did: an IPv6 sender could pick
 // any number of addresses with one fold), and the two products are
 // independent, so they run side by side; a third multiplication mixes
 // them with the ports, protocol, tags and depth.
 func (t *Table) keyHash(k *Key) uint64 {
-	ahi, alo := addrWords(k.A)
-	bhi, blo := addrWords(k.B)
+	ahi, alo := addrword.Of(k.A)
+	bhi, blo := addrword.Of(k.B)
 	return t.hashWords(ahi, alo, bhi, blo,
 		uint64(k.APort)|uint64(k.BPort)<<16|uint64(k.Proto)<<32|uint64(k.Depth)<<40|uint64(k.VLAN)<<48,
 		uint64(k.VLANInner[0])|uint64(k.VLANInner[1])<<16)
@@ -199,8 +200,8 @@ func (t *Table) flowHash(f *Flow) uint64 {
 	if f.clientIsA() {
 		a, b, ap, bp = &f.Client, &f.Server, cp, sp
 	}
-	ahi, alo := addrWords(*a)
-	bhi, blo := addrWords(*b)
+	ahi, alo := addrword.Of(*a)
+	bhi, blo := addrword.Of(*b)
 	return t.hashWords(ahi, alo, bhi, blo,
 		uint64(ap)|uint64(bp)<<16|uint64(f.Proto)<<32|uint64(f.depth)<<40|uint64(f.VLAN[0])<<48,
 		uint64(f.VLAN[1])|uint64(f.vlan3)<<16)
@@ -440,9 +441,9 @@ var fnvPow = func() (p [11]uint64) {
 func fnvByte(h uint64, b byte) uint64 { return (h ^ uint64(b)) * fnvPrime }
 
 // fnvAddr mixes the 16 bytes of a's As16 form, read as words in place
-// (addrWords).
+// (addrword.Of).
 func fnvAddr(h uint64, a netip.Addr) uint64 {
-	hi, lo := addrWords(a)
+	hi, lo := addrword.Of(a)
 	if a.Is4() {
 		// ::ffff:a.b.c.d
 		h = fnvByte(fnvByte(h*fnvPow[10], 0xff), 0xff)
