@@ -94,10 +94,12 @@ const (
 	bufSlack = 4 << 10
 )
 
-// Flush writes buffered records.
+// Flush writes buffered records. After a write error nothing more is
+// written (as bufio's writer did): a short write left a partial line, and
+// a record written after it would join that line.
 func (w *Writer) Flush() error {
-	if w.start > 0 {
-		if _, err := w.out.Write(w.buf[:w.start]); err != nil && w.err == nil {
+	if w.start > 0 && w.err == nil {
+		if _, err := w.out.Write(w.buf[:w.start]); err != nil {
 			w.err = err
 		}
 	}

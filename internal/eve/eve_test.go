@@ -3,6 +3,7 @@ package eve
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -327,4 +328,41 @@ func appendDNSDiff(t testing.TB, d *proto.DNS) string {
 		return "\n got " + string(gb) + "\nwant " + string(wb)
 	}
 	return ""
+}
+
+// shortWriter writes half of what it is given once, with an error, then
+// everything.
+type shortWriter struct {
+	out    []byte
+	failed bool
+}
+
+func (s *shortWriter) Write(b []byte) (int, error) {
+	if !s.failed {
+		s.failed = true
+		s.out = append(s.out, b[:len(b)/2]...)
+		return len(b) / 2, errors.New("no space left on device")
+	}
+	s.out = append(s.out, b...)
+	return len(b), nil
+}
+
+// TestWriterStopsAfterError: after a short write fails, the writer keeps
+// its first error and writes nothing more, so no record is joined to the
+// partial line the failure left.
+func TestWriterStopsAfterError(t *testing.T) {
+	sw := &shortWriter{}
+	w := NewWriter(sw)
+	w.FlushEach = true
+	f := &flow.Flow{ID: 1, Client: netip.MustParseAddr("10.0.0.1"), Server: netip.MustParseAddr("10.0.0.2"), CPort: 5000, SPort: 22, Proto: 6}
+	if err := w.Flow(f, flow.EndTimeout); err == nil {
+		t.Fatal("the failed write was not reported")
+	}
+	n := len(sw.out)
+	if err := w.Flow(f, flow.EndTimeout); err == nil || w.Err() == nil {
+		t.Fatal("the first error was not kept")
+	}
+	if len(sw.out) != n {
+		t.Fatalf("%d more bytes written after the error", len(sw.out)-n)
+	}
 }
