@@ -41,15 +41,32 @@ var httpMethods = [...]string{"GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTI
 const maxPendingHTTP = 64
 
 type httpReq struct {
-	h          HTTP
-	user, pass string
-	hasCred    bool
-	// form is a login form's fields (a urlencoded POST body with a
-	// password field), sent as its own credential.
+	h HTTP
+	// creds is the credentials the request carries, nil when it carries
+	// none, as nearly every request does: a parser holds up to two
+	// requests (one waiting, one being answered) for as long as its flow
+	// lives, and the credentials inline were 64 bytes of each.
+	creds     *reqCreds
+	formLogin bool // the request is a urlencoded or JSON POST: its body is read
+	formJSON  bool // ... and it is JSON
+}
+
+// reqCreds is a request's credentials: Basic authorization's user and
+// password, and a login form's fields (a urlencoded POST body with a
+// password field), sent as its own credential.
+type reqCreds struct {
+	basic        formCred
+	hasCred      bool
 	form         formCred
-	formLogin    bool // the request is a urlencoded or JSON POST: its body is read
-	formJSON     bool // ... and it is JSON
 	hasFormCreds bool
+}
+
+// cred returns r's credentials, made when it had none.
+func (r *httpReq) cred() *reqCreds {
+	if r.creds == nil {
+		r.creds = new(reqCreds)
+	}
+	return r.creds
 }
 
 // formCred is the user and password fields of a login form.
@@ -139,16 +156,18 @@ type httpParser struct {
 	resp   httpReq
 	open   bool
 	resync [2]bool // after a gap: skip to the next request (0) or response (1) line
+	capped bool    // maxTxPerFlow reached
+	// The flags sit together so that the parser (every HTTP flow holds
+	// one for its life) fits the allocator's 512-byte class.
+	formJSON bool // the form being read (form) is JSON
 	// scanned is how much of each direction's incomplete header block
 	// (the unconsumed bytes it is presented again) was searched for its
 	// end (nextHead); a gap drops those bytes and so the count.
 	scanned [2]int
-	capped  bool // maxTxPerFlow reached
 	// form holds the first bytes of a urlencoded POST body while it is
 	// read; formLeft is how many more are kept (0: none is being read).
 	form     []byte
 	formLeft int
-	formJSON bool
 }
 
 // maxFormBody bounds the bytes of a form body kept to look for a login: a
@@ -435,10 +454,11 @@ func (p *httpParser) formDone(c *ctx) {
 	}
 	switch {
 	case p.reqs.n > 0:
-		r := p.reqs.last()
-		r.form, r.hasFormCreds = fc, true
+		cr := p.reqs.last().cred()
+		cr.form, cr.hasFormCreds = fc, true
 	case p.open:
-		p.resp.form, p.resp.hasFormCreds = fc, true
+		cr := p.resp.cred()
+		cr.form, cr.hasFormCreds = fc, true
 	default:
 		c.send(&Event{Type: "credential", Cred: &Credential{Protocol: "http", User: fc.user, Password: fc.pass, Outcome: "unknown"}}, true)
 	}
@@ -635,7 +655,12 @@ func parseRequestHead(block []byte) (r httpReq, clen int64, chunked, ok bool) {
 			scheme, rest, _ := strings.Cut(val, " ")
 			r.h.Authorization = scheme
 			if strings.EqualFold(scheme, "Basic") {
-				r.user, r.pass, r.hasCred = decodeBasic(strings.TrimSpace(rest))
+				if user, pass, ok := decodeBasic(strings.TrimSpace(rest)); ok {
+					cr := r.cred()
+					cr.basic, cr.hasCred = formCred{user, pass}, true
+				} else if r.creds != nil {
+					r.creds.hasCred = false
+				}
 			}
 		case strings.EqualFold(name, "Content-Length"):
 			clen, _ = strconv.ParseInt(val, 10, 64)
@@ -830,8 +855,12 @@ func (p *httpParser) send(c *ctx, r *httpReq, toServer bool) {
 	he.ev = Event{Type: "http", HTTP: &he.h}
 	c.send(&he.ev, toServer)
 	status := he.h.Status
-	if r.hasCred {
-		ce := &credEvent{cr: Credential{Protocol: "http", User: r.user, Password: r.pass, Outcome: "unknown"}}
+	rc := r.creds
+	if rc == nil {
+		return
+	}
+	if rc.hasCred {
+		ce := &credEvent{cr: Credential{Protocol: "http", User: rc.basic.user, Password: rc.basic.pass, Outcome: "unknown"}}
 		cr := &ce.cr
 		if status != 0 {
 			cr.Reply = strconv.Itoa(status)
@@ -845,12 +874,12 @@ func (p *httpParser) send(c *ctx, r *httpReq, toServer bool) {
 		ce.ev = Event{Type: "credential", Cred: cr}
 		c.send(&ce.ev, toServer)
 	}
-	if r.hasFormCreds {
+	if rc.hasFormCreds {
 		// A form login's status says little: a refused login is most
 		// often a 200 with the form again, an accepted one a redirect,
 		// and so is a refusal on many sites. Only a refusal in the
 		// status itself is taken as the outcome.
-		ce := &credEvent{cr: Credential{Protocol: "http", User: r.form.user, Password: r.form.pass, Outcome: "unknown"}}
+		ce := &credEvent{cr: Credential{Protocol: "http", User: rc.form.user, Password: rc.form.pass, Outcome: "unknown"}}
 		if status != 0 {
 			ce.cr.Reply = strconv.Itoa(status)
 			if status == 401 || status == 403 {
@@ -866,12 +895,15 @@ func (p *httpParser) send(c *ctx, r *httpReq, toServer bool) {
 // ring, so that taking the oldest moves no other (a client that pipelines
 // requests and never reads a response keeps the queue full, and shifting
 // it cost a copy of every waiting request per request). It keeps its
-// storage (a for the usual one or two requests), so a request costs no
-// queue allocation; it grows by doubling up to maxPendingHTTP.
+// storage (a for the usual one request: a request leaves the queue when
+// its response begins), so a request costs no queue allocation; a client
+// that pipelines grows it by doubling up to maxPendingHTTP. a holds one,
+// not two: every HTTP flow the table holds carries its parser, and a
+// second inline request was 240 bytes of each that only pipelining used.
 type reqQueue struct {
 	buf     []httpReq // len(buf) is the ring's size
 	head, n int
-	a       [2]httpReq
+	a       [1]httpReq
 }
 
 func (q *reqQueue) push(r httpReq) {

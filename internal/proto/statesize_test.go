@@ -35,3 +35,13 @@ func TestUDPStateSmall(t *testing.T) {
 		pool.Put(st)
 	}
 }
+
+// Every HTTP flow the table holds keeps its parser until the flow ends; a
+// flood of short HTTP flows holds thousands. The parser fits the
+// allocator's 512-byte class: credentials and pipelined requests, which
+// few requests carry, live outside it.
+func TestHTTPParserSmall(t *testing.T) {
+	if n := unsafe.Sizeof(httpParser{}); n > 512 {
+		t.Errorf("httpParser is %d bytes, want at most 512", n)
+	}
+}
