@@ -33,7 +33,10 @@ const (
 // a slow disk into packets the kernel drops: blind detectors, and no
 // count of what the records would have said. Alerts are the exception:
 // a buffer holding one (Urgent) is never dropped; the engine waits for a
-// free buffer, as it waited for every write before.
+// free buffer, as it waited for every write before. So is the end of the
+// run (Drain): once the capture has stopped, no packet is left to
+// protect, and the flows still open and the last stats record wait for
+// the writer.
 //
 // Write, Urgent, Boundary and Close are called by one goroutine (the
 // engine's, under the pump's lock); RequestReopen, Lost, Held and Healthy
@@ -42,6 +45,7 @@ type asyncOut struct {
 	out  eveOutput
 	cur  []byte      // being filled
 	keep bool        // cur holds an alert: never dropped
+	wait bool        // Drain ran: never drop
 	full chan []byte // filled buffers, in order; nil is a boundary
 	free chan []byte // buffers written and available again
 	done chan struct{}
@@ -50,6 +54,7 @@ type asyncOut struct {
 	lostN   atomic.Uint64
 	lostB   atomic.Uint64
 	losing  atomic.Bool // records dropped since the last boundary
+	lossy   atomic.Bool // dropping, as reported (said), for Healthy
 	errMu   sync.Mutex  // guards err
 	err     error       // the first error the output returned
 	reportN uint64      // lostN when the last drop report was made
@@ -139,9 +144,14 @@ func (a *asyncOut) Write(p []byte) (int, error) {
 // one if need be: it holds an alert, which reaches the file at once and
 // is never dropped.
 func (a *asyncOut) Urgent() {
-	a.keep = true
+	a.keep = len(a.cur) > 0
 	a.handoff(true)
 }
+
+// Drain makes every later handoff wait for a free buffer instead of
+// dropping: the capture has stopped, and what is written from now on (the
+// open flows' records, the last stats) has no packet to yield to.
+func (a *asyncOut) Drain() { a.wait = true }
 
 // handoff queues the current buffer and takes a free one. With none free,
 // it waits when wait is set or the buffer holds an alert; otherwise the
@@ -154,7 +164,7 @@ func (a *asyncOut) handoff(wait bool) {
 	select {
 	case next = <-a.free:
 	default:
-		if !wait && !a.keep {
+		if !wait && !a.keep && !a.wait {
 			a.drop()
 			return
 		}
@@ -198,9 +208,11 @@ func (a *asyncOut) report() {
 	switch {
 	case losing && !a.said:
 		a.said = true
-		a.logf("the output cannot keep up with the records: dropping flow and protocol records while %d MiB wait for it (alerts wait instead); the stats record counts them (output.lost_records)", asyncBuffers*asyncBufSize>>20)
+		a.lossy.Store(true)
+		a.logf("the output cannot keep up with the records: dropping records other than alerts (flows, protocol events, stats) while %d MiB wait for it (alerts wait instead); the stats record counts them (output.lost_records)", asyncBuffers*asyncBufSize>>20)
 	case !losing && a.said:
 		a.said = false
+		a.lossy.Store(false)
 		a.logf("the output keeps up again; %d records were dropped while it did not", n-a.reportN)
 		a.reportN = n
 	case !a.said:
@@ -224,9 +236,11 @@ func (a *asyncOut) Lost() (records, bytes uint64) {
 // Held is what waits for the output: in the queue and in its backlog.
 func (a *asyncOut) Held() uint64 { return uint64(max(a.queued.Load(), 0)) + a.out.Held() }
 
-// Healthy says the output is healthy and the queue dropped nothing since
-// the last boundary.
-func (a *asyncOut) Healthy() bool { return a.out.Healthy() && !a.losing.Load() }
+// Healthy says the output is healthy and the queue is not dropping: no
+// drop since the last boundary, and none reported still going on.
+func (a *asyncOut) Healthy() bool {
+	return a.out.Healthy() && !a.losing.Load() && !a.lossy.Load()
+}
 
 // Close writes everything queued, waits for the writer, and closes the
 // output. A record the writer could not take is counted lost, not waited

@@ -295,7 +295,9 @@ func cmdWatch(args []string) error {
 	cancel()
 	wg.Wait()
 
-	// Whatever ended the capture, the flows and the stats reach the file.
+	// Whatever ended the capture, the flows and the stats reach the file:
+	// from here on the output queue waits for its writer, never drops.
+	wt.async.Drain()
 	wt.w.InIface = wt.iface
 	wt.eng.Finish()
 	wt.writeStats()
