@@ -12,6 +12,7 @@ import (
 
 	"github.com/opsdeck/opsdeck/internal/config"
 	"github.com/opsdeck/opsdeck/internal/eve"
+	"github.com/opsdeck/opsdeck/sources/capture"
 )
 
 // options are the flags the subcommands share. Names follow tcpdump where
@@ -74,18 +75,15 @@ func (o *options) registerLive(fs *flag.FlagSet) {
 	fs.Var((*fanoutFlag)(&o.fanout), "fanout", "spread the kernel's capture ring and its reading over `N` sockets per interface (PACKET_FANOUT by flow hash, up to 16), for multi-queue NICs whose packets one reader cannot keep up with; the analysis stays one (default 0: one socket)")
 }
 
-// maxFanout is --fanout's bound (the capture's own: sources/capture).
-const maxFanout = 16
-
-// fanoutFlag is --fanout: a socket count, 0 to maxFanout.
+// fanoutFlag is --fanout: a socket count, 0 to capture.MaxFanout.
 type fanoutFlag int
 
 func (f *fanoutFlag) String() string { return strconv.Itoa(int(*f)) }
 
 func (f *fanoutFlag) Set(v string) error {
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 || n > maxFanout {
-		return fmt.Errorf("want a number of sockets from 0 to %d", maxFanout)
+	if err != nil || n < 0 || n > capture.MaxFanout {
+		return fmt.Errorf("want a number of sockets from 0 to %d", capture.MaxFanout)
 	}
 	*f = fanoutFlag(n)
 	return nil

@@ -54,9 +54,14 @@ type LiveOptions struct {
 	// Fanout, above 1, captures with that many sockets in one
 	// PACKET_FANOUT group (Linux): the kernel spreads packets over them by
 	// flow hash, each has its own ring (BufferSize shared among them), and
-	// each is read by its own goroutine. 0 or 1: one socket.
+	// each is read by its own goroutine. 0 or 1: one socket; at most
+	// MaxFanout. Elsewhere than Linux it is ignored. Fragments are not
+	// reassembled: each is hashed, and seen, as it came.
 	Fanout int
 }
+
+// MaxFanout bounds LiveOptions.Fanout.
+const MaxFanout = 16
 
 const (
 	// defaultBufferSize is Linux's ring: the ring must hold the packets

@@ -11,9 +11,9 @@ import (
 
 // A fanout source is several packet sockets on one interface in one
 // PACKET_FANOUT_HASH group: the kernel hands each packet to one member,
-// chosen by a hash of its flow (both directions alike, fragments
-// reassembled first so that they hash as their flow: FLAG_DEFRAG), so a
-// flow's packets stay in order in one member's ring. Each member has its
+// chosen by a hash of its flow (both directions alike; an IP fragment by
+// its addresses, not reassembled: see join), so a flow's unfragmented
+// packets stay in order in one member's ring. Each member has its
 // own ring and its own goroutine that copies what the ring holds into
 // batches; ReadBatch and Next hand the batches out in the order they were
 // filled. Which member's batch comes first is not ordered, so packets of
@@ -28,9 +28,6 @@ import (
 //
 // No PACKET_FANOUT_FLAG_ROLLOVER: a full member drops (and counts it) rather
 // than sending a flow's packets to another member out of order.
-
-// maxFanout bounds the members of a group.
-const maxFanout = 16
 
 type fanoutSource struct {
 	name    string
@@ -57,7 +54,7 @@ type fanoutItem struct {
 // The group's id is the kernel's choice (FLAG_UNIQUEID), so two captures
 // never join each other's group and split each other's packets.
 func openFanout(iface string, opts LiveOptions) (Source, error) {
-	n := min(opts.Fanout, maxFanout)
+	n := min(opts.Fanout, MaxFanout)
 	per := opts
 	per.Fanout = 0
 	size := opts.BufferSize
@@ -68,7 +65,14 @@ func openFanout(iface string, opts LiveOptions) (Source, error) {
 	f := &fanoutSource{name: iface, done: make(chan struct{})}
 	var id uint32 // the group's, once the first member made it
 	join := func(s *afPacket) error {
-		const typ = unix.PACKET_FANOUT_HASH | unix.PACKET_FANOUT_FLAG_DEFRAG
+		// By flow hash, without FLAG_DEFRAG: the kernel would reassemble
+		// IP fragments before any member saw them, and the engine (its
+		// fragment counter, the detectors, -w) would never see a
+		// fragment, overlapping and incomplete ones included. A
+		// fragment is hashed on its addresses, so a datagram's fragments
+		// may reach another member than its flow's first fragment; the
+		// one engine behind the members takes them all.
+		const typ = unix.PACKET_FANOUT_HASH
 		if id == 0 {
 			if err := unix.SetsockoptInt(s.fd, unix.SOL_PACKET, unix.PACKET_FANOUT, (typ|unix.PACKET_FANOUT_FLAG_UNIQUEID)<<16); err != nil {
 				return fmt.Errorf("PACKET_FANOUT: %w", err)
