@@ -17,10 +17,11 @@ type Config struct {
 	// MaxFlows caps the table; when full, a flow is evicted (and counted)
 	// to make room, preferably a torn-down or never-answered one (see
 	// full). Default 65536, Suricata's default flow hash size: a Flow is
-	// 256 bytes, so the flows and the table's index hold at most 18 MB
-	// (at 384 bytes and 131072 flows they held 48 MB, most of analyze's
-	// 175 MB under a spoofed-source flood), three times the ~21,000 flows
-	// the busiest generated capture keeps open at once.
+	// 192 bytes and an index slot 8, so the flows' slab and the table's
+	// index hold at most 13 MB (at 384 bytes and 131072 flows they held
+	// 48 MB, most of analyze's 175 MB under a spoofed-source flood), three
+	// times the ~21,000 flows the busiest generated capture keeps open at
+	// once. At most 1<<30.
 	MaxFlows int
 	// NewTimeout ends a flow that never saw both directions (Suricata: 30 s).
 	NewTimeout time.Duration
@@ -68,6 +69,9 @@ func (c *Config) fill() {
 	if c.MaxFlows <= 0 {
 		c.MaxFlows = d.MaxFlows
 	}
+	// The index names a flow by a 32-bit number and its slots' positions
+	// by a 32-bit hash tag.
+	c.MaxFlows = min(c.MaxFlows, maxMaxFlows)
 	if c.NewTimeout <= 0 {
 		c.NewTimeout = d.NewTimeout
 	}
@@ -120,21 +124,31 @@ type Stats struct {
 type Table struct {
 	cfg Config
 	// slots index the flows by keyHash with open addressing (linear
-	// probing, backward-shift deletion: no tombstones). A slot holds the
-	// flow's full hash beside its pointer, so a probe reads one line of
-	// the slot array and touches a flow only when the hashes match: a new
-	// flow's lookup, an insert and a removal touch no other (cold) flow,
-	// where a chain through the flows cost one cache miss per link. The
-	// array doubles while more than half full, up to twice MaxFlows
-	// rounded to a power of two (2 MB at the default), and never shrinks.
+	// probing, backward-shift deletion: no tombstones). A slot is 8 bytes:
+	// the low 32 bits of the flow's hash (its tag, which holds the home
+	// position) beside the flow's number in the slab, so a probe reads one
+	// line of the slot array and touches a flow only when the tags match:
+	// a new flow's lookup, an insert and a removal touch no other (cold)
+	// flow, where a chain through the flows cost one cache miss per link.
+	// The array doubles while more than half full, up to twice MaxFlows
+	// rounded to a power of two (1 MB at the default, half what a hash
+	// beside a pointer took, so it stays in a core's L2), and never
+	// shrinks.
 	slots []slot
 	n     int
 	seed  [5]uint64 // random: chains cannot be lengthened by chosen addresses
-	// free holds ended flows for reuse (through Flow.next), at most
-	// maxFree: under a flood every new flow replaces one that ends, and
-	// reusing it allocates nothing, so the collector runs far less often.
-	free  *Flow
-	nfree int
+	// chunks are the slab that holds every flow: flow number i is
+	// chunks[i/chunkFlows][i%chunkFlows]. A chunk is allocated when every
+	// flow of the ones before is in use, and the slab never holds more
+	// than MaxFlows (the table never holds more live flows than that, and
+	// an ended flow is reused before a new one is taken).
+	chunks [][]Flow
+	// used is the number of flows ever taken from the slab.
+	used int
+	// free holds the numbers of ended flows (zeroed) for reuse, last
+	// ended first: under a flood every new flow replaces one that ends,
+	// and reusing it allocates nothing.
+	free []uint32
 	// freeOwners are ended flows' Owner records, for reuse (at most
 	// maxFree): under a flood on a live interface every new flow is
 	// attributed.
@@ -164,13 +178,45 @@ func NewTable(cfg Config, onEnd func(*Flow, EndReason)) *Table {
 	return t
 }
 
-// maxFree bounds the reusable flows kept after they end (1.5 MB).
+// maxFree bounds the reusable Owner records kept after their flows end.
 const maxFree = 4096
 
-// slot is one entry of the table's index; f is nil when it is empty.
+// maxMaxFlows caps Config.MaxFlows: a flow's number and a slot's
+// position fit in 32 bits.
+const maxMaxFlows = 1 << 30
+
+// chunkFlows is the number of flows in a chunk of the slab (48 KB: a
+// large allocation, page-aligned, so every Flow starts on a cache line).
+const (
+	chunkShift = 8
+	chunkFlows = 1 << chunkShift
+)
+
+// slot is one entry of the table's index: tag is the low 32 bits of the
+// flow's keyHash, ref its number plus one (0: the slot is empty).
 type slot struct {
-	hash uint64
-	f    *Flow
+	tag, ref uint32
+}
+
+// flowAt is the flow of slab number n.
+func (t *Table) flowAt(n uint32) *Flow {
+	return &t.chunks[n>>chunkShift][n&(chunkFlows-1)]
+}
+
+// alloc takes a zeroed flow, an ended one or the next of the slab, and
+// returns it with its number plus one (its index ref).
+func (t *Table) alloc() (*Flow, uint32) {
+	if i := len(t.free) - 1; i >= 0 {
+		n := t.free[i]
+		t.free = t.free[:i]
+		return t.flowAt(n), n + 1
+	}
+	n := t.used
+	if n>>chunkShift == len(t.chunks) {
+		t.chunks = append(t.chunks, make([]Flow, min(chunkFlows, t.cfg.MaxFlows-n)))
+	}
+	t.used++
+	return &t.chunks[n>>chunkShift][n&(chunkFlows-1)], uint32(n) + 1
 }
 
 // slotsFor is the most slots a table of n flows uses: a power of two at
@@ -222,66 +268,77 @@ func mum(x, y uint64) uint64 {
 }
 
 func (t *Table) lookup(k *Key, h uint64) *Flow {
-	m := uint64(len(t.slots) - 1)
-	for i := h & m; ; i = (i + 1) & m {
-		e := &t.slots[i]
-		if e.f == nil {
+	m := uint32(len(t.slots) - 1)
+	tag := uint32(h)
+	for i := tag & m; ; i = (i + 1) & m {
+		e := t.slots[i]
+		if e.ref == 0 {
 			return nil
 		}
-		if e.hash == h && e.f.hasKey(k) {
-			return e.f
+		if e.tag == tag {
+			if f := t.flowAt(e.ref - 1); f.hasKey(k) {
+				return f
+			}
 		}
 	}
 }
 
-func (t *Table) insert(f *Flow, h uint64) {
+func (t *Table) insert(ref uint32, h uint64) {
 	if 2*(t.n+1) > len(t.slots) && len(t.slots) < slotsFor(t.cfg.MaxFlows) {
 		old := t.slots
 		t.slots = make([]slot, 2*len(old))
 		for _, e := range old {
-			if e.f != nil {
+			if e.ref != 0 {
 				t.put(e)
 			}
 		}
 	}
-	t.put(slot{h, f})
+	t.put(slot{uint32(h), ref})
 	t.n++
 }
 
-// put stores e in the first empty slot from its hash's.
+// put stores e in the first empty slot from its home (its tag's).
 func (t *Table) put(e slot) {
-	m := uint64(len(t.slots) - 1)
-	i := e.hash & m
-	for t.slots[i].f != nil {
+	m := uint32(len(t.slots) - 1)
+	i := e.tag & m
+	for t.slots[i].ref != 0 {
 		i = (i + 1) & m
 	}
 	t.slots[i] = e
 }
 
-// remove takes f out of the index. The entries after it in its run that
-// may move back (their home slot is not between the hole and them) do,
-// so every entry stays reachable from its home without tombstones.
-func (t *Table) remove(f *Flow) {
-	m := uint64(len(t.slots) - 1)
-	i := t.flowHash(f) & m
-	for t.slots[i].f != f {
-		if t.slots[i].f == nil {
-			return
+// remove takes f out of the index and returns its number (-1 when it is
+// not there). The entries after it in its run that may move back (their
+// home slot is not between the hole and them) do, so every entry stays
+// reachable from its home without tombstones.
+func (t *Table) remove(f *Flow) int {
+	m := uint32(len(t.slots) - 1)
+	tag := uint32(t.flowHash(f))
+	i := tag & m
+	for {
+		e := t.slots[i]
+		if e.ref == 0 {
+			return -1
+		}
+		if e.tag == tag && t.flowAt(e.ref-1) == f {
+			break
 		}
 		i = (i + 1) & m
 	}
+	n := int(t.slots[i].ref - 1)
 	t.n--
 	for j := (i + 1) & m; ; j = (j + 1) & m {
 		e := t.slots[j]
-		if e.f == nil {
+		if e.ref == 0 {
 			break
 		}
-		if (j-e.hash)&m >= (j-i)&m {
+		if (j-e.tag)&m >= (j-i)&m {
 			t.slots[i] = e
 			i = j
 		}
 	}
 	t.slots[i] = slot{}
+	return n
 }
 
 // Config returns the effective configuration.
@@ -343,14 +400,10 @@ func (t *Table) Update(s *packet.Summary) (f *Flow, toServer, created bool) {
 
 func (t *Table) create(k Key, h uint64, s *packet.Summary, srcIsA bool) *Flow {
 	t.seq++
-	f := t.free
-	if f != nil {
-		t.free, f.next = f.next, nil
-		t.nfree--
-	} else {
-		f = new(Flow)
-	}
-	*f = Flow{ID: FlowID(k, s.TS), Proto: s.Proto, VLAN: s.VLAN, vlan3: s.VLAN3, depth: s.TunnelDepth}
+	// f is zero (a new chunk's, or cleared when it ended): only the fields
+	// a new flow sets are written.
+	f, ref := t.alloc()
+	f.ID, f.Proto, f.VLAN, f.vlan3, f.depth = FlowID(k, s.TS), s.Proto, s.VLAN, s.VLAN3, s.TunnelDepth
 	f.FirstNS = unixNano(s.TS)
 	f.LastNS = f.FirstNS
 	f.Client, f.Server, f.CPort, f.SPort = s.Src, s.Dst, s.SrcPort, s.DstPort
@@ -371,7 +424,7 @@ func (t *Table) create(k Key, h uint64, s *packet.Summary, srcIsA bool) *Flow {
 		f.ICMPType, f.ICMPCode = s.ICMPType, s.ICMPCode
 		f.CPort, f.SPort = 0, 0
 	}
-	t.insert(f, h)
+	t.insert(ref, h)
 	f.class = noClass
 	if clientIsA {
 		f.class |= clientIsABit
@@ -574,7 +627,7 @@ func (t *Table) Flush(reason EndReason) {
 
 func (t *Table) end(f *Flow, reason EndReason) {
 	t.unlink(f)
-	t.remove(f)
+	n := t.remove(f)
 	t.stats.Ended++
 	if t.onEnd != nil {
 		t.onEnd(f, reason)
@@ -586,10 +639,8 @@ func (t *Table) end(f *Flow, reason EndReason) {
 	// Cleared, so nothing it referred to is kept and a stale pointer to it
 	// (which onEnd's callers must not keep) sees ID 0, never another flow's.
 	*f = Flow{}
-	if t.nfree < maxFree {
-		f.next = t.free
-		t.free = f
-		t.nfree++
+	if n >= 0 {
+		t.free = append(t.free, uint32(n))
 	}
 }
 
