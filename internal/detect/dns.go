@@ -34,25 +34,52 @@ type dnsEntry struct {
 }
 
 // qtypeCounts counts queries per record type, for up to maxQTypes types;
-// later new types are not counted. Inline in the entry: a query costs a
-// few string compares, no map hashing and no allocation.
-const maxQTypes = 16
+// later new types are not counted. The first qtypesInline types sit in the
+// entry: a query costs a few string compares, no map hashing and no
+// allocation. The rest, which only a client cycling through record types
+// asks, are allocated when the first of them comes: every client and
+// parent domain holds an entry, and sixteen inline types made it 488
+// bytes (a 512-byte allocation) where 256 now hold it.
+const (
+	maxQTypes    = 16
+	qtypesInline = 4
+)
 
 type qtypeCounts struct {
-	name [maxQTypes]string
-	n    [maxQTypes]uint32
+	name [qtypesInline]string
+	n    [qtypesInline]uint32
 	used uint8
+	more *[maxQTypes - qtypesInline]qtypeCount // nil until used > qtypesInline
+}
+
+type qtypeCount struct {
+	name string
+	n    uint32
+}
+
+// at returns the name and count of the i-th type (i < maxQTypes, and
+// i < used or more is allocated).
+func (c *qtypeCounts) at(i uint8) (*string, *uint32) {
+	if i < qtypesInline {
+		return &c.name[i], &c.n[i]
+	}
+	m := &c.more[i-qtypesInline]
+	return &m.name, &m.n
 }
 
 func (c *qtypeCounts) inc(t string) {
 	for i := range c.used {
-		if c.name[i] == t {
-			c.n[i]++
+		if name, n := c.at(i); *name == t {
+			*n++
 			return
 		}
 	}
 	if c.used < maxQTypes {
-		c.name[c.used], c.n[c.used] = t, 1
+		if c.used == qtypesInline && c.more == nil {
+			c.more = new([maxQTypes - qtypesInline]qtypeCount)
+		}
+		name, n := c.at(c.used)
+		*name, *n = t, 1
 		c.used++
 	}
 }
@@ -60,7 +87,8 @@ func (c *qtypeCounts) inc(t string) {
 func (c *qtypeCounts) toMap() map[string]uint32 {
 	m := make(map[string]uint32, c.used)
 	for i := range c.used {
-		m[c.name[i]] = c.n[i]
+		name, n := c.at(i)
+		m[*name] = *n
 	}
 	return m
 }
