@@ -88,14 +88,32 @@ func (h *Hasher) AppendFlow(b []byte, f *Flow, seed uint16) []byte {
 }
 
 // sum is sha1.Sum(msg) for a msg shorter than 56 bytes.
-func (h *Hasher) sum(msg []byte) (out [sha1.Size]byte) {
+func (h *Hasher) sum(msg []byte) [sha1.Size]byte {
 	if h.d == nil {
 		h.d = sha1.New()
 		h.st, _ = h.d.(encoding.BinaryAppender)
+		// The shortcut reads the digest's state after one padded block;
+		// held to sha1.Sum once here, so a digest that kept the block
+		// unhashed (its marshalled state would still start "sha\x01")
+		// could never give every flow the same Community ID.
+		probe := []byte("opsdeck community id self-test: 40 bytes")
+		if out, ok := h.oneBlock(probe); !ok || out != sha1.Sum(probe) {
+			h.st = nil
+		}
 	}
-	if len(msg) >= 56 || h.st == nil {
-		return sha1.Sum(msg)
+	if len(msg) < 56 && h.st != nil {
+		if out, ok := h.oneBlock(msg); ok {
+			return out
+		}
+		h.st = nil // not the layout oneBlock reads: never again
 	}
+	return sha1.Sum(msg)
+}
+
+// oneBlock hashes msg (shorter than 56 bytes) as SHA-1's one padded block
+// and reads the digest out of the hash's marshalled state: sha1.Sum spends
+// as long padding and copying as hashing.
+func (h *Hasher) oneBlock(msg []byte) (out [sha1.Size]byte, ok bool) {
 	n := copy(h.block[:], msg)
 	h.block[n] = 0x80
 	clear(h.block[n+1 : 56])
@@ -104,11 +122,10 @@ func (h *Hasher) sum(msg []byte) (out [sha1.Size]byte) {
 	h.d.Write(h.block[:])
 	st, err := h.st.AppendBinary(h.state[:0])
 	if err != nil || len(st) < 4+sha1.Size || string(st[:4]) != "sha\x01" {
-		h.st = nil // not the layout above: never again
-		return sha1.Sum(msg)
+		return out, false
 	}
 	copy(out[:], st[4:])
-	return out
+	return out, true
 }
 
 // appendCommunityID appends CommunityID's result to b, hashing with h
