@@ -74,11 +74,17 @@ type handshakes struct{ slots [1 << 17]uint32 }
 // their ports) and two sequence numbers. The connection picks the cache
 // line of its slot (16 slots), the step its slot in the line and its tag:
 // a SYN-ACK's and an ACK's slots share the line the SYN's check read an
-// RTT before, so a handshake's later steps cost no cache miss.
-func shakeKey(c, s uint32, cport, sport uint16, a, b uint32) uint64 {
+// RTT before, so a handshake's later steps cost no cache miss. A SYN
+// (reply false) takes an even slot and its SYN-ACK and ACK (reply true)
+// an odd one, so a connection's own steps never overwrite each other.
+func shakeKey(c, s uint32, cport, sport uint16, a, b uint32, reply bool) uint64 {
 	conn := hashPairH(c, s, uint64(cport)<<16|uint64(sport))
 	step := mix64(conn ^ uint64(a)<<32 ^ uint64(b))
-	return step&^(1<<17-1) | ((conn>>40)&(1<<13-1))<<4 | step&15
+	odd := uint64(0)
+	if reply {
+		odd = 1
+	}
+	return step&^(1<<17-1) | ((conn>>40)&(1<<13-1))<<4 | step&14 | odd
 }
 
 // check records key h and reports whether it was recorded before; the
@@ -95,7 +101,7 @@ func (hs *handshakes) check(h uint64) (*uint32, bool) {
 // synRetransmission reports whether the SYN s repeats one seen before
 // (same ends and ISN), and whether this is its first repetition.
 func (d *Detector) synRetransmission(s *packet.Summary) (again, first bool) {
-	sl, hit := d.shake.check(shakeKey(d.hs, d.hd, s.SrcPort, s.DstPort, s.Seq, 0))
+	sl, hit := d.shake.check(shakeKey(d.hs, d.hd, s.SrcPort, s.DstPort, s.Seq, 0, false))
 	if !hit {
 		return false, false
 	}
@@ -107,13 +113,13 @@ func (d *Detector) synRetransmission(s *packet.Summary) (again, first bool) {
 // synAckSeen records the server's SYN-ACK s so the client's ACK of it
 // (seq = its ISN+1, ack = the server's ISN+1) is recognised.
 func (d *Detector) synAckSeen(s *packet.Summary) {
-	d.shake.check(shakeKey(d.hd, d.hs, s.DstPort, s.SrcPort, s.Ack, s.Seq+1))
+	d.shake.check(shakeKey(d.hd, d.hs, s.DstPort, s.SrcPort, s.Ack, s.Seq+1, true))
 }
 
 // handshakeACK reports whether s, a bare ACK toward the server, acknowledges
 // a SYN-ACK synAckSeen recorded; it is forgotten then (counted once).
 func (d *Detector) handshakeACK(s *packet.Summary) bool {
-	sl, hit := d.shake.check(shakeKey(d.hs, d.hd, s.SrcPort, s.DstPort, s.Seq, s.Ack))
+	sl, hit := d.shake.check(shakeKey(d.hs, d.hd, s.SrcPort, s.DstPort, s.Seq, s.Ack, true))
 	*sl = 0
 	return hit
 }
