@@ -36,12 +36,15 @@ func TestUDPStateSmall(t *testing.T) {
 	}
 }
 
-// Every HTTP flow the table holds keeps its parser until the flow ends; a
-// flood of short HTTP flows holds thousands. The parser fits the
-// allocator's 512-byte class: credentials and pipelined requests, which
-// few requests carry, live outside it.
+// Every HTTP or TLS flow the table holds keeps its parser until the flow
+// ends; a flood of short flows holds thousands. Each parser fits the
+// allocator's 512-byte class: an HTTP request's credentials and pipelined
+// requests, which few requests carry, live outside it.
 func TestHTTPParserSmall(t *testing.T) {
 	if n := unsafe.Sizeof(httpParser{}); n > 512 {
 		t.Errorf("httpParser is %d bytes, want at most 512", n)
+	}
+	if n := unsafe.Sizeof(tlsParser{}); n > 512 {
+		t.Errorf("tlsParser is %d bytes, want at most 512", n)
 	}
 }

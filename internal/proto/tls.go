@@ -626,13 +626,15 @@ func dnString(raw []byte) string {
 // tlsParser follows the handshake until the server's certificate (TLS 1.2
 // and earlier) or its ServerHello (TLS 1.3), then emits one tls event.
 type tlsParser struct {
-	hs        [2][]byte // handshake bytes not yet parsed, per direction (0: to server)
-	seenCH    bool      // a ClientHello was parsed
-	seenSH    bool      // a ServerHello was parsed
-	certSeen  bool      // the server's own certificate was parsed
-	info      TLS
+	hs       [2][]byte // handshake bytes not yet parsed, per direction (0: to server)
+	seenCH   bool      // a ClientHello was parsed
+	seenSH   bool      // a ServerHello was parsed
+	certSeen bool      // the server's own certificate was parsed
+	// The flags sit together so that the parser (a TLS flow holds it
+	// until the flow ends) fits the allocator's 512-byte class.
 	emitted   bool
 	finished  [2]bool
+	info      TLS
 	remain    [2]int // bytes left of the handshake record being read
 	skip      [2]int // bytes left of a handshake message parsed early
 	ja3, ja3s JA     // info.JA3 and info.JA3S point here
