@@ -19,6 +19,23 @@ import (
 
 const corpusDir = "../../testdata/corpus"
 
+// await returns what done delivers. Past 20 s (a hang guard, not a timing
+// assertion) it closes src, when there is one, so that a reader blocked
+// on it returns, and fails the test with msg.
+func await[T any](t *testing.T, done <-chan T, src io.Closer, msg string) T {
+	t.Helper()
+	select {
+	case v := <-done:
+		return v
+	case <-time.After(20 * time.Second):
+		if src != nil {
+			src.Close()
+		}
+		t.Fatal(msg)
+		panic("unreachable")
+	}
+}
+
 // corpusCounts is the packet count of every capture in the corpus README table.
 var corpusCounts = []struct {
 	path  string
@@ -517,12 +534,7 @@ func TestPipeDeliversBeforeEOF(t *testing.T) {
 		f, err := src.Next()
 		res <- result{src, f, err}
 	}()
-	var r result
-	select {
-	case r = <-res:
-	case <-time.After(20 * time.Second): // a hang guard, not a timing assertion
-		t.Fatal("first packet not delivered while the writer was still open")
-	}
+	r := await(t, res, nil, "first packet not delivered while the writer was still open")
 	if r.err != nil {
 		t.Fatal(r.err)
 	}

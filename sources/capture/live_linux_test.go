@@ -166,17 +166,11 @@ func collectAll(t *testing.T, src Source, markers ...string) []Frame {
 			out = append(out, f)
 		}
 	}()
-	select {
-	case r := <-done:
-		if r.err != nil {
-			t.Fatalf("Next after %d frames: %v", len(r.frames), r.err)
-		}
-		return r.frames
-	case <-time.After(20 * time.Second): // hang guard, not a timing assertion
-		src.Close()
-		t.Fatal("marker packet never captured")
-		return nil
+	r := await(t, done, src, "marker packet never captured")
+	if r.err != nil {
+		t.Fatalf("Next after %d frames: %v", len(r.frames), r.err)
 	}
+	return r.frames
 }
 
 func TestLiveVethCount(t *testing.T) {
