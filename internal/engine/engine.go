@@ -441,15 +441,8 @@ func (e *Engine) alertFlow(a *detect.Alert) *flow.Flow {
 		return nil
 	}
 	a.FlowID = f.ID
-	sp, dp := f.CPort, f.SPort
-	if f.Proto == packet.ProtoICMP || f.Proto == packet.ProtoICMPv6 {
-		sp, dp = uint16(f.ICMPType), uint16(f.ICMPCode)
-	}
-	if e.cfg.CommunityIDSeed == 0 {
-		a.Community = f.CommunityID()
-	} else {
-		a.Community = flow.CommunityID(e.cfg.CommunityIDSeed, f.Proto, f.Client, f.Server, sp, dp)
-	}
+	var buf [32]byte
+	a.Community = string(f.AppendCommunityID(buf[:0], e.cfg.CommunityIDSeed))
 	return f
 }
 

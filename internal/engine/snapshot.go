@@ -398,9 +398,7 @@ func (e *Engine) walkAggregates(s *Snapshot, o SnapshotOptions) {
 		p.Bytes += f.Bytes()
 		return true
 	})
-	if len(all) > 0 {
-		slices.SortFunc(all, func(a, b *flow.Flow) int { return cmp.Compare(b.Bytes(), a.Bytes()) })
-	}
+	slices.SortFunc(all, func(a, b *flow.Flow) int { return cmp.Compare(b.Bytes(), a.Bytes()) })
 	for i, f := range all {
 		if i == o.Flows {
 			break
