@@ -44,7 +44,6 @@ const (
 type asyncOut struct {
 	out  eveOutput
 	cur  []byte      // being filled
-	keep bool        // cur holds an alert: never dropped
 	wait bool        // Drain ran: never drop
 	full chan []byte // filled buffers, in order; nil is a boundary
 	free chan []byte // buffers written and available again
@@ -54,11 +53,10 @@ type asyncOut struct {
 	lostN   atomic.Uint64
 	lostB   atomic.Uint64
 	losing  atomic.Bool // records dropped since the last boundary
-	lossy   atomic.Bool // dropping, as reported (said), for Healthy
+	lossy   atomic.Bool // a drop report is out and its end is not (Healthy reads it)
 	errMu   sync.Mutex  // guards err
 	err     error       // the first error the output returned
 	reportN uint64      // lostN when the last drop report was made
-	said    bool        // a drop report is out and its end is not
 	logf    func(format string, args ...any)
 	ops     atomic.Int64 // boundaries queued, so that they never block
 	closeMu sync.Once
@@ -144,7 +142,6 @@ func (a *asyncOut) Write(p []byte) (int, error) {
 // one if need be: it holds an alert, which reaches the file at once and
 // is never dropped.
 func (a *asyncOut) Urgent() {
-	a.keep = len(a.cur) > 0
 	a.handoff(true)
 }
 
@@ -154,8 +151,9 @@ func (a *asyncOut) Urgent() {
 func (a *asyncOut) Drain() { a.wait = true }
 
 // handoff queues the current buffer and takes a free one. With none free,
-// it waits when wait is set or the buffer holds an alert; otherwise the
-// buffer's whole records are dropped and counted, and it is filled again.
+// it waits when wait is set (the buffer holds an alert: Urgent) or after
+// Drain; otherwise the buffer's whole records are dropped and counted, and
+// it is filled again.
 func (a *asyncOut) handoff(wait bool) {
 	if len(a.cur) == 0 || a.closed {
 		return
@@ -164,7 +162,7 @@ func (a *asyncOut) handoff(wait bool) {
 	select {
 	case next = <-a.free:
 	default:
-		if !wait && !a.keep && !a.wait {
+		if !wait && !a.wait {
 			a.drop()
 			return
 		}
@@ -172,7 +170,7 @@ func (a *asyncOut) handoff(wait bool) {
 	}
 	a.queued.Add(int64(len(a.cur)))
 	a.full <- a.cur
-	a.cur, a.keep = next, false
+	a.cur = next
 }
 
 // drop discards the whole records of the current buffer; a partial one
@@ -206,16 +204,14 @@ func (a *asyncOut) Boundary() error {
 func (a *asyncOut) report() {
 	n, losing := a.lostN.Load(), a.losing.Swap(false)
 	switch {
-	case losing && !a.said:
-		a.said = true
+	case losing && !a.lossy.Load():
 		a.lossy.Store(true)
 		a.logf("the output cannot keep up with the records: dropping records other than alerts (flows, protocol events, stats) while %d MiB wait for it (alerts wait instead); the stats record counts them (output.lost_records)", asyncBuffers*asyncBufSize>>20)
-	case !losing && a.said:
-		a.said = false
+	case !losing && a.lossy.Load():
 		a.lossy.Store(false)
 		a.logf("the output keeps up again; %d records were dropped while it did not", n-a.reportN)
 		a.reportN = n
-	case !a.said:
+	case !a.lossy.Load():
 		a.reportN = n
 	}
 }
