@@ -99,25 +99,21 @@ func (s *Sampler) sampleProcesses(snap *hoststat.Snapshot, dt float64) error {
 	for _, pid := range pids {
 		ps := string(strconv.AppendInt(pidBuf[:0], int64(pid), 10))
 		state := s.procs[pid]
-		var statFile keptFile
+		// The stat file is kept in the pid's state; a pid met for the first
+		// time keeps it in newFile until its state is made.
+		var newFile keptFile
+		kf := &newFile
 		if state != nil {
-			statFile = state.statFile
+			kf = &state.statFile
 		}
-		b, err := s.readKept(&statFile, s.path(ps, "stat"))
-		if state != nil {
-			state.statFile = statFile
-		}
+		b, err := s.readKept(kf, s.path(ps, "stat"))
 		if err != nil {
-			if state == nil {
-				s.closeKept(&statFile)
-			}
+			s.closeKept(&newFile)
 			continue // exited between listing and reading
 		}
 		st, err := parseStat(b)
 		if err != nil {
-			if state == nil {
-				s.closeKept(&statFile)
-			}
+			s.closeKept(&newFile)
 			if firstErr == nil {
 				firstErr = fmt.Errorf("parse %s: %w", s.path(ps, "stat"), err)
 			}
@@ -126,6 +122,7 @@ func (s *Sampler) sampleProcesses(snap *hoststat.Snapshot, dt float64) error {
 		// gen 0: first met by the socket-owner scan, without a CPU baseline.
 		fresh := state == nil || state.startTicks != st.startTicks || state.gen == 0
 		if fresh {
+			statFile := *kf
 			if state != nil { // the pid is a new process's: the file just read is its
 				state.statFile = 0
 				s.closeKept(&state.ioFile)
