@@ -475,13 +475,26 @@ func (s *afPacket) wait() error {
 		return s.closedOr(fmt.Errorf("capture on %s: %w", s.iface, err))
 	}
 	woke, waited := false, false
-	err := s.rc.Read(func(uintptr) bool {
+	soErr, early := 0, false
+	err := s.rc.Read(func(fd uintptr) bool {
 		if woke {
 			waited = true
 			return true // any readiness: the caller looks at the ring
 		}
 		woke = true
-		return s.blockReady()
+		if s.blockReady() {
+			return true
+		}
+		// Read forgets readiness that came before it began, and the poller
+		// reports edges: an error the kernel reported while no one waited
+		// (a link deleted between two waits) would not wake this one. So
+		// look before waiting (reading SO_ERROR clears it).
+		v, gerr := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
+		if gerr == nil && v != 0 {
+			soErr, early = v, true
+			return true
+		}
+		return false
 	})
 	if s.closed.Load() {
 		return nil
@@ -496,7 +509,7 @@ func (s *afPacket) wait() error {
 	if err != nil {
 		return fmt.Errorf("capture on %s: wait: %w", s.iface, err)
 	}
-	if !waited {
+	if !waited && !early {
 		return nil // a block was ready without waiting
 	}
 	// Woken: a block, an error, or both. The poller reports edges, so an
@@ -504,15 +517,16 @@ func (s *afPacket) wait() error {
 	// The kernel sets ENETDOWN when the interface goes down or is
 	// unregistered; reading SO_ERROR clears it. Down is not gone: the socket
 	// works again when the interface comes back up.
-	var soErr int
-	cerr := s.rc.Control(func(fd uintptr) {
-		soErr, err = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
-	})
-	if cerr != nil {
-		return s.closedOr(fmt.Errorf("capture on %s: %w", s.iface, cerr))
-	}
-	if err != nil {
-		return fmt.Errorf("capture on %s: %w", s.iface, err)
+	if !early {
+		cerr := s.rc.Control(func(fd uintptr) {
+			soErr, err = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
+		})
+		if cerr != nil {
+			return s.closedOr(fmt.Errorf("capture on %s: %w", s.iface, cerr))
+		}
+		if err != nil {
+			return fmt.Errorf("capture on %s: %w", s.iface, err)
+		}
 	}
 	if soErr != 0 {
 		if _, gone := s.linkState(); gone != nil {

@@ -291,6 +291,23 @@ func TestLiveInterfaceGone(t *testing.T) {
 	}
 }
 
+// TestLiveGoneBeforeNext: a link deleted while no Next waits (the kernel
+// reports the error to a socket no one polls, and the poller reports
+// edges) is still found gone by the next Next, not at the 30 s backstop.
+func TestLiveGoneBeforeNext(t *testing.T) {
+	v := newVeth(t)
+	src, err := OpenLive(v.host, LiveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	v.run(t, "ip", "link", "del", v.host)
+	err = waitErr(t, nextErr(src), "when the interface was deleted before it")
+	if !errors.Is(err, ErrInterfaceGone) {
+		t.Fatalf("Next: %v, want ErrInterfaceGone", err)
+	}
+}
+
 // deleteWhileDown checks that Next has not failed on a link that is only
 // down, deletes the link and checks Next then reports it gone.
 func deleteWhileDown(t *testing.T, v *vethPair, errc <-chan error) {
